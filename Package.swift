@@ -1,0 +1,69 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "imi-sync",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "imi-sync", targets: ["SyncAgent"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CGit2",
+            pkgConfig: "libgit2",
+            providers: [.apt(["libgit2-dev"])]
+        ),
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        .target(
+            name: "GitProbe",
+            dependencies: ["CGit2"]
+        ),
+        .target(
+            name: "RegistryClient",
+            dependencies: [
+                "CLibPQ",
+                "CSQLite",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "SyncAgent",
+            dependencies: [
+                "GitProbe",
+                "RegistryClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "TestSupport",
+            dependencies: ["RegistryClient"],
+            path: "Tests/TestSupport"
+        ),
+        .testTarget(
+            name: "GitProbeTests",
+            dependencies: ["GitProbe", "TestSupport"]
+        ),
+        .testTarget(
+            name: "RegistryClientTests",
+            dependencies: ["RegistryClient", "TestSupport"]
+        ),
+        .testTarget(
+            name: "SyncAgentTests",
+            dependencies: ["SyncAgent", "GitProbe", "RegistryClient", "TestSupport"]
+        ),
+    ]
+)

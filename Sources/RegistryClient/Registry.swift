@@ -1,0 +1,77 @@
+import struct Foundation.Date
+
+/// Typed reads and batched writes against the registry tables.
+public struct Registry {
+    /// Rows per statement: large enough to amortize round trips, small enough to keep
+    /// each parameter array (and the server's memory for it) modest.
+    public static let batchSize = 500
+
+    public let connection: PostgresConnection
+
+    public init(connection: PostgresConnection) {
+        self.connection = connection
+    }
+
+    /// Every active worktree with its project's default branch, in a stable order.
+    public func activeWorktrees() throws -> [RegisteredWorktree] {
+        let result = try connection.execute("""
+            SELECT w.id, p.name, w.name, w.path, p.default_branch
+            FROM worktrees w
+            JOIN projects p ON p.id = w.project_id
+            WHERE w.active
+            ORDER BY p.name, w.name, w.id
+            """)
+        return (0..<result.rowCount).map { row in
+            RegisteredWorktree(
+                id: result.string(row, 0) ?? "",
+                projectName: result.string(row, 1) ?? "",
+                name: result.string(row, 2) ?? "",
+                path: result.string(row, 3) ?? "",
+                defaultBranch: result.string(row, 4) ?? "main")
+        }
+    }
+
+    /// Writes git state for many worktrees: one parameterized statement per batch, all
+    /// batches in one transaction. Returns how many rows were updated.
+    @discardableResult
+    public func write(_ updates: [GitStateUpdate]) throws -> Int {
+        guard !updates.isEmpty else { return 0 }
+        return try connection.transaction {
+            var updated = 0
+            var start = updates.startIndex
+            while start < updates.endIndex {
+                let end = min(start + Self.batchSize, updates.endIndex)
+                updated += try writeBatch(updates[start..<end])
+                start = end
+            }
+            return updated
+        }
+    }
+
+    private func writeBatch(_ batch: ArraySlice<GitStateUpdate>) throws -> Int {
+        let result = try connection.execute("""
+            UPDATE worktrees AS w SET
+                has_uncommitted_changes = u.files > 0,
+                uncommitted_files_count = u.files,
+                ahead_of_trunk = u.ahead,
+                behind_trunk = u.behind,
+                last_commit_hash = u.hash,
+                last_commit_message = u.message,
+                last_sync_at = to_timestamp(u.read_at)
+            FROM unnest($1::uuid[], $2::integer[], $3::integer[], $4::integer[],
+                        $5::text[], $6::text[], $7::float8[])
+                AS u(id, files, ahead, behind, hash, message, read_at)
+            WHERE w.id = u.id
+            """,
+            [
+                PostgresArray.literal(batch.map { Optional($0.worktreeID) }),
+                PostgresArray.literal(batch.map { Optional($0.uncommittedFilesCount) }),
+                PostgresArray.literal(batch.map(\.aheadOfTrunk)),
+                PostgresArray.literal(batch.map(\.behindTrunk)),
+                PostgresArray.literal(batch.map(\.lastCommitHash)),
+                PostgresArray.literal(batch.map(\.lastCommitMessage)),
+                PostgresArray.literal(batch.map { Optional(String($0.readAt.timeIntervalSince1970)) }),
+            ])
+        return result.affectedRows
+    }
+}

@@ -1,0 +1,142 @@
+/// Applies the numbered SQL files embedded in the binary, each in its own transaction, under
+/// an advisory lock, recording version and checksum in `imi_schema_migrations`.
+public struct SchemaMigrator {
+    /// One numbered SQL file.
+    public struct Migration: Sendable {
+        public var version: Int
+        public var name: String
+        public var sql: String
+
+        public init(version: Int, name: String, sql: String) {
+            self.version = version
+            self.name = name
+            self.sql = sql
+        }
+    }
+
+    /// What a run did.
+    public struct Report: Sendable, Equatable {
+        public var applied: [String]
+        public var alreadyApplied: [String]
+    }
+
+    /// The rollback script's number; it is run only by ``rollback()``.
+    public static let rollbackVersion = 999
+
+    /// Any constant both imi-sync processes agree on; serializes concurrent migrators.
+    private static let advisoryLockKey = "7243018812007734001"
+
+    private let connection: PostgresConnection
+    private let migrations: [Migration]
+
+    public init(connection: PostgresConnection, migrations: [Migration] = SchemaMigrator.embedded) {
+        self.connection = connection
+        self.migrations = migrations.sorted { $0.version < $1.version }
+    }
+
+    private var forward: [Migration] { migrations.filter { $0.version != Self.rollbackVersion } }
+
+    /// The newest schema version this binary knows.
+    public var latestVersion: Int { forward.last?.version ?? 0 }
+
+    /// Applies every pending migration; a no-op when all are applied. Refuses to continue
+    /// when an applied file differs from the one embedded here.
+    public func migrate() throws -> Report {
+        try withLock {
+            try connection.execute("""
+                CREATE TABLE IF NOT EXISTS imi_schema_migrations (
+                    version     integer PRIMARY KEY,
+                    name        text NOT NULL,
+                    checksum    text NOT NULL,
+                    applied_at  timestamptz NOT NULL DEFAULT now(),
+                    applied_by  text NOT NULL DEFAULT current_user
+                )
+                """)
+            let recorded = try recordedChecksums()
+            var report = Report(applied: [], alreadyApplied: [])
+            for migration in forward {
+                let checksum = try self.checksum(of: migration)
+                if let existing = recorded[migration.version] {
+                    guard existing == checksum else {
+                        throw RegistryError(
+                            .schema,
+                            "migration \(migration.name) was changed after it was applied "
+                                + "(recorded sha256 \(existing.prefix(12)), this binary has "
+                                + "\(checksum.prefix(12))); write a new numbered migration instead")
+                    }
+                    report.alreadyApplied.append(migration.name)
+                    continue
+                }
+                try connection.transaction {
+                    try connection.executeScript(StaticScript(migration.sql))
+                    try connection.execute(
+                        "INSERT INTO imi_schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+                        [String(migration.version), migration.name, checksum])
+                }
+                report.applied.append(migration.name)
+            }
+            return report
+        }
+    }
+
+    /// Runs 999_rollback.sql: removes every table, view and function of the registry.
+    public func rollback() throws {
+        guard let script = migrations.first(where: { $0.version == Self.rollbackVersion }) else {
+            throw RegistryError(.schema, "this binary carries no rollback migration")
+        }
+        try withLock {
+            try connection.transaction {
+                try connection.executeScript(StaticScript(script.sql))
+            }
+        }
+    }
+
+    /// The highest applied version, or `nil` when imi-sync never migrated this database.
+    public func currentVersion() throws -> Int? {
+        let exists = try connection.execute(
+            "SELECT to_regclass('imi_schema_migrations') IS NOT NULL")
+        guard exists.bool(0, 0) == true else { return nil }
+        return try connection.execute("SELECT max(version) FROM imi_schema_migrations").int(0, 0)
+    }
+
+    /// Throws a `.schema` error naming the fix when the registry tables are not there.
+    public func requireSchema() throws {
+        let result = try connection.execute(
+            "SELECT to_regclass('projects') IS NOT NULL AND to_regclass('worktrees') IS NOT NULL")
+        guard result.bool(0, 0) == true else {
+            throw RegistryError(
+                .schema,
+                "the registry schema is missing in \(connection.settings.redactedDescription): "
+                    + "run `imi-sync migrate --schema-only`")
+        }
+    }
+
+    private func recordedChecksums() throws -> [Int: String] {
+        let result = try connection.execute("SELECT version, checksum FROM imi_schema_migrations")
+        var recorded: [Int: String] = [:]
+        for row in 0..<result.rowCount {
+            if let version = result.int(row, 0), let checksum = result.string(row, 1) {
+                recorded[version] = checksum
+            }
+        }
+        return recorded
+    }
+
+    /// SHA-256 of the file, computed by the server so no crypto library is needed here.
+    private func checksum(of migration: Migration) throws -> String {
+        let result = try connection.execute(
+            "SELECT encode(sha256(convert_to($1, 'UTF8')), 'hex')", [migration.sql])
+        return result.string(0, 0) ?? ""
+    }
+
+    private func withLock<T>(_ body: () throws -> T) throws -> T {
+        try connection.execute("SELECT pg_advisory_lock($1::bigint)", [Self.advisoryLockKey])
+        defer {
+            if connection.isHealthy {
+                _ = try? connection.execute(
+                    "SELECT pg_advisory_unlock($1::bigint)", [Self.advisoryLockKey])
+            }
+        }
+        return try body()
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import RegistryClient
+import TestSupport
+import Testing
+
+@Suite("Schema migrations")
+struct SchemaMigratorTests {
+    @Test("applies every file once, records it, and a second run is a no-op")
+    func appliesOnce() throws {
+        let connection = try PostgresConnection(settings: try PostgresCluster.shared().createDatabase())
+        let migrator = SchemaMigrator(connection: connection)
+        let first = try migrator.migrate()
+        #expect(first.applied == ["001_create_schema", "002_functions_and_helpers"])
+        #expect(first.alreadyApplied.isEmpty)
+        let second = try migrator.migrate()
+        #expect(second.applied.isEmpty)
+        #expect(second.alreadyApplied == first.applied)
+        #expect(try migrator.currentVersion() == 2)
+        let types = try connection.execute("SELECT name FROM worktree_types WHERE is_builtin ORDER BY name")
+        #expect(types.rows.map { $0[0] } == ["aiops", "devops", "feat", "fix", "review", "trunk"])
+    }
+
+    @Test("a changed, already-applied file is refused with its name")
+    func refusesChangedFile() throws {
+        let connection = try PostgresConnection(settings: try PostgresCluster.shared().createDatabase())
+        _ = try SchemaMigrator(connection: connection).migrate()
+        var changed = SchemaMigrator.embedded
+        changed[0].sql += "\n-- edited after release\n"
+        let error = #expect(throws: RegistryError.self) {
+            try SchemaMigrator(connection: connection, migrations: changed).migrate()
+        }
+        #expect(error?.code == .schema)
+        #expect(error?.message.contains("001_create_schema was changed") == true)
+    }
+
+    @Test("rollback removes every registry object and migrate restores them")
+    func rollbackAndReapply() throws {
+        let connection = try PostgresConnection(settings: try PostgresCluster.shared().createDatabase())
+        let migrator = SchemaMigrator(connection: connection)
+        _ = try migrator.migrate()
+        try migrator.rollback()
+        let left = try connection.execute("""
+            SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = 'public'
+            """)
+        #expect(left.int(0, 0) == 0)
+        #expect(try migrator.currentVersion() == nil)
+        #expect(throws: RegistryError.self) { try migrator.requireSchema() }
+        #expect(try migrator.migrate().applied.count == 2)
+        try migrator.requireSchema()
+    }
+
+    @Test("files applied by hand with psql are accepted by migrate")
+    func acceptsHandAppliedSchema() throws {
+        let connection = try PostgresConnection(settings: try PostgresCluster.shared().createDatabase())
+        for migration in SchemaMigrator.embedded where migration.version != 999 {
+            try connection.executeScript(StaticScript(migration.sql))
+        }
+        let report = try SchemaMigrator(connection: connection).migrate()
+        #expect(report.applied.count == 2)
+        let projects = try connection.execute("SELECT count(*) FROM worktree_types")
+        #expect(projects.int(0, 0) == 6)
+    }
+
+    @Test("the SQL embedded in the binary is byte-identical to migrations/")
+    func embeddedMatchesFiles() throws {
+        let root = URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let directory = root.appendingPathComponent("migrations")
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+            .filter { $0.hasSuffix(".sql") }.sorted()
+        #expect(files.map { String($0.dropLast(4)) } == SchemaMigrator.embedded.map(\.name))
+        for migration in SchemaMigrator.embedded {
+            let text = try String(
+                contentsOf: directory.appendingPathComponent(migration.name + ".sql"), encoding: .utf8)
+            #expect(text == migration.sql, "run scripts/embed-migrations.sh: \(migration.name) drifted")
+        }
+    }
+}

@@ -1,0 +1,180 @@
+import Foundation
+import RegistryClient
+
+/// A throwaway PostgreSQL cluster for tests: initdb + pg_ctl in a temporary directory,
+/// listening on a Unix socket only, removed when the test process exits.
+///
+/// initdb refuses to run as root, so as root the cluster is owned by and run as the
+/// `postgres` system user. A missing PostgreSQL is an error, never a skip.
+public final class PostgresCluster: Sendable {
+    public let directory: URL
+    public let socketDirectory: String
+    public let superuser = "postgres"
+    private let binDirectory: URL
+    private let runAs: String?
+
+    /// The cluster shared by every test in this process, started on first use.
+    public static func shared() throws -> PostgresCluster {
+        try sharedCluster.get()
+    }
+
+    private static let sharedCluster: Result<PostgresCluster, Error> = Result {
+        let cluster = try PostgresCluster.start()
+        atexit { try? PostgresCluster.sharedCluster.get().stop() }
+        return cluster
+    }
+
+    /// libpq settings for `database` on this cluster.
+    public func settings(database: String = "postgres", user: String? = nil) -> ConnectionSettings {
+        ConnectionSettings(
+            conninfo: "host=\(socketDirectory) user=\(user ?? superuser) dbname=\(database)",
+            source: .flag)
+    }
+
+    /// A new, empty database with a unique name; returns its settings.
+    public func createDatabase(prefix: String = "t") throws -> ConnectionSettings {
+        let name = "\(prefix)_\(UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: ""))"
+        let admin = try PostgresConnection(settings: settings())
+        try admin.execute("SELECT 1")
+        // CREATE DATABASE takes an identifier, not a parameter; the name is generated above.
+        try admin.executeScript(StaticScript("CREATE DATABASE \(name)"))
+        return settings(database: name)
+    }
+
+    /// Starts a new cluster (tests normally use ``shared()``).
+    public static func start() throws -> PostgresCluster {
+        let bin = try locateBinaries()
+        let runAs: String? = geteuid() == 0 ? "postgres" : nil
+        let directory = URL(fileURLWithPath: "/tmp")
+            .appendingPathComponent("imi-pg-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        if let runAs {
+            try run("/bin/chown", [runAs, directory.path])
+        }
+        let data = directory.appendingPathComponent("data").path
+        try run(
+            bin.appendingPathComponent("initdb").path,
+            ["-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync", "--no-instructions"],
+            as: runAs)
+        try run(
+            bin.appendingPathComponent("pg_ctl").path,
+            [
+                "-D", data, "-l", directory.appendingPathComponent("server.log").path, "-w", "-t", "60",
+                "-o", "-k \(directory.path) -c listen_addresses= -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
+                "start",
+            ],
+            as: runAs)
+        return PostgresCluster(directory: directory, bin: bin, runAs: runAs)
+    }
+
+    private init(directory: URL, bin: URL, runAs: String?) {
+        self.directory = directory
+        self.socketDirectory = directory.path
+        self.binDirectory = bin
+        self.runAs = runAs
+    }
+
+    /// Stops the server (`mode`: smart, fast, immediate) and optionally deletes everything.
+    public func stop(mode: String = "immediate", remove: Bool = true) throws {
+        try? Self.run(
+            binDirectory.appendingPathComponent("pg_ctl").path,
+            ["-D", directory.appendingPathComponent("data").path, "-m", mode, "-w", "stop"],
+            as: runAs)
+        if remove { try? FileManager.default.removeItem(at: directory) }
+    }
+
+    /// Starts a server stopped with `stop(remove: false)` again, on the same socket.
+    public func restart() throws {
+        try Self.run(
+            binDirectory.appendingPathComponent("pg_ctl").path,
+            [
+                "-D", directory.appendingPathComponent("data").path,
+                "-l", directory.appendingPathComponent("server.log").path, "-w", "-t", "60",
+                "-o", "-k \(directory.path) -c listen_addresses= -c fsync=off -c max_connections=200",
+                "start",
+            ],
+            as: runAs)
+    }
+
+    /// The server binaries: `IMI_TEST_PG_BIN`, then `pg_config --bindir`, then Debian's layout.
+    private static func locateBinaries() throws -> URL {
+        var candidates: [String] = []
+        if let explicit = ProcessInfo.processInfo.environment["IMI_TEST_PG_BIN"] {
+            candidates.append(explicit)
+        }
+        if let bindir = try? capture("/usr/bin/pg_config", ["--bindir"]) {
+            candidates.append(bindir.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        let debian = URL(fileURLWithPath: "/usr/lib/postgresql")
+        let versions = (try? FileManager.default.contentsOfDirectory(atPath: debian.path)) ?? []
+        for version in versions.sorted(by: { (Int($0) ?? 0) > (Int($1) ?? 0) }) {
+            candidates.append(debian.appendingPathComponent(version).appendingPathComponent("bin").path)
+        }
+        for candidate in candidates
+        where FileManager.default.isExecutableFile(atPath: candidate + "/initdb") {
+            return URL(fileURLWithPath: candidate)
+        }
+        throw TestSupportError(
+            "PostgreSQL server binaries (initdb, pg_ctl) not found; install them with "
+                + "`apt-get install postgresql` or set IMI_TEST_PG_BIN (looked in \(candidates))")
+    }
+
+    @discardableResult
+    static func run(_ executable: String, _ arguments: [String], as user: String? = nil) throws -> String {
+        if let user {
+            return try capture("/usr/sbin/runuser", ["-u", user, "--", executable] + arguments)
+        }
+        return try capture(executable, arguments)
+    }
+}
+
+/// Runs a program with an argument array (never a shell) and returns its standard output.
+///
+/// posix_spawn + waitpid rather than Foundation's Process, with output in temporary files:
+/// Process never noticed pg_ctl's exit once pg_ctl had started the postmaster daemon.
+@discardableResult
+public func capture(
+    _ executable: String, _ arguments: [String], environment: [String: String]? = nil
+) throws -> String {
+    let scratch = FileManager.default.temporaryDirectory
+        .appendingPathComponent("imi-capture-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: scratch) }
+    let outPath = scratch.appendingPathComponent("out").path
+    let errPath = scratch.appendingPathComponent("err").path
+
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+    defer { argv.forEach { free($0) } }
+    let env = (environment ?? ProcessInfo.processInfo.environment)
+        .map { strdup("\($0.key)=\($0.value)") } + [nil]
+    defer { env.forEach { free($0) } }
+
+    var pid: pid_t = 0
+    let spawned = posix_spawn(&pid, executable, &actions, nil, argv, env)
+    guard spawned == 0 else {
+        throw TestSupportError("cannot start \(executable): \(String(cString: strerror(spawned)))")
+    }
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+    let output = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
+    let exited = (status & 0x7f) == 0
+    let code = (status >> 8) & 0xff
+    guard exited && code == 0 else {
+        let errors = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
+        throw TestSupportError(
+            "\(executable) \(arguments.joined(separator: " ")) failed (status \(status)): \(errors)")
+    }
+    return output
+}
+
+/// A failure in test set-up, with what was tried.
+public struct TestSupportError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

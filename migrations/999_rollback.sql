@@ -1,0 +1,19 @@
+-- Removes everything 001 and 002 (and later migrations) created, including imi-sync's
+-- record of applied migrations. The pg_trgm extension is left in place: other schemas in
+-- the same database may use it.
+DROP VIEW IF EXISTS v_inflight_work;
+DROP VIEW IF EXISTS v_worktrees_detail;
+DROP VIEW IF EXISTS v_projects_summary;
+DROP FUNCTION IF EXISTS get_inflight_work(uuid);
+DROP FUNCTION IF EXISTS get_registry_stats();
+DROP FUNCTION IF EXISTS cleanup_old_activities(integer);
+DROP FUNCTION IF EXISTS prune_inactive_worktrees(integer);
+DROP FUNCTION IF EXISTS maintenance_vacuum();
+DROP TABLE IF EXISTS agent_activities;
+DROP TABLE IF EXISTS worktrees;
+DROP TABLE IF EXISTS worktree_types;
+DROP TABLE IF EXISTS projects;
+DROP TABLE IF EXISTS legacy_quarantine;
+DROP FUNCTION IF EXISTS imi_worktree_status(boolean, integer, integer);
+DROP FUNCTION IF EXISTS imi_touch_updated_at();
+DROP TABLE IF EXISTS imi_schema_migrations;
