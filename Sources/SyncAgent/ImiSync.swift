@@ -1,0 +1,22 @@
+import ArgumentParser
+import GitProbe
+
+/// `imi-sync`: keeps the iMi registry in PostgreSQL in step with the worktrees on disk.
+@main
+struct ImiSync: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "imi-sync",
+        abstract: "Keep the iMi worktree registry in PostgreSQL in step with git.",
+        discussion: """
+            The database is taken from --database-url, else IMI_DATABASE_URL, else libpq's \
+            defaults (PGHOST, PGDATABASE, PGUSER…, the local socket and ~/.pgpass). Both \
+            postgresql:// URLs and key=value strings are accepted.
+
+            Exit codes: 0 success; 1 finished but something was wrong; 64 bad usage; \
+            65 bad input data; 69 database unreachable; 70 internal error; 78 schema or \
+            configuration missing.
+            """,
+        version: "0.1.0",
+        subcommands: [Once.self, Migrate.self]
+    )
+}

@@ -1,0 +1,36 @@
+import ArgumentParser
+import Foundation
+import Logging
+import RegistryClient
+
+/// Options every subcommand shares.
+struct GlobalOptions: ParsableArguments {
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "PostgreSQL connection (postgresql://… URL or key=value string).",
+            discussion: "Overrides IMI_DATABASE_URL. Prefer ~/.pgpass over a password in the URL.",
+            valueName: "conninfo"))
+    var databaseURL: String?
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .notice
+
+    var connectionSettings: ConnectionSettings {
+        ConnectionSettings.resolve(flag: databaseURL, environment: ProcessInfo.processInfo.environment)
+    }
+
+    /// The one logger of this process, writing to standard error.
+    func makeLogger() -> Logger {
+        LogSetup.bootstrapOnce()
+        var logger = Logger(label: "imi-sync")
+        logger.logLevel = logLevel
+        return logger
+    }
+
+    func connect() throws -> PostgresConnection {
+        try PostgresConnection(settings: connectionSettings)
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}

@@ -1,0 +1,40 @@
+import Foundation
+import GitProbe
+import Logging
+import RegistryClient
+
+/// One manual refresh: read every active worktree with libgit2, write what was read.
+struct OnceSync {
+    /// What one refresh did.
+    struct Report: Sendable {
+        var outcomes: [ProbeOutcome]
+        var rowsWritten: Int
+        var elapsed: Duration
+
+        var failures: [ProbeOutcome] { outcomes.filter { $0.failure != nil } }
+    }
+
+    var connection: PostgresConnection
+    var prober = WorktreeProber()
+    var logger: Logger
+
+    func run() throws -> Report {
+        let clock = ContinuousClock()
+        let start = clock.now
+        try SchemaMigrator(connection: connection).requireSchema()
+        let registry = Registry(connection: connection)
+        let worktrees = try registry.activeWorktrees()
+        logger.info("probing worktrees", metadata: ["worktrees.count": "\(worktrees.count)"])
+        let outcomes = prober.probeAll(worktrees)
+        for outcome in outcomes {
+            if let failure = outcome.failure {
+                // The report lists failures for people; the log line is for `run`'s journal.
+                logger.info(
+                    "cannot read worktree; its stored state is kept",
+                    metadata: ["worktree.id": "\(outcome.worktree.id)", "error": "\(failure)"])
+            }
+        }
+        let written = try registry.write(outcomes.compactMap(\.update))
+        return Report(outcomes: outcomes, rowsWritten: written, elapsed: clock.now - start)
+    }
+}

@@ -1,0 +1,58 @@
+import Foundation
+import GitProbe
+import RegistryClient
+
+/// What probing one registered worktree gave: its state, or why it could not be read.
+struct ProbeOutcome: Sendable {
+    var worktree: RegisteredWorktree
+    var result: Result<WorktreeState, GitProbeError>
+
+    var state: WorktreeState? { try? result.get() }
+
+    var failure: GitProbeError? {
+        if case .failure(let error) = result { return error }
+        return nil
+    }
+
+    /// The row update for a successful probe; `nil` when the probe failed, so a failure
+    /// never overwrites the stored state with a guess.
+    var update: GitStateUpdate? {
+        guard let state else { return nil }
+        return GitStateUpdate(
+            worktreeID: worktree.id,
+            uncommittedFilesCount: state.uncommittedFilesCount,
+            aheadOfTrunk: state.aheadOfTrunk,
+            behindTrunk: state.behindTrunk,
+            lastCommitHash: state.lastCommitHash,
+            lastCommitMessage: state.lastCommitMessage,
+            readAt: state.readAt)
+    }
+
+    /// The status word `imi_worktree_status()` in the schema gives the same row.
+    var status: String {
+        guard let state else { return "error" }
+        return InflightStatus(state).rawValue
+    }
+}
+
+/// uncommitted / diverged / ahead / behind / clean, in that order of precedence, exactly as
+/// the SQL function `imi_worktree_status` decides it.
+enum InflightStatus: String, Sendable {
+    case uncommitted, diverged, ahead, behind, clean
+
+    init(_ state: WorktreeState) {
+        let ahead = state.aheadOfTrunk ?? 0
+        let behind = state.behindTrunk ?? 0
+        if state.hasUncommittedChanges {
+            self = .uncommitted
+        } else if ahead > 0 && behind > 0 {
+            self = .diverged
+        } else if ahead > 0 {
+            self = .ahead
+        } else if behind > 0 {
+            self = .behind
+        } else {
+            self = .clean
+        }
+    }
+}
