@@ -1,0 +1,54 @@
+import ArgumentParser
+import Foundation
+import GitProbe
+import RegistryClient
+
+/// `imi-sync probe PATH…`: read worktrees' git state without touching any database.
+struct Probe: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print the git state of worktree directories (no database needed).",
+        discussion: """
+            Shows exactly what `once` and `run` would write for these paths. Paths are read \
+            one after another; a path that cannot be read is reported and the exit code is 1.
+            """)
+
+    @Argument(help: "Worktree directories.", completion: .directory)
+    var paths: [String]
+
+    @Option(name: .long, help: "The project's default branch, the trunk fallback when origin/HEAD is not set.")
+    var defaultBranch = "main"
+
+    @Flag(name: .long, help: "Print one JSON document instead of a table.")
+    var json = false
+
+    func run() throws {
+        GitLibrary.initialize()
+        let prober = WorktreeProber()
+        let outcomes = paths.map { path in
+            prober.probeOne(
+                RegisteredWorktree(
+                    id: "", projectName: "", name: path, path: path, defaultBranch: defaultBranch))
+        }
+        let report = OnceSync.Report(outcomes: outcomes, rowsWritten: 0, elapsed: .zero)
+        if json {
+            print(OnceOutput.json(report))
+        } else {
+            var table = TextTable(
+                headers: ["PATH", "STATUS", "UNCOMMITTED", "AHEAD", "BEHIND", "HEAD"],
+                rightAligned: [2, 3, 4])
+            for outcome in outcomes {
+                let state = outcome.state
+                table.rows.append([
+                    outcome.worktree.path, outcome.status,
+                    state.map { String($0.uncommittedFilesCount) } ?? "-",
+                    state.flatMap(\.aheadOfTrunk).map(String.init) ?? "-",
+                    state.flatMap(\.behindTrunk).map(String.init) ?? "-",
+                    state.flatMap(\.lastCommitHash).map { String($0.prefix(12)) } ?? "-",
+                ])
+            }
+            print(table.render())
+            for outcome in outcomes { if let failure = outcome.failure { printError("imi-sync: \(failure)") } }
+        }
+        if outcomes.contains(where: { $0.failure != nil }) { throw ExitStatus.problemsReported }
+    }
+}
