@@ -14,10 +14,13 @@ public struct ConnectionSettings: Sendable, Equatable {
     /// The libpq connection string; empty means "libpq defaults".
     public var conninfo: String
     public var source: Source
+    /// Seconds libpq waits for the server before giving up (`connect_timeout`).
+    public var connectTimeout: Int
 
-    public init(conninfo: String, source: Source) {
+    public init(conninfo: String, source: Source, connectTimeout: Int = 10) {
         self.conninfo = conninfo
         self.source = source
+        self.connectTimeout = connectTimeout
     }
 
     /// Flag, then `IMI_DATABASE_URL`, then libpq defaults.

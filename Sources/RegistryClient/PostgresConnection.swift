@@ -9,7 +9,8 @@ internal import CLibPQ
 /// ``executeScript(_:)`` exists for the fixed, embedded migration files only.
 /// Not thread-safe: one connection belongs to one task at a time.
 public final class PostgresConnection {
-    private let connection: OpaquePointer
+    /// The libpq handle; extensions in this module (COPY, LISTEN) use it, nothing outside does.
+    let connection: OpaquePointer
     public let settings: ConnectionSettings
 
     /// Opens a connection; a failure names the target (without password) and libpq's reason.
@@ -24,7 +25,7 @@ public final class PostgresConnection {
         // dbname with expand_dbname=1 takes a whole URL or key=value string; empty values
         // fall through to the PG* variables, exactly as psql behaves.
         let keywords = ["dbname", "fallback_application_name", "connect_timeout"]
-        let values = [settings.conninfo, applicationName, "10"]
+        let values = [settings.conninfo, applicationName, String(settings.connectTimeout)]
         let connection = withCStringArray(keywords) { keywordPointers in
             withCStringArray(values) { valuePointers in
                 PQconnectdbParams(keywordPointers, valuePointers, 1)
