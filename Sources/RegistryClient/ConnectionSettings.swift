@@ -23,15 +23,18 @@ public struct ConnectionSettings: Sendable, Equatable {
         self.connectTimeout = connectTimeout
     }
 
-    /// Flag, then `IMI_DATABASE_URL`, then libpq defaults.
-    public static func resolve(
-        flag: String?, environment: [String: String]
-    ) -> ConnectionSettings {
-        if let flag, !flag.isEmpty { return ConnectionSettings(conninfo: flag, source: .flag) }
-        if let env = environment["IMI_DATABASE_URL"], !env.isEmpty {
-            return ConnectionSettings(conninfo: env, source: .environment)
+    /// The connection string with any password replaced by `****`, for display.
+    public var maskedConninfo: String {
+        var masked = conninfo
+        if conninfo.hasPrefix("postgresql://") || conninfo.hasPrefix("postgres://") {
+            // User info (postgresql://user:secret@host) and the query parameter (?password=…).
+            masked = masked.replacing(/^(postgres(?:ql)?:\/\/[^:@\/?]*:)[^@\/?]*@/) { "\($0.output.1)****@" }
+            masked = masked.replacing(/([?&]password=)[^&]*/) { "\($0.output.1)****" }
+        } else {
+            // key=value form: password=secret or password = 'se cret'
+            masked = masked.replacing(/(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s']+)/) { "\($0.output.1)****" }
         }
-        return ConnectionSettings(conninfo: "", source: .libpqDefaults)
+        return masked
     }
 
     /// The target as `user@host:port/dbname`, never with the password. Falls back to a fixed

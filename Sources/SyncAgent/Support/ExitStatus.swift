@@ -21,6 +21,9 @@ enum ExitStatus {
             case .legacySource, .invalidInput: return dataError
             case .query: return problemsReported
             }
+        case let error as ConfigError:
+            printError("imi-sync: \(error.description)")
+            return configuration
         case let error as GitProbeError:
             printError("imi-sync: \(error.description)")
             return dataError

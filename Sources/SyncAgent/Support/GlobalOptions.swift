@@ -16,8 +16,19 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .notice
 
-    var connectionSettings: ConnectionSettings {
-        ConnectionSettings.resolve(flag: databaseURL, environment: ProcessInfo.processInfo.environment)
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Configuration file.", discussion: "Default: $IMI_CONFIG, else $XDG_CONFIG_HOME/imi/config.toml.",
+            valueName: "path"),
+        completion: .file(extensions: ["toml"]))
+    var config: String?
+
+    /// Flags over environment over the config file over defaults.
+    func resolvedConfig() throws -> ResolvedConfig {
+        try ResolvedConfig.resolve(
+            databaseURLFlag: databaseURL, environment: ProcessInfo.processInfo.environment,
+            configPathOverride: config)
     }
 
     /// The one logger of this process, writing to standard error.
@@ -29,7 +40,7 @@ struct GlobalOptions: ParsableArguments {
     }
 
     func connect() throws -> PostgresConnection {
-        try PostgresConnection(settings: connectionSettings)
+        try PostgresConnection(settings: try resolvedConfig().connectionSettings)
     }
 }
 

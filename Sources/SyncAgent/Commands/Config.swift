@@ -1,0 +1,62 @@
+import ArgumentParser
+import Foundation
+
+/// `imi-sync config`: the resolved settings, where each came from, passwords masked.
+struct Config: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "config",
+        abstract: "Show the resolved configuration and where each value came from.",
+        discussion: """
+            Order of precedence: command-line flags, then environment (IMI_DATABASE_URL, \
+            IMI_DATABASE_TYPE), then $XDG_CONFIG_HOME/imi/config.toml, then defaults. Passwords \
+            are shown as ****. A config file holding a password is refused unless only its \
+            owner can read it (chmod 600); ~/.pgpass or peer authentication is the better home.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Flag(name: .long, help: "Print one JSON document instead of a table.")
+    var json = false
+
+    func run() throws {
+        let resolved: ResolvedConfig
+        do {
+            resolved = try global.resolvedConfig()
+        } catch {
+            throw ExitStatus.report(error)
+        }
+        let rows = Self.rows(resolved)
+        if json {
+            var document: [String: Any] = [
+                "config_file": resolved.configPath, "config_file_found": resolved.configFileFound,
+            ]
+            document["settings"] = rows.map { ["key": $0.key, "value": $0.value as Any, "source": $0.source] }
+            let data = try JSONSerialization.data(
+                withJSONObject: document, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+            print(String(decoding: data, as: UTF8.self))
+            return
+        }
+        print("config file: \(resolved.configPath)\(resolved.configFileFound ? "" : " (not found)")")
+        var table = TextTable(headers: ["SETTING", "VALUE", "SOURCE"])
+        table.rows = rows.map { [$0.key, $0.value ?? "(libpq defaults)", $0.source] }
+        print(table.render())
+    }
+
+    /// Every setting as (key, display value with passwords masked, source).
+    static func rows(_ config: ResolvedConfig) -> [(key: String, value: String?, source: String)] {
+        [
+            ("database.type", config.databaseType.value, config.databaseType.source),
+            ("database.url", config.databaseURL.value.map { _ in config.connectionSettings.maskedConninfo },
+             config.databaseURL.source),
+            ("database.target", config.connectionSettings.redactedDescription, "derived"),
+            ("database.pool_size", String(config.poolSize.value), config.poolSize.source + " (imi-sync uses one connection)"),
+            ("database.connection_timeout", String(config.connectionTimeout.value), config.connectionTimeout.source),
+            ("database.fallback.enabled", String(config.fallbackEnabled.value), config.fallbackEnabled.source),
+            ("database.fallback.path", config.legacyPath.value, config.legacyPath.source),
+            ("maintenance.activity_retention_days", String(config.activityRetentionDays.value),
+             config.activityRetentionDays.source),
+            ("maintenance.inactive_worktree_days", String(config.inactiveWorktreeDays.value),
+             config.inactiveWorktreeDays.source),
+        ]
+    }
+}

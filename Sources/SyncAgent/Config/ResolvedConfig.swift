@@ -1,0 +1,140 @@
+import Foundation
+import RegistryClient
+
+/// Settings after layering: command-line flags over environment over the config file over
+/// built-in defaults. Each value remembers where it came from, for `imi-sync config`.
+struct ResolvedConfig: Sendable {
+    struct Setting<Value: Sendable>: Sendable {
+        var value: Value
+        var source: String
+    }
+
+    var configPath: String
+    var configFileFound: Bool
+    var databaseType: Setting<String>
+    /// `nil` means libpq's defaults (PG* variables, local socket, ~/.pgpass).
+    var databaseURL: Setting<String?>
+    var poolSize: Setting<Int>
+    var connectionTimeout: Setting<Int>
+    var fallbackEnabled: Setting<Bool>
+    /// The legacy SQLite registry (`[database.fallback] path`, else the XDG data path).
+    var legacyPath: Setting<String>
+    var activityRetentionDays: Setting<Int>
+    var inactiveWorktreeDays: Setting<Int>
+
+    var connectionSettings: ConnectionSettings {
+        let source: ConnectionSettings.Source =
+            switch databaseURL.source {
+            case "--database-url": .flag
+            case "IMI_DATABASE_URL": .environment
+            case _ where databaseURL.value == nil: .libpqDefaults
+            default: .configFile
+            }
+        return ConnectionSettings(
+            conninfo: databaseURL.value ?? "", source: source,
+            connectTimeout: connectionTimeout.value)
+    }
+
+    /// Layers the sources. Throws ``ConfigError`` for an unreadable or invalid file, a
+    /// password in a file others can read, or a database type imi-sync cannot serve.
+    static func resolve(
+        databaseURLFlag: String?,
+        environment: [String: String],
+        configPathOverride: String? = nil
+    ) throws -> ResolvedConfig {
+        let paths = XDGPaths(environment: environment)
+        let configPath = configPathOverride ?? environment["IMI_CONFIG"] ?? paths.configFile
+        let fileSource = "config file \(configPath)"
+        var file = ConfigFile()
+        let found = FileManager.default.fileExists(atPath: configPath)
+        if found {
+            let text: String
+            do {
+                text = try String(contentsOfFile: configPath, encoding: .utf8)
+            } catch {
+                throw ConfigError("cannot read \(configPath): \(error.localizedDescription)")
+            }
+            file = try ConfigFile.parse(text, path: configPath)
+            try refuseReadablePassword(in: file, at: configPath)
+        }
+        let database = file.database
+
+        func layered<Value>(
+            flag: (Value?, String)? = nil, env: (Value?, String)? = nil, file fileValue: Value?,
+            default defaultValue: Value
+        ) -> Setting<Value> {
+            if let flag, let value = flag.0 { return Setting(value: value, source: flag.1) }
+            if let env, let value = env.0 { return Setting(value: value, source: env.1) }
+            if let fileValue { return Setting(value: fileValue, source: fileSource) }
+            return Setting(value: defaultValue, source: "default")
+        }
+        let nonEmpty: (String?) -> String? = { $0.flatMap { $0.isEmpty ? nil : $0 } }
+
+        let type = layered(
+            env: (nonEmpty(environment["IMI_DATABASE_TYPE"]), "IMI_DATABASE_TYPE"),
+            file: database?.type, default: "postgresql")
+        guard ["postgresql", "postgres"].contains(type.value.lowercased()) else {
+            throw ConfigError(
+                "database type is \"\(type.value)\" (from \(type.source)): imi-sync keeps a PostgreSQL "
+                    + "registry; set type = \"postgresql\" (the SQLite file belongs in [database.fallback])")
+        }
+        let url: Setting<String?> = {
+            if let flag = nonEmpty(databaseURLFlag) { return Setting(value: flag, source: "--database-url") }
+            if let env = nonEmpty(environment["IMI_DATABASE_URL"]) {
+                return Setting(value: env, source: "IMI_DATABASE_URL")
+            }
+            if let url = nonEmpty(database?.url) { return Setting(value: url, source: fileSource) }
+            return Setting(value: nil, source: "libpq defaults (PG* variables, local socket, ~/.pgpass)")
+        }()
+        let legacy = layered(
+            file: database?.fallback?.path.map(paths.expandingTilde), default: paths.legacyDatabase)
+        return ResolvedConfig(
+            configPath: configPath,
+            configFileFound: found,
+            databaseType: type,
+            databaseURL: url,
+            poolSize: layered(file: database?.poolSize, default: 10),
+            connectionTimeout: layered(file: database?.connectionTimeout, default: 10),
+            fallbackEnabled: layered(file: database?.fallback?.enabled, default: false),
+            legacyPath: legacy,
+            activityRetentionDays: layered(file: file.maintenance?.activityRetentionDays, default: 90),
+            inactiveWorktreeDays: layered(file: file.maintenance?.inactiveWorktreeDays, default: 30))
+    }
+
+    /// A password in a file that group or others can read is refused, with the fix.
+    private static func refuseReadablePassword(in file: ConfigFile, at path: String) throws {
+        guard let url = file.database?.url,
+            ConnectionSettings(conninfo: url, source: .configFile).containsPassword
+        else { return }
+        var info = stat()
+        guard stat(path, &info) == 0 else { return }
+        if info.st_mode & 0o077 != 0 {
+            throw ConfigError(
+                "refusing \(path): it holds a database password and is readable by group or others "
+                    + "(mode \(String(info.st_mode & 0o777, radix: 8))); run: chmod 600 \(path)  "
+                    + "(better: move the password to ~/.pgpass)")
+        }
+    }
+}
+
+/// The XDG base directories imi uses.
+struct XDGPaths: Sendable {
+    var home: String
+    var configHome: String
+    var dataHome: String
+
+    init(environment: [String: String]) {
+        home = environment["HOME"] ?? NSHomeDirectory()
+        configHome = environment["XDG_CONFIG_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? home + "/.config"
+        dataHome = environment["XDG_DATA_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? home + "/.local/share"
+    }
+
+    var configFile: String { configHome + "/imi/config.toml" }
+    var legacyDatabase: String { dataHome + "/imi/database.db" }
+
+    func expandingTilde(_ path: String) -> String {
+        if path == "~" { return home }
+        if path.hasPrefix("~/") { return home + path.dropFirst(1) }
+        return path
+    }
+}
