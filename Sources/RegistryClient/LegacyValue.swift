@@ -1,0 +1,214 @@
+/// How a legacy value is carried into PostgreSQL: unchanged, converted to a form PostgreSQL
+/// reads (the original kept beside it), or not understood (the original kept, no value).
+enum LegacyValue: Equatable {
+    case unchanged
+    case converted(String)
+    case invalid
+}
+
+/// Legacy timestamps: RFC 3339 (any number of fraction digits, `Z` or an offset), SQLite's
+/// `YYYY-MM-DD HH:MM:SS[.fff]` (UTC), a bare date, and epoch numbers (seconds; milli-, micro-
+/// or nanoseconds when too large to be seconds).
+///
+/// Text PostgreSQL reads exactly as meant (the importer sets `TimeZone` to UTC) passes
+/// `unchanged`; every field is range-checked here so a cast can never fail later.
+enum LegacyTimestamp {
+    static func classify(_ bytes: UnsafeBufferPointer<UInt8>) -> LegacyValue {
+        var start = 0
+        var end = bytes.count
+        while start < end, bytes[start] == 0x20 || bytes[start] == 0x09 { start += 1 }
+        while end > start, bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 { end -= 1 }
+        guard start < end else { return .invalid }
+        let trimmed = UnsafeBufferPointer(rebasing: bytes[start..<end])
+        if let epoch = epochText(trimmed) { return .converted(epoch) }
+        guard isCalendarText(trimmed) else { return .invalid }
+        if start == 0 && end == bytes.count { return .unchanged }
+        return .converted(String(decoding: trimmed, as: UTF8.self))
+    }
+
+    static func classify(_ text: String) -> LegacyValue {
+        var text = text
+        return text.withUTF8 { classify($0) }
+    }
+
+    // MARK: Epoch numbers
+
+    private static func epochText(_ b: UnsafeBufferPointer<UInt8>) -> String? {
+        var integer: Int64 = 0
+        var digits = 0
+        var index = 0
+        while index < b.count, isDigit(b[index]) {
+            guard digits < 18 else { return nil }
+            integer = integer * 10 + Int64(b[index] - 0x30)
+            digits += 1
+            index += 1
+        }
+        guard digits > 0 else { return nil }
+        var fractionNanos: Int64 = 0
+        if index < b.count {
+            guard b[index] == 0x2E else { return nil }
+            index += 1
+            var scale: Int64 = 100_000_000
+            var fractionDigits = 0
+            while index < b.count, isDigit(b[index]) {
+                fractionNanos += Int64(b[index] - 0x30) * scale
+                scale /= 10
+                fractionDigits += 1
+                index += 1
+            }
+            guard index == b.count, fractionDigits > 0 else { return nil }
+        }
+        // Seconds until year 5138; larger numbers are ms, then µs, then ns since 1970.
+        let seconds: Int64
+        let nanos: Int64
+        if integer < 100_000_000_000 {
+            seconds = integer
+            nanos = fractionNanos
+        } else if integer < 100_000_000_000_000 {
+            seconds = integer / 1000
+            nanos = (integer % 1000) * 1_000_000 + fractionNanos / 1000
+        } else if integer < 100_000_000_000_000_000 {
+            seconds = integer / 1_000_000
+            nanos = (integer % 1_000_000) * 1000
+        } else {
+            seconds = integer / 1_000_000_000
+            nanos = integer % 1_000_000_000
+        }
+        return canonical(seconds: seconds, nanoseconds: nanos)
+    }
+
+    /// `YYYY-MM-DD HH:MM:SS.ffffff+00` for seconds since 1970 (UTC), microseconds rounded down.
+    static func canonical(seconds: Int64, nanoseconds: Int64) -> String {
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let secondOfDay = seconds - days * 86_400
+        let (year, month, day) = civil(fromDays: days)
+        let micros = nanoseconds / 1000
+        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2)) "
+            + "\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay % 3600 / 60, 2)):\(pad(secondOfDay % 60, 2))"
+            + ".\(pad(micros, 6))+00"
+    }
+
+    /// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian).
+    private static func civil(fromDays days: Int64) -> (Int64, Int64, Int64) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+        return (year, month, day)
+    }
+
+    private static func pad(_ value: Int64, _ width: Int) -> String {
+        let text = String(value)
+        return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
+    }
+
+    // MARK: Calendar text
+
+    private static func isCalendarText(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        var i = 0
+        func number(_ width: Int) -> Int? {
+            guard i + width <= b.count else { return nil }
+            var value = 0
+            for k in i..<(i + width) {
+                guard isDigit(b[k]) else { return nil }
+                value = value * 10 + Int(b[k] - 0x30)
+            }
+            i += width
+            return value
+        }
+        func expect(_ byte: UInt8) -> Bool {
+            guard i < b.count, b[i] == byte else { return false }
+            i += 1
+            return true
+        }
+        guard let year = number(4), year >= 1, expect(0x2D), let month = number(2), (1...12).contains(month),
+            expect(0x2D), let day = number(2), day >= 1, day <= daysIn(month: month, year: year)
+        else { return false }
+        if i == b.count { return true }
+        guard b[i] == 0x54 || b[i] == 0x74 || b[i] == 0x20 else { return false }
+        i += 1
+        guard let hour = number(2), hour <= 23, expect(0x3A), let minute = number(2), minute <= 59 else {
+            return false
+        }
+        if i < b.count, b[i] == 0x3A {
+            i += 1
+            guard let second = number(2), second <= 60 else { return false }
+            if i < b.count, b[i] == 0x2E {
+                i += 1
+                let fractionStart = i
+                while i < b.count, isDigit(b[i]) { i += 1 }
+                guard i > fractionStart, i - fractionStart <= 30 else { return false }
+            }
+        }
+        if i < b.count, b[i] == 0x20 { i += 1 }
+        if i == b.count { return true }
+        if b[i] == 0x5A || b[i] == 0x7A { return i + 1 == b.count }
+        guard b[i] == 0x2B || b[i] == 0x2D else { return false }
+        i += 1
+        guard let offsetHours = number(2), offsetHours <= 15 else { return false }
+        if i == b.count { return true }
+        if b[i] == 0x3A { i += 1 }
+        guard let offsetMinutes = number(2), offsetMinutes <= 59 else { return false }
+        return i == b.count
+    }
+
+    private static func daysIn(month: Int, year: Int) -> Int {
+        switch month {
+        case 2:
+            let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+            return leap ? 29 : 28
+        case 4, 6, 9, 11: return 30
+        default: return 31
+        }
+    }
+
+    @inline(__always)
+    private static func isDigit(_ byte: UInt8) -> Bool { byte >= 0x30 && byte <= 0x39 }
+}
+
+/// Legacy ids: a UUID in any form PostgreSQL reads (any case, with or without hyphens or
+/// braces) becomes its canonical lowercase text; anything else is not a UUID.
+enum LegacyUUID {
+    static func canonical(_ b: UnsafeBufferPointer<UInt8>) -> LegacyValue {
+        var hex: [UInt8] = []
+        hex.reserveCapacity(32)
+        var start = 0
+        var end = b.count
+        if end >= 2, b[0] == 0x7B, b[end - 1] == 0x7D {
+            start = 1
+            end -= 1
+        }
+        let length = end - start
+        guard length == 32 || length == 36 else { return .invalid }
+        for (offset, index) in (start..<end).enumerated() {
+            let byte = b[index]
+            if length == 36, offset == 8 || offset == 13 || offset == 18 || offset == 23 {
+                guard byte == 0x2D else { return .invalid }
+                continue
+            }
+            switch byte {
+            case 0x30...0x39, 0x61...0x66: hex.append(byte)
+            case 0x41...0x46: hex.append(byte + 0x20)
+            default: return .invalid
+            }
+        }
+        var out = [UInt8]()
+        out.reserveCapacity(36)
+        for (index, byte) in hex.enumerated() {
+            if index == 8 || index == 12 || index == 16 || index == 20 { out.append(0x2D) }
+            out.append(byte)
+        }
+        if length == 36, start == 0, out.elementsEqual(b) { return .unchanged }
+        return .converted(String(decoding: out, as: UTF8.self))
+    }
+
+    static func canonical(_ text: String) -> LegacyValue {
+        var text = text
+        return text.withUTF8 { canonical($0) }
+    }
+}

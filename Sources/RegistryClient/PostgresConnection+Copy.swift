@@ -1,0 +1,212 @@
+internal import CLibPQ
+
+extension PostgresConnection {
+    /// Runs `COPY … FROM STDIN` (text format) and lets `body` stream rows through a
+    /// ``CopyInWriter``; returns the number of rows the server took. Memory stays at the
+    /// writer's buffer whatever the row count. A throw from `body` aborts the COPY.
+    func copyIn(_ sql: String, _ body: (CopyInWriter) throws -> Void) throws -> Int {
+        let started = try execute(sql)
+        _ = started
+        let writer = CopyInWriter(connection: self)
+        do {
+            try body(writer)
+            try writer.flush()
+        } catch {
+            _ = PQputCopyEnd(connection, "aborted by imi-sync")
+            drainResults()
+            throw error
+        }
+        guard PQputCopyEnd(connection, nil) == 1 else {
+            let reason = String(cString: PQerrorMessage(connection)).singleLine
+            drainResults()
+            throw RegistryError(.connection, "COPY to \(settings.redactedDescription) failed: \(reason)")
+        }
+        var rows = 0
+        var failure: RegistryError?
+        while let result = PQgetResult(connection) {
+            if PQresultStatus(result) == PGRES_COMMAND_OK {
+                rows = Int(String(cString: PQcmdTuples(result))) ?? 0
+            } else if failure == nil {
+                let sqlState = PQresultErrorField(result, Int32(UInt8(ascii: "C")))
+                    .map { String(cString: $0) }
+                failure = RegistryError(
+                    .query,
+                    "COPY failed on \(settings.redactedDescription): "
+                        + String(cString: PQresultErrorMessage(result)).singleLine,
+                    sqlState: sqlState)
+            }
+            PQclear(result)
+        }
+        if let failure { throw failure }
+        return rows
+    }
+
+    fileprivate func drainResults() {
+        while let result = PQgetResult(connection) { PQclear(result) }
+    }
+
+    fileprivate func putCopyData(_ bytes: UnsafeRawBufferPointer) throws {
+        guard bytes.count > 0 else { return }
+        let status = PQputCopyData(
+            connection, bytes.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(bytes.count))
+        guard status == 1 else {
+            throw RegistryError(
+                .connection,
+                "COPY to \(settings.redactedDescription) failed: "
+                    + String(cString: PQerrorMessage(connection)).singleLine)
+        }
+    }
+}
+
+/// Builds COPY text-format rows in a fixed buffer and sends it whenever it fills.
+///
+/// Text format: columns separated by tab, rows by newline, `\N` is NULL; backslash, tab,
+/// newline and carriage return inside a value are escaped. PostgreSQL text cannot hold NUL
+/// bytes or invalid UTF-8: ``appendText(_:)`` replaces them and reports that it did.
+final class CopyInWriter {
+    private let connection: PostgresConnection
+    private let capacity = 1 << 20
+    private let buffer: UnsafeMutablePointer<UInt8>
+    private var count = 0
+    private var columnInRow = 0
+
+    fileprivate init(connection: PostgresConnection) {
+        self.connection = connection
+        self.buffer = .allocate(capacity: capacity)
+    }
+
+    deinit {
+        buffer.deallocate()
+    }
+
+    func flush() throws {
+        try connection.putCopyData(UnsafeRawBufferPointer(start: buffer, count: count))
+        count = 0
+    }
+
+    @inline(__always)
+    private func reserve(_ bytes: Int) throws {
+        if count + bytes > capacity { try flush() }
+    }
+
+    @inline(__always)
+    private func separator() throws {
+        if columnInRow > 0 {
+            try reserve(1)
+            buffer[count] = 0x09
+            count += 1
+        }
+        columnInRow += 1
+    }
+
+    func appendNull() throws {
+        try separator()
+        try reserve(2)
+        buffer[count] = 0x5C
+        buffer[count + 1] = 0x4E
+        count += 2
+    }
+
+    /// Appends ASCII known to need no escaping (numbers, canonical UUIDs and timestamps).
+    func appendPlain(_ text: String) throws {
+        try separator()
+        var text = text
+        try text.withUTF8 { bytes in
+            try reserve(bytes.count)
+            (buffer + count).update(from: bytes.baseAddress!, count: bytes.count)
+            count += bytes.count
+        }
+    }
+
+    func appendInteger(_ value: Int64) throws {
+        try appendPlain(String(value))
+    }
+
+    /// Appends a value, escaped; `nil` is NULL. Returns `false` when the value held NUL bytes
+    /// or invalid UTF-8 that had to be replaced (U+FFFD; NUL dropped).
+    @discardableResult
+    func appendText(_ bytes: UnsafeBufferPointer<UInt8>?) throws -> Bool {
+        guard let bytes else {
+            try appendNull()
+            return true
+        }
+        try separator()
+        var clean = true
+        var needsCheck = false
+        for byte in bytes where byte >= 0x80 || byte == 0 {
+            needsCheck = true
+            break
+        }
+        if needsCheck {
+            var repaired: [UInt8] = []
+            if let string = String(validating: bytes, as: UTF8.self) {
+                repaired = Array(string.utf8)
+            } else {
+                clean = false
+                repaired = Array(String(decoding: bytes, as: UTF8.self).utf8)
+            }
+            if repaired.contains(0) {
+                clean = false
+                repaired.removeAll { $0 == 0 }
+            }
+            try repaired.withUnsafeBufferPointer { try appendEscaped($0) }
+        } else {
+            try appendEscaped(bytes)
+        }
+        return clean
+    }
+
+    func appendText(_ string: String?) throws {
+        guard var string else { return try appendNull() }
+        _ = try string.withUTF8 { try appendText($0) }
+    }
+
+    private func appendEscaped(_ bytes: UnsafeBufferPointer<UInt8>) throws {
+        // Worst case every byte doubles.
+        if bytes.count * 2 > capacity - count {
+            try flush()
+            if bytes.count * 2 > capacity {
+                // A huge value: escape into a temporary and send it in one piece.
+                var escaped: [UInt8] = []
+                escaped.reserveCapacity(bytes.count + bytes.count / 8)
+                for byte in bytes { Self.escape(byte, into: &escaped) }
+                try escaped.withUnsafeBytes { try connection.putCopyData($0) }
+                return
+            }
+        }
+        var position = count
+        for byte in bytes {
+            switch byte {
+            case 0x5C:
+                buffer[position] = 0x5C; buffer[position + 1] = 0x5C; position += 2
+            case 0x09:
+                buffer[position] = 0x5C; buffer[position + 1] = 0x74; position += 2
+            case 0x0A:
+                buffer[position] = 0x5C; buffer[position + 1] = 0x6E; position += 2
+            case 0x0D:
+                buffer[position] = 0x5C; buffer[position + 1] = 0x72; position += 2
+            default:
+                buffer[position] = byte; position += 1
+            }
+        }
+        count = position
+    }
+
+    private static func escape(_ byte: UInt8, into out: inout [UInt8]) {
+        switch byte {
+        case 0x5C: out += [0x5C, 0x5C]
+        case 0x09: out += [0x5C, 0x74]
+        case 0x0A: out += [0x5C, 0x6E]
+        case 0x0D: out += [0x5C, 0x72]
+        default: out.append(byte)
+        }
+    }
+
+    /// Ends the current row.
+    func endRow() throws {
+        try reserve(1)
+        buffer[count] = 0x0A
+        count += 1
+        columnInRow = 0
+    }
+}
