@@ -16,4 +16,5 @@ DROP TABLE IF EXISTS projects;
 DROP TABLE IF EXISTS legacy_quarantine;
 DROP FUNCTION IF EXISTS imi_worktree_status(boolean, integer, integer);
 DROP FUNCTION IF EXISTS imi_touch_updated_at();
+DROP FUNCTION IF EXISTS imi_notify_registry_changed();
 DROP TABLE IF EXISTS imi_schema_migrations;

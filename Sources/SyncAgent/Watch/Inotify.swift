@@ -1,0 +1,127 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+
+/// One event read from an inotify descriptor.
+struct InotifyEvent: Equatable, Sendable {
+    var watch: Int32
+    var mask: UInt32
+    /// The entry's name inside the watched directory; empty for events on the directory itself.
+    var name: String
+
+    var isDirectory: Bool { mask & UInt32(IN_ISDIR) != 0 }
+    var isOverflow: Bool { mask & UInt32(IN_Q_OVERFLOW) != 0 }
+    /// The kernel dropped this watch (directory deleted or unmounted, or `inotify_rm_watch`).
+    var isWatchRemoved: Bool { mask & UInt32(IN_IGNORED) != 0 }
+    var isSelfGone: Bool { mask & UInt32(IN_DELETE_SELF | IN_MOVE_SELF) != 0 }
+    var isCreated: Bool { mask & UInt32(IN_CREATE | IN_MOVED_TO) != 0 }
+    var isMovedAway: Bool { mask & UInt32(IN_MOVED_FROM) != 0 }
+}
+
+/// An inotify instance: owns the descriptor, closes it in one place.
+final class Inotify {
+    /// Changes to entries of a directory in a worktree, and the directory itself going away.
+    static let treeMask = UInt32(
+        IN_CREATE | IN_DELETE | IN_MODIFY | IN_ATTRIB | IN_MOVED_FROM | IN_MOVED_TO
+            | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_EXCL_UNLINK)
+
+    let descriptor: Int32
+
+    init() throws(SystemCallError) {
+        descriptor = try SystemCall.inotifyInit(flags: Int32(IN_NONBLOCK | IN_CLOEXEC))
+    }
+
+    deinit {
+        SystemCall.close(descriptor)
+    }
+
+    /// Adds (or updates) a watch; the kernel returns the same number for the same inode.
+    func addWatch(_ path: String, mask: UInt32 = treeMask) throws(SystemCallError) -> Int32 {
+        try SystemCall.inotifyAddWatch(descriptor, path: path, mask: mask)
+    }
+
+    /// Removes a watch; one the kernel already dropped (EINVAL) is not an error.
+    func removeWatch(_ watch: Int32) {
+        do {
+            try SystemCall.inotifyRemoveWatch(descriptor, watch)
+        } catch {
+            // EINVAL: already gone because the directory was deleted. Nothing else can fail.
+        }
+    }
+
+    /// Reads every queued event without blocking; empty when there is none.
+    func readEvents() throws(SystemCallError) -> [InotifyEvent] {
+        var events: [InotifyEvent] = []
+        // Big enough for many events per read; each is 16 bytes plus a padded name.
+        let capacity = 64 * 1024
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 8)
+        defer { buffer.deallocate() }
+        while true {
+            let count = try SystemCall.read(descriptor, into: buffer)
+            if count <= 0 { return events }
+            var offset = 0
+            let headerSize = MemoryLayout<inotify_event>.size
+            while offset + headerSize <= count {
+                let header = buffer.loadUnaligned(fromByteOffset: offset, as: inotify_event.self)
+                let nameLength = Int(header.len)
+                var name = ""
+                if nameLength > 0 {
+                    let start = buffer.baseAddress!.advanced(by: offset + headerSize)
+                        .assumingMemoryBound(to: UInt8.self)
+                    let bytes = UnsafeBufferPointer(start: start, count: nameLength)
+                    let end = bytes.firstIndex(of: 0) ?? nameLength
+                    name = String(decoding: bytes[..<end], as: UTF8.self)
+                }
+                events.append(InotifyEvent(watch: header.wd, mask: header.mask, name: name))
+                offset += headerSize + nameLength
+            }
+        }
+    }
+
+    /// `fs.inotify.max_user_watches`, or `nil` when it cannot be read.
+    static func watchLimit() -> Int? {
+        readProcNumber("/proc/sys/fs/inotify/max_user_watches")
+    }
+
+    static func instanceLimit() -> Int? {
+        readProcNumber("/proc/sys/fs/inotify/max_user_instances")
+    }
+
+    private static func readProcNumber(_ path: String) -> Int? {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        return Int(text.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+}
+
+/// A pipe that wakes a thread blocked in `poll`, e.g. to stop it.
+final class WakeSignal: @unchecked Sendable {
+    /// The end to poll for readability.
+    let descriptor: Int32
+    private let writeEnd: Int32
+
+    init() throws(SystemCallError) {
+        (descriptor, writeEnd) = try SystemCall.nonBlockingPipe()
+    }
+
+    deinit {
+        SystemCall.close(descriptor)
+        SystemCall.close(writeEnd)
+    }
+
+    func wake() {
+        var one: UInt8 = 1
+        // A full pipe (EAGAIN) already holds a pending wake-up.
+        _ = try? withUnsafeBytes(of: &one) { bytes throws(SystemCallError) in
+            try SystemCall.write(writeEnd, bytes)
+        }
+    }
+
+    /// Empties the pipe after a wake-up was seen.
+    func drain() {
+        var bytes = [UInt8](repeating: 0, count: 64)
+        while (try? bytes.withUnsafeMutableBytes { buffer throws(SystemCallError) in
+            try SystemCall.read(descriptor, into: buffer)
+        }) ?? 0 > 0 {}
+    }
+}

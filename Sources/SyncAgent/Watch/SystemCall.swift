@@ -1,0 +1,95 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A failed system call: which call, on what, and errno. Thrown by the helpers below, which
+/// follow swift-nio's System.swift: one helper per call, EINTR retried, the call named.
+struct SystemCallError: Error, CustomStringConvertible, Equatable {
+    var call: String
+    var errno: Int32
+    var detail: String = ""
+
+    var description: String {
+        let reason = String(cString: strerror(errno))
+        return detail.isEmpty ? "\(call) failed: \(reason)" : "\(call) \(detail) failed: \(reason)"
+    }
+}
+
+/// Thin wrappers over the syscalls the watcher and notifier use.
+enum SystemCall {
+    /// Runs `body` until it does not fail with EINTR; a negative result throws naming `call`.
+    @inline(__always)
+    static func retrying<T: FixedWidthInteger>(
+        _ call: String, detail: String = "", _ body: () -> T
+    ) throws(SystemCallError) -> T {
+        while true {
+            let result = body()
+            if result >= 0 { return result }
+            let code = Glibc.errno
+            if code == EINTR { continue }
+            throw SystemCallError(call: call, errno: code, detail: detail)
+        }
+    }
+
+    static func inotifyInit(flags: Int32) throws(SystemCallError) -> Int32 {
+        try retrying("inotify_init1") { inotify_init1(flags) }
+    }
+
+    static func inotifyAddWatch(_ fd: Int32, path: String, mask: UInt32) throws(SystemCallError) -> Int32 {
+        try retrying("inotify_add_watch", detail: path) { inotify_add_watch(fd, path, mask) }
+    }
+
+    static func inotifyRemoveWatch(_ fd: Int32, _ wd: Int32) throws(SystemCallError) {
+        _ = try retrying("inotify_rm_watch") { inotify_rm_watch(fd, wd) }
+    }
+
+    /// `read(2)`; returns 0 when a non-blocking descriptor has nothing to read.
+    static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) throws(SystemCallError) -> Int {
+        do {
+            return try retrying("read") { Glibc.read(fd, buffer.baseAddress, buffer.count) }
+        } catch where error.errno == EAGAIN || error.errno == EWOULDBLOCK {
+            return 0
+        }
+    }
+
+    static func write(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) throws(SystemCallError) -> Int {
+        try retrying("write") { Glibc.write(fd, bytes.baseAddress, bytes.count) }
+    }
+
+    /// `poll(2)`; returns how many descriptors are ready (0 on timeout).
+    static func poll(_ fds: inout [pollfd], timeoutMilliseconds: Int32) throws(SystemCallError) -> Int32 {
+        let count = nfds_t(fds.count)
+        return try fds.withUnsafeMutableBufferPointer { buffer throws(SystemCallError) in
+            try retrying("poll") { Glibc.poll(buffer.baseAddress, count, timeoutMilliseconds) }
+        }
+    }
+
+    /// `pipe(2)` with both ends non-blocking and close-on-exec; returns (read end, write end).
+    static func nonBlockingPipe() throws(SystemCallError) -> (Int32, Int32) {
+        var ends: [Int32] = [-1, -1]
+        _ = try retrying("pipe") { Glibc.pipe(&ends) }
+        for end in ends {
+            _ = try retrying("fcntl", detail: "F_SETFL") { fcntl(end, F_SETFL, O_NONBLOCK) }
+            _ = try retrying("fcntl", detail: "F_SETFD") { fcntl(end, F_SETFD, FD_CLOEXEC) }
+        }
+        return (ends[0], ends[1])
+    }
+
+    static func socket(domain: Int32, type: Int32) throws(SystemCallError) -> Int32 {
+        try retrying("socket") { Glibc.socket(domain, type, 0) }
+    }
+
+    static func sendto(
+        _ fd: Int32, _ bytes: UnsafeRawBufferPointer, address: UnsafePointer<sockaddr>,
+        length: socklen_t, detail: String
+    ) throws(SystemCallError) -> Int {
+        try retrying("sendto", detail: detail) {
+            Glibc.sendto(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL), address, length)
+        }
+    }
+
+    /// `close(2)`; EINTR is not retried (Linux has closed the descriptor anyway).
+    static func close(_ fd: Int32) {
+        _ = Glibc.close(fd)
+    }
+}
