@@ -1,0 +1,38 @@
+internal import CGit2
+
+import class Foundation.NSLock
+
+/// Process-wide libgit2 set-up: initialise once, tuned for fast read-only probes.
+public enum GitLibrary {
+    /// Guards `isInitialized`; a lock rather than a lazy global so the call site decides when
+    /// libgit2 starts.
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var isInitialized = false
+
+    /// Calls `git_libgit2_init()` once per process and sets the global options the probe relies on.
+    ///
+    /// Idempotent and thread-safe. The executable calls it at start-up; `GitProbe.init()` calls
+    /// it too, so a probe can never run against an uninitialised library.
+    public static func initialize() {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !isInitialized else { return }
+        isInitialized = true
+        // libgit2 keeps its own reference count; we never shut it down because probes may run
+        // until the process exits.
+        _ = git_libgit2_init()
+        configureForReadOnlyProbes()
+    }
+
+    /// Options that only make sense because the probe reads and never writes.
+    private static func configureForReadOnlyProbes() {
+        // Reading commits and trees for status and ahead/behind: skip re-hashing every object
+        // read from the object database, as git does not re-hash objects it reads for status.
+        _ = cgit2_opts_set_int(Int32(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION.rawValue), 0)
+        // Only matters when creating objects, which a probe never does.
+        _ = cgit2_opts_set_int(Int32(GIT_OPT_ENABLE_STRICT_OBJECT_CREATION.rawValue), 0)
+        _ = cgit2_opts_set_int(Int32(GIT_OPT_ENABLE_FSYNC_GITDIR.rawValue), 0)
+        // `.keep` files only protect packs from repacking; checking them costs a stat per pack.
+        _ = cgit2_opts_set_int(Int32(GIT_OPT_DISABLE_PACK_KEEP_FILE_CHECKS.rawValue), 1)
+    }
+}

@@ -1,0 +1,83 @@
+internal import CGit2
+import Foundation
+
+/// Reads a worktree's git state with libgit2, matching what the git CLI would report.
+///
+/// Stateless and `Sendable`: each `probe` opens its own repository handle, so one value can be
+/// used from many threads at once on different (or the same) paths. Probing never writes to
+/// the repository. `probe` blocks on file I/O; a worktree with a large index is scanned on a
+/// few extra threads (see `PorcelainCounter`), so call it off the cooperative thread pool.
+public struct GitProbe: Sendable {
+    /// Creates a probe; initialises libgit2 if the process has not done so yet.
+    ///
+    /// - Parameter splitsLargeWorktrees: scan a worktree with a large index on up to four
+    ///   threads (about 1.5x faster wall time on two cores, at the price of re-reading the index
+    ///   once per thread). Pass `false` when the caller already probes many worktrees in
+    ///   parallel and the cores are busy anyway.
+    public init(splitsLargeWorktrees: Bool = true) {
+        var counter = PorcelainCounter()
+        if !splitsLargeWorktrees { counter.maxPartitions = 1 }
+        self.init(counter: counter)
+    }
+
+    /// Tests force or forbid the multi-threaded status through `counter`.
+    init(counter: PorcelainCounter) {
+        GitLibrary.initialize()
+        self.counter = counter
+    }
+
+    private let counter: PorcelainCounter
+
+    /// The state of the worktree whose top directory is `path`.
+    ///
+    /// Trunk is the first of `refs/remotes/origin/HEAD`, `refs/remotes/origin/<defaultBranch>`
+    /// and `refs/heads/<defaultBranch>` that resolves; without one, or with an unborn HEAD,
+    /// ahead/behind are `nil`. `readAt` is taken before anything is read, so a change made after
+    /// it may or may not be included, but none made before it is missed.
+    public func probe(path: String, defaultBranch: String) throws(GitProbeError) -> WorktreeState {
+        let readAt = Date()
+        // Checked first so a vanished worktree is told apart from a directory that is not one.
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw GitProbeError(code: .missingPath, path: path, operation: "check path exists")
+        }
+
+        let repository = try GitRepository(openingWorktreeAt: path)
+        let head = try repository.head()
+
+        var lastCommitHash: String?
+        var lastCommitMessage: String?
+        var trunkRef: String?
+        var ahead: Int?
+        var behind: Int?
+        if let commit = head.commit {
+            lastCommitHash = GitRepository.hex(commit)
+            lastCommitMessage = try repository.subject(of: commit)
+            if let trunk = repository.firstResolving(Self.trunkCandidates(defaultBranch)) {
+                let counts = try repository.aheadBehind(local: commit, upstream: trunk.target)
+                trunkRef = trunk.name
+                ahead = counts.ahead
+                behind = counts.behind
+            }
+        }
+
+        return WorktreeState(
+            uncommittedFilesCount: try counter.count(in: repository, headCommit: head.commit),
+            aheadOfTrunk: ahead,
+            behindTrunk: behind,
+            lastCommitHash: lastCommitHash,
+            lastCommitMessage: lastCommitMessage,
+            trunkRef: trunkRef,
+            branch: head.branch,
+            readAt: readAt
+        )
+    }
+
+    /// The refs tried as trunk, in REGISTRY.md's order.
+    static func trunkCandidates(_ defaultBranch: String) -> [String] {
+        [
+            "refs/remotes/origin/HEAD",
+            "refs/remotes/origin/\(defaultBranch)",
+            "refs/heads/\(defaultBranch)",
+        ]
+    }
+}

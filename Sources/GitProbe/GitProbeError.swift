@@ -1,0 +1,67 @@
+/// Why a worktree could not be probed, with libgit2's own words when it was libgit2 that failed.
+public struct GitProbeError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The kind of failure; callers branch on this, people read `description`.
+    public enum Code: String, Sendable, Equatable {
+        /// Nothing exists at the path.
+        case missingPath
+        /// The path exists but is not the top of a non-bare git worktree.
+        case notARepository
+        /// A repository is there but git could not make sense of it (HEAD, refs or objects).
+        case brokenRepository
+        /// libgit2 failed for another reason (I/O, memory, permissions, ownership).
+        case libgit2
+    }
+
+    /// The kind of failure.
+    public var code: Code
+    /// The worktree path that was probed.
+    public var path: String
+    /// What the probe was doing, e.g. the libgit2 call that failed.
+    public var operation: String
+    /// libgit2's return code (`GIT_ENOTFOUND` is -3, ...), when libgit2 reported the failure.
+    public var libgit2Code: Int32?
+    /// libgit2's error class (`git_error_t`), when libgit2 reported one.
+    public var libgit2Class: Int32?
+    /// libgit2's error message, when it gave one.
+    public var libgit2Message: String?
+
+    /// Creates an error; `GitProbe` fills the libgit2 fields from `git_error_last()`.
+    public init(
+        code: Code,
+        path: String,
+        operation: String,
+        libgit2Code: Int32? = nil,
+        libgit2Class: Int32? = nil,
+        libgit2Message: String? = nil
+    ) {
+        self.code = code
+        self.path = path
+        self.operation = operation
+        self.libgit2Code = libgit2Code
+        self.libgit2Class = libgit2Class
+        self.libgit2Message = libgit2Message
+    }
+
+    /// One line: what failed, where, and libgit2's reason.
+    public var description: String {
+        var line = "\(summary) at \(path) (\(operation)"
+        if let libgit2Code { line += ", code \(libgit2Code)" }
+        if let libgit2Class { line += ", class \(libgit2Class)" }
+        line += ")"
+        if let libgit2Message, !libgit2Message.isEmpty {
+            // libgit2 messages can span lines (e.g. config parse errors); keep the log one line.
+            let flat = libgit2Message.split(whereSeparator: \.isNewline).joined(separator: " ")
+            line += ": \(flat)"
+        }
+        return line
+    }
+
+    private var summary: String {
+        switch code {
+        case .missingPath: "no such path"
+        case .notARepository: "not a git worktree"
+        case .brokenRepository: "broken git repository"
+        case .libgit2: "libgit2 failed"
+        }
+    }
+}

@@ -1,0 +1,169 @@
+internal import CGit2
+
+extension GitRepository {
+    /// What one status run found: its porcelain lines, and whether it saw staged deletions and
+    /// additions (the two halves a staged rename is detected from).
+    struct StatusCount: Equatable {
+        var lines = 0
+        var hasStagedDeletion = false
+        var hasStagedAddition = false
+    }
+
+    /// Counts the lines `git status --porcelain` (v1) prints, over the whole worktree or, with
+    /// `pathList`, only under those literal top-level names (`topLevelNames`, the same names as
+    /// a set).
+    ///
+    /// Read-only: no `GIT_STATUS_OPT_UPDATE_INDEX`, so files whose stat data is stale are
+    /// re-hashed but the index is never rewritten and no `index.lock` is taken.
+    func statusCount(
+        settings: StatusSettings,
+        pathList: git_strarray? = nil,
+        topLevelNames: Set<[UInt8]>? = nil
+    ) throws(GitProbeError) -> StatusCount {
+        var index = IndexLookup(repository: handle)
+        let submodules = index.gitlinkPaths(under: topLevelNames)
+        guard submodules.isEmpty else {
+            return try statusCountWithSubmodules(
+                submodules, settings: settings, pathList: pathList, index: &index)
+        }
+
+        var count = StatusCount()
+        try withStatusList(settings: settings, pathList: pathList) { list throws(GitProbeError) in
+            Self.forEachEntry(of: list, correctingWith: &index) { status, _ in
+                count.lines += Self.porcelainLines(forStatus: status)
+                count.noteStaged(status)
+            }
+        }
+        return count
+    }
+
+    /// Runs libgit2's status with the flags git's porcelain corresponds to and hands the list
+    /// to `body`, freeing it afterwards.
+    func withStatusList(
+        settings: StatusSettings,
+        pathList: git_strarray?,
+        show: git_status_show_t = GIT_STATUS_SHOW_INDEX_AND_WORKDIR,
+        excludingSubmodules: Bool = false,
+        _ body: (OpaquePointer) throws(GitProbeError) -> Void
+    ) throws(GitProbeError) {
+        var options = git_status_options()
+        let initRC = git_status_options_init(&options, UInt32(GIT_STATUS_OPTIONS_VERSION))
+        guard initRC == 0 else {
+            throw .classified(path: path, operation: "git_status_options_init", returnCode: initRC)
+        }
+        options.show = show
+        // Paths are literal, so libgit2 prunes whole directories outside the list instead of
+        // fnmatch-ing every file. No rename search runs in the workdir: porcelain does none.
+        var flags = GIT_STATUS_OPT_DISABLE_PATHSPEC_MATCH.rawValue
+        switch settings.untrackedFiles {
+        case .no: break
+        case .normal: flags |= GIT_STATUS_OPT_INCLUDE_UNTRACKED.rawValue
+        case .all:
+            flags |= GIT_STATUS_OPT_INCLUDE_UNTRACKED.rawValue
+            flags |= GIT_STATUS_OPT_RECURSE_UNTRACKED_DIRS.rawValue
+        }
+        if settings.detectsStagedRenames {
+            flags |= GIT_STATUS_OPT_RENAMES_HEAD_TO_INDEX.rawValue
+        }
+        if excludingSubmodules {
+            flags |= GIT_STATUS_OPT_EXCLUDE_SUBMODULES.rawValue
+        }
+        options.flags = flags
+        if let pathList {
+            options.pathspec = pathList
+        }
+
+        var list: OpaquePointer?
+        let rc = git_status_list_new(&list, handle, &options)
+        guard rc == 0, let list else {
+            throw .classified(path: path, operation: "git_status_list_new", returnCode: rc)
+        }
+        defer { git_status_list_free(list) }
+        try body(list)
+    }
+
+    /// Calls `body` with each entry's status, corrected where libgit2 1.5 and git disagree, and
+    /// the entry itself.
+    static func forEachEntry(
+        of list: OpaquePointer,
+        correctingWith index: inout IndexLookup,
+        _ body: (UInt32, UnsafePointer<git_status_entry>) -> Void
+    ) {
+        for position in 0..<git_status_list_entrycount(list) {
+            guard let entry = git_status_byindex(list, position) else { continue }
+            var status = entry.pointee.status.rawValue
+            let workdirPath = entry.pointee.index_to_workdir?.pointee.old_file.path
+            if status & worktreeChangeBits != 0, let workdirPath,
+                index.isSkipWorktree(workdirPath)
+            {
+                // git treats skip-worktree entries (sparse checkout) as matching the index
+                // whatever is on disk; libgit2 1.5 does not know the flag.
+                status &= ~worktreeChangeBits
+            }
+            if status & GIT_STATUS_WT_NEW.rawValue != 0, let workdirPath,
+                index.isTrackedDirectoryName(workdirPath)
+            {
+                status &= ~GIT_STATUS_WT_NEW.rawValue
+            }
+            body(status, entry)
+        }
+    }
+
+    /// Worktree-side changes to a tracked path (not "untracked").
+    static let worktreeChangeBits =
+        GIT_STATUS_WT_MODIFIED.rawValue | GIT_STATUS_WT_DELETED.rawValue
+        | GIT_STATUS_WT_TYPECHANGE.rawValue | GIT_STATUS_WT_RENAMED.rawValue
+
+    /// How many porcelain lines one libgit2 status entry stands for.
+    ///
+    /// libgit2 merges everything about a path into one entry, git prints tracked changes and
+    /// "untracked" on separate lines: after `git rm --cached f` the entry is
+    /// INDEX_DELETED|WT_NEW and porcelain prints `D  f` and `?? f`.
+    static func porcelainLines(forStatus status: UInt32) -> Int {
+        (isUntracked(status) ? 1 : 0) + (hasTrackedChange(status) ? 1 : 0)
+    }
+
+    static func isUntracked(_ status: UInt32) -> Bool {
+        status & GIT_STATUS_WT_NEW.rawValue != 0
+    }
+
+    static func hasTrackedChange(_ status: UInt32) -> Bool {
+        status & ~(GIT_STATUS_WT_NEW.rawValue | GIT_STATUS_IGNORED.rawValue) != 0
+    }
+
+    /// Reads the status-related config; unreadable config keeps git's defaults.
+    func statusSettings() -> StatusSettings {
+        var config: OpaquePointer?
+        guard git_repository_config_snapshot(&config, handle) == 0, let config else {
+            return StatusSettings()
+        }
+        defer { git_config_free(config) }
+
+        func string(_ name: String) -> String? {
+            var value: UnsafePointer<CChar>?
+            guard git_config_get_string(&value, config, name) == 0, let value else { return nil }
+            return String(cString: value)
+        }
+
+        var settings = StatusSettings()
+        settings.untrackedFiles = StatusSettings.untrackedFiles(
+            fromConfigValue: string("status.showUntrackedFiles"))
+        settings.detectsStagedRenames =
+            StatusSettings.renames(fromConfigValue: string("status.renames"))
+            ?? StatusSettings.renames(fromConfigValue: string("diff.renames"))
+            ?? true
+        var ignoresCase: Int32 = 0
+        if git_config_get_bool(&ignoresCase, config, "core.ignorecase") == 0 {
+            settings.ignoresCase = ignoresCase != 0
+        }
+        return settings
+    }
+}
+
+extension GitRepository.StatusCount {
+    /// Records the staged halves of a possible rename.
+    mutating func noteStaged(_ status: UInt32) {
+        hasStagedDeletion = hasStagedDeletion || status & GIT_STATUS_INDEX_DELETED.rawValue != 0
+        hasStagedAddition = hasStagedAddition || status & GIT_STATUS_INDEX_NEW.rawValue != 0
+    }
+}

@@ -1,0 +1,174 @@
+internal import CGit2
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// One opened repository for the span of a single probe.
+///
+/// Owns the `git_repository` handle and frees it in `deinit`; every other libgit2 object is
+/// borrowed inside one method and freed there by `defer`, so nothing outlives the probe. A
+/// `git_repository` must not be shared between threads, which is why each probe opens its own.
+final class GitRepository {
+    /// The path as the caller gave it, for error messages.
+    let path: String
+    let handle: OpaquePointer
+
+    /// Opens the worktree whose top directory is `path`; never searches parent directories.
+    init(openingWorktreeAt path: String) throws(GitProbeError) {
+        var opened: OpaquePointer?
+        // NO_SEARCH: a plain directory inside some other checkout must not be mistaken for that
+        // checkout, the registry records worktree roots only.
+        let flags = GIT_REPOSITORY_OPEN_NO_SEARCH.rawValue
+        let rc = git_repository_open_ext(&opened, path, flags, nil)
+        guard rc == 0, let opened else {
+            let code: GitProbeError.Code =
+                switch rc {
+                case GIT_ENOTFOUND.rawValue: .notARepository
+                case GIT_EOWNER.rawValue: .libgit2
+                default: .brokenRepository
+                }
+            throw .libgit2(code, path: path, operation: "git_repository_open_ext", returnCode: rc)
+        }
+        // From here on `deinit` owns the handle, also when the checks below throw.
+        self.path = path
+        self.handle = opened
+
+        guard git_repository_is_bare(handle) == 0 else {
+            throw GitProbeError(
+                code: .notARepository, path: path,
+                operation: "git_repository_open_ext: bare repository, no worktree")
+        }
+        // libgit2 happily opens a `.git` directory itself and reports its parent's worktree;
+        // git refuses to run status there, and the registry must not record it as a worktree.
+        if let gitDirectory = git_repository_path(handle),
+            Self.sameFile(String(cString: gitDirectory), path)
+        {
+            throw GitProbeError(
+                code: .notARepository, path: path,
+                operation: "git_repository_open_ext: a git directory, not a worktree")
+        }
+    }
+
+    deinit {
+        git_repository_free(handle)
+    }
+
+    /// What HEAD points at.
+    struct Head {
+        /// The branch HEAD names (`refs/heads/` stripped); `nil` when detached.
+        var branch: String?
+        /// The commit HEAD resolves to; `nil` when the branch is unborn.
+        var commit: git_oid?
+    }
+
+    /// Reads HEAD without peeling further than the commit it names.
+    func head() throws(GitProbeError) -> Head {
+        var headRef: OpaquePointer?
+        let rc = git_reference_lookup(&headRef, handle, "HEAD")
+        guard rc == 0, let headRef else {
+            throw .libgit2(.brokenRepository, path: path, operation: "read HEAD", returnCode: rc)
+        }
+        defer { git_reference_free(headRef) }
+
+        guard git_reference_type(headRef) == GIT_REFERENCE_SYMBOLIC else {
+            guard let target = git_reference_target(headRef) else {
+                throw GitProbeError(code: .brokenRepository, path: path, operation: "read HEAD")
+            }
+            return Head(branch: nil, commit: target.pointee)
+        }
+
+        let branch = git_reference_symbolic_target(headRef).flatMap { target in
+            Self.branchName(fromRefName: String(cString: target))
+        }
+        var resolved: OpaquePointer?
+        let resolveRC = git_reference_resolve(&resolved, headRef)
+        if resolveRC == GIT_ENOTFOUND.rawValue {
+            return Head(branch: branch, commit: nil)  // unborn: no commit on the branch yet
+        }
+        guard resolveRC == 0, let resolved else {
+            throw .libgit2(
+                .brokenRepository, path: path, operation: "resolve HEAD", returnCode: resolveRC)
+        }
+        defer { git_reference_free(resolved) }
+        guard let target = git_reference_target(resolved) else {
+            throw GitProbeError(code: .brokenRepository, path: path, operation: "resolve HEAD")
+        }
+        return Head(branch: branch, commit: target.pointee)
+    }
+
+    /// `git log -1 --format=%s` for `commit`.
+    func subject(of commit: git_oid) throws(GitProbeError) -> String {
+        var object: OpaquePointer?
+        var oid = commit
+        let rc = git_commit_lookup(&object, handle, &oid)
+        guard rc == 0, let object else {
+            throw .libgit2(
+                .brokenRepository, path: path, operation: "git_commit_lookup HEAD", returnCode: rc)
+        }
+        defer { git_commit_free(object) }
+        guard let raw = git_commit_message_raw(object) else { return "" }
+        // git_commit_summary squashes whitespace differently from git's %s, see CommitSubject.
+        return CommitSubject.subject(ofRawMessage: raw)
+    }
+
+    /// The first of `refNames` that resolves to an object id, with that id.
+    ///
+    /// A name that is missing, dangling (a symbolic ref to nothing), malformed or unreadable
+    /// counts as not resolving, as `git rev-parse` would treat it.
+    func firstResolving(_ refNames: [String]) -> (name: String, target: git_oid)? {
+        for name in refNames {
+            var oid = git_oid()
+            if git_reference_name_to_id(&oid, handle, name) == 0 {
+                return (name, oid)
+            }
+        }
+        return nil
+    }
+
+    /// `git rev-list --count upstream..local` and `local..upstream`.
+    func aheadBehind(
+        local: git_oid, upstream: git_oid
+    ) throws(GitProbeError) -> (ahead: Int, behind: Int) {
+        var ahead = 0
+        var behind = 0
+        var localOid = local
+        var upstreamOid = upstream
+        let rc = git_graph_ahead_behind(&ahead, &behind, handle, &localOid, &upstreamOid)
+        guard rc == 0 else {
+            throw .classified(path: path, operation: "git_graph_ahead_behind", returnCode: rc)
+        }
+        return (ahead, behind)
+    }
+
+    /// True when both paths name the same existing file or directory.
+    static func sameFile(_ first: String, _ second: String) -> Bool {
+        var firstInfo = stat()
+        var secondInfo = stat()
+        guard stat(first, &firstInfo) == 0, stat(second, &secondInfo) == 0 else { return false }
+        return firstInfo.st_dev == secondInfo.st_dev && firstInfo.st_ino == secondInfo.st_ino
+    }
+
+    /// `refs/heads/topic` → `topic`; anything outside `refs/heads/` is not a branch.
+    static func branchName(fromRefName name: String) -> String? {
+        let prefix = "refs/heads/"
+        guard name.hasPrefix(prefix) else { return nil }
+        return String(name.dropFirst(prefix.count))
+    }
+
+    /// Lower-case hex of `oid`, as `git rev-parse` prints it.
+    static func hex(_ oid: git_oid) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        return withUnsafeBytes(of: oid.id) { bytes in
+            var text = [UInt8]()
+            text.reserveCapacity(bytes.count * 2)
+            for byte in bytes {
+                text.append(digits[Int(byte >> 4)])
+                text.append(digits[Int(byte & 0x0f)])
+            }
+            return String(decoding: text, as: UTF8.self)
+        }
+    }
+}

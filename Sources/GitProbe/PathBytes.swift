@@ -1,0 +1,19 @@
+/// Paths as git stores them: bytes, not `String`s, since file names need not be UTF-8.
+enum PathBytes {
+    /// The bytes of a NUL-terminated C string.
+    static func of(_ text: UnsafePointer<CChar>) -> [UInt8] {
+        var bytes: [UInt8] = []
+        var position = 0
+        while text[position] != 0 {
+            bytes.append(UInt8(bitPattern: text[position]))
+            position += 1
+        }
+        return bytes
+    }
+
+    /// The first component: up to the first `/`, or the whole path.
+    static func topLevelComponent(of path: [UInt8]) -> [UInt8] {
+        guard let slash = path.firstIndex(of: UInt8(ascii: "/")) else { return path }
+        return Array(path[..<slash])
+    }
+}
