@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import GitProbe
 import RegistryClient
 
@@ -8,8 +9,12 @@ struct WorktreeProber: Sendable {
 
     func probeAll(_ worktrees: [RegisteredWorktree]) -> [ProbeOutcome] {
         let slots = ResultSlots<ProbeOutcome>(count: worktrees.count)
+        // With a worktree per core already, splitting one worktree's scan over threads only
+        // adds contention; split only when the worktrees alone cannot fill the cores.
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let prober = worktrees.count >= cores ? WorktreeProber(probe: GitProbe(splitsLargeWorktrees: false)) : self
         DispatchQueue.concurrentPerform(iterations: worktrees.count) { index in
-            slots[index] = probeOne(worktrees[index])
+            slots[index] = prober.probeOne(worktrees[index])
         }
         return slots.values
     }

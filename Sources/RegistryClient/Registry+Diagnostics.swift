@@ -1,0 +1,131 @@
+import struct Foundation.Date
+
+/// Registry-wide counts, from `get_registry_stats()`.
+public struct RegistryStats: Sendable, Equatable, Codable {
+    public var totalProjects: Int
+    public var activeProjects: Int
+    public var totalWorktrees: Int
+    public var activeWorktrees: Int
+    public var worktreeTypes: Int
+    public var totalActivities: Int
+    public var uncommittedWorktrees: Int
+    public var aheadWorktrees: Int
+    public var behindWorktrees: Int
+    public var divergedWorktrees: Int
+    public var neverSyncedWorktrees: Int
+    /// Seconds since the epoch of the newest `last_sync_at`, `nil` when nothing was synced.
+    public var lastSyncAt: Double?
+}
+
+/// One row of `v_inflight_work`.
+public struct InflightWorktree: Sendable, Equatable {
+    public var worktreeID: String
+    public var projectName: String
+    public var worktreeName: String
+    public var branchName: String
+    public var path: String
+    public var agentID: String?
+    public var status: String
+    public var uncommittedFilesCount: Int?
+    public var aheadOfTrunk: Int?
+    public var behindTrunk: Int?
+    public var lastCommitHash: String?
+    public var lastCommitMessage: String?
+    public var lastSyncAt: Double?
+}
+
+/// A registry integrity finding: what is wrong and how many rows show it.
+public struct IntegrityProblem: Sendable, Equatable {
+    public var check: String
+    public var rows: Int
+}
+
+extension Registry {
+    public func stats() throws -> RegistryStats {
+        let result = try connection.execute("""
+            SELECT total_projects, active_projects, total_worktrees, active_worktrees,
+                   worktree_types, total_activities, uncommitted_worktrees, ahead_worktrees,
+                   behind_worktrees, diverged_worktrees, never_synced_worktrees,
+                   extract(epoch FROM last_sync_at)::float8
+            FROM get_registry_stats()
+            """)
+        let count = { (column: Int) in result.int(0, column) ?? 0 }
+        return RegistryStats(
+            totalProjects: count(0), activeProjects: count(1), totalWorktrees: count(2),
+            activeWorktrees: count(3), worktreeTypes: count(4), totalActivities: count(5),
+            uncommittedWorktrees: count(6), aheadWorktrees: count(7), behindWorktrees: count(8),
+            divergedWorktrees: count(9), neverSyncedWorktrees: count(10),
+            lastSyncAt: result.string(0, 11).flatMap(Double.init))
+    }
+
+    /// In-flight work (anything not clean), optionally for one project by name.
+    public func inflightWork(projectName: String? = nil) throws -> [InflightWorktree] {
+        let result = try connection.execute("""
+            SELECT worktree_id, project_name, worktree_name, branch_name, path, agent_id, status,
+                   uncommitted_files_count, ahead_of_trunk, behind_trunk, last_commit_hash,
+                   last_commit_message, extract(epoch FROM last_sync_at)::float8
+            FROM v_inflight_work
+            WHERE $1::text IS NULL OR project_name = $1::text
+            ORDER BY project_name, worktree_name
+            """, [projectName])
+        return (0..<result.rowCount).map { row in
+            InflightWorktree(
+                worktreeID: result.string(row, 0) ?? "", projectName: result.string(row, 1) ?? "",
+                worktreeName: result.string(row, 2) ?? "", branchName: result.string(row, 3) ?? "",
+                path: result.string(row, 4) ?? "", agentID: result.string(row, 5),
+                status: result.string(row, 6) ?? "", uncommittedFilesCount: result.int(row, 7),
+                aheadOfTrunk: result.int(row, 8), behindTrunk: result.int(row, 9),
+                lastCommitHash: result.string(row, 10), lastCommitMessage: result.string(row, 11),
+                lastSyncAt: result.string(row, 12).flatMap(Double.init))
+        }
+    }
+
+    /// Orphans, duplicates and unvalidated constraints; empty when the registry is sound.
+    public func integrityProblems() throws -> [IntegrityProblem] {
+        let result = try connection.execute("""
+            SELECT 'worktrees without a project', count(*) FROM worktrees w
+                WHERE NOT EXISTS (SELECT 1 FROM projects p WHERE p.id = w.project_id)
+            UNION ALL
+            SELECT 'worktrees with an unknown type', count(*) FROM worktrees w
+                WHERE NOT EXISTS (SELECT 1 FROM worktree_types t WHERE t.id = w.type_id)
+            UNION ALL
+            SELECT 'activities without a worktree', count(*) FROM agent_activities a
+                WHERE NOT EXISTS (SELECT 1 FROM worktrees w WHERE w.id = a.worktree_id)
+            UNION ALL
+            SELECT 'active projects sharing a remote', count(*) FROM (
+                SELECT remote_origin FROM projects WHERE active AND remote_origin <> ''
+                GROUP BY remote_origin HAVING count(*) > 1) d
+            UNION ALL
+            SELECT 'active worktrees sharing a path', count(*) FROM (
+                SELECT path FROM worktrees WHERE active GROUP BY path HAVING count(*) > 1) d
+            UNION ALL
+            SELECT 'constraints not validated', count(*) FROM pg_constraint c
+                JOIN pg_class r ON r.oid = c.conrelid
+                WHERE NOT c.convalidated
+                  AND r.relname IN ('projects', 'worktrees', 'worktree_types', 'agent_activities')
+            """)
+        return (0..<result.rowCount).compactMap { row in
+            let rows = result.int(row, 1) ?? 0
+            return rows > 0 ? IntegrityProblem(check: result.string(row, 0) ?? "", rows: rows) : nil
+        }
+    }
+
+    /// What `maintain` removed.
+    public struct MaintenanceReport: Sendable, Equatable {
+        public var activitiesRemoved: Int
+        public var worktreesPruned: Int
+    }
+
+    /// The plan's retention and pruning, then `VACUUM ANALYZE` outside any transaction.
+    public func maintain(activityRetentionDays: Int, inactiveWorktreeDays: Int) throws -> MaintenanceReport {
+        let activities = try connection.execute(
+            "SELECT cleanup_old_activities($1::integer)", [String(activityRetentionDays)]).int(0, 0) ?? 0
+        let worktrees = try connection.execute(
+            "SELECT prune_inactive_worktrees($1::integer)", [String(inactiveWorktreeDays)]).int(0, 0) ?? 0
+        // VACUUM refuses to run in a transaction block or function; a simple-protocol
+        // statement on its own is neither.
+        try connection.executeScript(
+            StaticScript("VACUUM (ANALYZE) projects, worktree_types, worktrees, agent_activities"))
+        return MaintenanceReport(activitiesRemoved: activities, worktreesPruned: worktrees)
+    }
+}

@@ -1,0 +1,219 @@
+import ArgumentParser
+import Foundation
+import GitProbe
+import RegistryClient
+
+/// `imi-sync doctor`: checks everything imi-sync depends on and says what to fix.
+struct Doctor: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check configuration, database, schema, integrity, inotify limits and the service.",
+        discussion: "Exits 1 when any check fails; warnings alone exit 0.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Flag(name: .long, help: "Print one JSON document instead of text.")
+    var json = false
+
+    struct Check: Encodable, Equatable {
+        enum Outcome: String, Encodable { case ok, warning, failure }
+        var name: String
+        var outcome: Outcome
+        var detail: String
+    }
+
+    func run() throws {
+        GitLibrary.initialize()
+        let checks = DoctorChecks(global: global).run()
+        if json {
+            print(JSONOutput.render(["checks": checks]))
+        } else {
+            for check in checks {
+                let mark = switch check.outcome {
+                case .ok: "ok  "
+                case .warning: "WARN"
+                case .failure: "FAIL"
+                }
+                print("\(mark)  \(check.name): \(check.detail)")
+            }
+        }
+        if checks.contains(where: { $0.outcome == .failure }) { throw ExitStatus.problemsReported }
+    }
+}
+
+/// The checks themselves, in dependency order: later ones are skipped when the database is
+/// out of reach.
+struct DoctorChecks {
+    var global: GlobalOptions
+    var procRoot = "/proc/sys/fs/inotify"
+
+    func run() -> [Doctor.Check] {
+        var checks: [Doctor.Check] = []
+        let config: ResolvedConfig
+        do {
+            config = try global.resolvedConfig()
+            checks.append(.init(name: "configuration", outcome: .ok,
+                                detail: config.configFileFound ? config.configPath : "no config file; using environment and defaults"))
+        } catch {
+            checks.append(.init(name: "configuration", outcome: .failure, detail: "\(error)"))
+            return checks
+        }
+        let connection: PostgresConnection
+        do {
+            connection = try PostgresConnection(settings: config.connectionSettings)
+            let version = connection.serverVersion
+            let major = version / 10000
+            checks.append(.init(
+                name: "database", outcome: major >= 14 ? .ok : .failure,
+                detail: "PostgreSQL \(major) at \(config.connectionSettings.redactedDescription)"
+                    + (major >= 14 ? "" : "; the registry needs PostgreSQL 14 or newer")))
+        } catch {
+            checks.append(.init(name: "database", outcome: .failure, detail: "\(error)"))
+            checks.append(serviceCheck())
+            return checks
+        }
+        checks.append(schemaCheck(connection))
+        guard checks.last?.outcome != .failure else {
+            checks.append(serviceCheck())
+            return checks
+        }
+        let registry = Registry(connection: connection)
+        checks.append(integrityCheck(registry))
+        let worktrees = (try? registry.activeWorktrees()) ?? []
+        checks.append(pathsCheck(worktrees))
+        checks.append(inotifyCheck(worktrees))
+        checks.append(freshnessCheck(registry, worktreeCount: worktrees.count))
+        checks.append(serviceCheck())
+        return checks
+    }
+
+    func schemaCheck(_ connection: PostgresConnection) -> Doctor.Check {
+        let migrator = SchemaMigrator(connection: connection)
+        do {
+            try migrator.requireSchema()
+            guard let version = try migrator.currentVersion() else {
+                return .init(name: "schema", outcome: .warning,
+                             detail: "tables exist but imi-sync never recorded a migration; run `imi-sync migrate --schema-only`")
+            }
+            if version < migrator.latestVersion {
+                return .init(name: "schema", outcome: .failure,
+                             detail: "version \(version), this binary needs \(migrator.latestVersion); run `imi-sync migrate --schema-only`")
+            }
+            if version > migrator.latestVersion {
+                return .init(name: "schema", outcome: .warning,
+                             detail: "version \(version) is newer than this binary's \(migrator.latestVersion); upgrade imi-sync")
+            }
+            return .init(name: "schema", outcome: .ok, detail: "version \(version)")
+        } catch {
+            return .init(name: "schema", outcome: .failure, detail: "\(error)")
+        }
+    }
+
+    func integrityCheck(_ registry: Registry) -> Doctor.Check {
+        do {
+            let problems = try registry.integrityProblems()
+            if problems.isEmpty {
+                return .init(name: "integrity", outcome: .ok, detail: "no orphans, duplicates or unvalidated constraints")
+            }
+            return .init(name: "integrity", outcome: .failure,
+                         detail: problems.map { "\($0.check): \($0.rows)" }.joined(separator: "; "))
+        } catch {
+            return .init(name: "integrity", outcome: .failure, detail: "\(error)")
+        }
+    }
+
+    func pathsCheck(_ worktrees: [RegisteredWorktree]) -> Doctor.Check {
+        let missing = worktrees.filter { !FileManager.default.fileExists(atPath: $0.path) }
+        if missing.isEmpty {
+            return .init(name: "worktree paths", outcome: .ok, detail: "all \(worktrees.count) active worktrees exist on disk")
+        }
+        let examples = missing.prefix(3).map(\.path).joined(separator: ", ")
+        return .init(name: "worktree paths", outcome: .warning,
+                     detail: "\(missing.count) of \(worktrees.count) active worktrees are missing on disk (\(examples))")
+    }
+
+    /// Directories `run` would watch (not git-ignored, not inside .git) plus the git dirs,
+    /// against `fs.inotify.max_user_watches`.
+    func inotifyCheck(_ worktrees: [RegisteredWorktree]) -> Doctor.Check {
+        guard let limit = readInt("\(procRoot)/max_user_watches") else {
+            return .init(name: "inotify", outcome: .warning, detail: "cannot read \(procRoot)/max_user_watches")
+        }
+        let instances = readInt("\(procRoot)/max_user_instances") ?? 0
+        let needed = worktrees.reduce(0) { $0 + watchableDirectories(in: $1.path) + 3 }
+        let detail = "about \(needed) watches needed for \(worktrees.count) worktrees; limit \(limit) "
+            + "(max_user_instances \(instances))"
+        if needed > limit {
+            return .init(name: "inotify", outcome: .warning,
+                         detail: detail + "; raise it: sudo sysctl fs.inotify.max_user_watches=\(needed * 2) "
+                            + "(persist in /etc/sysctl.d/90-imi-sync.conf); until then the agent polls the rest")
+        }
+        return .init(name: "inotify", outcome: .ok, detail: detail)
+    }
+
+    func freshnessCheck(_ registry: Registry, worktreeCount: Int) -> Doctor.Check {
+        guard let stats = try? registry.stats() else {
+            return .init(name: "last sync", outcome: .warning, detail: "cannot read get_registry_stats()")
+        }
+        guard worktreeCount > 0 else { return .init(name: "last sync", outcome: .ok, detail: "no active worktrees") }
+        guard let last = stats.lastSyncAt else {
+            return .init(name: "last sync", outcome: .warning, detail: "never; run `imi-sync once` or start the service")
+        }
+        let stale = Date().timeIntervalSince1970 - last > 3600
+        return .init(name: "last sync", outcome: stale ? .warning : .ok,
+                     detail: age(sinceEpoch: last) + (stale ? "; is `imi-sync run` running?" : ""))
+    }
+
+    /// Reads the unit's installation from the XDG paths and looks for a running agent in
+    /// /proc, so no other program has to be started.
+    func serviceCheck() -> Doctor.Check {
+        let paths = XDGPaths(environment: ProcessInfo.processInfo.environment)
+        let unitDirectory = paths.configHome + "/systemd/user"
+        let installed = FileManager.default.fileExists(atPath: unitDirectory + "/imi-sync.service")
+        let enabled = FileManager.default.fileExists(
+            atPath: unitDirectory + "/default.target.wants/imi-sync.service")
+        let running = runningAgents()
+        let detail = "unit \(installed ? "installed" : "not installed")\(enabled ? " and enabled" : ""); "
+            + (running.isEmpty ? "no `imi-sync run` process" : "`imi-sync run` running (pid \(running.map(String.init).joined(separator: ", ")))")
+        if running.isEmpty {
+            return .init(name: "service", outcome: .warning,
+                         detail: detail + (installed ? "; systemctl --user enable --now imi-sync.service" : "; see deploy/install.sh"))
+        }
+        return .init(name: "service", outcome: .ok, detail: detail)
+    }
+
+    /// Process ids whose command line is `…/imi-sync run …`.
+    private func runningAgents() -> [Int] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap(Int.init).filter { pid in
+            guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+            let arguments = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+            return arguments.count >= 2 && arguments[0].hasSuffix("imi-sync") && arguments[1] == "run"
+        }.sorted()
+    }
+
+    private func readInt(_ path: String) -> Int? {
+        (try? String(contentsOfFile: path, encoding: .utf8))
+            .flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+    }
+
+    /// Counts directories under `root` that git does not ignore, skipping `.git`; bounded so a
+    /// huge tree cannot stall the doctor.
+    private func watchableDirectories(in root: String, limit: Int = 200_000) -> Int {
+        let rules = try? WorktreeIgnoreRules(worktreePath: root)
+        var count = 0
+        var pending = [""]
+        while let relative = pending.popLast(), count < limit {
+            count += 1
+            let absolute = relative.isEmpty ? root : root + "/" + relative
+            guard let names = try? FileManager.default.contentsOfDirectory(atPath: absolute) else { continue }
+            for name in names where name != ".git" {
+                let child = relative.isEmpty ? name : relative + "/" + name
+                var isDirectory: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: root + "/" + child, isDirectory: &isDirectory),
+                      isDirectory.boolValue else { continue }
+                if rules?.isIgnored(relativePath: child + "/") == true { continue }
+                pending.append(child)
+            }
+        }
+        return count
+    }
+}

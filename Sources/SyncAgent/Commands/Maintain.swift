@@ -1,0 +1,65 @@
+import ArgumentParser
+import RegistryClient
+
+/// `imi-sync maintain`: retention, pruning and VACUUM ANALYZE, as the plan's cron job did.
+struct Maintain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Remove old activities and long-inactive worktrees, then VACUUM ANALYZE.",
+        discussion: """
+            Runs cleanup_old_activities(days) and prune_inactive_worktrees(days), then \
+            VACUUM ANALYZE outside any transaction. Days come from the flags, else \
+            [maintenance] in config.toml, else 90 and 30. deploy/imi-sync-maintain.timer runs \
+            this daily.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(name: .long, help: "Delete agent activities older than this many days.")
+    var activityDays: Int?
+
+    @Option(name: .long, help: "Delete worktrees inactive for more than this many days.")
+    var inactiveDays: Int?
+
+    @Flag(name: .long, help: "Print one JSON document instead of text.")
+    var json = false
+
+    func validate() throws {
+        for (name, value) in [("--activity-days", activityDays), ("--inactive-days", inactiveDays)] {
+            if let value, value < 1 { throw ValidationError("\(name) must be at least 1") }
+        }
+    }
+
+    struct Document: Encodable {
+        var activitiesRemoved: Int
+        var worktreesPruned: Int
+        var activityRetentionDays: Int
+        var inactiveWorktreeDays: Int
+        var vacuumed: Bool
+    }
+
+    func run() throws {
+        _ = global.makeLogger()
+        let document: Document
+        do {
+            let config = try global.resolvedConfig()
+            let activityDays = activityDays ?? config.activityRetentionDays.value
+            let inactiveDays = inactiveDays ?? config.inactiveWorktreeDays.value
+            let connection = try PostgresConnection(settings: config.connectionSettings)
+            try SchemaMigrator(connection: connection).requireSchema()
+            let report = try Registry(connection: connection).maintain(
+                activityRetentionDays: activityDays, inactiveWorktreeDays: inactiveDays)
+            document = Document(
+                activitiesRemoved: report.activitiesRemoved, worktreesPruned: report.worktreesPruned,
+                activityRetentionDays: activityDays, inactiveWorktreeDays: inactiveDays, vacuumed: true)
+        } catch {
+            throw ExitStatus.report(error)
+        }
+        if json {
+            print(JSONOutput.render(document))
+        } else {
+            print("removed \(document.activitiesRemoved) activities older than \(document.activityRetentionDays) days")
+            print("pruned \(document.worktreesPruned) worktrees inactive for over \(document.inactiveWorktreeDays) days")
+            print("VACUUM ANALYZE done")
+        }
+    }
+}

@@ -1,0 +1,97 @@
+import ArgumentParser
+import Foundation
+import RegistryClient
+
+/// `imi-sync stats`: registry counts and in-flight figures, from `get_registry_stats()`.
+struct Stats: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show registry counts and in-flight figures.",
+        discussion: "The JSON keys include the plan's `imi stats --json` counts (repositories, worktrees, worktree_types).")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Flag(name: .long, help: "Print one JSON document instead of text.")
+    var json = false
+
+    /// The plan's `imi stats --json` keys plus in-flight figures.
+    struct Document: Encodable {
+        var repositories: Int
+        var projectsTotal: Int
+        var worktrees: Int
+        var worktreesTotal: Int
+        var worktreeTypes: Int
+        var activities: Int
+        var uncommitted: Int
+        var ahead: Int
+        var behind: Int
+        var diverged: Int
+        var neverSynced: Int
+        var lastSyncAt: Date?
+
+        init(_ stats: RegistryStats) {
+            repositories = stats.activeProjects
+            projectsTotal = stats.totalProjects
+            worktrees = stats.activeWorktrees
+            worktreesTotal = stats.totalWorktrees
+            worktreeTypes = stats.worktreeTypes
+            activities = stats.totalActivities
+            uncommitted = stats.uncommittedWorktrees
+            ahead = stats.aheadWorktrees
+            behind = stats.behindWorktrees
+            diverged = stats.divergedWorktrees
+            neverSynced = stats.neverSyncedWorktrees
+            lastSyncAt = stats.lastSyncAt.map { Date(timeIntervalSince1970: $0) }
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(repositories, forKey: .repositories)
+            try container.encode(projectsTotal, forKey: .projectsTotal)
+            try container.encode(worktrees, forKey: .worktrees)
+            try container.encode(worktreesTotal, forKey: .worktreesTotal)
+            try container.encode(worktreeTypes, forKey: .worktreeTypes)
+            try container.encode(activities, forKey: .activities)
+            try container.encode(uncommitted, forKey: .uncommitted)
+            try container.encode(ahead, forKey: .ahead)
+            try container.encode(behind, forKey: .behind)
+            try container.encode(diverged, forKey: .diverged)
+            try container.encode(neverSynced, forKey: .neverSynced)
+            try container.encode(lastSyncAt, forKey: .lastSyncAt)
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case repositories, projectsTotal, worktrees, worktreesTotal, worktreeTypes, activities
+            case uncommitted, ahead, behind, diverged, neverSynced, lastSyncAt
+        }
+    }
+
+    func run() throws {
+        _ = global.makeLogger()
+        let stats: RegistryStats
+        do {
+            let connection = try global.connect()
+            try SchemaMigrator(connection: connection).requireSchema()
+            stats = try Registry(connection: connection).stats()
+        } catch {
+            throw ExitStatus.report(error)
+        }
+        if json {
+            print(JSONOutput.render(Document(stats)))
+            return
+        }
+        var table = TextTable(headers: ["", "COUNT"], rightAligned: [1])
+        table.rows = [
+            ["projects (active / all)", "\(stats.activeProjects) / \(stats.totalProjects)"],
+            ["worktrees (active / all)", "\(stats.activeWorktrees) / \(stats.totalWorktrees)"],
+            ["worktree types", "\(stats.worktreeTypes)"],
+            ["agent activities", "\(stats.totalActivities)"],
+            ["with uncommitted changes", "\(stats.uncommittedWorktrees)"],
+            ["ahead of trunk", "\(stats.aheadWorktrees)"],
+            ["behind trunk", "\(stats.behindWorktrees)"],
+            ["diverged", "\(stats.divergedWorktrees)"],
+            ["never synced", "\(stats.neverSyncedWorktrees)"],
+            ["last sync", age(sinceEpoch: stats.lastSyncAt)],
+        ]
+        print(table.render())
+    }
+}

@@ -1,0 +1,107 @@
+import ArgumentParser
+import Foundation
+import RegistryClient
+
+/// `imi-sync status`: in-flight work from `v_inflight_work`.
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show in-flight work: worktrees that are not clean.",
+        discussion: "Reads v_inflight_work; with --json prints one document.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(name: .long, help: "Only this project (by name).")
+    var project: String?
+
+    @Flag(name: .long, help: "Print one JSON document instead of a table.")
+    var json = false
+
+    struct Row: Encodable {
+        var worktreeId: String
+        var project: String
+        var worktree: String
+        var branch: String
+        var path: String
+        var agentId: String?
+        var status: String
+        var uncommittedFilesCount: Int?
+        var aheadOfTrunk: Int?
+        var behindTrunk: Int?
+        var lastCommitHash: String?
+        var lastCommitMessage: String?
+        var lastSyncAt: Date?
+
+        init(_ work: InflightWorktree) {
+            worktreeId = work.worktreeID
+            project = work.projectName
+            worktree = work.worktreeName
+            branch = work.branchName
+            path = work.path
+            agentId = work.agentID
+            status = work.status
+            uncommittedFilesCount = work.uncommittedFilesCount
+            aheadOfTrunk = work.aheadOfTrunk
+            behindTrunk = work.behindTrunk
+            lastCommitHash = work.lastCommitHash
+            lastCommitMessage = work.lastCommitMessage
+            lastSyncAt = work.lastSyncAt.map { Date(timeIntervalSince1970: $0) }
+        }
+
+        // Unknown values are written as null, not left out, so consumers see every key.
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(worktreeId, forKey: .worktreeId)
+            try container.encode(project, forKey: .project)
+            try container.encode(worktree, forKey: .worktree)
+            try container.encode(branch, forKey: .branch)
+            try container.encode(path, forKey: .path)
+            try container.encode(agentId, forKey: .agentId)
+            try container.encode(status, forKey: .status)
+            try container.encode(uncommittedFilesCount, forKey: .uncommittedFilesCount)
+            try container.encode(aheadOfTrunk, forKey: .aheadOfTrunk)
+            try container.encode(behindTrunk, forKey: .behindTrunk)
+            try container.encode(lastCommitHash, forKey: .lastCommitHash)
+            try container.encode(lastCommitMessage, forKey: .lastCommitMessage)
+            try container.encode(lastSyncAt, forKey: .lastSyncAt)
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case worktreeId, project, worktree, branch, path, agentId, status, uncommittedFilesCount
+            case aheadOfTrunk, behindTrunk, lastCommitHash, lastCommitMessage, lastSyncAt
+        }
+    }
+
+    func run() throws {
+        _ = global.makeLogger()
+        let work: [InflightWorktree]
+        do {
+            let connection = try global.connect()
+            try SchemaMigrator(connection: connection).requireSchema()
+            work = try Registry(connection: connection).inflightWork(projectName: project)
+        } catch {
+            throw ExitStatus.report(error)
+        }
+        if json {
+            print(JSONOutput.render(["inflight": work.map(Row.init)]))
+            return
+        }
+        guard !work.isEmpty else {
+            print("no in-flight work: every synced worktree is clean")
+            return
+        }
+        var table = TextTable(
+            headers: ["PROJECT", "WORKTREE", "STATUS", "UNCOMMITTED", "AHEAD", "BEHIND", "AGENT", "SYNCED"],
+            rightAligned: [3, 4, 5])
+        let now = Date()
+        table.rows = work.map { item in
+            [
+                item.projectName, item.worktreeName, item.status,
+                item.uncommittedFilesCount.map(String.init) ?? "-",
+                item.aheadOfTrunk.map(String.init) ?? "-",
+                item.behindTrunk.map(String.init) ?? "-",
+                item.agentID ?? "-", age(sinceEpoch: item.lastSyncAt, now: now),
+            ]
+        }
+        print(table.render())
+    }
+}

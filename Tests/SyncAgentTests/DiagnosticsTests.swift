@@ -1,0 +1,146 @@
+import ArgumentParser
+import Foundation
+import GitProbe
+import RegistryClient
+import TestSupport
+import Testing
+
+@testable import SyncAgent
+
+@Suite("stats, status, maintain and doctor")
+struct DiagnosticsTests {
+    init() { GitLibrary.initialize() }
+
+    /// A registry with worktrees in each status: (name, uncommitted, ahead, behind).
+    func seededRegistry() throws -> (RegistrySeeder, [String: String]) {
+        let registry = try RegistrySeeder.freshRegistry()
+        let api = try registry.addProject("api", remote: "git@example.com:api.git")
+        let web = try registry.addProject("web", remote: "https://example.com/web.git")
+        let states: [(String, String, Int?, Int?, Int?)] = [
+            (api, "dirty", 3, 0, 0), (api, "ahead", 0, 2, 0), (api, "clean", 0, 0, 0),
+            (web, "behind", 0, 0, 5), (web, "diverged", 0, 1, 1), (web, "unsynced", nil, nil, nil),
+        ]
+        var ids: [String: String] = [:]
+        for (project, name, files, ahead, behind) in states {
+            let id = try registry.addWorktree(project: project, name: name, path: "/nonexistent/\(name)")
+            ids[name] = id
+            guard let files else { continue }
+            try registry.connection.execute(
+                """
+                UPDATE worktrees SET uncommitted_files_count = $2::int, has_uncommitted_changes = $2::int > 0,
+                    ahead_of_trunk = $3::int, behind_trunk = $4::int, last_sync_at = now()
+                WHERE id = $1
+                """,
+                [id, String(files), ahead.map(String.init), behind.map(String.init)])
+        }
+        return (registry, ids)
+    }
+
+    @Test("stats counts projects, worktrees and each in-flight state")
+    func stats() throws {
+        let (registry, _) = try seededRegistry()
+        let stats = try Registry(connection: registry.connection).stats()
+        #expect(stats.activeProjects == 2)
+        #expect(stats.activeWorktrees == 6)
+        #expect(stats.worktreeTypes == 6)
+        #expect(stats.uncommittedWorktrees == 1)
+        #expect(stats.aheadWorktrees == 2)
+        #expect(stats.behindWorktrees == 2)
+        #expect(stats.divergedWorktrees == 1)
+        #expect(stats.neverSyncedWorktrees == 1)
+        #expect(stats.lastSyncAt != nil)
+    }
+
+    @Test("status lists only in-flight work, filtered by project")
+    func inflight() throws {
+        let (registry, _) = try seededRegistry()
+        let all = try Registry(connection: registry.connection).inflightWork()
+        #expect(all.map(\.worktreeName) == ["ahead", "dirty", "behind", "diverged"])
+        #expect(all.map(\.status) == ["ahead", "uncommitted", "behind", "diverged"])
+        let web = try Registry(connection: registry.connection).inflightWork(projectName: "web")
+        #expect(web.map(\.worktreeName) == ["behind", "diverged"])
+        let json = JSONOutput.render(["inflight": web.map(Status.Row.init)])
+        #expect(json.contains("\"agent_id\" : null"))
+    }
+
+    @Test("maintain removes old activities and long-inactive worktrees only")
+    func maintain() throws {
+        let (registry, ids) = try seededRegistry()
+        let connection = registry.connection
+        for (age, count) in [("100 days", 3), ("10 days", 2)] {
+            try connection.execute(
+                """
+                INSERT INTO agent_activities (agent_id, worktree_id, activity_type, description, created_at)
+                SELECT 'agent', $1, 'modified', 'edit', now() - $2::interval FROM generate_series(1, $3::int)
+                """,
+                [ids["clean"]!, age, String(count)])
+        }
+        try connection.execute(
+            "UPDATE worktrees SET active = false, updated_at = now() - interval '40 days' WHERE id = $1",
+            [ids["behind"]!])
+        try connection.execute(
+            "UPDATE worktrees SET active = false, updated_at = now() - interval '5 days' WHERE id = $1",
+            [ids["ahead"]!])
+
+        let report = try Registry(connection: connection).maintain(
+            activityRetentionDays: 90, inactiveWorktreeDays: 30)
+
+        #expect(report.activitiesRemoved == 3)
+        #expect(report.worktreesPruned == 1)
+        #expect(try connection.execute("SELECT count(*) FROM agent_activities").int(0, 0) == 2)
+        let left = try connection.execute("SELECT name FROM worktrees ORDER BY name").rows.map { $0[0] }
+        #expect(left == ["ahead", "clean", "dirty", "diverged", "unsynced"])
+    }
+
+    @Test("integrity problems are found and named")
+    func integrity() throws {
+        let (registry, _) = try seededRegistry()
+        let connection = registry.connection
+        #expect(try Registry(connection: connection).integrityProblems().isEmpty)
+        try connection.execute("DROP INDEX worktrees_path_active_key")
+        try connection.execute("UPDATE worktrees SET path = '/same' WHERE name IN ('dirty', 'ahead')")
+        try connection.execute(
+            "ALTER TABLE worktrees ADD CONSTRAINT short_names CHECK (length(name) < 3) NOT VALID")
+        let problems = try Registry(connection: connection).integrityProblems()
+        #expect(problems.map(\.check) == ["active worktrees sharing a path", "constraints not validated"])
+        #expect(problems.map(\.rows) == [1, 1])
+    }
+
+    @Test("doctor passes a sound registry, warns on missing paths and low inotify limits")
+    func doctor() throws {
+        let (registry, _) = try seededRegistry()
+        let conninfo = registry.connection.settings.conninfo
+        let proc = FileManager.default.temporaryDirectory.appendingPathComponent("imi-proc-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: proc, withIntermediateDirectories: true)
+        try "5\n".write(to: proc.appendingPathComponent("max_user_watches"), atomically: true, encoding: .utf8)
+        try "128\n".write(to: proc.appendingPathComponent("max_user_instances"), atomically: true, encoding: .utf8)
+        let global = try GlobalOptions.parse(["--database-url", conninfo, "--config", "/nonexistent/config.toml"])
+
+        let checks = DoctorChecks(global: global, procRoot: proc.path).run()
+        let byName = Dictionary(uniqueKeysWithValues: checks.map { ($0.name, $0) })
+
+        #expect(byName["database"]?.outcome == .ok)
+        #expect(byName["schema"]?.outcome == .ok)
+        #expect(byName["integrity"]?.outcome == .ok)
+        #expect(byName["worktree paths"]?.outcome == .warning)
+        #expect(byName["worktree paths"]?.detail.hasPrefix("6 of 6") == true)
+        #expect(byName["inotify"]?.outcome == .warning)
+        #expect(byName["inotify"]?.detail.contains("sysctl fs.inotify.max_user_watches=") == true)
+        #expect(!checks.contains { $0.outcome == .failure })
+    }
+
+    @Test("doctor fails on an unreachable database and a missing schema")
+    func doctorFailures() throws {
+        let unreachable = try GlobalOptions.parse([
+            "--database-url", "host=/nonexistent-socket dbname=x", "--config", "/nonexistent/config.toml",
+        ])
+        let first = DoctorChecks(global: unreachable).run()
+        #expect(first.first { $0.name == "database" }?.outcome == .failure)
+
+        let empty = try PostgresCluster.shared().createDatabase()
+        let noSchema = try GlobalOptions.parse(["--database-url", empty.conninfo, "--config", "/nonexistent/config.toml"])
+        let second = DoctorChecks(global: noSchema).run()
+        #expect(second.first { $0.name == "schema" }?.outcome == .failure)
+        #expect(second.first { $0.name == "schema" }?.detail.contains("imi-sync migrate --schema-only") == true)
+    }
+}
