@@ -17,6 +17,6 @@ struct ImiSync: AsyncParsableCommand {
             configuration missing.
             """,
         version: "0.1.0",
-        subcommands: [Once.self, Probe.self, Migrate.self]
+        subcommands: [Once.self, Run.self, Probe.self, Migrate.self]
     )
 }

@@ -1,0 +1,63 @@
+/// Worktrees with unprocessed changes, and when each is due for a probe.
+///
+/// A burst is coalesced: a worktree is probed once no event came for `settle`, or once
+/// `maxDelay` has passed since its first unprobed event, whichever is first. A checkout that
+/// touches thousands of files therefore gives one or two probes, and a steady trickle of
+/// events cannot postpone a probe forever. Times are offsets from the agent's start, so tests
+/// drive this with plain values.
+struct DirtySet {
+    struct Entry: Equatable {
+        var firstEvent: Duration
+        var lastEvent: Duration
+    }
+
+    var settle: Duration
+    var maxDelay: Duration
+    private(set) var entries: [String: Entry] = [:]
+
+    init(settle: Duration, maxDelay: Duration) {
+        self.settle = settle
+        self.maxDelay = maxDelay
+    }
+
+    var isEmpty: Bool { entries.isEmpty }
+    var count: Int { entries.count }
+
+    /// Records an event for `id` at `now`; `immediate` makes it due at once (start-up, reconcile).
+    mutating func mark(_ id: String, at now: Duration, immediate: Bool = false) {
+        let first = immediate ? now - maxDelay : now
+        if var entry = entries[id] {
+            entry.lastEvent = now
+            entry.firstEvent = min(entry.firstEvent, first)
+            entries[id] = entry
+        } else {
+            entries[id] = Entry(firstEvent: first, lastEvent: now)
+        }
+    }
+
+    mutating func remove(_ id: String) {
+        entries[id] = nil
+    }
+
+    func dueTime(of entry: Entry) -> Duration {
+        min(entry.lastEvent + settle, entry.firstEvent + maxDelay)
+    }
+
+    /// The earliest time any worktree becomes due.
+    var nextDeadline: Duration? {
+        entries.values.map(dueTime).min()
+    }
+
+    /// Removes and returns the worktrees due at `now`, sorted for a stable order.
+    mutating func takeDue(at now: Duration) -> [String] {
+        let due = entries.filter { dueTime(of: $0.value) <= now }.keys.sorted()
+        for id in due { entries[id] = nil }
+        return due
+    }
+
+    /// Removes and returns every worktree (shutdown flush).
+    mutating func takeAll() -> [String] {
+        defer { entries = [:] }
+        return entries.keys.sorted()
+    }
+}

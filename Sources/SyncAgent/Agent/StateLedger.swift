@@ -1,0 +1,55 @@
+import RegistryClient
+
+/// What the registry holds for each worktree and what still has to be written.
+///
+/// Only a state that differs from the stored one becomes pending; while the database is
+/// away, a newer probe replaces an older pending state, so the latest state per worktree is
+/// kept and written once the server is back. Nothing is dropped until it is committed.
+struct StateLedger {
+    private(set) var stored: [String: GitStateUpdate] = [:]
+    private(set) var pending: [String: GitStateUpdate] = [:]
+
+    /// Replaces what is known to be stored (read from the registry after connecting).
+    mutating func seed(_ states: [String: GitStateUpdate]) {
+        stored = states
+    }
+
+    /// Records a fresh probe; returns true when it differs from what is stored (or pending).
+    @discardableResult
+    mutating func record(_ update: GitStateUpdate) -> Bool {
+        let id = update.worktreeID
+        if let stored = stored[id], Self.sameGitState(stored, update) {
+            // Back to what is stored: an older pending change is obsolete.
+            pending[id] = nil
+            return false
+        }
+        pending[id] = update
+        return true
+    }
+
+    /// The pending updates, in a stable order.
+    var pendingUpdates: [GitStateUpdate] {
+        pending.values.sorted { $0.worktreeID < $1.worktreeID }
+    }
+
+    /// The pending updates were committed (whether or not the row needed changing there).
+    mutating func committed(_ updates: [GitStateUpdate]) {
+        for update in updates {
+            stored[update.worktreeID] = update
+            if let current = pending[update.worktreeID], current == update {
+                pending[update.worktreeID] = nil
+            }
+        }
+    }
+
+    mutating func forget(_ id: String) {
+        stored[id] = nil
+        pending[id] = nil
+    }
+
+    static func sameGitState(_ first: GitStateUpdate, _ second: GitStateUpdate) -> Bool {
+        var normalized = second
+        normalized.readAt = first.readAt
+        return first == normalized
+    }
+}

@@ -1,0 +1,113 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import GitProbe
+import Logging
+import RegistryClient
+import ServiceLifecycle
+
+/// `imi-sync run`: the background agent that keeps every worktree's git state current.
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Watch every active worktree and keep its git state in the registry current.",
+        discussion: """
+            Meant to run as the systemd user service deploy/imi-sync.service (Type=notify). \
+            Worktrees are watched with inotify (git-ignored directories cost no watch) and \
+            probed with libgit2 once a burst of changes settles; only rows whose state changed \
+            are written, and their ids are sent with NOTIFY imi_worktree_state. Registry \
+            changes arrive through LISTEN imi_registry_changed (migration 004). A database \
+            outage is survived: the latest state per worktree is kept and written on reconnect. \
+            SIGTERM/SIGINT flush and stop; SIGHUP re-reads the timing file and the registry.
+
+            Timing file (key = value, default $XDG_CONFIG_HOME/imi/sync.conf): settle_ms, \
+            max_delay_ms, heartbeat_seconds, reconcile_seconds, poll_seconds, \
+            reconnect_cap_seconds.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(name: .long, help: ArgumentHelp("Timing file re-read on SIGHUP.", valueName: "path"))
+    var syncConfig: String?
+
+    @Option(name: .long, help: "Quiet time in milliseconds before a changed worktree is probed.")
+    var settleMs: Int64?
+
+    @Option(name: .long, help: "Longest delay in milliseconds before a busy worktree is probed.")
+    var maxDelayMs: Int64?
+
+    @Option(name: .long, help: "Seconds between full reconciles of every worktree.")
+    var reconcileSeconds: Int64?
+
+    @Option(name: .long, help: "Seconds between last_sync_at heartbeats.")
+    var heartbeatSeconds: Int64?
+
+    func validate() throws {
+        for (name, value) in [
+            ("--settle-ms", settleMs), ("--max-delay-ms", maxDelayMs),
+            ("--reconcile-seconds", reconcileSeconds), ("--heartbeat-seconds", heartbeatSeconds),
+        ] {
+            if let value, value <= 0 { throw ValidationError("\(name) must be positive") }
+        }
+    }
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let journal = JournalLogHandler.stderrIsJournal(environment: environment)
+        let level = global.logLevel
+        var logger = Logger(label: "imi-sync") { label in
+            var handler = JournalLogHandler(label: label, journal: journal)
+            handler.logLevel = level
+            return handler
+        }
+        logger.logLevel = level
+        GitLibrary.initialize()
+
+        let settings: ConnectionSettings
+        let configuration: AgentConfiguration
+        do {
+            settings = try global.resolvedConfig().connectionSettings
+            configuration = try loadConfiguration(environment: environment)
+        } catch {
+            throw ExitStatus.report(error)
+        }
+        let flags = self
+        let agent = BackgroundAgent(
+            settings: settings,
+            configuration: configuration,
+            loadConfiguration: { try flags.loadConfiguration(environment: environment) },
+            clock: ContinuousClock(),
+            logger: logger,
+            notifier: SystemdNotifier(environment: environment),
+            watchdogInterval: SystemdNotifier.watchdogInterval(environment: environment))
+
+        // SIGHUP is not a lifecycle signal; a dispatch source turns it into a reload request.
+        signal(SIGHUP, SIG_IGN)
+        let hangup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+        let inbox = agent.inbox
+        hangup.setEventHandler { inbox.post(.reload) }
+        hangup.resume()
+        defer { hangup.cancel() }
+
+        let group = ServiceGroup(
+            services: [AgentService(agent: agent)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger)
+        try await group.run()
+    }
+
+    /// Defaults, then the timing file (when present), then flags.
+    func loadConfiguration(environment: [String: String]) throws -> AgentConfiguration {
+        var configuration = AgentConfiguration()
+        let path = syncConfig ?? AgentConfiguration.defaultFilePath(environment: environment)
+        if FileManager.default.fileExists(atPath: path) {
+            try configuration.apply(fileContents: try String(contentsOfFile: path, encoding: .utf8), path: path)
+        } else if syncConfig != nil {
+            throw ConfigurationError("\(path): no such file")
+        }
+        if let settleMs { configuration.settle = .milliseconds(settleMs) }
+        if let maxDelayMs { configuration.maxDelay = .milliseconds(maxDelayMs) }
+        if let reconcileSeconds { configuration.reconcile = .seconds(reconcileSeconds) }
+        if let heartbeatSeconds { configuration.heartbeat = .seconds(heartbeatSeconds) }
+        return configuration
+    }
+}

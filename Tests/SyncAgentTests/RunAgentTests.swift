@@ -1,0 +1,197 @@
+import Foundation
+import RegistryClient
+import TestSupport
+import Testing
+
+@testable import SyncAgent
+
+@Suite("imi-sync run: real inotify, git and PostgreSQL", .serialized)
+struct RunAgentTests {
+    let fixture: GitFixture
+
+    init() throws {
+        fixture = try GitFixture()
+    }
+
+    private func write(_ text: String, _ path: String, in directory: URL) throws {
+        try text.write(to: directory.appendingPathComponent(path), atomically: false, encoding: .utf8)
+    }
+
+    @Test("first sync writes every worktree; an edit and a commit update only that row")
+    func editAndCommit() async throws {
+        let registry = try TestRegistry.make()
+        let project = try fixture.makeProject("app")
+        let linked = try fixture.addWorktree("feat-login", branch: "feat/login", to: project)
+        let projectID = try registry.addProject("app", trunk: project.trunk)
+        let trunkID = try registry.addWorktree("trunk-main", path: project.trunk, project: projectID)
+        let linkedID = try registry.addWorktree("feat-login", path: linked, project: projectID, branch: "feat/login")
+        let head = try fixture.revParseHEAD(in: project.trunk)
+
+        let running = RunningAgent(settings: registry.settings)
+        #expect(try await eventually("ready") { running.statistics.ready })
+        #expect(try registry.row(trunkID) == .init(files: 0, hash: head, message: "initial commit", synced: true))
+        #expect(try registry.row(linkedID) == .init(files: 0, hash: head, message: "initial commit", synced: true))
+        #expect(running.statistics.rowsWritten == 2)
+
+        try write("changed\n", "README.md", in: linked)
+        try write("new\n", "notes.txt", in: linked)
+        #expect(try await eventually("edit written") { try registry.row(linkedID).files == 2 })
+        #expect(try registry.row(trunkID).files == 0)
+
+        let commit = try fixture.commitAll("log in with a passkey's help", in: linked)
+        #expect(try await eventually("commit written") { try registry.row(linkedID).hash == commit })
+        #expect(try registry.row(linkedID) == .init(files: 0, hash: commit, message: "log in with a passkey's help", synced: true))
+        #expect(try registry.row(trunkID).hash == head)
+        // Rows written: 2 at start, the edit, the commit; nothing for the untouched trunk.
+        #expect(running.statistics.rowsWritten == 4)
+        await running.stop()
+    }
+
+    @Test("a 1,000-file checkout gives at most two writes for that worktree")
+    func bigCheckout() async throws {
+        let registry = try TestRegistry.make()
+        let project = try fixture.makeProject("big")
+        try fixture.git(["checkout", "--quiet", "-b", "bulk"], in: project.trunk)
+        for index in 0..<1000 {
+            try fixture.directory("big/trunk-main/gen/d\(index % 20)")
+            try write("file \(index)\n", "gen/d\(index % 20)/f\(index).txt", in: project.trunk)
+        }
+        let bulk = try fixture.commitAll("a thousand files", in: project.trunk)
+        try fixture.git(["checkout", "--quiet", "main"], in: project.trunk)
+        let projectID = try registry.addProject("big", trunk: project.trunk)
+        let id = try registry.addWorktree("trunk-main", path: project.trunk, project: projectID)
+
+        let running = RunningAgent(settings: registry.settings)
+        #expect(try await eventually("ready") { running.statistics.ready })
+        let before = running.statistics
+        try fixture.git(["checkout", "--quiet", "bulk"], in: project.trunk)
+        #expect(try await eventually("checkout written") { try registry.row(id).hash == bulk })
+        #expect(try await eventually("settled") {
+            running.statistics.dirtyWorktrees == 0 && running.statistics.pendingStates == 0
+        })
+        let after = running.statistics
+        #expect(after.rowsWritten - before.rowsWritten <= 2)
+        #expect(after.rowsWritten - before.rowsWritten >= 1)
+        #expect(after.probes - before.probes <= 3)
+        #expect(try registry.row(id).files == 0)
+        await running.stop()
+    }
+
+    @Test("worktrees added to the registry are synced; deactivated ones stop being watched")
+    func registryChanges() async throws {
+        let registry = try TestRegistry.make()
+        let project = try fixture.makeProject("lib")
+        let projectID = try registry.addProject("lib", trunk: project.trunk)
+        _ = try registry.addWorktree("trunk-main", path: project.trunk, project: projectID)
+        let running = RunningAgent(settings: registry.settings)
+        #expect(try await eventually("ready") { running.statistics.ready })
+        #expect(running.statistics.watchedWorktrees == 1)
+
+        let linked = try fixture.addWorktree("fix-crash", branch: "fix/crash", to: project)
+        try write("wip\n", "wip.txt", in: linked)
+        let linkedID = try registry.addWorktree("fix-crash", path: linked, project: projectID, branch: "fix/crash")
+        #expect(try await eventually("new worktree synced") { try registry.row(linkedID).files == 1 })
+        #expect(running.statistics.watchedWorktrees == 2)
+
+        try registry.connection.execute("UPDATE worktrees SET active = false WHERE id = $1", [linkedID])
+        #expect(try await eventually("unwatched") { running.statistics.watchedWorktrees == 1 })
+        try write("more\n", "more.txt", in: linked)
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(try registry.row(linkedID).files == 1, "an inactive worktree is not written")
+        await running.stop()
+    }
+
+    @Test("a PostgreSQL outage mid-run loses nothing: the latest state is written after restart")
+    func outage() async throws {
+        let cluster = try PostgresCluster.start()
+        defer { try? cluster.stop() }
+        let registry = try TestRegistry(settings: try cluster.createDatabase(prefix: "outage"))
+        let project = try fixture.makeProject("svc")
+        let projectID = try registry.addProject("svc", trunk: project.trunk)
+        let id = try registry.addWorktree("trunk-main", path: project.trunk, project: projectID)
+        let running = RunningAgent(settings: registry.settings)
+        #expect(try await eventually("ready") { running.statistics.ready })
+
+        try cluster.stop(mode: "fast", remove: false)
+        try write("one\n", "a.txt", in: project.trunk)
+        #expect(try await eventually("outage noticed") { !running.statistics.databaseUp })
+        try write("two\n", "b.txt", in: project.trunk)
+        try write("three\n", "c.txt", in: project.trunk)
+        #expect(try await eventually("latest state kept") {
+            running.statistics.pendingStates == 1 && running.statistics.dirtyWorktrees == 0
+        })
+
+        try cluster.restart()
+        let reader = try PostgresConnection(settings: registry.settings)
+        #expect(try await eventually("written after restart", seconds: 30) {
+            try reader.execute("SELECT uncommitted_files_count FROM worktrees WHERE id = $1", [id]).int(0, 0) == 3
+        })
+        #expect(running.statistics.databaseUp)
+        // Still following changes after the reconnect (LISTEN and writes both back).
+        try write("four\n", "d.txt", in: project.trunk)
+        #expect(try await eventually("edit after reconnect") {
+            try reader.execute("SELECT uncommitted_files_count FROM worktrees WHERE id = $1", [id]).int(0, 0) == 4
+        })
+        await running.stop()
+    }
+
+    @Test("a deleted worktree directory is reported and watched again when it comes back")
+    func directoryComesBack() async throws {
+        let registry = try TestRegistry.make()
+        let project = try fixture.makeProject("web")
+        let linked = try fixture.addWorktree("feat-ui", branch: "feat/ui", to: project)
+        let projectID = try registry.addProject("web", trunk: project.trunk)
+        let id = try registry.addWorktree("feat-ui", path: linked, project: projectID, branch: "feat/ui")
+        let running = RunningAgent(settings: registry.settings)
+        #expect(try await eventually("ready") { running.statistics.ready })
+
+        let aside = fixture.root.appendingPathComponent("aside")
+        try FileManager.default.moveItem(at: linked, to: aside)
+        #expect(try await eventually("reported missing") { running.statistics.missingWorktrees == 1 })
+        #expect(try registry.row(id).hash != nil, "the stored state is kept")
+        try FileManager.default.moveItem(at: aside, to: linked)
+        #expect(try await eventually("watched again") {
+            running.statistics.missingWorktrees == 0 && running.statistics.watchedWorktrees == 1
+        })
+        try write("x\n", "x.txt", in: linked)
+        #expect(try await eventually("edit after return") { try registry.row(id).files == 1 })
+        await running.stop()
+    }
+
+    @Test("worktrees beyond the watch limit are polled and still kept current")
+    func watchLimitFallsBackToPolling() async throws {
+        let registry = try TestRegistry.make()
+        let project = try fixture.makeProject("mono")
+        let linked = try fixture.addWorktree("feat-a", branch: "feat/a", to: project)
+        let projectID = try registry.addProject("mono", trunk: project.trunk)
+        let trunkID = try registry.addWorktree("trunk-main", path: project.trunk, project: projectID)
+        let linkedID = try registry.addWorktree("feat-a", path: linked, project: projectID, branch: "feat/a")
+        let running = RunningAgent(settings: registry.settings, watchLimit: 4)
+        #expect(try await eventually("ready") { running.statistics.ready })
+        #expect(running.statistics.polledWorktrees >= 1)
+        try write("a\n", "a.txt", in: project.trunk)
+        try write("b\n", "b.txt", in: linked)
+        #expect(try await eventually("both written") {
+            try registry.row(trunkID).files == 1 && registry.row(linkedID).files == 1
+        })
+        await running.stop()
+    }
+
+    @Test("shutdown probes what is still settling and flushes it")
+    func shutdownFlushes() async throws {
+        let registry = try TestRegistry.make()
+        let project = try fixture.makeProject("cli")
+        let projectID = try registry.addProject("cli", trunk: project.trunk)
+        let id = try registry.addWorktree("trunk-main", path: project.trunk, project: projectID)
+        var slow = AgentConfiguration.fastForTests
+        slow.settle = .seconds(60)
+        slow.maxDelay = .seconds(120)
+        let running = RunningAgent(settings: registry.settings, configuration: slow)
+        #expect(try await eventually("ready") { running.statistics.ready })
+        try write("late\n", "late.txt", in: project.trunk)
+        #expect(try await eventually("dirty") { running.statistics.dirtyWorktrees == 1 })
+        #expect(try registry.row(id).files == 0)
+        await running.stop()
+        #expect(try registry.row(id).files == 1)
+    }
+}

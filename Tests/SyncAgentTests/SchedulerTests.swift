@@ -1,0 +1,105 @@
+import Foundation
+import RegistryClient
+import Testing
+
+@testable import SyncAgent
+
+@Suite("Scheduler: settle window, maximum delay, backoff, changed-only writes")
+struct SchedulerTests {
+    private func ms(_ value: Int64) -> Duration { .milliseconds(value) }
+
+    @Test(
+        "a worktree is due after the settle window or the maximum delay, whichever is first",
+        arguments: [
+            // events at these times (ms), asked at `now`: due or not
+            ([0], 49, false),
+            ([0], 50, true),
+            ([0, 30], 60, false),
+            ([0, 30], 80, true),
+            // a steady trickle every 40 ms never settles, but the maximum delay wins
+            ([0, 40, 80, 120, 160, 200, 240, 280, 320, 360, 400, 440, 480], 499, false),
+            ([0, 40, 80, 120, 160, 200, 240, 280, 320, 360, 400, 440, 480, 520], 500, true),
+        ] as [([Int64], Int64, Bool)])
+    func dueTimes(events: [Int64], now: Int64, due: Bool) {
+        var dirty = DirtySet(settle: ms(50), maxDelay: ms(500))
+        for time in events { dirty.mark("w", at: ms(time)) }
+        #expect(dirty.takeDue(at: ms(now)) == (due ? ["w"] : []))
+        #expect(dirty.isEmpty == due)
+    }
+
+    @Test("a burst of thousands of events on one worktree gives one probe")
+    func burstCoalesces() {
+        var dirty = DirtySet(settle: ms(50), maxDelay: ms(1000))
+        var probes = 0
+        // 3,000 events within 300 ms: no probe while they keep coming, one once they settle.
+        for time in Int64(0)..<3000 {
+            dirty.mark("w", at: ms(time / 10))
+            probes += dirty.takeDue(at: ms(time / 10)).count
+        }
+        probes += dirty.takeDue(at: ms(400)).count
+        #expect(probes == 1)
+        #expect(dirty.nextDeadline == nil)
+    }
+
+    @Test("immediate marks are due at once and the next deadline is the earliest entry")
+    func immediateAndDeadline() {
+        var dirty = DirtySet(settle: ms(50), maxDelay: ms(500))
+        dirty.mark("late", at: ms(100))
+        dirty.mark("now", at: ms(100), immediate: true)
+        #expect(dirty.nextDeadline == ms(100))
+        #expect(dirty.takeDue(at: ms(100)) == ["now"])
+        #expect(dirty.nextDeadline == ms(150))
+        #expect(dirty.takeAll() == ["late"])
+    }
+
+    @Test("reconnect backoff doubles and is capped")
+    func backoff() {
+        let backoff = Backoff(initial: ms(250), cap: .seconds(5))
+        #expect((0..<7).map(backoff.delay(forAttempt:)) == [
+            ms(250), ms(500), ms(1000), ms(2000), ms(4000), ms(5000), ms(5000),
+        ])
+        #expect(backoff.delay(forAttempt: 10_000) == .seconds(5))
+    }
+
+    private func update(_ id: String, files: Int, hash: String = "a", at time: Double = 0) -> GitStateUpdate {
+        GitStateUpdate(
+            worktreeID: id, uncommittedFilesCount: files, aheadOfTrunk: 0, behindTrunk: nil,
+            lastCommitHash: hash, lastCommitMessage: "m", readAt: Date(timeIntervalSince1970: time))
+    }
+
+    @Test("only a state that differs from the stored one is pending; the latest one wins")
+    func ledgerKeepsLatestChange() {
+        var ledger = StateLedger()
+        ledger.seed(["w": update("w", files: 1)])
+        #expect(ledger.record(update("w", files: 1, at: 99)) == false)
+        #expect(ledger.pending.isEmpty)
+        #expect(ledger.record(update("w", files: 2, at: 1)) == true)
+        #expect(ledger.record(update("w", files: 3, at: 2)) == true)
+        #expect(ledger.pendingUpdates.map(\.uncommittedFilesCount) == [3])
+        // Back to the stored state before it was written: nothing to write.
+        #expect(ledger.record(update("w", files: 1, at: 3)) == false)
+        #expect(ledger.pending.isEmpty)
+        #expect(ledger.record(update("x", files: 0)) == true)
+        let written = ledger.pendingUpdates
+        ledger.committed(written)
+        #expect(ledger.pending.isEmpty)
+        #expect(ledger.stored["x"]?.uncommittedFilesCount == 0)
+    }
+
+    @Test("a timing file sets what it names and rejects unknown keys")
+    func timingFile() throws {
+        var configuration = AgentConfiguration()
+        try configuration.apply(
+            fileContents: "# agent\nsettle_ms = 80\nmax_delay_ms=900 # busy trees\nreconnect_cap_seconds = 7\n",
+            path: "sync.conf")
+        #expect(configuration.settle == ms(80))
+        #expect(configuration.maxDelay == ms(900))
+        #expect(configuration.reconnect.cap == .seconds(7))
+        #expect(throws: ConfigurationError.self) {
+            try configuration.apply(fileContents: "settle = 3\n", path: "sync.conf")
+        }
+        #expect(throws: ConfigurationError.self) {
+            try configuration.apply(fileContents: "settle_ms = -3\n", path: "sync.conf")
+        }
+    }
+}
