@@ -65,9 +65,13 @@ struct Status: ParsableCommand {
             try container.encode(lastSyncAt, forKey: .lastSyncAt)
         }
 
+        // Spelled out: converting thousands of keys to snake_case at run time is slow.
         enum CodingKeys: String, CodingKey {
-            case worktreeId, project, worktree, branch, path, agentId, status, uncommittedFilesCount
-            case aheadOfTrunk, behindTrunk, lastCommitHash, lastCommitMessage, lastSyncAt
+            case project, worktree, branch, path, status
+            case worktreeId = "worktree_id", agentId = "agent_id"
+            case uncommittedFilesCount = "uncommitted_files_count", aheadOfTrunk = "ahead_of_trunk"
+            case behindTrunk = "behind_trunk", lastCommitHash = "last_commit_hash"
+            case lastCommitMessage = "last_commit_message", lastSyncAt = "last_sync_at"
         }
     }
 
@@ -82,7 +86,7 @@ struct Status: ParsableCommand {
             throw ExitStatus.report(error)
         }
         if json {
-            print(JSONOutput.render(["inflight": work.map(Row.init)]))
+            print(JSONOutput.render(["inflight": work.map(Row.init)], keysAreSnakeCase: true))
             return
         }
         guard !work.isEmpty else {

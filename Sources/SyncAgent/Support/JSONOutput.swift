@@ -2,10 +2,12 @@ import Foundation
 
 /// One JSON document on standard output: snake_case keys, stable order, dates as ISO 8601.
 enum JSONOutput {
-    static func render<Value: Encodable>(_ value: Value) -> String {
+    /// `keysAreSnakeCase`: the coding keys are spelled in snake_case already (fast for
+    /// large documents); otherwise camelCase keys are converted.
+    static func render<Value: Encodable>(_ value: Value, keysAreSnakeCase: Bool = false) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.keyEncodingStrategy = .convertToSnakeCase
+        if !keysAreSnakeCase { encoder.keyEncodingStrategy = .convertToSnakeCase }
         encoder.dateEncodingStrategy = .iso8601
         // Every value here is a plain struct of strings and numbers; encoding cannot fail.
         return String(decoding: try! encoder.encode(value), as: UTF8.self)

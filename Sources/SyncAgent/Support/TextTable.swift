@@ -12,12 +12,14 @@ struct TextTable {
             }
         }
         func line(_ cells: [String]) -> String {
-            cells.enumerated().map { index, cell in
+            var text = ""
+            for (index, cell) in cells.enumerated() {
+                if index > 0 { text += "  " }
                 let padding = String(repeating: " ", count: max(0, widths[index] - cell.count))
-                return rightAligned.contains(index) ? padding + cell : cell + padding
+                text += rightAligned.contains(index) ? padding + cell : cell + padding
             }
-            .joined(separator: "  ")
-            .replacing(/\s+$/, with: "")
+            while text.last == " " { text.removeLast() }
+            return text
         }
         var out = [line(headers), line(widths.map { String(repeating: "-", count: $0) })]
         out += rows.map(line)
