@@ -17,6 +17,23 @@ struct ImiSync: AsyncParsableCommand {
             configuration missing.
             """,
         version: "0.1.0",
-        subcommands: [Once.self, Run.self, Probe.self, Migrate.self]
+        subcommands: [
+            Once.self, Run.self, Probe.self, Migrate.self, Status.self, Stats.self, Doctor.self,
+            Maintain.self, Config.self,
+        ]
     )
+
+    static func main() async {
+        ProcessTitle.hidePasswords()
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }

@@ -1,0 +1,69 @@
+import Foundation
+import Testing
+
+@testable import SyncAgent
+
+@Suite("Passwords never show in the process title")
+struct ProcessTitleTests {
+    @Test(
+        "arguments carrying a password are masked, others are untouched",
+        arguments: [
+            ("postgresql://u:s3cret@h/db", "postgresql://u:****@h/db"),
+            ("--database-url=postgresql://u:s3cret@h/db", "--database-url=postgresql://u:****@h/db"),
+            ("host=h password=s3cret", "host=h password=****"),
+            ("once", "once"),
+            ("--json", "--json"),
+        ])
+    func masking(argument: String, expected: String) {
+        #expect(ProcessTitle.masked(argument) == expected)
+    }
+
+    /// Starts imi-sync against a server that accepts the TCP connection but never answers, so
+    /// the process stays alive while its /proc/<pid>/cmdline is read.
+    @Test("a running imi-sync's /proc cmdline holds no password")
+    func procCmdline() throws {
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #expect(listener >= 0)
+        defer { close(listener) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        #expect(bound == 0)
+        #expect(listen(listener, 8) == 0)
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) }
+        }
+        let port = UInt16(bigEndian: address.sin_port)
+
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0])
+            .deletingLastPathComponent().appendingPathComponent("imi-sync")
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = [
+            "once", "--database-url", "postgresql://imi_app:s3cret-pw@127.0.0.1:\(port)/imi?connect_timeout=3",
+        ]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        var cmdline = ""
+        for _ in 0..<50 where !cmdline.contains("****") {
+            Thread.sleep(forTimeInterval: 0.05)
+            let data = FileManager.default.contents(atPath: "/proc/\(process.processIdentifier)/cmdline") ?? Data()
+            cmdline = String(decoding: data.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self)
+        }
+        #expect(process.isRunning)
+        #expect(cmdline.contains("postgresql://imi_app:****@127.0.0.1:\(port)/imi"))
+        #expect(!cmdline.contains("s3cret-pw"))
+    }
+}
