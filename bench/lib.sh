@@ -22,8 +22,7 @@ peak_rss_mb() {
 # ratio A B: A / B with two decimals.
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f\n", (b > 0 ? a / b : 0) }'; }
 
-# release_binary: builds imi-sync in release mode and prints its path.
+# release_binary: builds imi-sync in release mode (as installed) and prints its path.
 release_binary() {
-    swift build -c release --product imi-sync >/dev/null 2>&1 || swift build -c release --product imi-sync >&2
-    echo "$(swift build -c release --show-bin-path)/imi-sync"
+    scripts/build-release.sh 2>/dev/null || scripts/build-release.sh
 }

@@ -10,8 +10,7 @@ keep=false
 scripts/ensure-packages.sh
 
 echo "== building imi-sync (release)"
-swift build -c release --product imi-sync 2>&1 | tail -n 1
-bin=$(swift build -c release --show-bin-path)/imi-sync
+bin=$(scripts/build-release.sh 2> >(tail -n 1 >&2))
 
 demo=$(pwd)/.imi-demo
 echo "== starting a throwaway PostgreSQL in $demo/pg"
