@@ -115,17 +115,15 @@ enum LegacyImportSQL {
         "UPDATE legacy_plan_repositories p SET present = true WHERE problem IS NULL AND EXISTS (SELECT 1 FROM projects x WHERE x.id = p.id)",
         """
         UPDATE legacy_plan_repositories p SET problem = 'duplicate name (another active project has it)'
-        WHERE problem IS NULL AND NOT present AND active AND (
-            EXISTS (SELECT 1 FROM projects x WHERE x.active AND x.name = p.name)
-            OR EXISTS (SELECT 1 FROM legacy_plan_repositories q
-                       WHERE q.problem IS NULL AND q.active AND q.name = p.name AND q.ord < p.ord))
+        FROM (SELECT ord, row_number() OVER (PARTITION BY name ORDER BY ord) AS n
+              FROM legacy_plan_repositories WHERE problem IS NULL AND NOT present AND active) d
+        WHERE d.ord = p.ord AND (d.n > 1 OR EXISTS (SELECT 1 FROM projects x WHERE x.active AND x.name = p.name))
         """,
         """
         UPDATE legacy_plan_repositories p SET problem = 'duplicate remote (another active project has it)'
-        WHERE problem IS NULL AND NOT present AND active AND remote_origin <> '' AND (
-            EXISTS (SELECT 1 FROM projects x WHERE x.active AND x.remote_origin = p.remote_origin)
-            OR EXISTS (SELECT 1 FROM legacy_plan_repositories q
-                       WHERE q.problem IS NULL AND q.active AND q.remote_origin = p.remote_origin AND q.ord < p.ord))
+        FROM (SELECT ord, row_number() OVER (PARTITION BY remote_origin ORDER BY ord) AS n
+              FROM legacy_plan_repositories WHERE problem IS NULL AND NOT present AND active AND remote_origin <> '') d
+        WHERE d.ord = p.ord AND (d.n > 1 OR EXISTS (SELECT 1 FROM projects x WHERE x.active AND x.remote_origin = p.remote_origin))
         """,
     ]
 
@@ -240,18 +238,15 @@ enum LegacyImportSQL {
         "UPDATE legacy_plan_worktrees p SET present = true WHERE problem IS NULL AND EXISTS (SELECT 1 FROM worktrees x WHERE x.id = p.id)",
         """
         UPDATE legacy_plan_worktrees p SET problem = 'duplicate path (another active worktree has it)'
-        WHERE problem IS NULL AND NOT present AND active AND (
-            EXISTS (SELECT 1 FROM worktrees x WHERE x.active AND x.path = p.path)
-            OR EXISTS (SELECT 1 FROM legacy_plan_worktrees q
-                       WHERE q.problem IS NULL AND q.active AND q.path = p.path AND q.ord < p.ord))
+        FROM (SELECT ord, row_number() OVER (PARTITION BY path ORDER BY ord) AS n
+              FROM legacy_plan_worktrees WHERE problem IS NULL AND NOT present AND active) d
+        WHERE d.ord = p.ord AND (d.n > 1 OR EXISTS (SELECT 1 FROM worktrees x WHERE x.active AND x.path = p.path))
         """,
         """
         UPDATE legacy_plan_worktrees p SET problem = 'duplicate worktree name in its project'
-        WHERE problem IS NULL AND NOT present AND active AND (
-            EXISTS (SELECT 1 FROM worktrees x WHERE x.active AND x.project_id = p.project_id AND x.name = p.name)
-            OR EXISTS (SELECT 1 FROM legacy_plan_worktrees q
-                       WHERE q.problem IS NULL AND q.active AND q.project_id = p.project_id
-                         AND q.name = p.name AND q.ord < p.ord))
+        FROM (SELECT ord, row_number() OVER (PARTITION BY project_id, name ORDER BY ord) AS n
+              FROM legacy_plan_worktrees WHERE problem IS NULL AND NOT present AND active) d
+        WHERE d.ord = p.ord AND (d.n > 1 OR EXISTS (SELECT 1 FROM worktrees x WHERE x.active AND x.project_id = p.project_id AND x.name = p.name))
         """,
     ]
 
@@ -351,8 +346,7 @@ enum LegacyImportSQL {
         """
         INSERT INTO legacy_quarantine (source_table, source_id, reason, source_row)
         SELECT '\(table.name)',
-               CASE WHEN p.problem = 'duplicate id' OR p.source_id LIKE 'rowid:%'
-                    THEN p.source_id || ' #rowid:' || p.ord ELSE p.source_id END,
+               \(quarantineID),
                p.problem, \(sourceRow(table))
         FROM legacy_plan_\(table.name) p JOIN \(table.stagingName) s ON s.ord = p.ord
         WHERE p.problem IS NOT NULL
@@ -360,6 +354,13 @@ enum LegacyImportSQL {
             SET reason = EXCLUDED.reason, source_row = EXCLUDED.source_row
         """
     }
+
+    /// `legacy_quarantine.source_id` of a plan row `p`: the legacy id, made unique with the
+    /// rowid where the id repeats or is missing.
+    static let quarantineID = """
+        CASE WHEN p.problem = 'duplicate id' OR p.source_id LIKE 'rowid:%' \
+        THEN p.source_id || ' #rowid:' || p.ord ELSE p.source_id END
+        """
 
     /// A row quarantined earlier and imported now leaves the quarantine.
     static func releaseFromQuarantine(_ table: LegacyTable) -> String {

@@ -30,6 +30,8 @@ public struct LegacyImporter {
 
     public let connection: PostgresConnection
     public let legacy: LegacyRegistry
+    /// Tests turn the binary-COPY path off to compare it with the SQL plan.
+    var allowsDirectActivityLoad = true
 
     public init(connection: PostgresConnection, legacy: LegacyRegistry) {
         self.connection = connection
@@ -85,7 +87,9 @@ public struct LegacyImporter {
         try connection.execute("SET LOCAL work_mem = '64MB'")
         try connection.execute("SET LOCAL maintenance_work_mem = '256MB'")
         try connection.execute("SELECT pg_advisory_xact_lock($1::bigint)", [Self.advisoryLockKey])
-        try stage(progress: progress)
+        let loader = LegacyActivityLoader(connection: connection, legacy: legacy)
+        let direct = try allowsDirectActivityLoad && loader.applies()
+        try stage(progress: progress, skipping: direct ? ["agent_activities"] : [])
 
         progress?(.importing(table: "repositories"))
         try plan(LegacySQL.planProjects)
@@ -103,15 +107,21 @@ public struct LegacyImporter {
         report.tables.append(try finish(.worktrees, target: "worktrees", imported: worktrees))
 
         progress?(.importing(table: "agent_activities"))
-        try plan(LegacySQL.planActivities)
-        let activities = try connection.execute(LegacyImportSQL.insertActivities).affectedRows
-        report.tables.append(
-            try finish(.agentActivities, target: "agent_activities", imported: activities))
+        if direct {
+            report.tables.append(try loader.load { rows in
+                progress?(.reading(table: "agent_activities", rows: rows))
+            })
+        } else {
+            try plan(LegacySQL.planActivities)
+            let activities = try connection.execute(LegacyImportSQL.insertActivities).affectedRows
+            report.tables.append(
+                try finish(.agentActivities, target: "agent_activities", imported: activities))
+        }
     }
 
     /// Creates the staging tables and streams every legacy table into its own.
-    func stage(progress: (@Sendable (Progress) -> Void)?) throws {
-        for table in LegacyTable.all {
+    func stage(progress: (@Sendable (Progress) -> Void)?, skipping: Set<String> = []) throws {
+        for table in LegacyTable.all where !skipping.contains(table.name) {
             try connection.execute(table.stagingDefinition)
             _ = try connection.copyIn("COPY \(table.stagingName) FROM STDIN") { writer in
                 _ = try legacy.stream(table, into: writer) { rows in

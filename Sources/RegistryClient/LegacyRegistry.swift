@@ -114,8 +114,10 @@ public final class LegacyRegistry {
 
     /// Streams every row of `table` into `writer` as staging rows; returns how many were read.
     /// `progress` is called every 50,000 rows with the running count.
+    /// With `only`, just the rows with those rowids.
     func stream(
-        _ table: LegacyTable, into writer: CopyInWriter, progress: ((Int) -> Void)? = nil
+        _ table: LegacyTable, into writer: CopyInWriter, only: Set<Int64>? = nil,
+        progress: ((Int) -> Void)? = nil
     ) throws -> Int {
         guard let sql = selectStatement(for: table) else { return 0 }
         let statement = try connection.prepare(sql)
@@ -123,7 +125,9 @@ public final class LegacyRegistry {
         var badColumns: [String] = []
         while try statement.step() {
             badColumns.removeAll(keepingCapacity: true)
-            try writer.appendPlain(String(sqlite3_column_int64(statement.statement, 0)))
+            let rowid = sqlite3_column_int64(statement.statement, 0)
+            if let only, !only.contains(rowid) { continue }
+            try writer.appendPlain(String(rowid))
             for (offset, column) in table.columns.enumerated() {
                 let bytes = statement.bytes(offset + 1)
                 switch column.kind {
@@ -160,5 +164,58 @@ public final class LegacyRegistry {
             if rows % 50_000 == 0 { progress?(rows) }
         }
         return rows
+    }
+
+    /// One legacy activity's columns as SQLite gives them (valid until the next row).
+    struct ActivityRow {
+        var rowid: Int64
+        var id: UnsafeBufferPointer<UInt8>?
+        var agentID: UnsafeBufferPointer<UInt8>?
+        var worktreeID: UnsafeBufferPointer<UInt8>?
+        var activityType: UnsafeBufferPointer<UInt8>?
+        var filePath: UnsafeBufferPointer<UInt8>?
+        var description: UnsafeBufferPointer<UInt8>?
+        var createdAt: UnsafeBufferPointer<UInt8>?
+    }
+
+    /// Calls `body` for every legacy activity, in rowid order.
+    func forEachActivity(_ body: (ActivityRow) throws -> Void) throws {
+        guard let sql = selectStatement(for: .agentActivities) else { return }
+        let statement = try connection.prepare(sql)
+        while try statement.step() {
+            // Columns: rowid, then LegacyTable.agentActivities' columns in order.
+            try body(ActivityRow(
+                rowid: sqlite3_column_int64(statement.statement, 0),
+                id: statement.bytes(1), agentID: statement.bytes(2), worktreeID: statement.bytes(3),
+                activityType: statement.bytes(4), filePath: statement.bytes(5),
+                description: statement.bytes(6), createdAt: statement.bytes(7)))
+        }
+    }
+
+    /// Whether `id` alone is the table's primary key (so no two rows share an id's text).
+    func idIsPrimaryKey(_ table: String) throws -> Bool {
+        let keys = try connection.rows("SELECT name FROM pragma_table_info(?1) WHERE pk > 0", [table])
+        return keys.count == 1 && keys[0][0] == "id"
+    }
+
+    /// Whether two ids of `table` map to one UUID: a non-canonical id (upper case, braces,
+    /// not a UUID) whose UUID is another row's id or another non-canonical id's UUID.
+    func oddIDsCollide(table: String) throws -> Bool {
+        let hex = "[0-9a-f]"
+        let canonical = [8, 4, 4, 4, 12].map { String(repeating: hex, count: $0) }.joined(separator: "-")
+        let odd = try connection.prepare(
+            "SELECT id FROM \"\(table)\" WHERE id IS NOT NULL AND NOT (id GLOB ?1)")
+        odd.bind(1, canonical)
+        let lookup = try connection.prepare("SELECT 1 FROM \"\(table)\" WHERE id = ?1")
+        var seen = Set<[UInt8]>()
+        while try odd.step() {
+            guard let key = LegacyKey.key(odd.bytes(0), namespace: table) else { continue }
+            guard seen.insert(key.bytes).inserted else { return true }
+            lookup.bind(1, LegacyKey.text(key.bytes))
+            let exists = try lookup.step()
+            lookup.reset()
+            if exists { return true }
+        }
+        return false
     }
 }

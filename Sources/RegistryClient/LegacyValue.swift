@@ -34,12 +34,18 @@ enum LegacyTimestamp {
     // MARK: Epoch numbers
 
     private static func epochText(_ b: UnsafeBufferPointer<UInt8>) -> String? {
+        epochParts(b).map { canonical(seconds: $0.seconds, nanoseconds: $0.nanos) }
+    }
+
+    private static func epochParts(_ b: UnsafeBufferPointer<UInt8>) -> (seconds: Int64, nanos: Int64)? {
         var integer: Int64 = 0
         var digits = 0
         var index = 0
         while index < b.count, isDigit(b[index]) {
-            guard digits < 18 else { return nil }
-            integer = integer * 10 + Int64(b[index] - 0x30)
+            let (shifted, overflow1) = integer.multipliedReportingOverflow(by: 10)
+            let (next, overflow2) = shifted.addingReportingOverflow(Int64(b[index] - 0x30))
+            guard !overflow1, !overflow2 else { return nil }
+            integer = next
             digits += 1
             index += 1
         }
@@ -74,7 +80,7 @@ enum LegacyTimestamp {
             seconds = integer / 1_000_000_000
             nanos = integer % 1_000_000_000
         }
-        return canonical(seconds: seconds, nanoseconds: nanos)
+        return (seconds, nanos)
     }
 
     /// `YYYY-MM-DD HH:MM:SS.ffffff+00` for seconds since 1970 (UTC), microseconds rounded down.
@@ -110,7 +116,18 @@ enum LegacyTimestamp {
     // MARK: Calendar text
 
     private static func isCalendarText(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        calendarMicros(b) != nil
+    }
+
+    /// Microseconds since 1970 (UTC) of a calendar text, rounded as PostgreSQL rounds
+    /// fractional seconds (to nearest, ties to even); `nil` when it is not one.
+    private static func calendarMicros(_ b: UnsafeBufferPointer<UInt8>) -> Int64? {
         var i = 0
+        var fractionMicros: Int64 = 0
+        var second = 0
+        var hour = 0
+        var minute = 0
+        var offsetSeconds = 0
         func number(_ width: Int) -> Int? {
             guard i + width <= b.count else { return nil }
             var value = 0
@@ -128,33 +145,77 @@ enum LegacyTimestamp {
         }
         guard let year = number(4), year >= 1, expect(0x2D), let month = number(2), (1...12).contains(month),
             expect(0x2D), let day = number(2), day >= 1, day <= daysIn(month: month, year: year)
-        else { return false }
-        if i == b.count { return true }
-        guard b[i] == 0x54 || b[i] == 0x74 || b[i] == 0x20 else { return false }
-        i += 1
-        guard let hour = number(2), hour <= 23, expect(0x3A), let minute = number(2), minute <= 59 else {
-            return false
+        else { return nil }
+        func instant() -> Int64 {
+            let days = daysFromCivil(Int64(year), Int64(month), Int64(day))
+            let seconds = days * 86_400 + Int64(hour * 3600 + minute * 60 + second) - Int64(offsetSeconds)
+            return seconds * 1_000_000 + fractionMicros
         }
+        if i == b.count { return instant() }
+        guard b[i] == 0x54 || b[i] == 0x74 || b[i] == 0x20 else { return nil }
+        i += 1
+        guard let h = number(2), h <= 23, expect(0x3A), let m = number(2), m <= 59 else { return nil }
+        hour = h
+        minute = m
         if i < b.count, b[i] == 0x3A {
             i += 1
-            guard let second = number(2), second <= 60 else { return false }
+            guard let s = number(2), s <= 60 else { return nil }
+            second = s
             if i < b.count, b[i] == 0x2E {
-                i += 1
                 let fractionStart = i
+                i += 1
                 while i < b.count, isDigit(b[i]) { i += 1 }
-                guard i > fractionStart, i - fractionStart <= 30 else { return false }
+                guard i > fractionStart + 1, i - fractionStart <= 31 else { return nil }
+                let text = String(decoding: UnsafeBufferPointer(rebasing: b[fractionStart..<i]), as: UTF8.self)
+                let fraction = Double("0" + text) ?? 0
+                fractionMicros = Int64((fraction * 1_000_000).rounded(.toNearestOrEven))
             }
         }
         if i < b.count, b[i] == 0x20 { i += 1 }
-        if i == b.count { return true }
-        if b[i] == 0x5A || b[i] == 0x7A { return i + 1 == b.count }
-        guard b[i] == 0x2B || b[i] == 0x2D else { return false }
+        if i == b.count { return instant() }
+        if b[i] == 0x5A || b[i] == 0x7A { return i + 1 == b.count ? instant() : nil }
+        guard b[i] == 0x2B || b[i] == 0x2D else { return nil }
+        let sign = b[i] == 0x2D ? -1 : 1
         i += 1
-        guard let offsetHours = number(2), offsetHours <= 15 else { return false }
-        if i == b.count { return true }
-        if b[i] == 0x3A { i += 1 }
-        guard let offsetMinutes = number(2), offsetMinutes <= 59 else { return false }
-        return i == b.count
+        guard let offsetHours = number(2), offsetHours <= 15 else { return nil }
+        var offsetMinutes = 0
+        if i < b.count {
+            if b[i] == 0x3A { i += 1 }
+            guard let minutes = number(2), minutes <= 59, i == b.count else { return nil }
+            offsetMinutes = minutes
+        }
+        offsetSeconds = sign * (offsetHours * 3600 + offsetMinutes * 60)
+        return instant()
+    }
+
+    /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+    private static func daysFromCivil(_ year: Int64, _ month: Int64, _ day: Int64) -> Int64 {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let doy = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+
+    /// Microseconds since 1970 (UTC) of any accepted timestamp, equal to what PostgreSQL
+    /// stores for the text ``classify(_:)`` passes on; `nil` when it is not a timestamp.
+    static func micros(_ bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
+        var start = 0
+        var end = bytes.count
+        while start < end, bytes[start] == 0x20 || bytes[start] == 0x09 { start += 1 }
+        while end > start, bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 { end -= 1 }
+        guard start < end else { return nil }
+        let trimmed = UnsafeBufferPointer(rebasing: bytes[start..<end])
+        if let (seconds, nanos) = epochParts(trimmed) {
+            return seconds * 1_000_000 + nanos / 1000
+        }
+        return calendarMicros(trimmed)
+    }
+
+    static func micros(_ text: String) -> Int64? {
+        var text = text
+        return text.withUTF8 { micros($0) }
     }
 
     private static func daysIn(month: Int, year: Int) -> Int {

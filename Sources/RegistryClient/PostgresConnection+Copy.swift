@@ -202,6 +202,45 @@ final class CopyInWriter {
         }
     }
 
+    // MARK: Binary format (COPY … WITH (FORMAT binary))
+
+    /// Appends bytes as they are (binary COPY: header, lengths, field data).
+    func appendRaw(_ bytes: UnsafeRawBufferPointer) throws {
+        if bytes.count > capacity - count {
+            try flush()
+            if bytes.count > capacity {
+                try connection.putCopyData(bytes)
+                return
+            }
+        }
+        (UnsafeMutableRawPointer(buffer) + count).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+        count += bytes.count
+    }
+
+    func appendBigEndian<T: FixedWidthInteger>(_ value: T) throws {
+        try withUnsafeBytes(of: value.bigEndian) { try appendRaw($0) }
+    }
+
+    /// The 19-byte signature, flags and extension length that open a binary COPY stream.
+    func appendBinaryHeader() throws {
+        let signature: [UInt8] = [0x50, 0x47, 0x43, 0x4F, 0x50, 0x59, 0x0A, 0xFF, 0x0D, 0x0A, 0x00]
+        try signature.withUnsafeBytes { try appendRaw($0) }
+        try appendBigEndian(Int32(0))
+        try appendBigEndian(Int32(0))
+    }
+
+    /// One binary field: length then bytes; `nil` is NULL.
+    func appendBinaryField(_ bytes: UnsafeRawBufferPointer?) throws {
+        guard let bytes else { return try appendBigEndian(Int32(-1)) }
+        try appendBigEndian(Int32(bytes.count))
+        if bytes.count > 0 { try appendRaw(bytes) }
+    }
+
+    func appendBinaryField(_ bytes: [UInt8]?) throws {
+        guard let bytes else { return try appendBinaryField(nil as UnsafeRawBufferPointer?) }
+        try bytes.withUnsafeBytes { try appendBinaryField($0) }
+    }
+
     /// Ends the current row.
     func endRow() throws {
         try reserve(1)

@@ -1,18 +1,36 @@
 import ArgumentParser
+import Foundation
 import RegistryClient
 
-/// `imi-sync migrate`: applies the registry schema (and, later, imports a legacy registry).
+/// `imi-sync migrate`: applies the registry schema, then imports the legacy SQLite registry.
 struct Migrate: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Apply the registry schema to PostgreSQL.",
+        abstract: "Apply the registry schema and import the legacy SQLite registry.",
         discussion: """
             Pending files from migrations/ (embedded in this binary) are applied in order, each \
             in its own transaction, under an advisory lock; versions and checksums are recorded \
-            in imi_schema_migrations. Running it again is a no-op; a changed, already-applied \
-            file is refused.
-            """)
+            in imi_schema_migrations. A changed, already-applied file is refused.
+
+            Then the legacy registry (--from, default $XDG_DATA_HOME/imi/database.db) is opened \
+            read-only and imported in one transaction: repositories, worktree types, worktrees \
+            and agent activities. Running it again imports only rows not imported before and \
+            never overwrites. Rows that cannot be imported as they are go to the \
+            legacy_quarantine table; the report lists them with reasons.
+            """,
+        subcommands: [
+            MigrateVerify.self, MigrateRollback.self,
+        ])
 
     @OptionGroup var global: GlobalOptions
+
+    @Option(name: .long, help: ArgumentHelp("The legacy SQLite registry.", valueName: "path"))
+    var from: String?
+
+    @Flag(name: .long, help: "Import, report, then roll back: nothing is written.")
+    var dryRun = false
+
+    @Flag(name: .long, help: "Fail (writing nothing) when any row would be quarantined.")
+    var strict = false
 
     @Flag(name: .long, help: "Only apply the schema; do not import a legacy SQLite registry.")
     var schemaOnly = false
@@ -20,24 +38,68 @@ struct Migrate: ParsableCommand {
     @Flag(name: .long, help: "Print one JSON document instead of text.")
     var json = false
 
+    func validate() throws {
+        if schemaOnly && (from != nil || dryRun || strict) {
+            throw ValidationError("--schema-only cannot be combined with --from, --dry-run or --strict")
+        }
+    }
+
     func run() throws {
         _ = global.makeLogger()
-        let report: SchemaMigrator.Report
+        let schema: SchemaMigrator.Report
+        var report: LegacyImportReport?
         do {
-            report = try SchemaMigrator(connection: try global.connect()).migrate()
+            let connection = try global.connect()
+            schema = try SchemaMigrator(connection: connection).migrate()
+            if !schemaOnly {
+                let legacy = try LegacyRegistry(path: legacyPath)
+                let progress = standardErrorIsTerminal ? ProgressLine() : nil
+                defer { progress?.clear() }
+                var handler: (@Sendable (LegacyImporter.Progress) -> Void)?
+                if let progress {
+                    handler = { @Sendable phase in progress.show(phase) }
+                }
+                report = try LegacyImporter(connection: connection, legacy: legacy).run(
+                    .init(dryRun: dryRun, strict: strict), progress: handler)
+            }
         } catch {
             throw ExitStatus.report(error)
         }
         if json {
-            print(#"{"applied":\#(jsonArray(report.applied)),"already_applied":\#(jsonArray(report.alreadyApplied))}"#)
-        } else if report.applied.isEmpty {
-            print("schema is up to date (\(report.alreadyApplied.count) migrations applied earlier)")
+            print(MigrateOutput.json(schema: schema, report: report))
         } else {
-            for name in report.applied { print("applied \(name)") }
+            print(MigrateOutput.schemaText(schema))
+            if let report { print(MigrateOutput.table(report)) }
         }
     }
 
-    private func jsonArray(_ names: [String]) -> String {
-        "[" + names.map { "\"\($0)\"" }.joined(separator: ",") + "]"
+    var legacyPath: String {
+        from ?? LegacyRegistry.defaultPath(environment: ProcessInfo.processInfo.environment)
+    }
+}
+
+/// One self-overwriting status line on standard error, for terminals only.
+final class ProgressLine: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lastShown = ContinuousClock.now - .seconds(1)
+
+    func show(_ progress: LegacyImporter.Progress) {
+        lock.withLock {
+            let now = ContinuousClock.now
+            let text: String
+            switch progress {
+            case .reading(let table, let rows):
+                guard now - lastShown > .milliseconds(100) else { return }
+                text = "reading \(table): \(rows) rows"
+            case .importing(let table):
+                text = "importing \(table)…"
+            }
+            lastShown = now
+            FileHandle.standardError.write(Data("\r\u{1B}[K\(text)".utf8))
+        }
+    }
+
+    func clear() {
+        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
     }
 }

@@ -1,0 +1,105 @@
+import ArgumentParser
+import Foundation
+import RegistryClient
+
+/// `imi-sync migrate verify`: the migration plan's validation checklist as a command.
+struct MigrateVerify: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Check that every legacy row is in the registry or the quarantine, unchanged.",
+        discussion: """
+            Compares the legacy file with PostgreSQL per table: row counts, an order-independent \
+            checksum of the values the import gives each row, quarantined rows; then looks for \
+            dangling references, remotes or paths shared by several active rows, and the schema \
+            version. Writes nothing. Exits 1 when anything differs.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(name: .long, help: ArgumentHelp("The legacy SQLite registry.", valueName: "path"))
+    var from: String?
+
+    @Flag(name: .long, help: "Print one JSON document instead of text.")
+    var json = false
+
+    func run() throws {
+        _ = global.makeLogger()
+        let report: LegacyVerifier.Report
+        do {
+            let path = from ?? LegacyRegistry.defaultPath(environment: ProcessInfo.processInfo.environment)
+            report = try LegacyVerifier(connection: try global.connect(), legacy: try LegacyRegistry(path: path)).run()
+        } catch {
+            throw ExitStatus.report(error)
+        }
+        if json {
+            struct Document: Encodable {
+                var consistent: Bool
+                var differences: [String]
+                var report: LegacyVerifier.Report
+            }
+            print(MigrateOutput.encode(
+                Document(consistent: report.isConsistent, differences: report.differences, report: report)))
+        } else {
+            print(Self.text(report))
+        }
+        if !report.isConsistent { throw ExitStatus.problemsReported }
+    }
+
+    static func text(_ report: LegacyVerifier.Report) -> String {
+        var table = TextTable(
+            headers: ["table", "legacy rows", "imported", "quarantined", "missing", "differing", "checksums"],
+            rightAligned: [1, 2, 3, 4, 5])
+        for row in report.tables {
+            let same = row.sourceChecksum == row.destinationChecksum
+            table.rows.append([
+                "\(row.source) → \(row.target)", "\(row.sourceRows)", "\(row.imported)", "\(row.quarantined)",
+                "\(row.missing)", "\(row.mismatched + row.quarantineMismatched)", same ? "match" : "DIFFER",
+            ])
+        }
+        var lines = ["verifying \(report.source) against the registry", table.render()]
+        lines.append(
+            "schema version \(report.schemaVersion.map(String.init) ?? "none") (expected \(report.expectedSchemaVersion)); "
+                + "orphaned worktrees \(report.orphanedWorktrees), orphaned activities \(report.orphanedActivities), "
+                + "shared active remotes \(report.duplicateActiveRemotes), shared active paths \(report.duplicateActivePaths)")
+        if report.isConsistent {
+            lines.append("OK: every legacy row is imported or quarantined, unchanged")
+        } else {
+            lines += report.differences.map { "DIFFERENCE: \($0)" }
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// `imi-sync migrate rollback --yes`: runs 999_rollback.sql.
+struct MigrateRollback: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rollback",
+        abstract: "Remove every registry table, view and function from PostgreSQL (999_rollback.sql).",
+        discussion: """
+            All registry data in PostgreSQL is deleted. The legacy SQLite file is not touched; \
+            run `imi-sync migrate export-sqlite` first to keep rows created since the migration.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Flag(name: .long, help: "Confirm that the registry's data in PostgreSQL is to be deleted.")
+    var yes = false
+
+    func validate() throws {
+        guard yes else {
+            throw ValidationError(
+                "rollback deletes every registry table and its data from PostgreSQL; pass --yes to confirm")
+        }
+    }
+
+    func run() throws {
+        _ = global.makeLogger()
+        do {
+            let connection = try global.connect()
+            try SchemaMigrator(connection: connection).rollback()
+            print("removed the registry schema from \(connection.settings.redactedDescription)")
+        } catch {
+            throw ExitStatus.report(error)
+        }
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+@testable import RegistryClient
+import TestSupport
+import Testing
+
+@Suite("Legacy verify and fast path")
+struct LegacyVerifierTests {
+    /// Every value of the activities and the quarantine, in a stable order.
+    func snapshot(_ connection: PostgresConnection) throws -> [[String?]] {
+        try connection.execute("""
+            SELECT id::text, agent_id, worktree_id::text, activity_type, file_path, description, metadata::text,
+                   created_at::text FROM agent_activities ORDER BY id
+            """).rows
+            + connection.execute("""
+                SELECT source_table, source_id, reason, source_row::text FROM legacy_quarantine
+                ORDER BY source_table, source_id
+                """).rows
+    }
+
+    @Test("the binary-COPY fast path gives exactly what the SQL plan gives")
+    func fastPathMatchesPlan() throws {
+        let fixture = try LegacyFixture()
+        try fixture.insertMessyRows()
+        let fast = try migratedDatabase()
+        let planned = try migratedDatabase()
+        let fastReport = try LegacyImporter(connection: fast, legacy: try LegacyRegistry(path: fixture.path)).run()
+        var importer = LegacyImporter(connection: planned, legacy: try LegacyRegistry(path: fixture.path))
+        importer.allowsDirectActivityLoad = false
+        let plannedReport = try importer.run()
+        #expect(fastReport.tables == plannedReport.tables)
+        #expect(try snapshot(fast) == snapshot(planned))
+    }
+
+    @Test("verify passes after an import and names each kind of difference after tampering")
+    func verify() throws {
+        let fixture = try LegacyFixture()
+        try fixture.insertMessyRows()
+        let connection = try migratedDatabase()
+        _ = try runImport(fixture, into: connection)
+        let clean = try LegacyVerifier(connection: connection, legacy: try LegacyRegistry(path: fixture.path)).run()
+        #expect(clean.differences == [])
+        #expect(clean.tables.map(\.sourceRows) == [6, 8, 8, 9])
+        #expect(clean.tables.map(\.quarantined) == [2, 0, 3, 3])
+        for table in clean.tables { #expect(table.sourceChecksum == table.destinationChecksum) }
+
+        try connection.execute("UPDATE agent_activities SET description = 'edited' WHERE id = $1::uuid",
+                               [LegacyFixture.Messy.activity(1)])
+        try connection.execute("DELETE FROM legacy_quarantine WHERE source_table = 'repositories'")
+        try fixture.run("""
+            INSERT INTO agent_activities VALUES ('cccccccc-0000-4000-8000-000000000077', 'x',
+                'bbbbbbbb-0000-4000-8000-000000000001', 'created', NULL, 'new', '2025-11-01T00:00:00Z');
+            """)
+        let tampered = try LegacyVerifier(connection: connection, legacy: try LegacyRegistry(path: fixture.path)).run()
+        #expect(tampered.differences == [
+            "repositories: 2 rows neither imported nor quarantined",
+            "agent_activities: 1 rows neither imported nor quarantined",
+            "agent_activities: 1 imported rows differ from the legacy file",
+        ])
+        #expect(!tampered.isConsistent)
+    }
+
+    @Test("a large load rebuilds the activity indexes and constraints it dropped")
+    func bulkRebuild() throws {
+        let fixture = try LegacyFixture()
+        try fixture.insertMessyRows()
+        try fixture.run("""
+            WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 60000)
+            INSERT INTO agent_activities SELECT printf('eeeeeeee-0000-4000-8000-%012x', i), 'bulk',
+                'bbbbbbbb-0000-4000-8000-000000000002', 'modified', NULL, 'row ' || i,
+                strftime('%Y-%m-%dT%H:%M:%fZ', 1700000000 + i, 'unixepoch') FROM n;
+            """)
+        let connection = try migratedDatabase()
+        let definitions = """
+            SELECT string_agg(pg_get_indexdef(indexrelid), '; ' ORDER BY indexrelid::regclass::text) FROM pg_index
+            WHERE indrelid = 'agent_activities'::regclass
+            UNION ALL
+            SELECT string_agg(conname || ' ' || pg_get_constraintdef(oid), '; ' ORDER BY conname) FROM pg_constraint
+            WHERE conrelid = 'agent_activities'::regclass
+            """
+        let before = try connection.execute(definitions).rows
+        let report = try runImport(fixture, into: connection)
+        #expect(report.table("agent_activities")?.imported == 60_006)
+        #expect(try connection.execute(definitions).rows == before)
+        let verification = try LegacyVerifier(connection: connection, legacy: try LegacyRegistry(path: fixture.path)).run()
+        #expect(verification.differences == [])
+    }
+}
