@@ -21,37 +21,39 @@ struct LegacyActivityLoader {
         "created", "modified", "deleted", "committed", "pushed", "merged", "synced", "other",
     ]
 
-    /// Whether the fast path gives exactly what the SQL plan gives: no activities in the
-    /// registry, a unique legacy id, and no two legacy ids mapping to one UUID.
+    /// Whether the fast path can run: no activities in the registry yet.
     func applies() throws -> Bool {
         guard let columns = legacy.schema["agent_activities"] else { return false }
         guard try connection.execute("SELECT NOT EXISTS (SELECT 1 FROM agent_activities)").bool(0, 0) == true
         else { return false }
-        guard try legacy.idIsPrimaryKey("agent_activities"), columns.contains("id") else { return false }
-        return try !legacy.oddIDsCollide(table: "agent_activities")
+        // Two legacy ids mapping to one UUID (case variants, a table without a key) make the
+        // primary key fail; the importer then rolls back to a savepoint and plans in SQL.
+        return columns.contains("id")
     }
 
     /// Loads every legacy activity; returns the table's report.
     func load(progress: ((Int) -> Void)?) throws -> LegacyImportReport.Table {
-        let worktrees = Set(
-            try connection.execute("SELECT id::text FROM worktrees").rows.compactMap { row in
-                row[0].map { text -> [UInt8] in var t = text; return t.withUTF8 { LegacyKey.uuidBytes($0) } }
-            })
-        var quarantinedWorktrees: [[UInt8]: String] = [:]
+        var worktrees = Set<UUIDKey>()
+        for row in try connection.execute("SELECT id::text FROM worktrees").rows {
+            guard var text = row[0], let (key, _) = text.withUTF8({ UUIDKey.parse($0) }) else { continue }
+            worktrees.insert(key)
+        }
+        var quarantinedWorktrees: [UUIDKey: String] = [:]
         let problems = try connection.execute("""
             SELECT DISTINCT ON (id) id::text, problem FROM legacy_plan_worktrees
             WHERE problem IS NOT NULL AND id IS NOT NULL ORDER BY id, ord
             """)
         for row in problems.rows {
-            guard var id = row[0], let problem = row[1] else { continue }
-            quarantinedWorktrees[id.withUTF8 { LegacyKey.uuidBytes($0) }] = problem
+            guard var text = row[0], let problem = row[1],
+                let (key, _) = text.withUTF8({ UUIDKey.parse($0) })
+            else { continue }
+            quarantinedWorktrees[key] = problem
         }
 
         let expected = try legacy.rowCounts()["agent_activities"] ?? 0
         let rebuild = expected >= Self.bulkThreshold ? try dropIndexesAndConstraints() : []
 
-        var counter = Counter()
-        var quarantined: [Int64: String] = [:]
+        var state = LoadState(worktrees: worktrees, quarantinedWorktrees: quarantinedWorktrees)
         let imported = try connection.copyIn("""
             COPY agent_activities (id, agent_id, worktree_id, activity_type, file_path, description,
                                    metadata, created_at) FROM STDIN WITH (FORMAT binary)
@@ -59,25 +61,18 @@ struct LegacyActivityLoader {
         ) { writer in
             try writer.appendBinaryHeader()
             try legacy.forEachActivity { row in
-                counter.read += 1
-                if counter.read % 50_000 == 0 { progress?(counter.read) }
-                switch classify(row, worktrees: worktrees, quarantinedWorktrees: quarantinedWorktrees) {
-                case .failure(let problem):
-                    quarantined[row.rowid] = problem.reason
-                    counter.problems[problem.reason, default: 0] += 1
-                case .success(let activity):
-                    if !activity.repairs.isEmpty {
-                        counter.repaired += 1
-                        for repair in activity.repairs { counter.repairs[repair, default: 0] += 1 }
-                    }
-                    try activity.write(to: writer)
+                state.read += 1
+                if state.read % 50_000 == 0 { progress?(state.read) }
+                if let problem = try state.importRow(row, into: writer) {
+                    state.quarantined[row.rowid] = problem
+                    state.problems[problem, default: 0] += 1
                 }
             }
             try writer.appendBigEndian(Int16(-1))
         }
         for statement in rebuild { try connection.execute(statement) }
-        if !quarantined.isEmpty {
-            try quarantine(quarantined)
+        if !state.quarantined.isEmpty {
+            try quarantine(state.quarantined)
         }
         // An activity quarantined by an earlier run and imported now leaves the quarantine.
         try connection.execute("""
@@ -89,112 +84,164 @@ struct LegacyActivityLoader {
                     ELSE md5('imi-legacy:agent_activities:' || q.source_id)::uuid END)
             """)
         return LegacyImportReport.Table(
-            source: "agent_activities", target: "agent_activities", read: counter.read,
-            imported: imported, alreadyPresent: 0, repaired: counter.repaired,
-            quarantined: quarantined.count, derived: 0,
-            repairs: counter.repairs.sorted { $0.key < $1.key }.map { .init(reason: $0.key, count: $0.value) },
-            quarantineReasons: counter.problems.sorted { $0.key < $1.key }.map {
+            source: "agent_activities", target: "agent_activities", read: state.read,
+            imported: imported, alreadyPresent: 0, repaired: state.repaired,
+            quarantined: state.quarantined.count, derived: 0,
+            repairs: state.repairs.sorted { $0.key < $1.key }.map { .init(reason: $0.key, count: $0.value) },
+            quarantineReasons: state.problems.sorted { $0.key < $1.key }.map {
                 .init(reason: $0.key, count: $0.value)
             })
     }
 
-    private struct Counter {
+    /// Counters and lookups of one load; ``importRow(_:into:)`` is the per-row hot path.
+    struct LoadState {
+        let worktrees: Set<UUIDKey>
+        let quarantinedWorktrees: [UUIDKey: String]
         var read = 0
         var repaired = 0
         var repairs: [String: Int] = [:]
         var problems: [String: Int] = [:]
-    }
+        var quarantined: [Int64: String] = [:]
+        /// Unknown activity types seen: their bytes, repair reason and metadata.
+        var unknownTypes: [(bytes: [UInt8], reason: String, metadata: [UInt8])] = []
 
-    struct Problem: Error {
-        var reason: String
-    }
+        init(worktrees: Set<UUIDKey>, quarantinedWorktrees: [UUIDKey: String]) {
+            self.worktrees = worktrees
+            self.quarantinedWorktrees = quarantinedWorktrees
+        }
 
-    /// One row ready for binary COPY.
-    struct Activity {
-        var id: [UInt8]
-        var agentID: [UInt8]
-        var worktreeID: [UInt8]
-        var activityType: String
-        var filePath: [UInt8]?
-        var description: [UInt8]
-        var metadata: [UInt8]
-        var createdAt: Int64
-        var repairs: [String]
+        static let allowed: [[UInt8]] = LegacyActivityLoader.allowedTypes.sorted().map { Array($0.utf8) }
+        static let emptyMetadata: [UInt8] = [1, 0x7B, 0x7D]
+        static let other = Array("other".utf8)
 
-        func write(to writer: CopyInWriter) throws {
+        /// The rules of `LegacyImportSQL.planActivities`, in the same order. Writes the row and
+        /// returns nil, or returns the reason it cannot be imported.
+        mutating func importRow(_ row: LegacyRegistry.ActivityRow, into writer: CopyInWriter) throws -> String? {
+            let id = UUIDKey.legacy(row.id, namespace: "agent_activities")
+            guard let id else { return "missing id" }
+            guard let created = row.createdAt.flatMap({ LegacyTimestamp.micros($0) }) else {
+                return row.createdAt == nil ? "missing created_at" : "unparseable created_at"
+            }
+            guard let worktree = UUIDKey.legacy(row.worktreeID, namespace: "worktrees") else {
+                return "missing worktree_id"
+            }
+            guard worktrees.contains(worktree.key) else {
+                return quarantinedWorktrees[worktree.key].map { "worktree quarantined: \($0)" }
+                    ?? "orphan: no worktree with this worktree_id"
+            }
+
+            // Text columns in staging order, so the repair names them as the SQL path does.
+            var bad: [String] = []
+            if let raw = row.id, UUIDKey.parse(raw) == nil, !PostgresText.isClean(raw) { bad.append("id") }
+            let agent = Field(row.agentID, "agent_id", &bad)
+            if let raw = row.worktreeID, UUIDKey.parse(raw) == nil, !PostgresText.isClean(raw) {
+                bad.append("worktree_id")
+            }
+            let type = Field(row.activityType, "activity_type", &bad)
+            let filePath = Field(row.filePath, "file_path", &bad)
+            let description = Field(row.description, "description", &bad)
+
+            var rowRepairs: [String] = []
+            var typeMetadata: [UInt8]? = nil
+            var known = false
+            switch type {
+            case .null:
+                rowRepairs.append("activity_type missing; set to other")
+            default:
+                known = type.withBytes { bytes in Self.allowed.contains { $0.elementsEqual(bytes) } }
+                if !known {
+                    let entry = unknownType(type)
+                    rowRepairs.append(entry.reason)
+                    typeMetadata = entry.metadata
+                }
+            }
+            if case .null = agent { rowRepairs.append("agent_id missing; stored as empty") }
+            if case .null = description { rowRepairs.append("description missing; stored as empty") }
+            if !bad.isEmpty {
+                rowRepairs.append("invalid UTF-8 or NUL bytes replaced in " + bad.joined(separator: ","))
+            }
+            if !rowRepairs.isEmpty {
+                repaired += 1
+                for repair in rowRepairs { repairs[repair, default: 0] += 1 }
+            }
+
+            let metadata: [UInt8]
+            if !id.odd && !worktree.odd {
+                metadata = typeMetadata ?? Self.emptyMetadata
+            } else {
+                var pairs: [(String, String)] = []
+                if id.odd, let raw = row.id { pairs.append(("legacy_id", PostgresText.string(raw))) }
+                if worktree.odd, let raw = row.worktreeID {
+                    pairs.append(("legacy_worktree_id", PostgresText.string(raw)))
+                }
+                if typeMetadata != nil { pairs.append(("legacy_activity_type", type.string)) }
+                metadata = [1] + Array(JSONText.object(pairs).utf8)
+            }
+
             try writer.appendBigEndian(Int16(8))
-            try writer.appendBinaryField(id)
-            try writer.appendBinaryField(agentID)
-            try writer.appendBinaryField(worktreeID)
-            try writer.appendBinaryField(Array(activityType.utf8))
-            try writer.appendBinaryField(filePath)
-            try writer.appendBinaryField(description)
+            try id.key.write(to: writer)
+            try agent.write(to: writer, nullAs: [])
+            try worktree.key.write(to: writer)
+            if known { try type.write(to: writer, nullAs: Self.other) } else { try writer.appendBinaryField(Self.other) }
+            try filePath.write(to: writer, nullAs: nil)
+            try description.write(to: writer, nullAs: [])
             try writer.appendBinaryField(metadata)
             // timestamptz: microseconds since 2000-01-01 UTC.
             try writer.appendBigEndian(Int32(8))
-            try writer.appendBigEndian(createdAt - 946_684_800_000_000)
+            try writer.appendBigEndian(created - 946_684_800_000_000)
+            return nil
+        }
+
+        private mutating func unknownType(_ type: Field) -> (bytes: [UInt8], reason: String, metadata: [UInt8]) {
+            if let entry = unknownTypes.first(where: { entry in type.withBytes { entry.bytes.elementsEqual($0) } }) {
+                return entry
+            }
+            let name = type.string
+            let entry = (
+                bytes: type.withBytes { Array($0) },
+                reason: "activity_type '\(name)' mapped to other",
+                metadata: [1] + Array(JSONText.object([("legacy_activity_type", name)]).utf8))
+            if unknownTypes.count < 64 { unknownTypes.append(entry) }
+            return entry
         }
     }
 
-    /// The rules of `LegacyImportSQL.planActivities`, in the same order.
-    func classify(
-        _ row: LegacyRegistry.ActivityRow, worktrees: Set<[UInt8]>, quarantinedWorktrees: [[UInt8]: String]
-    ) -> Result<Activity, Problem> {
-        var bad: [String] = []
-        func text(_ bytes: UnsafeBufferPointer<UInt8>?, _ column: String) -> [UInt8]? {
-            guard let bytes else { return nil }
-            let (clean, ok) = PostgresText.clean(bytes)
-            if !ok { bad.append(column) }
-            return clean
-        }
-        // Columns in staging order, so bad_text lists them as the SQL path does.
-        let id = LegacyKey.key(row.id, namespace: "agent_activities")
-        if let raw = row.id, LegacyUUID.canonical(raw) != .unchanged { _ = text(raw, "id") }
-        let agent = text(row.agentID, "agent_id")
-        let worktree = LegacyKey.key(row.worktreeID, namespace: "worktrees")
-        if let raw = row.worktreeID, LegacyUUID.canonical(raw) != .unchanged { _ = text(raw, "worktree_id") }
-        let type = text(row.activityType, "activity_type").map { String(decoding: $0, as: UTF8.self) }
-        let filePath = text(row.filePath, "file_path")
-        let description = text(row.description, "description")
-        let created = row.createdAt.flatMap { LegacyTimestamp.micros($0) }
-        if let raw = row.createdAt, created != nil, LegacyTimestamp.classify(raw) != .unchanged {
-            _ = text(raw, "created_at")
-        } else if let raw = row.createdAt, created == nil {
-            _ = text(raw, "created_at")
+    /// A text column as PostgreSQL will store it: the row's own bytes when they are clean.
+    enum Field {
+        case null
+        case borrowed(UnsafeBufferPointer<UInt8>)
+        case repaired([UInt8])
+
+        init(_ bytes: UnsafeBufferPointer<UInt8>?, _ column: String, _ bad: inout [String]) {
+            guard let bytes else {
+                self = .null
+                return
+            }
+            if PostgresText.isClean(bytes) {
+                self = .borrowed(bytes)
+            } else {
+                bad.append(column)
+                self = .repaired(PostgresText.clean(bytes).0)
+            }
         }
 
-        guard let id else { return .failure(Problem(reason: "missing id")) }
-        guard let created else {
-            return .failure(Problem(reason: row.createdAt == nil ? "missing created_at" : "unparseable created_at"))
-        }
-        guard let worktree else { return .failure(Problem(reason: "missing worktree_id")) }
-        guard worktrees.contains(worktree.bytes) else {
-            let reason = quarantinedWorktrees[worktree.bytes].map { "worktree quarantined: \($0)" }
-                ?? "orphan: no worktree with this worktree_id"
-            return .failure(Problem(reason: reason))
+        func withBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+            switch self {
+            case .null: return body(UnsafeBufferPointer(start: nil, count: 0))
+            case .borrowed(let bytes): return body(bytes)
+            case .repaired(let bytes): return bytes.withUnsafeBufferPointer(body)
+            }
         }
 
-        var repairs: [String] = []
-        let known = type.map { Self.allowedTypes.contains($0) } ?? false
-        if type == nil {
-            repairs.append("activity_type missing; set to other")
-        } else if !known {
-            repairs.append("activity_type '\(type!)' mapped to other")
-        }
-        if agent == nil { repairs.append("agent_id missing; stored as empty") }
-        if description == nil { repairs.append("description missing; stored as empty") }
-        if !bad.isEmpty { repairs.append("invalid UTF-8 or NUL bytes replaced in " + bad.joined(separator: ",")) }
+        var string: String { withBytes { String(decoding: $0, as: UTF8.self) } }
 
-        var metadata: [(String, String)] = []
-        if id.odd, let raw = row.id { metadata.append(("legacy_id", PostgresText.string(raw))) }
-        if worktree.odd, let raw = row.worktreeID {
-            metadata.append(("legacy_worktree_id", PostgresText.string(raw)))
+        func write(to writer: CopyInWriter, nullAs replacement: [UInt8]?) throws {
+            switch self {
+            case .null: try writer.appendBinaryField(replacement)
+            case .borrowed(let bytes): try writer.appendBinaryField(UnsafeRawBufferPointer(bytes))
+            case .repaired(let bytes): try writer.appendBinaryField(bytes)
+            }
         }
-        if let type, !known { metadata.append(("legacy_activity_type", type)) }
-        return .success(Activity(
-            id: id.bytes, agentID: agent ?? [], worktreeID: worktree.bytes,
-            activityType: known ? type! : "other", filePath: filePath, description: description ?? [],
-            metadata: [1] + Array(JSONText.object(metadata).utf8), createdAt: created, repairs: repairs))
     }
 
     /// Drops the secondary indexes, the foreign keys and the primary key of
@@ -269,6 +316,19 @@ enum PostgresText {
             out.removeAll { $0 == 0 }
         }
         return (out, ok)
+    }
+
+    /// Whether the bytes are valid UTF-8 without NUL (PostgreSQL takes them as they are).
+    static func isClean(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        var ascii = true
+        for byte in bytes where byte >= 0x80 || byte == 0 {
+            if byte == 0 { return false }
+            ascii = false
+            break
+        }
+        if ascii { return true }
+        guard String(validating: bytes, as: UTF8.self) != nil else { return false }
+        return !bytes.contains(0)
     }
 
     static func string(_ bytes: UnsafeBufferPointer<UInt8>) -> String {

@@ -107,10 +107,20 @@ public struct LegacyImporter {
         report.tables.append(try finish(.worktrees, target: "worktrees", imported: worktrees))
 
         progress?(.importing(table: "agent_activities"))
+        var loaded: LegacyImportReport.Table?
         if direct {
-            report.tables.append(try loader.load { rows in
-                progress?(.reading(table: "agent_activities", rows: rows))
-            })
+            try connection.execute("SAVEPOINT legacy_activities")
+            do {
+                loaded = try loader.load { rows in progress?(.reading(table: "agent_activities", rows: rows)) }
+                try connection.execute("RELEASE SAVEPOINT legacy_activities")
+            } catch let error as RegistryError where error.sqlState == "23505" {
+                // Two legacy ids map to one UUID: the SQL plan quarantines the later one.
+                try connection.execute("ROLLBACK TO SAVEPOINT legacy_activities")
+                try stage(progress: progress, skipping: Set(LegacyTable.all.map(\.name)).subtracting(["agent_activities"]))
+            }
+        }
+        if let loaded {
+            report.tables.append(loaded)
         } else {
             try plan(LegacySQL.planActivities)
             let activities = try connection.execute(LegacyImportSQL.insertActivities).affectedRows

@@ -51,6 +51,72 @@ enum LegacyKey {
     }
 }
 
+/// A UUID as two integers: hashable and comparable without allocation.
+struct UUIDKey: Hashable {
+    var high: UInt64
+    var low: UInt64
+
+    init(high: UInt64, low: UInt64) {
+        self.high = high
+        self.low = low
+    }
+
+    init(_ bytes: [UInt8]) {
+        high = bytes[0..<8].reduce(0) { $0 << 8 | UInt64($1) }
+        low = bytes[8..<16].reduce(0) { $0 << 8 | UInt64($1) }
+    }
+
+    /// Parses any UUID form PostgreSQL reads without allocating; `canonical` when the text is
+    /// lowercase and hyphenated (as ``LegacyUUID/canonical(_:)`` calls `.unchanged`).
+    static func parse(_ b: UnsafeBufferPointer<UInt8>) -> (key: UUIDKey, canonical: Bool)? {
+        var start = 0
+        var end = b.count
+        if end >= 2, b[0] == 0x7B, b[end - 1] == 0x7D {
+            start = 1
+            end -= 1
+        }
+        let length = end - start
+        guard length == 32 || length == 36 else { return nil }
+        var canonical = length == 36 && start == 0
+        var high: UInt64 = 0
+        var low: UInt64 = 0
+        var nibbles = 0
+        for offset in 0..<length {
+            let byte = b[start + offset]
+            if length == 36, offset == 8 || offset == 13 || offset == 18 || offset == 23 {
+                guard byte == 0x2D else { return nil }
+                continue
+            }
+            let nibble: UInt64
+            switch byte {
+            case 0x30...0x39: nibble = UInt64(byte - 0x30)
+            case 0x61...0x66: nibble = UInt64(byte - 0x61 + 10)
+            case 0x41...0x46:
+                nibble = UInt64(byte - 0x41 + 10)
+                canonical = false
+            default: return nil
+            }
+            if nibbles < 16 { high = high << 4 | nibble } else { low = low << 4 | nibble }
+            nibbles += 1
+        }
+        return (UUIDKey(high: high, low: low), canonical)
+    }
+
+    /// The legacy id's key as ``LegacyKey/key(_:namespace:)`` computes it.
+    static func legacy(_ raw: UnsafeBufferPointer<UInt8>?, namespace: String) -> (key: UUIDKey, odd: Bool)? {
+        guard let raw else { return nil }
+        if let (key, canonical) = parse(raw) { return (key, !canonical) }
+        guard let (bytes, odd) = LegacyKey.key(raw, namespace: namespace) else { return nil }
+        return (UUIDKey(bytes), odd)
+    }
+
+    func write(to writer: CopyInWriter) throws {
+        try writer.appendBigEndian(Int32(16))
+        try writer.appendBigEndian(high)
+        try writer.appendBigEndian(low)
+    }
+}
+
 /// RFC 1321 MD5, for deterministic ids only (not for security).
 enum MD5 {
     private static let shifts: [UInt32] = [

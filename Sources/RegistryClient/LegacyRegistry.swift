@@ -191,31 +191,4 @@ public final class LegacyRegistry {
                 description: statement.bytes(6), createdAt: statement.bytes(7)))
         }
     }
-
-    /// Whether `id` alone is the table's primary key (so no two rows share an id's text).
-    func idIsPrimaryKey(_ table: String) throws -> Bool {
-        let keys = try connection.rows("SELECT name FROM pragma_table_info(?1) WHERE pk > 0", [table])
-        return keys.count == 1 && keys[0][0] == "id"
-    }
-
-    /// Whether two ids of `table` map to one UUID: a non-canonical id (upper case, braces,
-    /// not a UUID) whose UUID is another row's id or another non-canonical id's UUID.
-    func oddIDsCollide(table: String) throws -> Bool {
-        let hex = "[0-9a-f]"
-        let canonical = [8, 4, 4, 4, 12].map { String(repeating: hex, count: $0) }.joined(separator: "-")
-        let odd = try connection.prepare(
-            "SELECT id FROM \"\(table)\" WHERE id IS NOT NULL AND NOT (id GLOB ?1)")
-        odd.bind(1, canonical)
-        let lookup = try connection.prepare("SELECT 1 FROM \"\(table)\" WHERE id = ?1")
-        var seen = Set<[UInt8]>()
-        while try odd.step() {
-            guard let key = LegacyKey.key(odd.bytes(0), namespace: table) else { continue }
-            guard seen.insert(key.bytes).inserted else { return true }
-            lookup.bind(1, LegacyKey.text(key.bytes))
-            let exists = try lookup.step()
-            lookup.reset()
-            if exists { return true }
-        }
-        return false
-    }
 }

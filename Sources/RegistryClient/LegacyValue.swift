@@ -122,70 +122,96 @@ enum LegacyTimestamp {
     /// Microseconds since 1970 (UTC) of a calendar text, rounded as PostgreSQL rounds
     /// fractional seconds (to nearest, ties to even); `nil` when it is not one.
     private static func calendarMicros(_ b: UnsafeBufferPointer<UInt8>) -> Int64? {
-        var i = 0
+        // A cursor struct instead of capturing closures: no allocation per value.
+        var c = Cursor(b: b)
         var fractionMicros: Int64 = 0
         var second = 0
         var hour = 0
         var minute = 0
         var offsetSeconds = 0
-        func number(_ width: Int) -> Int? {
+        guard let year = c.number(4), year >= 1, c.expect(0x2D), let month = c.number(2), (1...12).contains(month),
+            c.expect(0x2D), let day = c.number(2), day >= 1, day <= daysIn(month: month, year: year)
+        else { return nil }
+        let days = daysFromCivil(Int64(year), Int64(month), Int64(day))
+        if c.atEnd { return days * 86_400_000_000 }
+        guard b[c.i] == 0x54 || b[c.i] == 0x74 || b[c.i] == 0x20 else { return nil }
+        c.i += 1
+        guard let h = c.number(2), h <= 23, c.expect(0x3A), let m = c.number(2), m <= 59 else { return nil }
+        hour = h
+        minute = m
+        if !c.atEnd, b[c.i] == 0x3A {
+            c.i += 1
+            guard let s = c.number(2), s <= 60 else { return nil }
+            second = s
+            if !c.atEnd, b[c.i] == 0x2E {
+                let fractionStart = c.i
+                c.i += 1
+                while !c.atEnd, isDigit(b[c.i]) { c.i += 1 }
+                guard c.i > fractionStart + 1, c.i - fractionStart <= 31 else { return nil }
+                fractionMicros = roundedMicros(UnsafeBufferPointer(rebasing: b[(fractionStart + 1)..<c.i]))
+            }
+        }
+        if !c.atEnd, b[c.i] == 0x20 { c.i += 1 }
+        if !c.atEnd {
+            if b[c.i] == 0x5A || b[c.i] == 0x7A {
+                guard c.i + 1 == b.count else { return nil }
+            } else {
+                guard b[c.i] == 0x2B || b[c.i] == 0x2D else { return nil }
+                let sign = b[c.i] == 0x2D ? -1 : 1
+                c.i += 1
+                guard let offsetHours = c.number(2), offsetHours <= 15 else { return nil }
+                var offsetMinutes = 0
+                if !c.atEnd {
+                    if b[c.i] == 0x3A { c.i += 1 }
+                    guard let minutes = c.number(2), minutes <= 59, c.atEnd else { return nil }
+                    offsetMinutes = minutes
+                }
+                offsetSeconds = sign * (offsetHours * 3600 + offsetMinutes * 60)
+            }
+        }
+        let seconds = days * 86_400 + Int64(hour * 3600 + minute * 60 + second) - Int64(offsetSeconds)
+        return seconds * 1_000_000 + fractionMicros
+    }
+
+    private struct Cursor {
+        let b: UnsafeBufferPointer<UInt8>
+        var i = 0
+
+        var atEnd: Bool { i >= b.count }
+
+        mutating func number(_ width: Int) -> Int? {
             guard i + width <= b.count else { return nil }
             var value = 0
             for k in i..<(i + width) {
-                guard isDigit(b[k]) else { return nil }
+                guard b[k] >= 0x30 && b[k] <= 0x39 else { return nil }
                 value = value * 10 + Int(b[k] - 0x30)
             }
             i += width
             return value
         }
-        func expect(_ byte: UInt8) -> Bool {
+
+        mutating func expect(_ byte: UInt8) -> Bool {
             guard i < b.count, b[i] == byte else { return false }
             i += 1
             return true
         }
-        guard let year = number(4), year >= 1, expect(0x2D), let month = number(2), (1...12).contains(month),
-            expect(0x2D), let day = number(2), day >= 1, day <= daysIn(month: month, year: year)
-        else { return nil }
-        func instant() -> Int64 {
-            let days = daysFromCivil(Int64(year), Int64(month), Int64(day))
-            let seconds = days * 86_400 + Int64(hour * 3600 + minute * 60 + second) - Int64(offsetSeconds)
-            return seconds * 1_000_000 + fractionMicros
+    }
+
+    /// Fraction digits to microseconds as PostgreSQL rounds them (`rint(frac * 1e6)` on a
+    /// double). Integer arithmetic where the 7th digit is far from a tie; the double otherwise.
+    private static func roundedMicros(_ digits: UnsafeBufferPointer<UInt8>) -> Int64 {
+        var micros: Int64 = 0
+        for index in 0..<6 {
+            micros = micros * 10 + (index < digits.count ? Int64(digits[index] - 0x30) : 0)
         }
-        if i == b.count { return instant() }
-        guard b[i] == 0x54 || b[i] == 0x74 || b[i] == 0x20 else { return nil }
-        i += 1
-        guard let h = number(2), h <= 23, expect(0x3A), let m = number(2), m <= 59 else { return nil }
-        hour = h
-        minute = m
-        if i < b.count, b[i] == 0x3A {
-            i += 1
-            guard let s = number(2), s <= 60 else { return nil }
-            second = s
-            if i < b.count, b[i] == 0x2E {
-                let fractionStart = i
-                i += 1
-                while i < b.count, isDigit(b[i]) { i += 1 }
-                guard i > fractionStart + 1, i - fractionStart <= 31 else { return nil }
-                let text = String(decoding: UnsafeBufferPointer(rebasing: b[fractionStart..<i]), as: UTF8.self)
-                let fraction = Double("0" + text) ?? 0
-                fractionMicros = Int64((fraction * 1_000_000).rounded(.toNearestOrEven))
-            }
+        guard digits.count > 6 else { return micros }
+        switch digits[6] {
+        case 0x30...0x33: return micros
+        case 0x36...0x39: return micros + 1
+        default:
+            let text = "0." + String(decoding: digits, as: UTF8.self)
+            return Int64(((Double(text) ?? 0) * 1_000_000).rounded(.toNearestOrEven))
         }
-        if i < b.count, b[i] == 0x20 { i += 1 }
-        if i == b.count { return instant() }
-        if b[i] == 0x5A || b[i] == 0x7A { return i + 1 == b.count ? instant() : nil }
-        guard b[i] == 0x2B || b[i] == 0x2D else { return nil }
-        let sign = b[i] == 0x2D ? -1 : 1
-        i += 1
-        guard let offsetHours = number(2), offsetHours <= 15 else { return nil }
-        var offsetMinutes = 0
-        if i < b.count {
-            if b[i] == 0x3A { i += 1 }
-            guard let minutes = number(2), minutes <= 59, i == b.count else { return nil }
-            offsetMinutes = minutes
-        }
-        offsetSeconds = sign * (offsetHours * 3600 + offsetMinutes * 60)
-        return instant()
     }
 
     /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).

@@ -85,3 +85,35 @@ struct LegacyVerifierTests {
         #expect(verification.differences == [])
     }
 }
+
+@Suite("Legacy duplicate ids")
+struct LegacyDuplicateIDTests {
+    @Test("two legacy activity ids naming one UUID: the first is imported, the later quarantined")
+    func caseVariantDuplicates() throws {
+        let fixture = try LegacyFixture(layout: .empty)
+        try fixture.run(LegacyFixture.currentSchema.replacingOccurrences(
+            of: "CREATE TABLE agent_activities (id TEXT PRIMARY KEY,", with: "CREATE TABLE agent_activities (id TEXT,"))
+        try fixture.run("""
+            INSERT INTO repositories VALUES ('aaaaaaaa-0000-4000-8000-000000000001', 'alpha', '/code/alpha',
+                '', 'main', '2025-10-27T22:20:01Z', '2025-10-27T22:20:01Z', 1);
+            INSERT INTO worktrees VALUES ('bbbbbbbb-0000-4000-8000-000000000001', 'alpha', 'trunk-main', 'main',
+                'trunk', '/code/alpha/trunk-main', '2025-10-27T22:20:01Z', '2025-10-27T22:20:01Z', 1, NULL);
+            INSERT INTO agent_activities VALUES
+              ('cccccccc-0000-4000-8000-00000000000a', 'a', 'bbbbbbbb-0000-4000-8000-000000000001', 'created', NULL, 'first', '2025-10-27T22:20:01Z'),
+              ('CCCCCCCC-0000-4000-8000-00000000000A', 'a', 'bbbbbbbb-0000-4000-8000-000000000001', 'created', NULL, 'second', '2025-10-27T22:20:02Z'),
+              ('same', 'a', 'bbbbbbbb-0000-4000-8000-000000000001', 'created', NULL, 'third', '2025-10-27T22:20:03Z'),
+              ('same', 'a', 'bbbbbbbb-0000-4000-8000-000000000001', 'created', NULL, 'fourth', '2025-10-27T22:20:04Z');
+            """)
+        let connection = try migratedDatabase()
+        let report = try runImport(fixture, into: connection)
+        let activities = try #require(report.table("agent_activities"))
+        #expect(activities.imported == 2)
+        #expect(activities.quarantineReasons == [.init(reason: "duplicate id", count: 2)])
+        let descriptions = try connection.execute("SELECT description FROM agent_activities ORDER BY description")
+        #expect(descriptions.rows.map { $0[0] } == ["first", "third"])
+        let quarantined = try connection.execute("SELECT source_id FROM legacy_quarantine ORDER BY source_id")
+        #expect(quarantined.rows.map { $0[0] } == ["CCCCCCCC-0000-4000-8000-00000000000A #rowid:2", "same #rowid:4"])
+        let verification = try LegacyVerifier(connection: connection, legacy: try LegacyRegistry(path: fixture.path)).run()
+        #expect(verification.differences == [])
+    }
+}
