@@ -26,6 +26,8 @@ final class BackgroundAgent: @unchecked Sendable {
         /// Probed states not yet written (kept while the database is away).
         var pendingStates = 0
         var databaseUp = false
+        /// Connection attempts so far (the first one included).
+        var connectAttempts = 0
         var ready = false
     }
 
@@ -155,6 +157,9 @@ final class BackgroundAgent: @unchecked Sendable {
                     "inotify.limit": "\(watcher?.watchLimit.map(String.init) ?? "unknown")",
                 ])
             notify(["READY=1"])
+            // The first sync probed everything on many threads; give their freed malloc
+            // arenas back to the system so the resident size reflects the steady state.
+            releaseFreedMemory()
         }
         if connection != nil, ready, now >= nextHeartbeat {
             heartbeat(at: now)
@@ -216,6 +221,7 @@ final class BackgroundAgent: @unchecked Sendable {
     // MARK: Registry
 
     private func connect(at now: Duration) {
+        statistics.connectAttempts += 1
         do {
             let connection = try PostgresConnection(settings: settings)
             try SchemaMigrator(connection: connection).requireSchema()

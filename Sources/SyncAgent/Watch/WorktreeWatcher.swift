@@ -43,7 +43,10 @@ final class WorktreeWatcher: @unchecked Sendable {
     private let inotify: Inotify?
     private var table = WatchTable()
     private var roots: [String: String] = [:]
-    private var rules: [String: WorktreeIgnoreRules] = [:]
+    /// Open ignore rules of the worktrees that saw new directories lately. Each holds a
+    /// libgit2 repository (caches included), so only a few stay open, not one per worktree.
+    private var rules: [(id: String, rules: WorktreeIgnoreRules)] = []
+    private static let openRulesLimit = 4
     private let watchLimitOverride: Int?
     private let emit: @Sendable (WatchSignal) -> Void
     private let logger: Logger
@@ -111,7 +114,6 @@ final class WorktreeWatcher: @unchecked Sendable {
             return .missing(reason: error.description)
         }
         roots[worktree.id] = worktree.path
-        rules[worktree.id] = opened
         var pending = [(path: String, role: WatchTable.Role)]()
         pending += directories(under: worktree.path, relative: "", rules: opened).map { ($0, .tree) }
         pending.append((opened.gitDirectory, .gitDirectory))
@@ -140,7 +142,7 @@ final class WorktreeWatcher: @unchecked Sendable {
     private func removeLocked(_ id: String) {
         for watch in table.removeOwner(id) { inotify?.removeWatch(watch) }
         roots[id] = nil
-        rules[id] = nil
+        rules.removeAll { $0.id == id }
     }
 
     private func addLocked(_ path: String, owner: String, role: WatchTable.Role) throws(SystemCallError) {
@@ -150,6 +152,19 @@ final class WorktreeWatcher: @unchecked Sendable {
         }
         let watch = try inotify.addWatch(path)
         table.add(watch, path: path, owner: owner, role: role)
+    }
+
+    /// The ignore rules of `id`, reusing a recently opened handle.
+    private func rulesLocked(_ id: String, root: String) -> WorktreeIgnoreRules? {
+        if let index = rules.firstIndex(where: { $0.id == id }) {
+            let entry = rules.remove(at: index)
+            rules.append(entry)
+            return entry.rules
+        }
+        guard let opened = try? WorktreeIgnoreRules(worktreePath: root) else { return nil }
+        rules.append((id, opened))
+        if rules.count > Self.openRulesLimit { rules.removeFirst() }
+        return opened
     }
 
     // MARK: Walking directories
@@ -279,7 +294,7 @@ final class WorktreeWatcher: @unchecked Sendable {
                         }
                     }
                     if event.isDirectory, event.isCreated, event.name != ".git",
-                        let root = roots[owner], let ownerRules = rules[owner]
+                        let root = roots[owner], let ownerRules = rulesLocked(owner, root: root)
                     {
                         let relative = String(child.dropFirst(root.count + 1))
                         if ownerRules.isIgnored(relativePath: relative + "/") { continue }
