@@ -21,6 +21,7 @@ struct OnceSync {
     func run() throws -> Report {
         let clock = ContinuousClock()
         let start = clock.now
+        try LegacyBootstrap(connection: connection, logger: logger).runIfNeeded()
         try SchemaMigrator(connection: connection).requireSchema()
         let registry = Registry(connection: connection)
         let worktrees = try registry.activeWorktrees()

@@ -1,0 +1,51 @@
+import Foundation
+import Logging
+import RegistryClient
+
+/// First run on a machine that still has the legacy SQLite registry: when the PostgreSQL
+/// registry has no projects (or no schema yet) and the legacy file exists, apply the schema
+/// and import it before syncing, and log what the import did.
+struct LegacyBootstrap {
+    var connection: PostgresConnection
+    var logger: Logger
+    var environment: [String: String] = ProcessInfo.processInfo.environment
+
+    /// The import's report, or `nil` when there was nothing to do. A legacy file that cannot
+    /// be imported is logged and left alone: the sync goes on with the registry as it is.
+    @discardableResult
+    func runIfNeeded() throws -> LegacyImportReport? {
+        let path = LegacyRegistry.defaultPath(environment: environment)
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        let hasSchema = try connection.execute("SELECT to_regclass('projects') IS NOT NULL").bool(0, 0) == true
+        if hasSchema, try connection.execute("SELECT EXISTS (SELECT 1 FROM projects)").bool(0, 0) == true {
+            return nil
+        }
+        logger.notice(
+            "registry is empty and a legacy registry exists; importing it first",
+            metadata: ["legacy.path": "\(path)"])
+        do {
+            _ = try SchemaMigrator(connection: connection).migrate()
+            let report = try LegacyImporter(connection: connection, legacy: try LegacyRegistry(path: path)).run()
+            for table in report.tables {
+                logger.notice(
+                    "imported legacy \(table.source)",
+                    metadata: [
+                        "legacy.path": "\(path)", "legacy.table": "\(table.source)",
+                        "rows.read": "\(table.read)", "rows.imported": "\(table.imported)",
+                        "rows.repaired": "\(table.repaired)", "rows.quarantined": "\(table.quarantined)",
+                    ])
+            }
+            if report.quarantined > 0 {
+                logger.warning(
+                    "some legacy rows could not be imported as they were; they are kept in legacy_quarantine",
+                    metadata: ["rows.quarantined": "\(report.quarantined)"])
+            }
+            return report
+        } catch let error as RegistryError where error.code == .legacySource {
+            logger.error(
+                "cannot import the legacy registry; continuing with the registry as it is",
+                metadata: ["legacy.path": "\(path)", "error": "\(error)"])
+            return nil
+        }
+    }
+}

@@ -1,0 +1,86 @@
+import ArgumentParser
+import Foundation
+import Logging
+import RegistryClient
+import TestSupport
+import Testing
+
+@testable import SyncAgent
+
+@Suite("migrate command and first-run bootstrap")
+struct MigrateBootstrapTests {
+    /// An environment whose XDG_DATA_HOME holds `fixture` as imi/database.db.
+    func environment(with fixture: LegacyFixture) throws -> [String: String] {
+        let data = fixture.directory.appendingPathComponent("xdg")
+        try FileManager.default.createDirectory(
+            at: data.appendingPathComponent("imi"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(
+            atPath: fixture.path, toPath: data.appendingPathComponent("imi/database.db").path)
+        return ["XDG_DATA_HOME": data.path, "HOME": "/nonexistent"]
+    }
+
+    @Test("an empty registry with a legacy file: schema applied and legacy rows imported, once")
+    func bootstrapImportsOnce() throws {
+        let fixture = try LegacyFixture()
+        try fixture.insertMessyRows()
+        let environment = try environment(with: fixture)
+        let connection = try PostgresConnection(settings: try PostgresCluster.shared().createDatabase())
+        let bootstrap = LegacyBootstrap(
+            connection: connection, logger: Logger(label: "test"), environment: environment)
+        let report = try #require(try bootstrap.runIfNeeded())
+        #expect(report.committed)
+        #expect(report.table("agent_activities")?.imported == 6)
+        #expect(try connection.execute("SELECT count(*) FROM projects").int(0, 0) == 4)
+        #expect(try bootstrap.runIfNeeded() == nil)  // not empty any more
+    }
+
+    @Test("no legacy file, or a registry with projects: nothing happens")
+    func bootstrapSkips() throws {
+        let connection = try PostgresConnection(settings: try PostgresCluster.shared().createDatabase())
+        let none = LegacyBootstrap(
+            connection: connection, logger: Logger(label: "test"),
+            environment: ["XDG_DATA_HOME": "/nonexistent-\(UUID())"])
+        #expect(try none.runIfNeeded() == nil)
+        #expect(try SchemaMigrator(connection: connection).currentVersion() == nil)
+    }
+
+    @Test("a legacy file that cannot be read is logged, not fatal, and nothing is written")
+    func bootstrapBadFile() throws {
+        let fixture = try LegacyFixture(layout: .empty)
+        let environment = try environment(with: fixture)
+        let connection = try PostgresConnection(settings: try PostgresCluster.shared().createDatabase())
+        let bootstrap = LegacyBootstrap(
+            connection: connection, logger: Logger(label: "test"), environment: environment)
+        #expect(try bootstrap.runIfNeeded() == nil)
+        #expect(try connection.execute("SELECT count(*) FROM projects").int(0, 0) == 0)
+    }
+
+    @Test("migrate keeps --schema-only, checks its options and routes verify and rollback")
+    func commandLine() throws {
+        #expect(try ImiSync.parseAsRoot(["migrate", "--schema-only"]) is Migrate)
+        #expect(try ImiSync.parseAsRoot(["migrate", "--from", "/x.db", "--dry-run", "--strict", "--json"]) is Migrate)
+        #expect(try ImiSync.parseAsRoot(["migrate", "verify", "--from", "/x.db"]) is MigrateVerify)
+        #expect(try ImiSync.parseAsRoot(["migrate", "rollback", "--yes"]) is MigrateRollback)
+        #expect(throws: (any Error).self) { try ImiSync.parseAsRoot(["migrate", "rollback"]) }
+        #expect(throws: (any Error).self) { try ImiSync.parseAsRoot(["migrate", "--schema-only", "--dry-run"]) }
+    }
+
+    @Test("the report table lists every table, repairs and quarantine reasons")
+    func reportText() throws {
+        let fixture = try LegacyFixture()
+        try fixture.insertMessyRows()
+        let connection = try PostgresConnection(settings: try PostgresCluster.shared().createDatabase())
+        _ = try SchemaMigrator(connection: connection).migrate()
+        let report = try LegacyImporter(connection: connection, legacy: try LegacyRegistry(path: fixture.path))
+            .run(.init(dryRun: true))
+        let text = MigrateOutput.table(report)
+        #expect(text.contains("dry run, rolled back: nothing was written"))
+        #expect(text.contains("repositories → projects"))
+        #expect(text.contains("  agent_activities: activity_type 'claimed' mapped to other (1)"))
+        #expect(text.contains("  worktrees: orphan: no repository with this repo_name (1)"))
+        let schema = try SchemaMigrator(connection: connection).migrate()
+        let json = MigrateOutput.json(schema: schema, report: report)
+        #expect(json.contains(#""already_present":6"#))
+        #expect(json.contains(#""dry_run":true"#))
+    }
+}
