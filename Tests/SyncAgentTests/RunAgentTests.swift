@@ -169,6 +169,11 @@ struct RunAgentTests {
         let running = RunningAgent(settings: registry.settings, watchLimit: 4)
         #expect(try await eventually("ready") { running.statistics.ready })
         #expect(running.statistics.polledWorktrees >= 1)
+        let limitLines = running.messages.all.filter { $0.contains("inotify watch limit reached") }
+        #expect(limitLines.count == 1, "one actionable line, not one per worktree")
+        #expect(limitLines.first?.hasPrefix("error: ") == true)
+        #expect(limitLines.first?.contains("fs.inotify.max_user_watches = 4") == true)
+        #expect(limitLines.first?.contains("sudo sysctl fs.inotify.max_user_watches=") == true)
         try write("a\n", "a.txt", in: project.trunk)
         try write("b\n", "b.txt", in: linked)
         #expect(try await eventually("both written") {
@@ -193,5 +198,70 @@ struct RunAgentTests {
         #expect(try registry.row(id).files == 0)
         await running.stop()
         #expect(try registry.row(id).files == 1)
+    }
+
+    @Test("a burst larger than the kernel queue overflows it; the rescan still ends with the right count")
+    func overflowRescan() async throws {
+        let registry = try TestRegistry.make()
+        let project = try fixture.makeProject("burst")
+        let projectID = try registry.addProject("burst", trunk: project.trunk)
+        let id = try registry.addWorktree("trunk-main", path: project.trunk, project: projectID)
+        var slow = AgentConfiguration.fastForTests
+        slow.maxDelay = .seconds(30)
+        let running = RunningAgent(settings: registry.settings, configuration: slow)
+        #expect(try await eventually("ready") { running.statistics.ready })
+        let watcher = try #require(running.agent.watcherForTesting)
+        let queueLimit = Int(
+            (try String(contentsOfFile: "/proc/sys/fs/inotify/max_queued_events", encoding: .utf8))
+                .trimmingCharacters(in: .whitespacesAndNewlines))!
+        let files = queueLimit / 2 + 500
+        watcher.suspendReading()
+        for index in 0..<files {
+            FileManager.default.createFile(
+                atPath: project.trunk.appendingPathComponent("burst-\(index).txt").path, contents: Data("x".utf8))
+        }
+        watcher.resumeReading()
+        #expect(try await eventually("overflow handled") { running.statistics.overflows >= 1 })
+        #expect(try await eventually("all files counted") { try registry.row(id).files == files })
+        await running.stop()
+    }
+
+    @Test("the heartbeat refreshes last_sync_at without rewriting unchanged state")
+    func heartbeat() async throws {
+        let registry = try TestRegistry.make()
+        let project = try fixture.makeProject("beat")
+        let projectID = try registry.addProject("beat", trunk: project.trunk)
+        let id = try registry.addWorktree("trunk-main", path: project.trunk, project: projectID)
+        var configuration = AgentConfiguration.fastForTests
+        configuration.heartbeat = .milliseconds(200)
+        let running = RunningAgent(settings: registry.settings, configuration: configuration)
+        #expect(try await eventually("ready") { running.statistics.ready })
+        func lastSync() throws -> String? {
+            try registry.connection.execute("SELECT last_sync_at::text FROM worktrees WHERE id = $1", [id]).string(0, 0)
+        }
+        let first = try lastSync()
+        let written = running.statistics.rowsWritten
+        #expect(try await eventually("stamped again") { try lastSync() != first && running.statistics.heartbeats >= 2 })
+        #expect(running.statistics.rowsWritten == written)
+        #expect(try registry.row(id).files == 0)
+        await running.stop()
+    }
+
+    @Test("the periodic reconcile catches a change no watch can see")
+    func reconcileSafetyNet() async throws {
+        let registry = try TestRegistry.make()
+        let project = try fixture.makeProject("net")
+        let projectID = try registry.addProject("net", trunk: project.trunk)
+        let id = try registry.addWorktree("trunk-main", path: project.trunk, project: projectID)
+        try write("scratch\n", "scratch.tmp", in: project.trunk)
+        var configuration = AgentConfiguration.fastForTests
+        configuration.reconcile = .milliseconds(300)
+        let running = RunningAgent(settings: registry.settings, configuration: configuration)
+        #expect(try await eventually("ready") { running.statistics.ready })
+        #expect(try registry.row(id).files == 1)
+        // .git/info/ is not watched: excluding the file there changes status silently.
+        try write("*.tmp\n", ".git/info/exclude", in: project.trunk)
+        #expect(try await eventually("reconciled") { try registry.row(id).files == 0 })
+        await running.stop()
     }
 }

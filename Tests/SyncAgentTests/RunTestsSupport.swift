@@ -89,12 +89,18 @@ final class RunningAgent: @unchecked Sendable {
     let agent: BackgroundAgent
     private let task: Task<Void, Never>
 
+    let messages = Recorded<String>()
+
     init(
         settings: ConnectionSettings, configuration: AgentConfiguration = .fastForTests,
         watchLimit: Int? = nil
     ) {
-        var logger = Logger(label: "imi-sync-test") { JournalLogHandler(label: $0, journal: false) }
-        logger.logLevel = ProcessInfo.processInfo.environment["IMI_TEST_LOG"] == nil ? .critical : .debug
+        let messages = self.messages
+        let echo = ProcessInfo.processInfo.environment["IMI_TEST_LOG"] != nil
+        var logger = Logger(label: "imi-sync-test") { label in
+            RecordingLogHandler(messages: messages, echo: echo ? JournalLogHandler(label: label, journal: false) : nil)
+        }
+        logger.logLevel = .debug
         let agent = BackgroundAgent(
             settings: settings, configuration: configuration,
             loadConfiguration: { configuration }, clock: ContinuousClock(), logger: logger,
@@ -121,5 +127,23 @@ extension AgentConfiguration {
         configuration.pollInterval = .milliseconds(300)
         configuration.reconnect = Backoff(initial: .milliseconds(100), cap: .milliseconds(500))
         return configuration
+    }
+}
+
+/// Keeps every log message (level and text) so tests can check what the agent told people.
+struct RecordingLogHandler: LogHandler {
+    let messages: Recorded<String>
+    let echo: JournalLogHandler?
+    var logLevel: Logger.Level = .debug
+    var metadata: Logger.Metadata = [:]
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        messages.append("\(event.level): \(event.message)")
+        echo?.log(event: event)
     }
 }

@@ -28,6 +28,10 @@ final class BackgroundAgent: @unchecked Sendable {
         var databaseUp = false
         /// Connection attempts so far (the first one included).
         var connectAttempts = 0
+        /// Kernel queue overflows handled by rescanning everything.
+        var overflows = 0
+        /// Heartbeats that refreshed `last_sync_at`.
+        var heartbeats = 0
         var ready = false
     }
 
@@ -86,6 +90,9 @@ final class BackgroundAgent: @unchecked Sendable {
         self.watchLimit = watchLimit
         self.dirty = DirtySet(settle: configuration.settle, maxDelay: configuration.maxDelay)
     }
+
+    /// The watcher, for tests that hold its reader back to overflow the kernel queue.
+    var watcherForTesting: WorktreeWatcher? { watcher }
 
     /// A snapshot of the counters; safe from any thread.
     var currentStatistics: Statistics { statisticsLock.withLock { sharedStatistics } }
@@ -190,6 +197,7 @@ final class BackgroundAgent: @unchecked Sendable {
                 dirty.mark(id, at: now)
             }
         case .watch(.overflow):
+            statistics.overflows += 1
             logger.warning(
                 "the inotify queue overflowed (fs.inotify.max_queued_events); rescanning every worktree")
             let all = worktrees.values.sorted { $0.id < $1.id }
@@ -295,6 +303,7 @@ final class BackgroundAgent: @unchecked Sendable {
         }.sorted()
         do {
             try Registry(connection: connection).stampSynced(current, at: Date())
+            statistics.heartbeats += 1
         } catch {
             databaseLost(error, at: now)
         }
