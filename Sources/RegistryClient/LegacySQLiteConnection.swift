@@ -69,6 +69,9 @@ final class LegacySQLiteConnection {
         sqlite3_exec(handle, "SELECT count(*) FROM sqlite_master", nil, nil, nil)
     }
 
+    /// Rows changed by the last INSERT/UPDATE/DELETE.
+    var changes: Int { Int(sqlite3_changes(handle)) }
+
     var lastMessage: String { String(cString: sqlite3_errmsg(handle)) }
 
     /// Runs SQL with no parameters and no rows (schema statements, BEGIN/COMMIT).

@@ -117,3 +117,52 @@ struct LegacyDuplicateIDTests {
         #expect(verification.differences == [])
     }
 }
+
+@Suite("Legacy export")
+struct LegacyExportTests {
+    /// The values a round trip must keep, per table, in a stable order.
+    func contents(_ connection: PostgresConnection) throws -> [[String?]] {
+        try connection.execute("""
+            SELECT id::text, name, remote_origin, default_branch, trunk_path, created_at::text, updated_at::text,
+                   active::text, metadata->>'legacy_id' FROM projects ORDER BY id
+            """).rows
+            + connection.execute("""
+                SELECT name, branch_prefix, worktree_prefix, description, is_builtin::text FROM worktree_types ORDER BY name
+                """).rows
+            + connection.execute("""
+                SELECT w.id::text, w.project_id::text, t.name, w.name, w.branch_name, w.path, w.agent_id,
+                       w.created_at::text, w.updated_at::text, w.active::text, w.metadata->>'legacy_id'
+                FROM worktrees w JOIN worktree_types t ON t.id = w.type_id ORDER BY w.id
+                """).rows
+            + connection.execute("""
+                SELECT id::text, agent_id, worktree_id::text, activity_type, file_path, description, metadata::text,
+                       created_at::text FROM agent_activities ORDER BY id
+                """).rows
+    }
+
+    @Test("legacy → PostgreSQL → legacy → PostgreSQL keeps every row and value, later rows included")
+    func roundTrip() throws {
+        let fixture = try LegacyFixture()
+        try fixture.insertMessyRows()
+        let first = try migratedDatabase()
+        _ = try runImport(fixture, into: first)
+        // A row created in PostgreSQL after the migration.
+        try first.execute("""
+            INSERT INTO agent_activities (agent_id, worktree_id, activity_type, description, created_at)
+            VALUES ('late', $1::uuid, 'merged', 'after cutover', '2026-01-02T03:04:05.678901Z')
+            """, [LegacyFixture.Messy.worktree(1)])
+
+        let exported = fixture.directory.appendingPathComponent("exported.db").path
+        let report = try LegacyExporter(connection: first).export(to: exported)
+        #expect(report.written == ["repositories": 4, "worktree_types": 9, "worktrees": 5, "agent_activities": 7])
+        #expect(report.skipped.isEmpty)
+
+        let second = try migratedDatabase()
+        let again = try LegacyImporter(connection: second, legacy: try LegacyRegistry(path: exported)).run()
+        #expect(again.quarantined == 0)
+        #expect(try contents(second) == contents(first))
+
+        let error = #expect(throws: RegistryError.self) { try LegacyExporter(connection: first).export(to: exported) }
+        #expect(error?.message == "\(exported) already exists; export-sqlite writes a new file only")
+    }
+}

@@ -1,0 +1,145 @@
+import Foundation
+
+/// Writes what PostgreSQL holds now as a legacy-format SQLite registry (the tables the Rust
+/// iMi CLI reads), rows created after the migration included: the plan's full rollback.
+///
+/// Legacy ids, paths and activity types kept in `metadata` are written back, so importing
+/// the file again gives the same rows. Reads one consistent snapshot through a cursor and
+/// writes through prepared statements: memory does not grow with the row count. The file is
+/// built beside the target and renamed into place only when complete.
+public struct LegacyExporter {
+    /// What was written, and what the legacy format cannot hold.
+    public struct Report: Sendable, Codable, Equatable {
+        public var path: String
+        /// Rows written per legacy table.
+        public var written: [String: Int]
+        /// Rows left out, with why (legacy names are unique where PostgreSQL allows
+        /// repeats among inactive rows).
+        public var skipped: [String: Int]
+    }
+
+    public static let legacySchema = """
+        CREATE TABLE repositories (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, path TEXT NOT NULL,
+            remote_url TEXT NOT NULL, default_branch TEXT NOT NULL DEFAULT 'main',
+            created_at TEXT NOT NULL, updated_at TEXT NOT NULL, active BOOLEAN NOT NULL DEFAULT TRUE);
+        CREATE TABLE worktree_types (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE,
+            branch_prefix TEXT NOT NULL, worktree_prefix TEXT NOT NULL, description TEXT,
+            is_builtin BOOLEAN NOT NULL DEFAULT 0, created_at TEXT NOT NULL);
+        CREATE TABLE worktrees (id TEXT PRIMARY KEY, repo_name TEXT NOT NULL, worktree_name TEXT NOT NULL,
+            branch_name TEXT NOT NULL, worktree_type TEXT NOT NULL, path TEXT NOT NULL,
+            created_at TEXT NOT NULL, updated_at TEXT NOT NULL, active BOOLEAN NOT NULL DEFAULT TRUE,
+            agent_id TEXT, FOREIGN KEY (repo_name) REFERENCES repositories (name),
+            UNIQUE(repo_name, worktree_name));
+        CREATE TABLE agent_activities (id TEXT PRIMARY KEY, agent_id TEXT NOT NULL, worktree_id TEXT NOT NULL,
+            activity_type TEXT NOT NULL, file_path TEXT, description TEXT NOT NULL, created_at TEXT NOT NULL,
+            FOREIGN KEY (worktree_id) REFERENCES worktrees (id));
+        """
+
+    /// RFC 3339 in UTC with microseconds, as the legacy CLI writes them.
+    private static func timestamp(_ column: String) -> String {
+        "to_char(\(column) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')"
+    }
+
+    /// Per legacy table: the SELECT over the registry and the INSERT into the file.
+    static let tables: [(name: String, select: String, insert: String)] = [
+        ("repositories",
+         """
+         SELECT coalesce(p.metadata->>'legacy_id', p.id::text), p.name,
+                CASE WHEN right(p.trunk_path, length(p.default_branch) + 7) = '/trunk-' || p.default_branch
+                          AND length(p.trunk_path) > length(p.default_branch) + 7
+                     THEN left(p.trunk_path, -(length(p.default_branch) + 7)) ELSE p.trunk_path END,
+                p.remote_origin, p.default_branch, \(timestamp("p.created_at")), \(timestamp("p.updated_at")),
+                CASE WHEN p.active THEN '1' ELSE '0' END
+         FROM projects p ORDER BY p.active DESC, p.created_at, p.id
+         """,
+         "INSERT OR IGNORE INTO repositories VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, CAST(?8 AS INTEGER))"),
+        ("worktree_types",
+         """
+         SELECT t.id::text, t.name, t.branch_prefix, t.worktree_prefix, t.description,
+                CASE WHEN t.is_builtin THEN '1' ELSE '0' END, \(timestamp("t.created_at"))
+         FROM worktree_types t ORDER BY t.id
+         """,
+         "INSERT OR IGNORE INTO worktree_types VALUES (CAST(?1 AS INTEGER), ?2, ?3, ?4, ?5, CAST(?6 AS INTEGER), ?7)"),
+        ("worktrees",
+         """
+         SELECT coalesce(w.metadata->>'legacy_id', w.id::text), p.name, w.name, w.branch_name, t.name, w.path,
+                \(timestamp("w.created_at")), \(timestamp("w.updated_at")),
+                CASE WHEN w.active THEN '1' ELSE '0' END, w.agent_id
+         FROM worktrees w JOIN projects p ON p.id = w.project_id JOIN worktree_types t ON t.id = w.type_id
+         ORDER BY w.active DESC, w.created_at, w.id
+         """,
+         "INSERT OR IGNORE INTO worktrees VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, CAST(?9 AS INTEGER), ?10)"),
+        ("agent_activities",
+         """
+         SELECT coalesce(a.metadata->>'legacy_id', a.id::text), a.agent_id,
+                coalesce(w.metadata->>'legacy_id', w.id::text),
+                coalesce(a.metadata->>'legacy_activity_type', a.activity_type), a.file_path, a.description,
+                \(timestamp("a.created_at"))
+         FROM agent_activities a JOIN worktrees w ON w.id = a.worktree_id
+         """,
+         "INSERT OR IGNORE INTO agent_activities VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+    ]
+
+    public let connection: PostgresConnection
+
+    public init(connection: PostgresConnection) {
+        self.connection = connection
+    }
+
+    /// Writes the file at `path`, which must not exist yet.
+    public func export(to path: String) throws -> Report {
+        guard !FileManager.default.fileExists(atPath: path) else {
+            throw RegistryError(.invalidInput, "\(path) already exists; export-sqlite writes a new file only")
+        }
+        try SchemaMigrator(connection: connection).requireSchema()
+        let partial = path + ".partial-\(getpid())"
+        try? FileManager.default.removeItem(atPath: partial)
+        var report = Report(path: path, written: [:], skipped: [:])
+        do {
+            let file = try LegacySQLiteConnection(path: partial, mode: .create)
+            try file.execute("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;")
+            try file.execute(Self.legacySchema)
+            try file.execute("BEGIN")
+            try connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            defer { if connection.isHealthy { _ = try? connection.execute("ROLLBACK") } }
+            for table in Self.tables {
+                let (written, read) = try copy(table.select, into: file, insert: table.insert)
+                report.written[table.name] = written
+                if read > written { report.skipped[table.name] = read - written }
+            }
+            try file.execute("COMMIT")
+            try file.execute("PRAGMA journal_mode = DELETE")
+        } catch {
+            try? FileManager.default.removeItem(atPath: partial)
+            throw error
+        }
+        do {
+            try FileManager.default.moveItem(atPath: partial, toPath: path)
+        } catch {
+            throw RegistryError(.invalidInput, "cannot write \(path): \(error.localizedDescription)")
+        }
+        return report
+    }
+
+    /// Streams one SELECT through a cursor into the file; returns (written, read).
+    private func copy(_ select: String, into file: LegacySQLiteConnection, insert: String) throws -> (Int, Int) {
+        let statement = try file.prepare(insert)
+        try connection.execute("DECLARE legacy_export NO SCROLL CURSOR FOR \(select)")
+        defer { _ = try? connection.execute("CLOSE legacy_export") }
+        var read = 0
+        var written = 0
+        while true {
+            let batch = try connection.execute("FETCH FORWARD 5000 FROM legacy_export")
+            if batch.rowCount == 0 { break }
+            for row in 0..<batch.rowCount {
+                for column in 0..<batch.columnCount {
+                    statement.bind(column + 1, batch.string(row, column))
+                }
+                try statement.run()
+                written += file.changes
+                read += 1
+            }
+        }
+        return (written, read)
+    }
+}
