@@ -166,3 +166,47 @@ struct LegacyExportTests {
         #expect(error?.message == "\(exported) already exists; export-sqlite writes a new file only")
     }
 }
+
+@Suite("Legacy archive")
+struct LegacyArchiveTests {
+    @Test("archive: backup copy, CSVs, README with counts, a tar.gz that gzip and tar read back")
+    func archive() throws {
+        let fixture = try LegacyFixture()
+        try fixture.insertMessyRows()
+        let holder = try SQLiteHolder(path: fixture.path, setup: "BEGIN; SELECT count(*) FROM worktrees;")
+        defer { holder.stop() }
+        let before = try fixture.checksum()
+        let connection = try migratedDatabase()
+        let directory = fixture.directory.appendingPathComponent("imi-migration-20260101").path
+        let report = try LegacyArchiver(legacyPath: fixture.path, connection: connection).archive(to: directory)
+        #expect(report.verified)
+        #expect(report.files == [
+            "database.db", "repositories.csv", "worktree_types.csv", "worktrees.csv", "agent_activities.csv",
+            "README.md",
+        ])
+        #expect(report.legacyRows == ["repositories": 6, "worktree_types": 8, "worktrees": 8, "agent_activities": 9])
+        #expect(try fixture.checksum() == before)
+
+        #expect(try capture("/bin/gzip", ["-t", report.archive]) == "")
+        let listing = try capture("/bin/tar", ["-tzf", report.archive]).split(separator: "\n").map(String.init)
+        #expect(listing == report.files.map { "imi-migration-20260101/\($0)" })
+        let extracted = fixture.directory.appendingPathComponent("extracted").path
+        try FileManager.default.createDirectory(atPath: extracted, withIntermediateDirectories: true)
+        try capture("/bin/tar", ["-xzf", report.archive, "-C", extracted])
+        let copy = "\(extracted)/imi-migration-20260101/database.db"
+        #expect(try capture(LegacyFixture.sqlite3, [copy, "SELECT count(*) FROM agent_activities"]) == "9\n")
+        // Byte-faithful: the legacy file's invalid UTF-8 is kept, so decode leniently here.
+        let csv = String(decoding: try Data(contentsOf: URL(fileURLWithPath:
+            "\(extracted)/imi-migration-20260101/agent_activities.csv")), as: UTF8.self)
+        #expect(csv.hasPrefix("id,agent_id,worktree_id,activity_type,file_path,description,created_at\r\n"))
+        #expect(csv.contains(#""it's ""quoted""\ back"#))
+        let readme = try String(contentsOfFile: "\(directory)/README.md", encoding: .utf8)
+        #expect(readme.contains("- agent_activities: 9"))
+        #expect(readme.contains("**SQLite library:** "))
+
+        let again = #expect(throws: RegistryError.self) {
+            try LegacyArchiver(legacyPath: fixture.path, connection: nil).archive(to: directory)
+        }
+        #expect(again?.message == "archive directory \(directory) exists and is not empty")
+    }
+}

@@ -55,12 +55,16 @@ struct MigrateBootstrapTests {
         #expect(try connection.execute("SELECT count(*) FROM projects").int(0, 0) == 0)
     }
 
-    @Test("migrate keeps --schema-only, checks its options and routes verify and rollback")
+    @Test("migrate keeps --schema-only, checks its options and routes its subcommands")
     func commandLine() throws {
         #expect(try ImiSync.parseAsRoot(["migrate", "--schema-only"]) is Migrate)
         #expect(try ImiSync.parseAsRoot(["migrate", "--from", "/x.db", "--dry-run", "--strict", "--json"]) is Migrate)
         #expect(try ImiSync.parseAsRoot(["migrate", "verify", "--from", "/x.db"]) is MigrateVerify)
         #expect(try ImiSync.parseAsRoot(["migrate", "rollback", "--yes"]) is MigrateRollback)
+        #expect(try ImiSync.parseAsRoot(["migrate", "export-sqlite", "--to", "/tmp/x.db"]) is MigrateExportSQLite)
+        #expect(try ImiSync.parseAsRoot(["migrate", "archive"]) is MigrateArchive)
+        #expect(try ImiSync.parseAsRoot(["migrate", "archive", "--from", "/x.db", "--to", "/tmp/a"]) is MigrateArchive)
+        #expect(throws: (any Error).self) { try ImiSync.parseAsRoot(["migrate", "export-sqlite"]) }
         #expect(throws: (any Error).self) { try ImiSync.parseAsRoot(["migrate", "rollback"]) }
         #expect(throws: (any Error).self) { try ImiSync.parseAsRoot(["migrate", "--schema-only", "--dry-run"]) }
     }

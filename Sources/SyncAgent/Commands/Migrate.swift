@@ -18,7 +18,7 @@ struct Migrate: ParsableCommand {
             legacy_quarantine table; the report lists them with reasons.
             """,
         subcommands: [
-            MigrateVerify.self, MigrateRollback.self, MigrateExportSQLite.self,
+            MigrateVerify.self, MigrateRollback.self, MigrateExportSQLite.self, MigrateArchive.self,
         ])
 
     @OptionGroup var global: GlobalOptions
