@@ -264,4 +264,29 @@ struct RunAgentTests {
         #expect(try await eventually("reconciled") { try registry.row(id).files == 0 })
         await running.stop()
     }
+
+    @Test("SIGHUP with new database settings moves the agent to the new registry")
+    func reloadMovesToNewDatabase() async throws {
+        let first = try TestRegistry.make()
+        let second = try TestRegistry.make()
+        let project = try fixture.makeProject("move")
+        let firstID = try first.addWorktree(
+            "trunk-main", path: project.trunk, project: try first.addProject("move", trunk: project.trunk))
+        let secondID = try second.addWorktree(
+            "trunk-main", path: project.trunk, project: try second.addProject("move", trunk: project.trunk))
+        let settingsOnReload = Recorded<ConnectionSettings>()
+        let running = RunningAgent(settings: first.settings, settingsOnReload: settingsOnReload)
+        #expect(try await eventually("ready") { running.statistics.ready })
+        #expect(try first.row(firstID).synced)
+        #expect(try second.row(secondID).synced == false)
+
+        settingsOnReload.append(second.settings)
+        running.agent.inbox.post(.reload)
+        #expect(try await eventually("new registry synced") { try second.row(secondID).files == 0 })
+        try write("x\n", "x.txt", in: project.trunk)
+        #expect(try await eventually("edit goes to the new registry") { try second.row(secondID).files == 1 })
+        #expect(try first.row(firstID).files == 0)
+        #expect(running.messages.all.contains { $0.hasPrefix("notice: database settings changed") })
+        await running.stop()
+    }
 }

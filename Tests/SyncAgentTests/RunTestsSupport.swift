@@ -93,7 +93,7 @@ final class RunningAgent: @unchecked Sendable {
 
     init(
         settings: ConnectionSettings, configuration: AgentConfiguration = .fastForTests,
-        watchLimit: Int? = nil
+        watchLimit: Int? = nil, settingsOnReload: Recorded<ConnectionSettings>? = nil
     ) {
         let messages = self.messages
         let echo = ProcessInfo.processInfo.environment["IMI_TEST_LOG"] != nil
@@ -103,7 +103,11 @@ final class RunningAgent: @unchecked Sendable {
         logger.logLevel = .debug
         let agent = BackgroundAgent(
             settings: settings, configuration: configuration,
-            loadConfiguration: { configuration }, clock: ContinuousClock(), logger: logger,
+            loadConfiguration: { configuration },
+            loadConnectionSettings: settingsOnReload.map { box in
+                { @Sendable in box.all.last ?? settings }
+            },
+            clock: ContinuousClock(), logger: logger,
             watchLimit: watchLimit)
         self.agent = agent
         task = Task.detached { await agent.run() }

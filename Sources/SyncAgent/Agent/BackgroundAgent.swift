@@ -36,9 +36,10 @@ final class BackgroundAgent: @unchecked Sendable {
     }
 
     let inbox = Inbox()
-    private let settings: ConnectionSettings
+    private var settings: ConnectionSettings
     private var configuration: AgentConfiguration
     private let loadConfiguration: @Sendable () throws -> AgentConfiguration
+    private let loadConnectionSettings: (@Sendable () throws -> ConnectionSettings)?
     private let logger: Logger
     private let clock: AgentClock
     private let notifier: SystemdNotifier?
@@ -74,6 +75,7 @@ final class BackgroundAgent: @unchecked Sendable {
         settings: ConnectionSettings,
         configuration: AgentConfiguration,
         loadConfiguration: @escaping @Sendable () throws -> AgentConfiguration,
+        loadConnectionSettings: (@Sendable () throws -> ConnectionSettings)? = nil,
         clock: any Clock<Duration>,
         logger: Logger,
         notifier: SystemdNotifier? = nil,
@@ -83,6 +85,7 @@ final class BackgroundAgent: @unchecked Sendable {
         self.settings = settings
         self.configuration = configuration
         self.loadConfiguration = loadConfiguration
+        self.loadConnectionSettings = loadConnectionSettings
         self.clock = AgentClock(clock)
         self.logger = logger
         self.notifier = notifier
@@ -413,6 +416,27 @@ final class BackgroundAgent: @unchecked Sendable {
         } catch {
             logger.error("cannot reload the configuration; keeping the current one",
                          metadata: ["error": "\(error)"])
+        }
+        if let loadConnectionSettings {
+            do {
+                let reloaded = try loadConnectionSettings()
+                if reloaded != settings {
+                    logger.notice(
+                        "database settings changed; reconnecting",
+                        metadata: ["pg.target": "\(reloaded.redactedDescription)"])
+                    settings = reloaded
+                    listener?.stop()
+                    listener = nil
+                    connection = nil
+                    reconnectAttempt = 0
+                    reconnectAt = now
+                    connect(at: now)
+                    return
+                }
+            } catch {
+                logger.error("cannot reload the database settings; keeping the current ones",
+                             metadata: ["error": "\(error)"])
+            }
         }
         // A reload also retries worktrees that could not be watched (e.g. after raising the limit).
         let retry = worktrees.values.filter { polled.contains($0.id) || missing.contains($0.id) }

@@ -17,7 +17,8 @@ struct Run: AsyncParsableCommand {
             are written, and their ids are sent with NOTIFY imi_worktree_state. Registry \
             changes arrive through LISTEN imi_registry_changed (migration 004). A database \
             outage is survived: the latest state per worktree is kept and written on reconnect. \
-            SIGTERM/SIGINT flush and stop; SIGHUP re-reads the timing file and the registry.
+            SIGTERM/SIGINT flush and stop; SIGHUP re-reads the timing file, the database settings \
+            (reconnecting when they changed) and the registry.
 
             Timing file (key = value, default $XDG_CONFIG_HOME/imi/sync.conf): settle_ms, \
             max_delay_ms, heartbeat_seconds, reconcile_seconds, poll_seconds, \
@@ -75,6 +76,7 @@ struct Run: AsyncParsableCommand {
             settings: settings,
             configuration: configuration,
             loadConfiguration: { try flags.loadConfiguration(environment: environment) },
+            loadConnectionSettings: { try flags.global.resolvedConfig().connectionSettings },
             clock: ContinuousClock(),
             logger: logger,
             notifier: SystemdNotifier(environment: environment),
