@@ -59,7 +59,12 @@ struct MigrateBootstrapTests {
     func commandLine() throws {
         #expect(try ImiSync.parseAsRoot(["migrate", "--schema-only"]) is Migrate)
         #expect(try ImiSync.parseAsRoot(["migrate", "--from", "/x.db", "--dry-run", "--strict", "--json"]) is Migrate)
-        #expect(try ImiSync.parseAsRoot(["migrate", "verify", "--from", "/x.db"]) is MigrateVerify)
+        let verify = try #require(
+            try ImiSync.parseAsRoot(["migrate", "verify", "--from", "/x.db", "--database-url", "host=/s", "--json"])
+                as? MigrateVerify)
+        #expect(verify.migrate.legacyPath == "/x.db")
+        #expect(verify.migrate.global.databaseURL == "host=/s")
+        #expect(verify.migrate.json)
         #expect(try ImiSync.parseAsRoot(["migrate", "rollback", "--yes"]) is MigrateRollback)
         #expect(try ImiSync.parseAsRoot(["migrate", "export-sqlite", "--to", "/tmp/x.db"]) is MigrateExportSQLite)
         #expect(try ImiSync.parseAsRoot(["migrate", "archive"]) is MigrateArchive)

@@ -14,35 +14,30 @@ struct MigrateArchive: ParsableCommand {
             back to check it. The legacy file itself is only read.
             """)
 
-    @OptionGroup var global: GlobalOptions
-
-    @Option(name: .long, help: ArgumentHelp("The legacy SQLite registry.", valueName: "path"))
-    var from: String?
+    /// `--from`, `--json` and the connection options are `migrate`'s own.
+    @ParentCommand var migrate: Migrate
 
     @Option(name: .long, help: ArgumentHelp("The archive directory to create.", valueName: "dir"))
     var to: String?
 
-    @Flag(name: .long, help: "Print one JSON document instead of text.")
-    var json = false
-
     func run() throws {
-        let logger = global.makeLogger()
+        let logger = migrate.global.makeLogger()
         let environment = ProcessInfo.processInfo.environment
         let report: LegacyArchiver.Report
         do {
             var connection: PostgresConnection?
             do {
-                connection = try global.connect()
+                connection = try migrate.global.connect()
             } catch {
                 logger.notice("archiving without registry counts", metadata: ["error": "\(error)"])
             }
             let archiver = LegacyArchiver(
-                legacyPath: from ?? LegacyRegistry.defaultPath(environment: environment), connection: connection)
+                legacyPath: migrate.legacyPath, connection: connection)
             report = try archiver.archive(to: to ?? LegacyArchiver.defaultDirectory(environment: environment))
         } catch {
             throw ExitStatus.report(error)
         }
-        if json {
+        if migrate.json {
             print(MigrateOutput.encode(report))
         } else {
             print("archived into \(report.directory): \(report.files.joined(separator: ", "))")

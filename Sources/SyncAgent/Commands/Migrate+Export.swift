@@ -12,23 +12,21 @@ struct MigrateExportSQLite: ParsableCommand {
             legacy ids and activity types kept in metadata are written back. PATH must not exist.
             """)
 
-    @OptionGroup var global: GlobalOptions
+    /// `--json` and the connection options are `migrate`'s own.
+    @ParentCommand var migrate: Migrate
 
     @Option(name: .long, help: ArgumentHelp("The SQLite file to create.", valueName: "path"))
     var to: String
 
-    @Flag(name: .long, help: "Print one JSON document instead of text.")
-    var json = false
-
     func run() throws {
-        _ = global.makeLogger()
+        _ = migrate.global.makeLogger()
         let report: LegacyExporter.Report
         do {
-            report = try LegacyExporter(connection: try global.connect()).export(to: to)
+            report = try LegacyExporter(connection: try migrate.global.connect()).export(to: to)
         } catch {
             throw ExitStatus.report(error)
         }
-        if json {
+        if migrate.json {
             print(MigrateOutput.encode(report))
             return
         }

@@ -14,24 +14,20 @@ struct MigrateVerify: ParsableCommand {
             version. Writes nothing. Exits 1 when anything differs.
             """)
 
-    @OptionGroup var global: GlobalOptions
-
-    @Option(name: .long, help: ArgumentHelp("The legacy SQLite registry.", valueName: "path"))
-    var from: String?
-
-    @Flag(name: .long, help: "Print one JSON document instead of text.")
-    var json = false
+    /// `--from`, `--json` and the connection options are `migrate`'s own.
+    @ParentCommand var migrate: Migrate
 
     func run() throws {
-        _ = global.makeLogger()
+        _ = migrate.global.makeLogger()
         let report: LegacyVerifier.Report
         do {
-            let path = from ?? LegacyRegistry.defaultPath(environment: ProcessInfo.processInfo.environment)
-            report = try LegacyVerifier(connection: try global.connect(), legacy: try LegacyRegistry(path: path)).run()
+            report = try LegacyVerifier(
+                connection: try migrate.global.connect(), legacy: try LegacyRegistry(path: migrate.legacyPath)
+            ).run()
         } catch {
             throw ExitStatus.report(error)
         }
-        if json {
+        if migrate.json {
             struct Document: Encodable {
                 var consistent: Bool
                 var differences: [String]
@@ -80,7 +76,7 @@ struct MigrateRollback: ParsableCommand {
             run `imi-sync migrate export-sqlite` first to keep rows created since the migration.
             """)
 
-    @OptionGroup var global: GlobalOptions
+    @ParentCommand var migrate: Migrate
 
     @Flag(name: .long, help: "Confirm that the registry's data in PostgreSQL is to be deleted.")
     var yes = false
@@ -93,9 +89,9 @@ struct MigrateRollback: ParsableCommand {
     }
 
     func run() throws {
-        _ = global.makeLogger()
+        _ = migrate.global.makeLogger()
         do {
-            let connection = try global.connect()
+            let connection = try migrate.global.connect()
             try SchemaMigrator(connection: connection).rollback()
             print("removed the registry schema from \(connection.settings.redactedDescription)")
         } catch {
