@@ -289,4 +289,29 @@ struct RunAgentTests {
         #expect(running.messages.all.contains { $0.hasPrefix("notice: database settings changed") })
         await running.stop()
     }
+
+    @Test("a registered path that is not a git worktree is reported once and picked up by a reconcile once it is one")
+    func notAWorktreeYet() async throws {
+        let registry = try TestRegistry.make()
+        let project = try fixture.makeProject("late")
+        let projectID = try registry.addProject("late", trunk: project.trunk)
+        let plain = try fixture.directory("late/feat-soon")
+        let id = try registry.addWorktree("feat-soon", path: plain, project: projectID, branch: "feat/soon")
+        var configuration = AgentConfiguration.fastForTests
+        configuration.reconcile = .milliseconds(300)
+        let running = RunningAgent(settings: registry.settings, configuration: configuration)
+        #expect(try await eventually("ready") { running.statistics.ready })
+        #expect(running.statistics.unreadableWorktrees == 1)
+        #expect(running.statistics.missingWorktrees == 0)
+        #expect(try registry.row(id).synced == false)
+        // Several reconciles pass; the notice is not repeated.
+        try await Task.sleep(for: .seconds(1))
+        #expect(running.messages.all.filter { $0.contains("not a readable git worktree") }.count == 1)
+
+        try FileManager.default.removeItem(at: plain)
+        _ = try fixture.addWorktree("feat-soon", branch: "feat/soon", to: project)
+        #expect(try await eventually("synced after it became a worktree") { try registry.row(id).files == 0 })
+        #expect(running.statistics.unreadableWorktrees == 0)
+        await running.stop()
+    }
 }

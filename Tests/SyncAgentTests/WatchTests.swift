@@ -145,13 +145,19 @@ struct WatchTests {
         #expect(watcher.watchCount == 3)
     }
 
-    @Test("a path that is not a worktree is reported missing, not watched")
+    @Test("a path that does not exist is missing; a plain directory is not a worktree; neither is watched")
     func missingWorktree() throws {
         let watcher = try makeWatcher()
         defer { watcher.stop() }
         let outcome = watcher.watch(WatchedWorktree(id: "w", path: fixture.root.appendingPathComponent("nope").path))
         guard case .missing = outcome else {
             Issue.record("expected missing, got \(outcome)")
+            return
+        }
+        let plain = try fixture.directory("plain")
+        let second = watcher.watch(WatchedWorktree(id: "p", path: plain.path))
+        guard case .notAWorktree = second else {
+            Issue.record("expected notAWorktree, got \(second)")
             return
         }
         #expect(watcher.watchCount == 0)

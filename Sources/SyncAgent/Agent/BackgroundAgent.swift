@@ -21,6 +21,8 @@ final class BackgroundAgent: @unchecked Sendable {
         var watches = 0
         var polledWorktrees = 0
         var missingWorktrees = 0
+        /// Registered paths that exist but are not readable git worktrees.
+        var unreadableWorktrees = 0
         /// Worktrees with changes not yet probed.
         var dirtyWorktrees = 0
         /// Probed states not yet written (kept while the database is away).
@@ -57,6 +59,7 @@ final class BackgroundAgent: @unchecked Sendable {
     private var ledger = StateLedger()
     private var polled: Set<String> = []
     private var missing: Set<String> = []
+    private var unreadable: Set<String> = []
     private var failing: Set<String> = []
     private var reconnectAt: Duration? = .zero
     private var reconnectAttempt = 0
@@ -149,7 +152,11 @@ final class BackgroundAgent: @unchecked Sendable {
         }
         if now >= nextReconcile {
             logger.debug("periodic reconcile", metadata: ["worktrees.count": "\(worktrees.count)"])
-            for id in worktrees.keys where !missing.contains(id) { dirty.mark(id, at: now, immediate: true) }
+            for id in worktrees.keys where !missing.contains(id) && !unreadable.contains(id) {
+                dirty.mark(id, at: now, immediate: true)
+            }
+            let retry = unreadable.compactMap { worktrees[$0] }.sorted { $0.id < $1.id }
+            if !retry.isEmpty { watchAll(retry, at: now) }
             nextReconcile = now + configuration.reconcile
         }
         let due = dirty.takeDue(at: now)
@@ -196,7 +203,7 @@ final class BackgroundAgent: @unchecked Sendable {
     private func handle(_ input: AgentInput, at now: Duration) {
         switch input {
         case .watch(.changed(let ids)):
-            for id in ids where worktrees[id] != nil && !missing.contains(id) {
+            for id in ids where worktrees[id] != nil && !missing.contains(id) && !unreadable.contains(id) {
                 dirty.mark(id, at: now)
             }
         case .watch(.overflow):
@@ -288,6 +295,7 @@ final class BackgroundAgent: @unchecked Sendable {
             ledger.forget(id)
             polled.remove(id)
             missing.remove(id)
+            unreadable.remove(id)
             failing.remove(id)
             logger.info("stopped watching a worktree removed from the registry",
                         metadata: ["worktree.id": "\(id)", "worktree.path": "\(worktree.path)"])
@@ -301,7 +309,8 @@ final class BackgroundAgent: @unchecked Sendable {
     private func heartbeat(at now: Duration) {
         guard let connection else { return }
         let current = worktrees.keys.filter {
-            !failing.contains($0) && !missing.contains($0) && ledger.pending[$0] == nil
+            !failing.contains($0) && !missing.contains($0) && !unreadable.contains($0)
+                && ledger.pending[$0] == nil
                 && ledger.stored[$0] != nil
         }.sorted()
         do {
@@ -338,7 +347,8 @@ final class BackgroundAgent: @unchecked Sendable {
         var limited: [(String, Int)] = []
         for worktree in list {
             polled.remove(worktree.id)
-            missing.remove(worktree.id)
+            let wasMissing = missing.remove(worktree.id) != nil
+            let wasUnreadable = unreadable.remove(worktree.id) != nil
             let outcome = watcher?.watch(WatchedWorktree(id: worktree.id, path: worktree.path)) ?? .unavailable
             switch outcome {
             case .watching:
@@ -346,10 +356,23 @@ final class BackgroundAgent: @unchecked Sendable {
             case .missing(let reason):
                 missing.insert(worktree.id)
                 nextMissingCheck = now + configuration.missingRecheck
-                logger.notice(
-                    "cannot watch worktree; its stored state is kept and it is looked for again",
-                    metadata: ["worktree.id": "\(worktree.id)", "worktree.path": "\(worktree.path)",
-                               "error": "\(reason)"])
+                if !wasMissing {
+                    logger.notice(
+                        "worktree directory not found; its stored state is kept and it is looked for again",
+                        metadata: ["worktree.id": "\(worktree.id)", "worktree.path": "\(worktree.path)",
+                                   "error": "\(reason)"])
+                }
+            case .notAWorktree(let reason):
+                unreadable.insert(worktree.id)
+                if !wasUnreadable {
+                    logger.notice(
+                        """
+                        registered path is not a readable git worktree; its stored state is kept \
+                        and it is tried again at each reconcile
+                        """,
+                        metadata: ["worktree.id": "\(worktree.id)", "worktree.path": "\(worktree.path)",
+                                   "error": "\(reason)"])
+                }
             case .limitReached(let needed):
                 polled.insert(worktree.id)
                 limited.append((worktree.id, needed))
@@ -439,7 +462,9 @@ final class BackgroundAgent: @unchecked Sendable {
             }
         }
         // A reload also retries worktrees that could not be watched (e.g. after raising the limit).
-        let retry = worktrees.values.filter { polled.contains($0.id) || missing.contains($0.id) }
+        let retry = worktrees.values.filter {
+            polled.contains($0.id) || missing.contains($0.id) || unreadable.contains($0.id)
+        }
         watchAll(retry.sorted { $0.id < $1.id }, at: now)
         if let connection {
             do {
@@ -471,7 +496,8 @@ final class BackgroundAgent: @unchecked Sendable {
     // MARK: Status
 
     private func publishStatus() {
-        statistics.watchedWorktrees = worktrees.count - polled.count - missing.count
+        statistics.watchedWorktrees = worktrees.count - polled.count - missing.count - unreadable.count
+        statistics.unreadableWorktrees = unreadable.count
         statistics.watches = watcher?.watchCount ?? 0
         statistics.polledWorktrees = polled.count
         statistics.missingWorktrees = missing.count
@@ -497,6 +523,9 @@ final class BackgroundAgent: @unchecked Sendable {
         ]
         if statistics.polledWorktrees > 0 { parts.append("\(statistics.polledWorktrees) polled") }
         if statistics.missingWorktrees > 0 { parts.append("\(statistics.missingWorktrees) missing") }
+        if statistics.unreadableWorktrees > 0 {
+            parts.append("\(statistics.unreadableWorktrees) not git worktrees")
+        }
         if let lastWrite = statistics.lastWrite {
             parts.append("last write \(lastWrite.formatted(.iso8601.time(includingFractionalSeconds: false)))Z")
         } else {

@@ -24,8 +24,10 @@ struct WatchedWorktree: Sendable, Equatable, Hashable {
 /// How adding one worktree's watches went.
 enum WatchOutcome: Sendable, Equatable {
     case watching(watches: Int)
-    /// The directory is not there (or not a worktree); reported and retried later.
+    /// The directory is not there; looked for again until it comes back.
     case missing(reason: String)
+    /// The directory is there but is not a readable git worktree; retried on reconcile.
+    case notAWorktree(reason: String)
     /// The watch limit was reached; `needed` more watches would have covered it.
     case limitReached(needed: Int)
     /// No inotify instance could be created at all.
@@ -111,7 +113,9 @@ final class WorktreeWatcher: @unchecked Sendable {
         do {
             opened = try WorktreeIgnoreRules(worktreePath: worktree.path)
         } catch {
-            return .missing(reason: error.description)
+            var info = stat()
+            let exists = stat(worktree.path, &info) == 0
+            return exists ? .notAWorktree(reason: error.description) : .missing(reason: error.description)
         }
         roots[worktree.id] = worktree.path
         var pending = [(path: String, role: WatchTable.Role)]()
