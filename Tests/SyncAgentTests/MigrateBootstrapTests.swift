@@ -74,6 +74,18 @@ struct MigrateBootstrapTests {
         #expect(throws: (any Error).self) { try ImiSync.parseAsRoot(["migrate", "--schema-only", "--dry-run"]) }
     }
 
+    @Test("migrate with a missing legacy file fails with exit 65 and writes nothing, not even the schema")
+    func missingFileWritesNothing() throws {
+        let settings = try PostgresCluster.shared().createDatabase()
+        let command = try #require(
+            try ImiSync.parseAsRoot(["migrate", "--from", "/nonexistent/database.db", "--database-url", settings.conninfo])
+                as? Migrate)
+        let error = #expect(throws: ExitCode.self) { try command.run() }
+        #expect(error == ExitCode(65))
+        let connection = try PostgresConnection(settings: settings)
+        #expect(try connection.execute("SELECT to_regclass('projects') IS NULL").bool(0, 0) == true)
+    }
+
     @Test("the report table lists every table, repairs and quarantine reasons")
     func reportText() throws {
         let fixture = try LegacyFixture()

@@ -49,10 +49,11 @@ struct Migrate: ParsableCommand {
         let schema: SchemaMigrator.Report
         var report: LegacyImportReport?
         do {
+            // The legacy file is checked first: bad input leaves the database untouched.
+            let legacy = schemaOnly ? nil : try LegacyRegistry(path: legacyPath)
             let connection = try global.connect()
             schema = try SchemaMigrator(connection: connection).migrate()
-            if !schemaOnly {
-                let legacy = try LegacyRegistry(path: legacyPath)
+            if let legacy {
                 let progress = standardErrorIsTerminal ? ProgressLine() : nil
                 defer { progress?.clear() }
                 var handler: (@Sendable (LegacyImporter.Progress) -> Void)?
