@@ -1,0 +1,73 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import RegistryClient
+import TestSupport
+import Testing
+
+@Suite("imi-sync migrate killed half-way", .serialized)
+struct MigrateKillTests {
+    private func binary() throws -> URL {
+        let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for candidate in [directory, directory.deletingLastPathComponent()] {
+            let url = candidate.appendingPathComponent("imi-sync")
+            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
+        }
+        throw TestSupportError("imi-sync binary not found near \(CommandLine.arguments[0])")
+    }
+
+    @Test("SIGKILL during the activity COPY leaves the database as it was; a rerun imports everything")
+    func killedMidCopy() throws {
+        let fixture = try LegacyFixture()
+        try fixture.insertMessyRows()
+        try fixture.run("""
+            WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 400000)
+            INSERT INTO agent_activities SELECT printf('eeeeeeee-0000-4000-8000-%012x', i), 'bulk',
+                'bbbbbbbb-0000-4000-8000-000000000002', 'modified', NULL, 'row ' || i,
+                strftime('%Y-%m-%dT%H:%M:%fZ', 1700000000 + i, 'unixepoch') FROM n;
+            """)
+        let settings = try PostgresCluster.shared().createDatabase()
+        let observer = try PostgresConnection(settings: settings)
+
+        let process = Process()
+        process.executableURL = try binary()
+        process.arguments = ["migrate", "--from", fixture.path, "--database-url", settings.conninfo]
+        process.environment = ["HOME": fixture.directory.path, "PATH": "/usr/bin:/bin"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+
+        // Wait until the COPY into agent_activities has taken rows, then kill the client.
+        var copying = false
+        for _ in 0..<600 where !copying {
+            let progress = try observer.execute("""
+                SELECT coalesce(max(tuples_processed), 0) FROM pg_stat_progress_copy
+                WHERE relid = to_regclass('agent_activities')
+                """)
+            copying = (progress.int(0, 0) ?? 0) > 1000
+            if !copying { usleep(10_000) }
+        }
+        #expect(copying, "the import never reached the activity COPY")
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        // The server aborts the transaction when it notices the client has gone.
+        for _ in 0..<500 {
+            let busy = try observer.execute("""
+                SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()
+                """)
+            if busy.int(0, 0) == 0 { break }
+            usleep(10_000)
+        }
+        for table in ["projects", "worktrees", "agent_activities", "legacy_quarantine"] {
+            #expect(try observer.execute("SELECT count(*) FROM \(table)").int(0, 0) == 0, "\(table)")
+        }
+        let indexes = try observer.execute(
+            "SELECT count(*) FROM pg_indexes WHERE tablename = 'agent_activities'")
+        #expect(indexes.int(0, 0) == 4)
+
+        let report = try LegacyImporter(connection: observer, legacy: try LegacyRegistry(path: fixture.path)).run()
+        #expect(report.table("agent_activities")?.imported == 400_006)
+    }
+}
