@@ -29,6 +29,11 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
         .target(
             name: "GitProbe",
             dependencies: ["CGit2"]
@@ -38,6 +43,7 @@ let package = Package(
             dependencies: [
                 "CLibPQ",
                 "CSQLite",
+                "CZlib",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

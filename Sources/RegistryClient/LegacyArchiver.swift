@@ -1,12 +1,13 @@
 import Foundation
 internal import CSQLite
+internal import CZlib
 
 /// The plan's Phase 7: a dated directory holding a consistent copy of the legacy file (SQLite's
 /// backup API, safe while the old CLI has it open), one CSV per legacy table, and a README with
 /// date, versions and counts; then `<directory>.tar.gz`, read back and checked after writing.
 ///
-/// The gzip stream uses stored (uncompressed) deflate blocks: any gzip/tar reads it, and no
-/// compression library is needed. Everything is streamed: memory does not grow with the file.
+/// The archive is compressed with zlib (gzip, level 6) and read back through zlib. Everything
+/// is streamed: memory does not grow with the file.
 public struct LegacyArchiver {
     public struct Report: Sendable, Codable, Equatable {
         public var directory: String
@@ -173,8 +174,7 @@ public struct LegacyArchiver {
     }
 }
 
-/// A ustar archive inside a gzip stream of stored deflate blocks, written and read back
-/// sequentially.
+/// A ustar archive inside a zlib-compressed gzip stream, written and read back sequentially.
 enum TarGzWriter {
     struct Member: Equatable {
         var name: String
@@ -183,12 +183,7 @@ enum TarGzWriter {
     }
 
     static func write(_ members: [(name: String, path: String)], to path: String) throws -> [Member] {
-        guard FileManager.default.createFile(atPath: path, contents: nil),
-            let output = FileHandle(forWritingAtPath: path)
-        else { throw RegistryError(.invalidInput, "cannot write \(path)") }
-        defer { try? output.close() }
-        var gzip = GzipStoredWriter(output: output)
-        try gzip.start()
+        let gzip = try GzipStream(compressingTo: path)
         var written: [Member] = []
         for member in members {
             guard let input = FileHandle(forReadingAtPath: member.path) else {
@@ -202,7 +197,7 @@ enum TarGzWriter {
             while let chunk = try input.read(upToCount: 1 << 16), !chunk.isEmpty {
                 crc.update(chunk)
                 total += chunk.count
-                try gzip.write(Array(chunk))
+                try gzip.write(chunk)
             }
             guard total == size else { throw RegistryError(.invalidInput, "\(member.path) changed while archiving") }
             let padding = (512 - size % 512) % 512
@@ -245,12 +240,10 @@ enum TarGzWriter {
         return block
     }
 
-    /// Reads the archive back: gzip trailer CRC and size, then every member's size and CRC.
+    /// Reads the archive back: every member's size and CRC, then (zlib) the gzip trailer's CRC
+    /// and size. A damaged gzip stream throws; a tar stream that differs returns false.
     static func verify(_ path: String, expected: [Member]) throws -> Bool {
-        guard let input = FileHandle(forReadingAtPath: path) else { return false }
-        defer { try? input.close() }
-        var reader = GzipStoredReader(input: input)
-        try reader.start()
+        let reader = try GzipStream(decompressing: path)
         var found: [Member] = []
         while true {
             let header = try reader.read(512)
@@ -274,130 +267,28 @@ enum TarGzWriter {
             found.append(Member(name: name, size: size, crc: crc.value))
         }
         _ = try reader.read(512)
-        return try reader.finish() && found == expected
+        try reader.finish()
+        return found == expected
     }
 }
 
-/// gzip (RFC 1952) around deflate stored blocks (RFC 1951 §3.2.4).
-struct GzipStoredWriter {
-    let output: FileHandle
-    private var pending: [UInt8] = []
-    private var crc = CRC32()
-    private var size: UInt32 = 0
-
-    init(output: FileHandle) {
-        self.output = output
-    }
-
-    func start() throws {
-        try output.write(contentsOf: [0x1F, 0x8B, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0xFF])
-    }
-
-    mutating func write(_ bytes: [UInt8]) throws {
-        crc.update(bytes)
-        size = size &+ UInt32(truncatingIfNeeded: bytes.count)
-        pending += bytes
-        while pending.count >= 65_535 {
-            try block(Array(pending[..<65_535]), final: false)
-            pending.removeFirst(65_535)
-        }
-    }
-
-    private func block(_ data: [UInt8], final: Bool) throws {
-        let length = UInt16(data.count)
-        var out: [UInt8] = [final ? 1 : 0, UInt8(length & 0xFF), UInt8(length >> 8), UInt8(~length & 0xFF), UInt8(~length >> 8)]
-        out += data
-        try output.write(contentsOf: out)
-    }
-
-    mutating func finish() throws {
-        try block(pending, final: true)
-        pending = []
-        var trailer: [UInt8] = []
-        for value in [crc.value, size] {
-            for shift in stride(from: 0, to: 32, by: 8) { trailer.append(UInt8(truncatingIfNeeded: value >> UInt32(shift))) }
-        }
-        try output.write(contentsOf: trailer)
-    }
-}
-
-/// Reads what ``GzipStoredWriter`` wrote (stored blocks only) and checks the trailer.
-struct GzipStoredReader {
-    let input: FileHandle
-    private var buffered: [UInt8] = []
-    private var blockRemaining = 0
-    private var finalSeen = false
-    private var crc = CRC32()
-    private var size: UInt32 = 0
-
-    init(input: FileHandle) {
-        self.input = input
-    }
-
-    private mutating func raw(_ count: Int) throws -> [UInt8] {
-        while buffered.count < count, let chunk = try input.read(upToCount: 1 << 16), !chunk.isEmpty {
-            buffered += chunk
-        }
-        let taken = Array(buffered.prefix(count))
-        buffered.removeFirst(taken.count)
-        return taken
-    }
-
-    mutating func start() throws {
-        let header = try raw(10)
-        guard header.count == 10, header[0] == 0x1F, header[1] == 0x8B, header[2] == 8 else {
-            throw RegistryError(.invalidInput, "not a gzip stream")
-        }
-    }
-
-    /// Up to `count` decompressed bytes (fewer only at the end).
-    mutating func read(_ count: Int) throws -> [UInt8] {
-        var out: [UInt8] = []
-        while out.count < count {
-            if blockRemaining == 0 {
-                if finalSeen { break }
-                let head = try raw(5)
-                guard head.count == 5, head[0] & 0x06 == 0 else {
-                    throw RegistryError(.invalidInput, "unexpected deflate block")
-                }
-                finalSeen = head[0] & 1 == 1
-                blockRemaining = Int(head[1]) | Int(head[2]) << 8
-                if blockRemaining == 0 { continue }
-            }
-            let chunk = try raw(min(count - out.count, blockRemaining))
-            guard !chunk.isEmpty else { break }
-            blockRemaining -= chunk.count
-            out += chunk
-        }
-        crc.update(out)
-        size = size &+ UInt32(truncatingIfNeeded: out.count)
-        return out
-    }
-
-    /// Drains the stream and compares the trailer's CRC and size with what was read.
-    mutating func finish() throws -> Bool {
-        while try !read(1 << 16).isEmpty {}
-        let trailer = try raw(8)
-        guard trailer.count == 8 else { return false }
-        let storedCRC = trailer[0..<4].reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
-        let storedSize = trailer[4..<8].reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
-        return storedCRC == crc.value && storedSize == size
-    }
-}
-
-/// CRC-32 (IEEE 802.3), as gzip uses it.
+/// CRC-32 (IEEE 802.3) of each archive member, computed by zlib's `crc32`.
 struct CRC32 {
-    private static let table: [UInt32] = (0..<256).map { index in
-        var value = UInt32(index)
-        for _ in 0..<8 { value = value & 1 == 1 ? 0xEDB8_8320 ^ (value >> 1) : value >> 1 }
-        return value
-    }
-    private var state: UInt32 = 0xFFFF_FFFF
+    private var state: uLong = crc32(0, nil, 0)
 
-    var value: UInt32 { state ^ 0xFFFF_FFFF }
+    var value: UInt32 { UInt32(truncatingIfNeeded: state) }
 
-    mutating func update<C: Collection>(_ bytes: C) where C.Element == UInt8 {
-        let table = Self.table
-        for byte in bytes { state = table[Int((state ^ UInt32(byte)) & 0xFF)] ^ (state >> 8) }
+    mutating func update(_ bytes: some ContiguousBytes) {
+        bytes.withUnsafeBytes { raw in
+            guard var next = raw.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return }
+            var remaining = raw.count
+            // crc32 takes a 32-bit length; a larger buffer goes in pieces.
+            while remaining > 0 {
+                let piece = min(remaining, Int(UInt32.max))
+                state = crc32(state, next, uInt(piece))
+                next += piece
+                remaining -= piece
+            }
+        }
     }
 }

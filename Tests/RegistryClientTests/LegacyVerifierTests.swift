@@ -209,4 +209,79 @@ struct LegacyArchiveTests {
         }
         #expect(again?.message == "archive directory \(directory) exists and is not empty")
     }
+
+    @Test("archive is really compressed: repetitive rows shrink many times, gzip and tar accept it")
+    func archiveIsCompressed() throws {
+        let fixture = try LegacyFixture()
+        try fixture.run("""
+            WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200000)
+            INSERT INTO agent_activities
+            SELECT printf('act-%d', i), 'claude-1', 'wt-1', 'modified', 'Sources/App/main.swift',
+                   'edited the same file again', '2025-10-27T22:30:00Z' FROM n;
+            """)
+        let directory = fixture.directory.appendingPathComponent("imi-migration-20260102").path
+        let report = try LegacyArchiver(legacyPath: fixture.path, connection: nil).archive(to: directory)
+        #expect(report.verified)
+        #expect(report.legacyRows["agent_activities"] == 200_000)
+
+        let manager = FileManager.default
+        func size(_ path: String) throws -> Int { try manager.attributesOfItem(atPath: path)[.size] as? Int ?? 0 }
+        let raw = try report.files.reduce(0) { try $0 + size("\(directory)/\($1)") }
+        let compressed = try size(report.archive)
+        #expect(raw > 20_000_000)
+        #expect(compressed * 10 < raw, "archive \(compressed) bytes for \(raw) bytes of files")
+
+        #expect(try capture("/bin/gzip", ["-t", report.archive]) == "")
+        let listing = try capture("/bin/tar", ["-tzf", report.archive]).split(separator: "\n").map(String.init)
+        #expect(listing == report.files.map { "imi-migration-20260102/\($0)" })
+        let extracted = fixture.directory.appendingPathComponent("extracted").path
+        try manager.createDirectory(atPath: extracted, withIntermediateDirectories: true)
+        try capture("/bin/tar", ["-xzf", report.archive, "-C", extracted])
+        for file in report.files {
+            try capture("/usr/bin/cmp", ["\(directory)/\(file)", "\(extracted)/imi-migration-20260102/\(file)"])
+        }
+    }
+
+    /// Ways a written archive can be damaged, and the zlib error reading it back reports.
+    enum Damage: String, CaseIterable, Sendable {
+        case headerMagic, trailerCRC, trailerSize, truncated, trailingBytes
+
+        func apply(to data: inout Data) {
+            switch self {
+            case .headerMagic: data[0] ^= 0xFF
+            case .trailerCRC: data[data.count - 8] ^= 0xFF
+            case .trailerSize: data[data.count - 1] ^= 0xFF
+            case .truncated: data.removeLast(100)
+            case .trailingBytes: data.append(contentsOf: [1, 2, 3])
+            }
+        }
+
+        var reported: String {
+            switch self {
+            case .headerMagic: "Z_DATA_ERROR (incorrect header check)"
+            case .trailerCRC: "Z_DATA_ERROR (incorrect data check)"
+            case .trailerSize: "Z_DATA_ERROR (incorrect length check)"
+            case .truncated: "Z_BUF_ERROR (the file ends before the gzip stream does)"
+            case .trailingBytes: "Z_DATA_ERROR (data follows the end of the gzip stream)"
+            }
+        }
+    }
+
+    @Test("reading back a damaged archive reports zlib's error with the file and offset", arguments: Damage.allCases)
+    func damagedArchive(_ damage: Damage) throws {
+        let fixture = try LegacyFixture()
+        let member = fixture.directory.appendingPathComponent("rows.csv").path
+        try Data((0..<5000).map { "row \($0),same text again\r\n" }.joined().utf8)
+            .write(to: URL(fileURLWithPath: member))
+        let archive = fixture.directory.appendingPathComponent("damaged.tar.gz").path
+        let written = try TarGzWriter.write([(name: "d/rows.csv", path: member)], to: archive)
+        #expect(try TarGzWriter.verify(archive, expected: written))
+
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: archive))
+        damage.apply(to: &bytes)
+        try bytes.write(to: URL(fileURLWithPath: archive))
+        let error = #expect(throws: RegistryError.self) { try TarGzWriter.verify(archive, expected: written) }
+        #expect(error?.message.hasPrefix("zlib inflate failed reading \(archive) at compressed byte ") == true)
+        #expect(error?.message.hasSuffix(damage.reported) == true, "\(error?.message ?? "")")
+    }
 }
