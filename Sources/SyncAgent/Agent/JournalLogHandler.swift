@@ -56,7 +56,7 @@ struct JournalLogHandler: LogHandler {
         if journal {
             line = "<\(Self.priority(event.level))>\(text)\n"
         } else {
-            let time = Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true))
+            let time = Date().formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
             line = "\(time) \(event.level) \(label): \(text)\n"
         }
         // One write per line: lines from different threads never interleave.
