@@ -37,13 +37,7 @@ extension Registry {
     public func writeChanged(_ updates: [GitStateUpdate]) throws -> [String] {
         guard !updates.isEmpty else { return [] }
         return try connection.transaction {
-            var changed: [String] = []
-            var start = updates.startIndex
-            while start < updates.endIndex {
-                let end = min(start + Self.batchSize, updates.endIndex)
-                changed += try writeChangedBatch(updates[start..<end])
-                start = end
-            }
+            let changed = try inBatches(updates) { try update($0, onlyChanged: true) }
             // A payload holds at most 8000 bytes: 200 ids of 37 bytes stay well below.
             var offset = 0
             while offset < changed.count {
@@ -53,37 +47,6 @@ extension Registry {
             }
             return changed
         }
-    }
-
-    private func writeChangedBatch(_ batch: ArraySlice<GitStateUpdate>) throws -> [String] {
-        let result = try connection.execute("""
-            UPDATE worktrees AS w SET
-                has_uncommitted_changes = u.files > 0,
-                uncommitted_files_count = u.files,
-                ahead_of_trunk = u.ahead,
-                behind_trunk = u.behind,
-                last_commit_hash = u.hash,
-                last_commit_message = u.message,
-                last_sync_at = to_timestamp(u.read_at)
-            FROM unnest($1::uuid[], $2::integer[], $3::integer[], $4::integer[],
-                        $5::text[], $6::text[], $7::float8[])
-                AS u(id, files, ahead, behind, hash, message, read_at)
-            WHERE w.id = u.id AND w.active
-              AND (w.uncommitted_files_count, w.ahead_of_trunk, w.behind_trunk,
-                   w.last_commit_hash, w.last_commit_message)
-                  IS DISTINCT FROM (u.files, u.ahead, u.behind, u.hash, u.message)
-            RETURNING w.id
-            """,
-            [
-                PostgresArray.literal(batch.map { Optional($0.worktreeID) }),
-                PostgresArray.literal(batch.map { Optional($0.uncommittedFilesCount) }),
-                PostgresArray.literal(batch.map(\.aheadOfTrunk)),
-                PostgresArray.literal(batch.map(\.behindTrunk)),
-                PostgresArray.literal(batch.map(\.lastCommitHash)),
-                PostgresArray.literal(batch.map(\.lastCommitMessage)),
-                PostgresArray.literal(batch.map { Optional(String($0.readAt.timeIntervalSince1970)) }),
-            ])
-        return (0..<result.rowCount).compactMap { result.string($0, 0) }
     }
 
     /// Sets `last_sync_at` for worktrees whose state is known to be current (the heartbeat),

@@ -37,32 +37,29 @@ public struct Registry {
     public func write(_ updates: [GitStateUpdate]) throws -> Int {
         guard !updates.isEmpty else { return 0 }
         return try connection.transaction {
-            var updated = 0
-            var start = updates.startIndex
-            while start < updates.endIndex {
-                let end = min(start + Self.batchSize, updates.endIndex)
-                updated += try writeBatch(updates[start..<end])
-                start = end
-            }
-            return updated
+            try inBatches(updates) { try update($0, onlyChanged: false) }.count
         }
     }
 
-    private func writeBatch(_ batch: ArraySlice<GitStateUpdate>) throws -> Int {
-        let result = try connection.execute("""
-            UPDATE worktrees AS w SET
-                has_uncommitted_changes = u.files > 0,
-                uncommitted_files_count = u.files,
-                ahead_of_trunk = u.ahead,
-                behind_trunk = u.behind,
-                last_commit_hash = u.hash,
-                last_commit_message = u.message,
-                last_sync_at = to_timestamp(u.read_at)
-            FROM unnest($1::uuid[], $2::integer[], $3::integer[], $4::integer[],
-                        $5::text[], $6::text[], $7::float8[])
-                AS u(id, files, ahead, behind, hash, message, read_at)
-            WHERE w.id = u.id
-            """,
+    /// Runs `body` on consecutive slices of at most ``batchSize`` and joins the results.
+    func inBatches<Element, Result>(
+        _ elements: [Element], _ body: (ArraySlice<Element>) throws -> [Result]
+    ) rethrows -> [Result] {
+        var results: [Result] = []
+        var start = elements.startIndex
+        while start < elements.endIndex {
+            let end = min(start + Self.batchSize, elements.endIndex)
+            results += try body(elements[start..<end])
+            start = end
+        }
+        return results
+    }
+
+    /// The batched git-state UPDATE; `onlyChanged` skips rows whose stored state is equal.
+    /// Returns the ids of the rows it wrote.
+    func update(_ batch: ArraySlice<GitStateUpdate>, onlyChanged: Bool) throws -> [String] {
+        let result = try connection.execute(
+            onlyChanged ? Self.updateChangedStatement : Self.updateStatement,
             [
                 PostgresArray.literal(batch.map { Optional($0.worktreeID) }),
                 PostgresArray.literal(batch.map { Optional($0.uncommittedFilesCount) }),
@@ -72,6 +69,32 @@ public struct Registry {
                 PostgresArray.literal(batch.map(\.lastCommitMessage)),
                 PostgresArray.literal(batch.map { Optional(String($0.readAt.timeIntervalSince1970)) }),
             ])
-        return result.affectedRows
+        return (0..<result.rowCount).compactMap { result.string($0, 0) }
     }
+
+    private static let updateStatement = baseUpdate + "\nRETURNING w.id"
+
+    private static let baseUpdate = """
+        UPDATE worktrees AS w SET
+            has_uncommitted_changes = u.files > 0,
+            uncommitted_files_count = u.files,
+            ahead_of_trunk = u.ahead,
+            behind_trunk = u.behind,
+            last_commit_hash = u.hash,
+            last_commit_message = u.message,
+            last_sync_at = to_timestamp(u.read_at)
+        FROM unnest($1::uuid[], $2::integer[], $3::integer[], $4::integer[],
+                    $5::text[], $6::text[], $7::float8[])
+            AS u(id, files, ahead, behind, hash, message, read_at)
+        WHERE w.id = u.id
+        """
+
+    private static let updateChangedStatement = baseUpdate + """
+
+          AND w.active
+          AND (w.uncommitted_files_count, w.ahead_of_trunk, w.behind_trunk,
+               w.last_commit_hash, w.last_commit_message)
+              IS DISTINCT FROM (u.files, u.ahead, u.behind, u.hash, u.message)
+        RETURNING w.id
+        """
 }
