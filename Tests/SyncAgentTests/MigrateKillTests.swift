@@ -8,12 +8,6 @@ import Testing
 
 @Suite("imi-sync migrate killed half-way", .serialized)
 struct MigrateKillTests {
-    private func binary() throws -> URL {
-        let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for candidate in [directory, directory.deletingLastPathComponent()] {
-            let url = candidate.appendingPathComponent("imi-sync")
-            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
-        }
         throw TestSupportError("imi-sync binary not found near \(CommandLine.arguments[0])")
     }
 
@@ -30,14 +24,10 @@ struct MigrateKillTests {
         let settings = try PostgresCluster.shared().createDatabase()
         let observer = try PostgresConnection(settings: settings)
 
-        let process = Process()
-        process.executableURL = try binary()
-        process.arguments = ["migrate", "--from", fixture.path, "--database-url", settings.conninfo]
-        process.environment = ["HOME": fixture.directory.path, "PATH": "/usr/bin:/bin"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        let process = try ChildProcess(
+            try imiSyncBinary(), ["migrate", "--from", fixture.path, "--database-url", settings.conninfo],
+            environment: ["HOME": fixture.directory.path, "PATH": "/usr/bin:/bin"])
+        defer { process.signal(SIGKILL) }
 
         // Wait until the COPY into agent_activities has taken rows, then kill the client.
         var copying = false
@@ -50,8 +40,9 @@ struct MigrateKillTests {
             if !copying { usleep(10_000) }
         }
         #expect(copying, "the import never reached the activity COPY")
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        process.signal(SIGKILL)
+        #expect(process.waitForExit(timeout: 10) == nil)
+        #expect(process.terminatingSignal == SIGKILL)
         // The server aborts the transaction when it notices the client has gone.
         for _ in 0..<500 {
             let busy = try observer.execute("""

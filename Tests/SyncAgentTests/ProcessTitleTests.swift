@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import SyncAgent
@@ -42,24 +43,18 @@ struct ProcessTitleTests {
         }
         let port = UInt16(bigEndian: address.sin_port)
 
-        let binary = URL(fileURLWithPath: CommandLine.arguments[0])
-            .deletingLastPathComponent().appendingPathComponent("imi-sync")
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = [
-            "once", "--database-url", "postgresql://imi_app:s3cret-pw@127.0.0.1:\(port)/imi?connect_timeout=3",
-        ]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try ChildProcess(
+            try imiSyncBinary(),
+            ["once", "--database-url", "postgresql://imi_app:s3cret-pw@127.0.0.1:\(port)/imi?connect_timeout=3"],
+            environment: ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory()])
         defer {
-            process.terminate()
-            process.waitUntilExit()
+            process.signal(SIGKILL)
+            process.waitForExit(timeout: 5)
         }
         var cmdline = ""
         for _ in 0..<50 where !cmdline.contains("****") {
             Thread.sleep(forTimeInterval: 0.05)
-            let data = FileManager.default.contents(atPath: "/proc/\(process.processIdentifier)/cmdline") ?? Data()
+            let data = FileManager.default.contents(atPath: "/proc/\(process.pid)/cmdline") ?? Data()
             cmdline = String(decoding: data.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self)
         }
         #expect(process.isRunning)
