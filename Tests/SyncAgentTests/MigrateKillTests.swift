@@ -8,9 +8,6 @@ import Testing
 
 @Suite("imi-sync migrate killed half-way", .serialized)
 struct MigrateKillTests {
-        throw TestSupportError("imi-sync binary not found near \(CommandLine.arguments[0])")
-    }
-
     @Test("SIGKILL during the activity COPY leaves the database as it was; a rerun imports everything")
     func killedMidCopy() throws {
         let fixture = try LegacyFixture()
