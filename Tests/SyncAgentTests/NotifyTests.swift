@@ -38,10 +38,19 @@ final class DatagramReceiver {
         if !path.hasPrefix("@") { unlink(path) }
     }
 
-    /// The next datagram, split into its lines.
+    /// The next datagram, split into its lines (waits up to 5 s; for synchronous tests).
     func receive() -> [String] {
+        receive(flags: 0)
+    }
+
+    /// A datagram if one is queued, without waiting.
+    func receiveNow() -> [String] {
+        receive(flags: Int32(MSG_DONTWAIT))
+    }
+
+    private func receive(flags: Int32) -> [String] {
         var buffer = [UInt8](repeating: 0, count: 4096)
-        let count = recv(descriptor, &buffer, buffer.count, 0)
+        let count = recv(descriptor, &buffer, buffer.count, flags)
         guard count > 0 else { return [] }
         return String(decoding: buffer[..<count], as: UTF8.self).split(separator: "\n").map(String.init)
     }

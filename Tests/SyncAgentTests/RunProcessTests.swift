@@ -8,14 +8,58 @@ import Testing
 
 @testable import SyncAgent
 
+/// The imi-sync binary started like systemd starts it, with posix_spawn and polled with
+/// `waitpid(WNOHANG)`: Foundation's `Process.waitUntilExit()` blocks a cooperative thread,
+/// and two such waits at once (this test and a git fixture elsewhere) starved the pool.
+final class AgentProcess {
+    let pid: pid_t
+
+    init(_ executable: String, _ arguments: [String], environment: [String: String], stderrPath: String) throws {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        let env = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { env.forEach { free($0) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, executable, &actions, nil, argv, env)
+        guard rc == 0 else { throw TestSupportError("posix_spawn \(executable): \(String(cString: strerror(rc)))") }
+        self.pid = pid
+    }
+
+    /// The wait status once the process has exited, or `nil` after `seconds`.
+    func exitStatus(within seconds: Double) async throws -> Int32? {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            var status: Int32 = 0
+            if waitpid(pid, &status, WNOHANG) == pid { return status }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return nil
+    }
+
+    /// Kills and reaps the process if a failed test left it running.
+    func killIfRunning() {
+        var status: Int32 = 0
+        if waitpid(pid, &status, WNOHANG) == 0 {
+            kill(pid, SIGKILL)
+            waitpid(pid, &status, 0)
+        }
+    }
+}
+
 @Suite("imi-sync run as systemd starts it: notify socket, journal, signals", .serialized)
 struct RunProcessTests {
     /// The imi-sync binary built next to the test bundle.
-    private func binary() throws -> URL {
+    private func binary() throws -> String {
         let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         for candidate in [directory, directory.deletingLastPathComponent()] {
             let url = candidate.appendingPathComponent("imi-sync")
-            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
+            if FileManager.default.isExecutableFile(atPath: url.path) { return url.path }
         }
         throw TestSupportError("imi-sync binary not found near \(CommandLine.arguments[0])")
     }
@@ -32,52 +76,46 @@ struct RunProcessTests {
         let receiver = try DatagramReceiver(path: socketPath)
         let logURL = fixture.root.appendingPathComponent("agent.log")
         FileManager.default.createFile(atPath: logURL.path, contents: nil)
-        let log = try FileHandle(forWritingTo: logURL)
         var info = stat()
-        fstat(log.fileDescriptor, &info)
+        stat(logURL.path, &info)
 
-        let process = Process()
-        process.executableURL = try binary()
-        process.arguments = ["run", "--database-url", registry.settings.conninfo, "--log-level", "info"]
-        process.environment = [
-            "HOME": fixture.home.path,
-            "XDG_CONFIG_HOME": fixture.root.appendingPathComponent("config").path,
-            "PATH": "/usr/bin:/bin",
-            "NOTIFY_SOCKET": socketPath,
-            "WATCHDOG_USEC": "1000000",
-            // What systemd sets when stderr is the journal: device and inode of that stream.
-            "JOURNAL_STREAM": "\(info.st_dev):\(info.st_ino)",
-        ]
-        process.standardError = log
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        defer { if process.isRunning { process.terminate() } }
+        let agent = try AgentProcess(
+            try binary(), ["run", "--database-url", registry.settings.conninfo, "--log-level", "info"],
+            environment: [
+                "HOME": fixture.home.path,
+                "XDG_CONFIG_HOME": fixture.root.appendingPathComponent("config").path,
+                "PATH": "/usr/bin:/bin",
+                "NOTIFY_SOCKET": socketPath,
+                "WATCHDOG_USEC": "1000000",
+                // What systemd sets when stderr is the journal: device and inode of that stream.
+                "JOURNAL_STREAM": "\(info.st_dev):\(info.st_ino)",
+            ],
+            stderrPath: logURL.path)
+        defer { agent.killIfRunning() }
 
         var messages: [String] = []
-        func receive(until predicate: ([String]) -> Bool) -> Bool {
-            for _ in 0..<10 {
-                if predicate(messages) { return true }
-                messages += receiver.receive()
+        func received(_ what: String, _ predicate: @escaping ([String]) -> Bool) async throws -> Bool {
+            try await eventually(what) {
+                messages += receiver.receiveNow()
+                return predicate(messages)
             }
-            return predicate(messages)
         }
-        #expect(receive { $0.contains("READY=1") })
+        #expect(try await received("READY=1") { $0.contains("READY=1") })
         #expect(try registry.row(id).hash == fixture.revParseHEAD(in: project.trunk))
-        #expect(receive { $0.contains { $0.hasPrefix("STATUS=1 worktrees watched;") } })
-        #expect(receive { $0.contains("WATCHDOG=1") })
+        #expect(try await received("STATUS=") { $0.contains { $0.hasPrefix("STATUS=1 worktrees watched;") } })
+        #expect(try await received("WATCHDOG=1") { $0.contains("WATCHDOG=1") })
 
-        kill(process.processIdentifier, SIGHUP)
+        kill(agent.pid, SIGHUP)
         #expect(try await eventually("reload logged") {
             try String(contentsOf: logURL, encoding: .utf8).contains("<5>configuration reloaded")
         })
 
         try "late\n".write(to: project.trunk.appendingPathComponent("late.txt"), atomically: false, encoding: .utf8)
         #expect(try await eventually("edit written") { try registry.row(id).files == 1 })
-        kill(process.processIdentifier, SIGTERM)
-        process.waitUntilExit()
-        #expect(process.terminationReason == .exit)
-        #expect(process.terminationStatus == 0)
-        #expect(receive { $0.contains("STOPPING=1") })
+        kill(agent.pid, SIGTERM)
+        let status = try await agent.exitStatus(within: 20)
+        #expect(status == 0, "exited normally with status 0")
+        #expect(try await received("STOPPING=1") { $0.contains("STOPPING=1") })
         let text = try String(contentsOf: logURL, encoding: .utf8)
         #expect(text.contains("<5>first full sync done"))
         #expect(text.contains("<5>stopped; every state read was written"))
