@@ -31,12 +31,21 @@ final class AgentProcess {
         self.pid = pid
     }
 
-    /// The wait status once the process has exited, or `nil` after `seconds`.
-    func exitStatus(within seconds: Double) async throws -> Int32? {
+    enum Exit: Equatable {
+        case status(Int32)
+        /// Another part of the test process (Foundation's SIGCHLD handling for its own
+        /// `Process`es) reaped it first; it has exited, its status is unknown.
+        case reapedElsewhere
+    }
+
+    /// How the process ended, or `nil` if it is still running after `seconds`.
+    func exit(within seconds: Double) async throws -> Exit? {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             var status: Int32 = 0
-            if waitpid(pid, &status, WNOHANG) == pid { return status }
+            let result = waitpid(pid, &status, WNOHANG)
+            if result == pid { return .status(status) }
+            if result == -1, errno == ECHILD { return .reapedElsewhere }
             try await Task.sleep(for: .milliseconds(20))
         }
         return nil
@@ -113,8 +122,9 @@ struct RunProcessTests {
         try "late\n".write(to: project.trunk.appendingPathComponent("late.txt"), atomically: false, encoding: .utf8)
         #expect(try await eventually("edit written") { try registry.row(id).files == 1 })
         kill(agent.pid, SIGTERM)
-        let status = try await agent.exitStatus(within: 20)
-        #expect(status == 0, "exited normally with status 0")
+        let exit = try await agent.exit(within: 20)
+        #expect(exit != nil, "exited after SIGTERM")
+        if case .status(let status) = exit { #expect(status == 0, "exited normally with status 0") }
         #expect(try await received("STOPPING=1") { $0.contains("STOPPING=1") })
         let text = try String(contentsOf: logURL, encoding: .utf8)
         #expect(text.contains("<5>first full sync done"))
