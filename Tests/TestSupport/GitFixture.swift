@@ -70,33 +70,24 @@ public final class GitFixture: Sendable {
 
     /// Runs `git <arguments>` in `directory` and returns the outcome whatever the exit status.
     public func gitResult(_ arguments: [String], in directory: URL) throws -> CommandResult {
-        let process = Process()
-        process.executableURL = gitExecutable
-        process.arguments = arguments
-        process.environment = environment
-        process.currentDirectoryURL = directory
-        process.standardInput = FileHandle.nullDevice
         // Files, not pipes: a chatty git can never block on a full pipe while we wait for it.
+        // `-C` instead of a working directory: posix_spawn has no portable chdir action.
         let outputURL = root.appendingPathComponent(".out-\(UUID().uuidString)")
         let errorURL = root.appendingPathComponent(".err-\(UUID().uuidString)")
-        _ = FileManager.default.createFile(atPath: outputURL.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: errorURL.path, contents: nil)
         defer {
             try? FileManager.default.removeItem(at: outputURL)
             try? FileManager.default.removeItem(at: errorURL)
         }
-        let output = try FileHandle(forWritingTo: outputURL)
-        let errors = try FileHandle(forWritingTo: errorURL)
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        process.waitUntilExit()
-        try output.close()
-        try errors.close()
+        let process = try ChildProcess(
+            gitExecutable, ["-C", directory.path] + arguments, environment: environment,
+            standardOutput: outputURL.path, standardError: errorURL.path)
+        guard let status = process.waitForExit(timeout: 300) else {
+            throw TestSupportError("git \(arguments.joined(separator: " ")) did not finish in \(directory.path)")
+        }
         return CommandResult(
-            status: process.terminationStatus,
-            standardOutput: String(decoding: try Data(contentsOf: outputURL), as: UTF8.self),
-            standardError: String(decoding: try Data(contentsOf: errorURL), as: UTF8.self))
+            status: status,
+            standardOutput: String(decoding: (try? Data(contentsOf: outputURL)) ?? Data(), as: UTF8.self),
+            standardError: String(decoding: (try? Data(contentsOf: errorURL)) ?? Data(), as: UTF8.self))
     }
 
     // MARK: Building repositories

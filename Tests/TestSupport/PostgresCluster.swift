@@ -129,9 +129,8 @@ public final class PostgresCluster: Sendable {
 }
 
 /// Runs a program with an argument array (never a shell) and returns its standard output.
-///
-/// posix_spawn + waitpid rather than Foundation's Process, with output in temporary files:
-/// Process never noticed pg_ctl's exit once pg_ctl had started the postmaster daemon.
+/// Output goes through temporary files, so a daemon the program starts (pg_ctl's postmaster)
+/// cannot hold a pipe open and keep the caller waiting.
 @discardableResult
 public func capture(
     _ executable: String, _ arguments: [String], environment: [String: String]? = nil
@@ -142,35 +141,17 @@ public func capture(
     defer { try? FileManager.default.removeItem(at: scratch) }
     let outPath = scratch.appendingPathComponent("out").path
     let errPath = scratch.appendingPathComponent("err").path
-
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-    posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-    let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-    defer { argv.forEach { free($0) } }
-    let env = (environment ?? ProcessInfo.processInfo.environment)
-        .map { strdup("\($0.key)=\($0.value)") } + [nil]
-    defer { env.forEach { free($0) } }
-
-    var pid: pid_t = 0
-    let spawned = posix_spawn(&pid, executable, &actions, nil, argv, env)
-    guard spawned == 0 else {
-        throw TestSupportError("cannot start \(executable): \(String(cString: strerror(spawned)))")
-    }
-    var status: Int32 = 0
-    while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-    let output = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
-    let exited = (status & 0x7f) == 0
-    let code = (status >> 8) & 0xff
-    guard exited && code == 0 else {
+    let process = try ChildProcess(
+        URL(fileURLWithPath: executable), arguments,
+        environment: environment ?? ProcessInfo.processInfo.environment,
+        standardOutput: outPath, standardError: errPath)
+    let status = process.waitForExit(timeout: 300)
+    guard status == 0 else {
         let errors = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
         throw TestSupportError(
-            "\(executable) \(arguments.joined(separator: " ")) failed (status \(status)): \(errors)")
+            "\(executable) \(arguments.joined(separator: " ")) failed (exit \(status.map(String.init) ?? "none")): \(errors)")
     }
-    return output
+    return (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
 }
 
 /// A failure in test set-up, with what was tried.
