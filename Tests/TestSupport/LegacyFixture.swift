@@ -134,7 +134,10 @@ public final class SQLiteHolder: @unchecked Sendable {
     public func stop() {
         try? send("ROLLBACK;\n.quit\n")
         try? input.fileHandleForWriting.close()
-        process.waitUntilExit()
+        // Poll with a deadline rather than waitUntilExit(), which was seen spinning forever.
+        let deadline = Date().addingTimeInterval(10)
+        while process.isRunning && Date() < deadline { usleep(5_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
     }
 
     deinit {
