@@ -153,3 +153,22 @@ struct OnceSyncTests {
         #expect(summary["failed"] as? Int == 1)
     }
 }
+
+@Suite("Passwords never leak from a failed login")
+struct WrongPasswordTests {
+    @Test("a wrong password is one connection error naming the user, not the password")
+    func wrongPassword() throws {
+        let cluster = try PostgresCluster.shared()
+        let wrong = try cluster.passwordSettings(password: "wrong-pw-7f3a")
+        let error = #expect(throws: RegistryError.self) { try PostgresConnection(settings: wrong) }
+        #expect(error?.code == .connection)
+        #expect(error?.description.contains("password authentication failed") == true)
+        #expect(error?.description.contains("wrong-pw-7f3a") == false)
+        #expect(error?.description.contains(PostgresCluster.passwordUser) == true)
+        #expect(ExitStatus.report(error!) == ExitStatus.unavailable)
+
+        let right = try cluster.passwordSettings(password: PostgresCluster.passwordUserSecret)
+        let connection = try PostgresConnection(settings: right)
+        #expect(try connection.execute("SELECT current_user").string(0, 0) == PostgresCluster.passwordUser)
+    }
+}

@@ -10,6 +10,9 @@ public final class PostgresCluster: Sendable {
     public let directory: URL
     public let socketDirectory: String
     public let superuser = "postgres"
+    /// The one role that logs in with a password (`passwordUserSecret`); see ``start()``.
+    public static let passwordUser = "imi_password_user"
+    public static let passwordUserSecret = "right-horse-battery"
     private let binDirectory: URL
     private let runAs: String?
 
@@ -28,6 +31,21 @@ public final class PostgresCluster: Sendable {
     public func settings(database: String = "postgres", user: String? = nil) -> ConnectionSettings {
         ConnectionSettings(
             conninfo: "host=\(socketDirectory) user=\(user ?? superuser) dbname=\(database)",
+            source: .flag)
+    }
+
+    /// Creates the password role (once per cluster) and returns settings that log in as it
+    /// with `password`.
+    public func passwordSettings(password: String) throws -> ConnectionSettings {
+        let admin = try PostgresConnection(settings: settings())
+        try admin.executeScript(StaticScript("""
+            DO $$ BEGIN
+                CREATE ROLE \(Self.passwordUser) LOGIN PASSWORD '\(Self.passwordUserSecret)';
+            EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+            END $$
+            """))
+        return ConnectionSettings(
+            conninfo: "postgresql://\(Self.passwordUser):\(password)@/postgres?host=\(socketDirectory)",
             source: .flag)
     }
 
@@ -56,6 +74,10 @@ public final class PostgresCluster: Sendable {
             bin.appendingPathComponent("initdb").path,
             ["-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync", "--no-instructions"],
             as: runAs)
+        // One role must prove its password, so tests can try a wrong one; all others are trusted.
+        let hba = URL(fileURLWithPath: data).appendingPathComponent("pg_hba.conf")
+        let rules = try String(contentsOf: hba, encoding: .utf8)
+        try ("local all \(Self.passwordUser) scram-sha-256\n" + rules).write(to: hba, atomically: false, encoding: .utf8)
         try run(
             bin.appendingPathComponent("pg_ctl").path,
             [
