@@ -86,20 +86,22 @@ struct SchedulerTests {
         #expect(ledger.stored["x"]?.uncommittedFilesCount == 0)
     }
 
-    @Test("a timing file sets what it names and rejects unknown keys")
-    func timingFile() throws {
+    @Test("[sync] in config.toml sets what it names and rejects unknown keys and bad values")
+    func timingTable() throws {
         var configuration = AgentConfiguration()
-        try configuration.apply(
-            fileContents: "# agent\nsettle_ms = 80\nmax_delay_ms=900 # busy trees\nreconnect_cap_seconds = 7\n",
-            path: "sync.conf")
+        let file = try ConfigFile.parse(
+            "# agent\n[sync]\nsettle_ms = 80\nmax_delay_ms=900 # busy trees\nreconnect_cap_seconds = 7\n",
+            path: "config.toml")
+        try configuration.apply(file.sync!, path: "config.toml")
         #expect(configuration.settle == ms(80))
         #expect(configuration.maxDelay == ms(900))
         #expect(configuration.reconnect.cap == .seconds(7))
-        #expect(throws: ConfigurationError.self) {
-            try configuration.apply(fileContents: "settle = 3\n", path: "sync.conf")
+        #expect(configuration.heartbeat == AgentConfiguration().heartbeat)
+        let unknown = #expect(throws: ConfigError.self) {
+            try ConfigFile.parse("[sync]\nsettle = 3\n", path: "config.toml")
         }
-        #expect(throws: ConfigurationError.self) {
-            try configuration.apply(fileContents: "settle_ms = -3\n", path: "sync.conf")
-        }
+        #expect(unknown?.description.contains("unknown key sync.settle") == true)
+        let negative = try ConfigFile.parse("[sync]\nsettle_ms = -3\n", path: "config.toml")
+        #expect(throws: ConfigError.self) { try configuration.apply(negative.sync!, path: "config.toml") }
     }
 }

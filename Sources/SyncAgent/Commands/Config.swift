@@ -57,6 +57,20 @@ struct Config: ParsableCommand {
              config.activityRetentionDays.source),
             ("maintenance.inactive_worktree_days", String(config.inactiveWorktreeDays.value),
              config.inactiveWorktreeDays.source),
+        ] + syncRows(config)
+    }
+
+    /// `[sync]` values the file sets; the agent's defaults apply to the rest.
+    static func syncRows(_ config: ResolvedConfig) -> [(key: String, value: String?, source: String)] {
+        let sync = config.sync
+        let values: [(ConfigFile.Sync.CodingKeys, Int64?)] = [
+            (.settleMs, sync.settleMs), (.maxDelayMs, sync.maxDelayMs),
+            (.heartbeatSeconds, sync.heartbeatSeconds), (.reconcileSeconds, sync.reconcileSeconds),
+            (.pollSeconds, sync.pollSeconds), (.reconnectCapSeconds, sync.reconnectCapSeconds),
         ]
+        return values.map { key, value in
+            ("sync.\(key.rawValue)", value.map(String.init) ?? "(agent default)",
+             value == nil ? "default" : "config file \(config.configPath)")
+        }
     }
 }

@@ -17,18 +17,15 @@ struct Run: AsyncParsableCommand {
             are written, and their ids are sent with NOTIFY imi_worktree_state. Registry \
             changes arrive through LISTEN imi_registry_changed (migration 004). A database \
             outage is survived: the latest state per worktree is kept and written on reconnect. \
-            SIGTERM/SIGINT flush and stop; SIGHUP re-reads the timing file, the database settings \
-            (reconnecting when they changed) and the registry.
+            SIGTERM/SIGINT flush and stop; SIGHUP re-reads config.toml (timings and database \
+            settings, reconnecting when they changed) and the registry.
 
-            Timing file (key = value, default $XDG_CONFIG_HOME/imi/sync.conf): settle_ms, \
-            max_delay_ms, heartbeat_seconds, reconcile_seconds, poll_seconds, \
-            reconnect_cap_seconds.
+            Timings come from the [sync] table of config.toml: settle_ms, max_delay_ms, \
+            heartbeat_seconds, reconcile_seconds, poll_seconds, reconnect_cap_seconds; the \
+            flags below override them.
             """)
 
     @OptionGroup var global: GlobalOptions
-
-    @Option(name: .long, help: ArgumentHelp("Timing file re-read on SIGHUP.", valueName: "path"))
-    var syncConfig: String?
 
     @Option(name: .long, help: "Quiet time in milliseconds before a changed worktree is probed.")
     var settleMs: Int64?
@@ -97,15 +94,11 @@ struct Run: AsyncParsableCommand {
         try await group.run()
     }
 
-    /// Defaults, then the timing file (when present), then flags.
+    /// Defaults, then `[sync]` in config.toml, then flags.
     func loadConfiguration(environment: [String: String]) throws -> AgentConfiguration {
         var configuration = AgentConfiguration()
-        let path = syncConfig ?? AgentConfiguration.defaultFilePath(environment: environment)
-        if FileManager.default.fileExists(atPath: path) {
-            try configuration.apply(fileContents: try String(contentsOfFile: path, encoding: .utf8), path: path)
-        } else if syncConfig != nil {
-            throw ConfigurationError("\(path): no such file")
-        }
+        let resolved = try global.resolvedConfig()
+        try configuration.apply(resolved.sync, path: resolved.configPath)
         if let settleMs { configuration.settle = .milliseconds(settleMs) }
         if let maxDelayMs { configuration.maxDelay = .milliseconds(maxDelayMs) }
         if let reconcileSeconds { configuration.reconcile = .seconds(reconcileSeconds) }

@@ -18,6 +18,10 @@ import TOMLKit
 /// [maintenance]
 /// activity_retention_days = 90
 /// inactive_worktree_days = 30
+///
+/// [sync]                     # imi-sync run; re-read on SIGHUP
+/// settle_ms = 60
+/// max_delay_ms = 1000
 /// ```
 struct ConfigFile: Decodable, Equatable, Sendable {
     init() {}
@@ -52,14 +56,42 @@ struct ConfigFile: Decodable, Equatable, Sendable {
         }
     }
 
+    /// The background agent's timings; every value a positive integer.
+    struct Sync: Decodable, Equatable, Sendable {
+        var settleMs: Int64?
+        var maxDelayMs: Int64?
+        var heartbeatSeconds: Int64?
+        var reconcileSeconds: Int64?
+        var pollSeconds: Int64?
+        var reconnectCapSeconds: Int64?
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case settleMs = "settle_ms"
+            case maxDelayMs = "max_delay_ms"
+            case heartbeatSeconds = "heartbeat_seconds"
+            case reconcileSeconds = "reconcile_seconds"
+            case pollSeconds = "poll_seconds"
+            case reconnectCapSeconds = "reconnect_cap_seconds"
+        }
+    }
+
     var database: Database?
     var maintenance: Maintenance?
+    var sync: Sync?
 
     /// Parses TOML text; `path` only names the file in errors.
     static func parse(_ text: String, path: String) throws -> ConfigFile {
         do {
             let table = try TOMLTable(string: text)
+            // A misspelt timing would otherwise be ignored silently.
+            let known = Set(Sync.CodingKeys.allCases.map(\.rawValue))
+            if let unknown = table["sync"]?.table?.keys.first(where: { !known.contains($0) }) {
+                throw ConfigError(
+                    "\(path): unknown key sync.\(unknown) (known: \(known.sorted().joined(separator: ", ")))")
+            }
             return try TOMLDecoder().decode(ConfigFile.self, from: table)
+        } catch let error as ConfigError {
+            throw error
         } catch let error as TOMLParseError {
             throw ConfigError(
                 "\(path):\(error.source.begin.line):\(error.source.begin.column): invalid TOML: \(error.description)")

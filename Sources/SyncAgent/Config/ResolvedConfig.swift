@@ -21,6 +21,8 @@ struct ResolvedConfig: Sendable {
     var legacyPath: Setting<String>
     var activityRetentionDays: Setting<Int>
     var inactiveWorktreeDays: Setting<Int>
+    /// `[sync]` as the file gives it (the agent applies its own defaults and flags).
+    var sync: ConfigFile.Sync
 
     var connectionSettings: ConnectionSettings {
         let source: ConnectionSettings.Source =
@@ -98,7 +100,8 @@ struct ResolvedConfig: Sendable {
             fallbackEnabled: layered(file: database?.fallback?.enabled, default: false),
             legacyPath: legacy,
             activityRetentionDays: layered(file: file.maintenance?.activityRetentionDays, default: 90),
-            inactiveWorktreeDays: layered(file: file.maintenance?.inactiveWorktreeDays, default: 30))
+            inactiveWorktreeDays: layered(file: file.maintenance?.inactiveWorktreeDays, default: 30),
+            sync: file.sync ?? ConfigFile.Sync())
     }
 
     /// A password in a file that group or others can read is refused, with the fix.
