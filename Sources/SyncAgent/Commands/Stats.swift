@@ -26,7 +26,7 @@ struct Stats: ParsableCommand {
         var behind: Int
         var diverged: Int
         var neverSynced: Int
-        var lastSyncAt: Date?
+        @NullWhenAbsent var lastSyncAt: Date?
 
         init(_ stats: RegistryStats) {
             repositories = stats.activeProjects
@@ -41,27 +41,6 @@ struct Stats: ParsableCommand {
             diverged = stats.divergedWorktrees
             neverSynced = stats.neverSyncedWorktrees
             lastSyncAt = stats.lastSyncAt.map { Date(timeIntervalSince1970: $0) }
-        }
-
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(repositories, forKey: .repositories)
-            try container.encode(projectsTotal, forKey: .projectsTotal)
-            try container.encode(worktrees, forKey: .worktrees)
-            try container.encode(worktreesTotal, forKey: .worktreesTotal)
-            try container.encode(worktreeTypes, forKey: .worktreeTypes)
-            try container.encode(activities, forKey: .activities)
-            try container.encode(uncommitted, forKey: .uncommitted)
-            try container.encode(ahead, forKey: .ahead)
-            try container.encode(behind, forKey: .behind)
-            try container.encode(diverged, forKey: .diverged)
-            try container.encode(neverSynced, forKey: .neverSynced)
-            try container.encode(lastSyncAt, forKey: .lastSyncAt)
-        }
-
-        enum CodingKeys: String, CodingKey {
-            case repositories, projectsTotal, worktrees, worktreesTotal, worktreeTypes, activities
-            case uncommitted, ahead, behind, diverged, neverSynced, lastSyncAt
         }
     }
 

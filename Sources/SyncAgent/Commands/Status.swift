@@ -22,14 +22,14 @@ struct Status: ParsableCommand {
         var worktree: String
         var branch: String
         var path: String
-        var agentId: String?
+        @NullWhenAbsent var agentId: String?
         var status: String
-        var uncommittedFilesCount: Int?
-        var aheadOfTrunk: Int?
-        var behindTrunk: Int?
-        var lastCommitHash: String?
-        var lastCommitMessage: String?
-        var lastSyncAt: Date?
+        @NullWhenAbsent var uncommittedFilesCount: Int?
+        @NullWhenAbsent var aheadOfTrunk: Int?
+        @NullWhenAbsent var behindTrunk: Int?
+        @NullWhenAbsent var lastCommitHash: String?
+        @NullWhenAbsent var lastCommitMessage: String?
+        @NullWhenAbsent var lastSyncAt: Date?
 
         init(_ work: InflightWorktree) {
             worktreeId = work.worktreeID
@@ -45,24 +45,6 @@ struct Status: ParsableCommand {
             lastCommitHash = work.lastCommitHash
             lastCommitMessage = work.lastCommitMessage
             lastSyncAt = work.lastSyncAt.map { Date(timeIntervalSince1970: $0) }
-        }
-
-        // Unknown values are written as null, not left out, so consumers see every key.
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(worktreeId, forKey: .worktreeId)
-            try container.encode(project, forKey: .project)
-            try container.encode(worktree, forKey: .worktree)
-            try container.encode(branch, forKey: .branch)
-            try container.encode(path, forKey: .path)
-            try container.encode(agentId, forKey: .agentId)
-            try container.encode(status, forKey: .status)
-            try container.encode(uncommittedFilesCount, forKey: .uncommittedFilesCount)
-            try container.encode(aheadOfTrunk, forKey: .aheadOfTrunk)
-            try container.encode(behindTrunk, forKey: .behindTrunk)
-            try container.encode(lastCommitHash, forKey: .lastCommitHash)
-            try container.encode(lastCommitMessage, forKey: .lastCommitMessage)
-            try container.encode(lastSyncAt, forKey: .lastSyncAt)
         }
 
         // Spelled out: converting thousands of keys to snake_case at run time is slow.

@@ -25,3 +25,23 @@ func age(sinceEpoch seconds: Double?, now: Date = Date()) -> String {
     default: return "\(elapsed / 86400) d ago"
     }
 }
+
+/// An optional that is written as `null` when absent instead of being left out (synthesized
+/// `Encodable` skips nil values), so consumers always see every key.
+@propertyWrapper
+struct NullWhenAbsent<Value: Encodable>: Encodable {
+    var wrappedValue: Value?
+
+    init(wrappedValue: Value?) {
+        self.wrappedValue = wrappedValue
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        if let wrappedValue {
+            try container.encode(wrappedValue)
+        } else {
+            try container.encodeNil()
+        }
+    }
+}

@@ -38,11 +38,7 @@ enum OnceOutput {
                 failed: report.failures.count,
                 elapsedSeconds: Double(report.elapsed.components.seconds)
                     + Double(report.elapsed.components.attoseconds) / 1e18))
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.dateEncodingStrategy = .iso8601
-        return String(decoding: try! encoder.encode(document), as: UTF8.self)
+        return JSONOutput.render(document)
     }
 
     /// The JSON shape of `once --json`; keys are snake_case like the registry's columns.
@@ -53,16 +49,16 @@ enum OnceOutput {
             var worktree: String
             var path: String
             var status: String
-            var hasUncommittedChanges: Bool?
-            var uncommittedFilesCount: Int?
-            var aheadOfTrunk: Int?
-            var behindTrunk: Int?
-            var lastCommitHash: String?
-            var lastCommitMessage: String?
-            var branch: String?
-            var trunk: String?
-            var readAt: Date?
-            var error: String?
+            @NullWhenAbsent var hasUncommittedChanges: Bool?
+            @NullWhenAbsent var uncommittedFilesCount: Int?
+            @NullWhenAbsent var aheadOfTrunk: Int?
+            @NullWhenAbsent var behindTrunk: Int?
+            @NullWhenAbsent var lastCommitHash: String?
+            @NullWhenAbsent var lastCommitMessage: String?
+            @NullWhenAbsent var branch: String?
+            @NullWhenAbsent var trunk: String?
+            @NullWhenAbsent var readAt: Date?
+            @NullWhenAbsent var error: String?
 
             init(_ outcome: ProbeOutcome) {
                 id = outcome.worktree.id
@@ -81,32 +77,6 @@ enum OnceOutput {
                 trunk = state?.trunkRef
                 readAt = state?.readAt
                 error = outcome.failure?.description
-            }
-
-            // Unknown values are written as null, not left out, so consumers see the key.
-            func encode(to encoder: any Encoder) throws {
-                var container = encoder.container(keyedBy: CodingKeys.self)
-                try container.encode(id, forKey: .id)
-                try container.encode(project, forKey: .project)
-                try container.encode(worktree, forKey: .worktree)
-                try container.encode(path, forKey: .path)
-                try container.encode(status, forKey: .status)
-                try container.encode(hasUncommittedChanges, forKey: .hasUncommittedChanges)
-                try container.encode(uncommittedFilesCount, forKey: .uncommittedFilesCount)
-                try container.encode(aheadOfTrunk, forKey: .aheadOfTrunk)
-                try container.encode(behindTrunk, forKey: .behindTrunk)
-                try container.encode(lastCommitHash, forKey: .lastCommitHash)
-                try container.encode(lastCommitMessage, forKey: .lastCommitMessage)
-                try container.encode(branch, forKey: .branch)
-                try container.encode(trunk, forKey: .trunk)
-                try container.encode(readAt, forKey: .readAt)
-                try container.encode(error, forKey: .error)
-            }
-
-            enum CodingKeys: String, CodingKey {
-                case id, project, worktree, path, status, hasUncommittedChanges
-                case uncommittedFilesCount, aheadOfTrunk, behindTrunk, lastCommitHash
-                case lastCommitMessage, branch, trunk, readAt, error
             }
         }
 
