@@ -72,11 +72,14 @@ public struct LegacyArchiver {
         if let connection {
             serverVersion = String(connection.serverVersion)
             if (try? SchemaMigrator(connection: connection).requireSchema()) != nil {
-                var counts: [String: Int] = [:]
-                for table in ["projects", "worktree_types", "worktrees", "agent_activities", "legacy_quarantine"] {
-                    counts[table] = try connection.execute("SELECT count(*) FROM \(table)").int(0, 0) ?? 0
-                }
-                registryRows = counts
+                let tables = ["projects", "worktree_types", "worktrees", "agent_activities", "legacy_quarantine"]
+                let result = try connection.execute("""
+                    SELECT (SELECT count(*) FROM projects), (SELECT count(*) FROM worktree_types),
+                           (SELECT count(*) FROM worktrees), (SELECT count(*) FROM agent_activities),
+                           (SELECT count(*) FROM legacy_quarantine)
+                    """)
+                registryRows = Dictionary(
+                    uniqueKeysWithValues: tables.enumerated().map { ($1, result.int(0, $0) ?? 0) })
             }
         }
         let readme = Self.readme(

@@ -106,6 +106,8 @@ public final class LegacyRegistry {
     }
 
     /// The SELECT for `table`: rowid, then each known column (NULL when the file lacks it).
+    /// Every identifier comes from ``LegacyTable``'s own constants; the file's schema only
+    /// decides whether a known column is selected or replaced by NULL.
     func selectStatement(for table: LegacyTable) -> String? {
         guard let present = schema[table.name] else { return nil }
         let columns = table.columns.map { present.contains($0.name) ? "\"\($0.name)\"" : "NULL" }
