@@ -34,6 +34,26 @@ struct MigrateBootstrapTests {
         #expect(try bootstrap.runIfNeeded() == nil)  // not empty any more
     }
 
+    @Test("run on an empty registry imports the legacy file before its first sync")
+    func runBootstraps() async throws {
+        let fixture = try LegacyFixture()
+        try fixture.insertMessyRows()
+        let environment = try environment(with: fixture)
+        let settings = try PostgresCluster.shared().createDatabase()
+        let agent = RunningAgent(settings: settings, legacyEnvironment: environment)
+        let connection = try PostgresConnection(settings: settings)
+        var projects = 0
+        for _ in 0..<200 where projects == 0 {
+            try await Task.sleep(for: .milliseconds(50))
+            let exists = try connection.execute("SELECT to_regclass('projects') IS NOT NULL").bool(0, 0) == true
+            projects = exists ? try connection.execute("SELECT count(*) FROM projects").int(0, 0) ?? 0 : 0
+        }
+        await agent.stop()
+        #expect(projects == 4)
+        #expect(try connection.execute("SELECT count(*) FROM agent_activities").int(0, 0) == 6)
+        #expect(agent.messages.all.contains { $0.contains("importing it first") })
+    }
+
     @Test("no legacy file, or a registry with projects: nothing happens")
     func bootstrapSkips() throws {
         let connection = try PostgresConnection(settings: try PostgresCluster.shared().createDatabase())

@@ -93,7 +93,8 @@ final class RunningAgent: @unchecked Sendable {
 
     init(
         settings: ConnectionSettings, configuration: AgentConfiguration = .fastForTests,
-        watchLimit: Int? = nil, settingsOnReload: Recorded<ConnectionSettings>? = nil
+        watchLimit: Int? = nil, settingsOnReload: Recorded<ConnectionSettings>? = nil,
+        legacyEnvironment: [String: String]? = nil
     ) {
         let messages = self.messages
         let echo = ProcessInfo.processInfo.environment["IMI_TEST_LOG"] != nil
@@ -108,7 +109,7 @@ final class RunningAgent: @unchecked Sendable {
                 { @Sendable in box.all.last ?? settings }
             },
             clock: ContinuousClock(), logger: logger,
-            watchLimit: watchLimit)
+            watchLimit: watchLimit, legacyEnvironment: legacyEnvironment)
         self.agent = agent
         task = Task.detached { await agent.run() }
     }

@@ -73,6 +73,9 @@ final class BackgroundAgent: @unchecked Sendable {
     private var nextWatchdog: Duration = .zero
     private var lastStatus = ""
     private var statistics = Statistics()
+    /// Where to look for a legacy SQLite registry to import on the first connection (`nil`:
+    /// never). Cleared once it has been looked at.
+    private var legacyEnvironment: [String: String]?
 
     init(
         settings: ConnectionSettings,
@@ -83,8 +86,10 @@ final class BackgroundAgent: @unchecked Sendable {
         logger: Logger,
         notifier: SystemdNotifier? = nil,
         watchdogInterval: Duration? = nil,
-        watchLimit: Int? = nil
+        watchLimit: Int? = nil,
+        legacyEnvironment: [String: String]? = nil
     ) {
+        self.legacyEnvironment = legacyEnvironment
         self.settings = settings
         self.configuration = configuration
         self.loadConfiguration = loadConfiguration
@@ -242,6 +247,11 @@ final class BackgroundAgent: @unchecked Sendable {
         statistics.connectAttempts += 1
         do {
             let connection = try PostgresConnection(settings: settings)
+            if let environment = legacyEnvironment {
+                // First run on a machine that still has the SQLite registry: import it first.
+                try LegacyBootstrap(connection: connection, logger: logger, environment: environment).runIfNeeded()
+                legacyEnvironment = nil
+            }
             try SchemaMigrator(connection: connection).requireSchema()
             // Listen before reading, so a change made in between is not missed.
             let listener = try RegistryListener(settings: settings, inbox: inbox, logger: logger)

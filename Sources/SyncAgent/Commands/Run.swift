@@ -77,7 +77,8 @@ struct Run: AsyncParsableCommand {
             clock: ContinuousClock(),
             logger: logger,
             notifier: SystemdNotifier(environment: environment),
-            watchdogInterval: SystemdNotifier.watchdogInterval(environment: environment))
+            watchdogInterval: SystemdNotifier.watchdogInterval(environment: environment),
+            legacyEnvironment: environment)
 
         // SIGHUP is not a lifecycle signal; a dispatch source turns it into a reload request.
         signal(SIGHUP, SIG_IGN)
