@@ -11,7 +11,7 @@ struct Migrate: ParsableCommand {
             in its own transaction, under an advisory lock; versions and checksums are recorded \
             in imi_schema_migrations. A changed, already-applied file is refused.
 
-            Then the legacy registry (--from, default $XDG_DATA_HOME/imi/database.db) is opened \
+            Then the legacy registry (--from, default [database.fallback] path in config.toml, else $XDG_DATA_HOME/imi/database.db) is opened \
             read-only and imported in one transaction: repositories, worktree types, worktrees \
             and agent activities. Running it again imports only rows not imported before and \
             never overwrites. Rows that cannot be imported as they are go to the \
@@ -74,8 +74,11 @@ struct Migrate: ParsableCommand {
         }
     }
 
+    /// `--from`, else `[database.fallback] path` in config.toml, else the XDG data path.
     var legacyPath: String {
-        from ?? LegacyRegistry.defaultPath(environment: ProcessInfo.processInfo.environment)
+        if let from { return from }
+        return (try? global.resolvedConfig().legacyPath.value)
+            ?? LegacyRegistry.defaultPath(environment: ProcessInfo.processInfo.environment)
     }
 }
 
