@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # The main job end to end on a fresh machine: install what is missing, build, start a
-# throwaway PostgreSQL under .imi-demo/, create sample worktrees in different states,
-# register them, apply the schema, run `imi-sync once`, and show the result.
+# throwaway PostgreSQL under .imi-demo/, create sample worktrees in different states, record
+# them in a legacy iMi SQLite registry, migrate it (schema + import + verify), run
+# `imi-sync once`, start `imi-sync run` and watch it pick up an edit, and show the result.
 #   scripts/demo.sh [--keep]     (--keep leaves the server running afterwards)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 keep=false
 [[ "${1:-}" == "--keep" ]] && keep=true
-scripts/ensure-packages.sh
+scripts/ensure-packages.sh sqlite3
 
 echo "== building imi-sync (release)"
 bin=$(scripts/build-release.sh 2> >(tail -n 1 >&2))
@@ -23,30 +24,68 @@ $keep || trap 'scripts/pg-throwaway.sh stop "$demo/pg"' EXIT
 echo "== creating sample worktrees in $demo/code"
 scripts/sample-worktrees.sh "$demo/code" > "$demo/worktrees.tsv"
 
-echo "== imi-sync migrate --schema-only"
-"$bin" migrate --schema-only
+echo "== writing a legacy iMi SQLite registry of them ($demo/legacy.db)"
+# The old CLI's tables (REGISTRY.md); values arrive through .import, never as SQL text.
+sqlite3 "$demo/legacy.db" <<SQL
+CREATE TABLE repositories (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, path TEXT NOT NULL,
+    remote_url TEXT NOT NULL, default_branch TEXT NOT NULL DEFAULT 'main', created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL, active BOOLEAN NOT NULL DEFAULT TRUE);
+CREATE TABLE worktree_types (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE,
+    branch_prefix TEXT NOT NULL, worktree_prefix TEXT NOT NULL, description TEXT,
+    is_builtin BOOLEAN NOT NULL DEFAULT 0, created_at TEXT NOT NULL);
+CREATE TABLE worktrees (id TEXT PRIMARY KEY, repo_name TEXT NOT NULL, worktree_name TEXT NOT NULL,
+    branch_name TEXT NOT NULL, worktree_type TEXT NOT NULL, path TEXT NOT NULL, created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL, active BOOLEAN NOT NULL DEFAULT TRUE, agent_id TEXT,
+    UNIQUE(repo_name, worktree_name));
+CREATE TABLE agent_activities (id TEXT PRIMARY KEY, agent_id TEXT NOT NULL, worktree_id TEXT NOT NULL,
+    activity_type TEXT NOT NULL, file_path TEXT, description TEXT NOT NULL, created_at TEXT NOT NULL);
+CREATE TEMP TABLE staging (project, default_branch, name, type, branch, path);
+.mode tabs
+.import $demo/worktrees.tsv staging
+INSERT INTO worktree_types (name, branch_prefix, worktree_prefix, is_builtin, created_at) VALUES
+    ('feat', 'feat/', 'feat-', 1, '2025-10-01 09:00:00'), ('fix', 'fix/', 'fix-', 1, '2025-10-01 09:00:00'),
+    ('aiops', 'aiops/', 'aiops-', 1, '2025-10-01 09:00:00'), ('review', 'pr-review/', 'pr-', 1, '2025-10-01 09:00:00'),
+    ('trunk', '', 'trunk-', 1, '2025-10-01 09:00:00');
+INSERT INTO repositories (id, name, path, remote_url, default_branch, created_at, updated_at)
+    SELECT lower(hex(randomblob(16))), project, path, 'git@github.com:demo/' || project || '.git',
+           default_branch, '2025-10-27T22:20:01.123456789+00:00', '2025-10-27T22:20:01.123456789+00:00'
+    FROM staging WHERE type = 'trunk';
+INSERT INTO worktrees (id, repo_name, worktree_name, branch_name, worktree_type, path, created_at, updated_at, agent_id)
+    SELECT lower(hex(randomblob(16))), project, name, branch, type, path, '2025-11-02 10:11:12', '2025-11-02 10:11:12',
+           CASE WHEN type = 'aiops' THEN 'agent-1' END
+    FROM staging;
+INSERT INTO agent_activities (id, agent_id, worktree_id, activity_type, file_path, description, created_at)
+    SELECT lower(hex(randomblob(16))), 'agent-1', id, 'claimed', NULL, 'took the worktree', '2025-11-02T10:12:00Z'
+    FROM worktrees WHERE worktree_type = 'aiops';
+SQL
 
-echo "== registering $(wc -l < "$demo/worktrees.tsv") worktrees"
-# Values travel as COPY data, never as SQL text.
-psql "$IMI_DATABASE_URL" -q -v ON_ERROR_STOP=1 \
-    -c "CREATE TABLE demo_staging (project text, default_branch text, name text, type text, branch text, path text)" \
-    -c "\\copy demo_staging FROM '$demo/worktrees.tsv'" \
-    -c "INSERT INTO projects (name, remote_origin, default_branch, trunk_path)
-        SELECT DISTINCT project, 'git@github.com:demo/' || project || '.git', default_branch, path
-        FROM demo_staging WHERE type = 'trunk'" \
-    -c "INSERT INTO worktrees (project_id, type_id, name, branch_name, path)
-        SELECT p.id, t.id, s.name, s.branch, s.path
-        FROM demo_staging s JOIN projects p ON p.name = s.project JOIN worktree_types t ON t.name = s.type" \
-    -c "DROP TABLE demo_staging"
+echo "== imi-sync migrate --from $demo/legacy.db   (schema, then the legacy import)"
+"$bin" migrate --from "$demo/legacy.db"
+"$bin" migrate verify --from "$demo/legacy.db" | tail -n 3
 
 echo "== imi-sync once"
 "$bin" once
 
+echo "== imi-sync run: the background agent sees an edit within a fraction of a second"
+"$bin" run --log-level notice 2> "$demo/agent.log" &
+agent=$!
+edited=$(awk -F'\t' '$3 == "pr-7" { print $6 }' "$demo/worktrees.tsv")
+for _ in $(seq 1 100); do grep -q "first full sync" "$demo/agent.log" && break; sleep 0.1; done
+echo "edit" > "$edited/edited-by-demo.txt"
+start=$(date +%s%N)
+for _ in $(seq 1 100); do
+    files=$(psql "$IMI_DATABASE_URL" -Atc "SELECT uncommitted_files_count FROM worktrees WHERE name = 'pr-7'")
+    [[ "$files" == "1" ]] && break
+    sleep 0.02
+done
+echo "pr-7: uncommitted_files_count = $files, $(( ($(date +%s%N) - start) / 1000000 )) ms after the edit"
+kill -TERM "$agent"; wait "$agent" || true
+
 echo
-echo "== the registry now says (v_inflight_work)"
-psql "$IMI_DATABASE_URL" -c "SELECT project_name, worktree_name, status, uncommitted_files_count AS files,
-        ahead_of_trunk AS ahead, behind_trunk AS behind, left(last_commit_message, 50) AS last_commit
-    FROM v_inflight_work ORDER BY 1, 2"
+echo "== imi-sync status (v_inflight_work)"
+"$bin" status
+echo
+"$bin" stats
 if $keep; then
     echo "server left running: IMI_DATABASE_URL='$IMI_DATABASE_URL'"
 fi
