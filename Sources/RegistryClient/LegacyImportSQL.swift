@@ -79,14 +79,7 @@ enum LegacyImportSQL {
             b.default_branch,
             CASE WHEN p.last_part LIKE 'trunk-_%' THEN p.clean
                  ELSE rtrim(p.clean, '/') || '/trunk-' || b.default_branch END AS trunk_path,
-            coalesce(s.created_at, s.updated_at)::timestamptz AS created_at,
-            coalesce(s.updated_at, s.created_at)::timestamptz AS updated_at,
-            coalesce(\(boolean("s.active")), true) AS active,
-            jsonb_strip_nulls(jsonb_build_object(
-                'legacy_id', s.id__raw,
-                'legacy_created_at', CASE WHEN s.created_at IS NULL THEN s.created_at__raw END,
-                'legacy_updated_at', CASE WHEN s.updated_at IS NULL THEN s.updated_at__raw END,
-                'legacy_active', CASE WHEN \(boolean("s.active")) IS NULL THEN s.active END)) AS metadata,
+            \(timestampsActiveAndMetadata()),
             \(repairs([
                 "CASE WHEN s.remote_url IS NULL THEN 'remote_url missing; stored as empty' END",
                 """
@@ -189,6 +182,21 @@ enum LegacyImportSQL {
         ON CONFLICT (name) DO NOTHING
         """
 
+    /// created_at, updated_at, active and metadata (legacy id and unparsable originals), the
+    /// columns repositories and worktrees share.
+    static func timestampsActiveAndMetadata() -> String {
+        """
+        coalesce(s.created_at, s.updated_at)::timestamptz AS created_at,
+            coalesce(s.updated_at, s.created_at)::timestamptz AS updated_at,
+            coalesce(\(boolean("s.active")), true) AS active,
+            jsonb_strip_nulls(jsonb_build_object(
+                'legacy_id', s.id__raw,
+                'legacy_created_at', CASE WHEN s.created_at IS NULL THEN s.created_at__raw END,
+                'legacy_updated_at', CASE WHEN s.updated_at IS NULL THEN s.updated_at__raw END,
+                'legacy_active', CASE WHEN \(boolean("s.active")) IS NULL THEN s.active END)) AS metadata
+        """
+    }
+
     // MARK: worktrees
 
     static let planWorktrees: [String] = [
@@ -196,14 +204,7 @@ enum LegacyImportSQL {
         CREATE TEMP TABLE legacy_plan_worktrees ON COMMIT DROP AS
         SELECT s.ord, \(sourceID()) AS source_id, k.id, pr.id AS project_id, t.id AS type_id,
             s.worktree_name AS name, coalesce(s.branch_name, '') AS branch_name, s.path, s.agent_id,
-            coalesce(s.created_at, s.updated_at)::timestamptz AS created_at,
-            coalesce(s.updated_at, s.created_at)::timestamptz AS updated_at,
-            coalesce(\(boolean("s.active")), true) AS active,
-            jsonb_strip_nulls(jsonb_build_object(
-                'legacy_id', s.id__raw,
-                'legacy_created_at', CASE WHEN s.created_at IS NULL THEN s.created_at__raw END,
-                'legacy_updated_at', CASE WHEN s.updated_at IS NULL THEN s.updated_at__raw END,
-                'legacy_active', CASE WHEN \(boolean("s.active")) IS NULL THEN s.active END)) AS metadata,
+            \(timestampsActiveAndMetadata()),
             \(repairs([
                 "CASE WHEN s.branch_name IS NULL THEN 'branch_name missing; stored as empty' END",
             ] + timestampRepairs() + [activeRepair("active"), badTextRepair])) AS repairs,
