@@ -35,4 +35,34 @@ public enum GitLibrary {
         // `.keep` files only protect packs from repacking; checking them costs a stat per pack.
         _ = cgit2_opts_set_int(Int32(GIT_OPT_DISABLE_PACK_KEEP_FILE_CHECKS.rawValue), 1)
     }
+
+    /// A level of libgit2's configuration search path.
+    public enum ConfigLevel: Sendable {
+        /// `/etc` (gitconfig).
+        case system
+        /// `$XDG_CONFIG_HOME/git` (config, ignore, attributes).
+        case xdg
+        /// `$HOME` (.gitconfig).
+        case global
+
+        fileprivate var rawValue: Int32 {
+            switch self {
+            case .system: Int32(GIT_CONFIG_LEVEL_SYSTEM.rawValue)
+            case .xdg: Int32(GIT_CONFIG_LEVEL_XDG.rawValue)
+            case .global: Int32(GIT_CONFIG_LEVEL_GLOBAL.rawValue)
+            }
+        }
+    }
+
+    /// The directories libgit2 reads the configuration of `level` from, as bytes; a change to
+    /// a file there can change every worktree's status.
+    public static func configSearchDirectories(level: ConfigLevel) -> [[UInt8]] {
+        initialize()
+        var buffer = git_buf()
+        defer { git_buf_dispose(&buffer) }
+        guard cgit2_opts_get_search_path(level.rawValue, &buffer) == 0, let text = buffer.ptr else {
+            return []
+        }
+        return PathBytes.of(text).split(separator: UInt8(ascii: ":")).map(Array.init)
+    }
 }

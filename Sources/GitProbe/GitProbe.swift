@@ -72,6 +72,16 @@ public struct GitProbe: Sendable {
         )
     }
 
+    /// Opens the worktree at `path` and reads its index, the two steps where an unreadable
+    /// repository (not a worktree, SHA-256 object names, a sparse index) fails; throws what
+    /// `probe` would. Much cheaper than a probe: no status, no history walk.
+    public func checkReadable(path: String) throws(GitProbeError) {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw GitProbeError(code: .missingPath, path: path, operation: "check path exists")
+        }
+        try GitRepository(openingWorktreeAt: path).loadIndex()
+    }
+
     /// The refs tried as trunk, in REGISTRY.md's order.
     static func trunkCandidates(_ defaultBranch: String) -> [String] {
         [

@@ -17,7 +17,7 @@ extension GitProbeError {
                 message = String(cString: text)
             }
         }
-        return GitProbeError(
+        var error = GitProbeError(
             code: code,
             path: path,
             operation: operation,
@@ -25,6 +25,33 @@ extension GitProbeError {
             libgit2Class: errorClass,
             libgit2Message: message
         )
+        if let explanation = message.flatMap(Self.unsupportedFormat(libgit2Message:)) {
+            error.code = .unsupportedFormat
+            error.explanation = explanation
+        }
+        return error
+    }
+
+    /// What a libgit2 1.5 message says the repository uses that it cannot read, in git's
+    /// terms and with the way out; `nil` for any other failure.
+    ///
+    /// libgit2 1.5 refuses `extensions.objectFormat = sha256` when opening and a sparse index
+    /// (the `sdir` index extension, written with `index.sparse = true`) when reading the index.
+    static func unsupportedFormat(libgit2Message message: String) -> String? {
+        let lowered = message.lowercased()
+        if lowered.contains("extensions.objectformat") {
+            return "it uses SHA-256 object names (extensions.objectFormat = sha256), "
+                + "which libgit2 1.5 cannot read; only SHA-1 repositories can be synced"
+        }
+        if lowered.contains("unsupported mandatory extension"), lowered.contains("sdir") {
+            return "its index is a sparse index (index.sparse = true), which libgit2 1.5 "
+                + "cannot read; turn it off there with `git sparse-checkout init --no-sparse-index`"
+        }
+        if let range = lowered.range(of: "unsupported extension name ") {
+            let name = message[range.upperBound...].split(separator: " ").first.map(String.init) ?? ""
+            return "it needs the repository extension \(name), which libgit2 1.5 does not know"
+        }
+        return nil
     }
 
     /// Like `libgit2(_:path:operation:returnCode:)`, choosing `.brokenRepository` when libgit2
@@ -37,7 +64,9 @@ extension GitProbeError {
             GIT_ERROR_SUBMODULE.rawValue,
         ]
         var error = libgit2(.libgit2, path: path, operation: operation, returnCode: returnCode)
-        if let errorClass = error.libgit2Class, repositoryDataClasses.contains(UInt32(errorClass)) {
+        if error.code == .libgit2, let errorClass = error.libgit2Class,
+            repositoryDataClasses.contains(UInt32(errorClass))
+        {
             error.code = .brokenRepository
         }
         return error

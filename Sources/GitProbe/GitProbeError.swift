@@ -10,6 +10,9 @@ public struct GitProbeError: Error, Sendable, Equatable, CustomStringConvertible
         case brokenRepository
         /// libgit2 failed for another reason (I/O, memory, permissions, ownership).
         case libgit2
+        /// The repository uses a format libgit2 1.5 cannot read (SHA-256 object names, a
+        /// sparse index); `explanation` names the git setting responsible.
+        case unsupportedFormat
     }
 
     /// The kind of failure.
@@ -24,6 +27,9 @@ public struct GitProbeError: Error, Sendable, Equatable, CustomStringConvertible
     public var libgit2Class: Int32?
     /// libgit2's error message, when it gave one.
     public var libgit2Message: String?
+    /// What the repository uses that cannot be read and how to change it, for
+    /// `.unsupportedFormat`.
+    public var explanation: String?
 
     /// Creates an error; `GitProbe` fills the libgit2 fields from `git_error_last()`.
     public init(
@@ -32,7 +38,8 @@ public struct GitProbeError: Error, Sendable, Equatable, CustomStringConvertible
         operation: String,
         libgit2Code: Int32? = nil,
         libgit2Class: Int32? = nil,
-        libgit2Message: String? = nil
+        libgit2Message: String? = nil,
+        explanation: String? = nil
     ) {
         self.code = code
         self.path = path
@@ -40,11 +47,14 @@ public struct GitProbeError: Error, Sendable, Equatable, CustomStringConvertible
         self.libgit2Code = libgit2Code
         self.libgit2Class = libgit2Class
         self.libgit2Message = libgit2Message
+        self.explanation = explanation
     }
 
     /// One line: what failed, where, and libgit2's reason.
     public var description: String {
-        var line = "\(summary) at \(path) (\(operation)"
+        var line = "\(summary) at \(path)"
+        if let explanation { line += ": \(explanation)" }
+        line += " (\(operation)"
         if let libgit2Code { line += ", code \(libgit2Code)" }
         if let libgit2Class { line += ", class \(libgit2Class)" }
         line += ")"
@@ -62,6 +72,7 @@ public struct GitProbeError: Error, Sendable, Equatable, CustomStringConvertible
         case .notARepository: "not a git worktree"
         case .brokenRepository: "broken git repository"
         case .libgit2: "libgit2 failed"
+        case .unsupportedFormat: "repository format libgit2 1.5 cannot read"
         }
     }
 }

@@ -17,12 +17,22 @@ final class GitRepository {
     let handle: OpaquePointer
 
     /// Opens the worktree whose top directory is `path`; never searches parent directories.
-    init(openingWorktreeAt path: String) throws(GitProbeError) {
+    convenience init(openingWorktreeAt path: String) throws(GitProbeError) {
+        try self.init(openingWorktreeAtBytes: Array(path.utf8))
+    }
+
+    /// Opens the worktree at a path given as bytes (a submodule's name need not be UTF-8).
+    init(openingWorktreeAtBytes pathBytes: [UInt8]) throws(GitProbeError) {
+        let path = String(decoding: pathBytes, as: UTF8.self)
         var opened: OpaquePointer?
         // NO_SEARCH: a plain directory inside some other checkout must not be mistaken for that
         // checkout, the registry records worktree roots only.
         let flags = GIT_REPOSITORY_OPEN_NO_SEARCH.rawValue
-        let rc = git_repository_open_ext(&opened, path, flags, nil)
+        let rc = (pathBytes + [0]).withUnsafeBufferPointer { bytes in
+            bytes.withMemoryRebound(to: CChar.self) { name in
+                git_repository_open_ext(&opened, name.baseAddress, flags, nil)
+            }
+        }
         guard rc == 0, let opened else {
             let code: GitProbeError.Code =
                 switch rc {
@@ -44,7 +54,9 @@ final class GitRepository {
         // libgit2 happily opens a `.git` directory itself and reports its parent's worktree;
         // git refuses to run status there, and the registry must not record it as a worktree.
         if let gitDirectory = git_repository_path(handle),
-            Self.sameFile(String(cString: gitDirectory), path)
+            (pathBytes + [0]).withUnsafeBufferPointer({ bytes in
+                bytes.withMemoryRebound(to: CChar.self) { Self.sameFile(gitDirectory, $0.baseAddress!) }
+            })
         {
             throw GitProbeError(
                 code: .notARepository, path: path,
@@ -99,6 +111,16 @@ final class GitRepository {
         return Head(branch: branch, commit: target.pointee)
     }
 
+    /// Reads the index (what a status does first), so an index libgit2 cannot read fails here.
+    func loadIndex() throws(GitProbeError) {
+        var index: OpaquePointer?
+        let rc = git_repository_index(&index, handle)
+        guard rc == 0, let index else {
+            throw .classified(path: path, operation: "git_repository_index", returnCode: rc)
+        }
+        git_index_free(index)
+    }
+
     /// `git log -1 --format=%s` for `commit`.
     func subject(of commit: git_oid) throws(GitProbeError) -> String {
         var object: OpaquePointer?
@@ -144,7 +166,7 @@ final class GitRepository {
     }
 
     /// True when both paths name the same existing file or directory.
-    static func sameFile(_ first: String, _ second: String) -> Bool {
+    static func sameFile(_ first: UnsafePointer<CChar>, _ second: UnsafePointer<CChar>) -> Bool {
         var firstInfo = stat()
         var secondInfo = stat()
         guard stat(first, &firstInfo) == 0, stat(second, &secondInfo) == 0 else { return false }
