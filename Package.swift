@@ -12,6 +12,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
     ],
     targets: [
         .systemLibrary(
@@ -56,6 +57,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
+                .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
         .target(
@@ -73,7 +75,10 @@ let package = Package(
         ),
         .testTarget(
             name: "SyncAgentTests",
-            dependencies: ["SyncAgent", "GitProbe", "RegistryClient", "TestSupport"]
+            dependencies: [
+                "SyncAgent", "GitProbe", "RegistryClient", "TestSupport",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
         ),
     ]
 )

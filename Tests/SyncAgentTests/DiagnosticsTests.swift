@@ -108,13 +108,17 @@ struct DiagnosticsTests {
 
     @Test("doctor passes a sound registry, warns on missing paths and low inotify limits")
     func doctor() throws {
-        let (registry, _) = try seededRegistry()
+        let (registry, ids) = try seededRegistry()
+        // One worktree is real: its watch plan (8 directories: the tree, .git, info, five refs) is over the limit of 5.
+        let fixture = try GitFixture()
+        let trunk = try fixture.makeProject("real").trunk
+        try registry.connection.execute("UPDATE worktrees SET path = $2 WHERE id = $1", [ids["clean"]!, trunk.path])
         let conninfo = registry.connection.settings.conninfo
         let proc = FileManager.default.temporaryDirectory.appendingPathComponent("imi-proc-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: proc, withIntermediateDirectories: true)
         try "5\n".write(to: proc.appendingPathComponent("max_user_watches"), atomically: true, encoding: .utf8)
         try "128\n".write(to: proc.appendingPathComponent("max_user_instances"), atomically: true, encoding: .utf8)
-        let global = try GlobalOptions.parse(["--database-url", conninfo, "--config", "/nonexistent/config.toml"])
+        let global = try GlobalOptions.parse(["--database-url", conninfo, "--config", "/dev/null"])
 
         let checks = DoctorChecks(global: global, procRoot: proc.path).run()
         let byName = Dictionary(uniqueKeysWithValues: checks.map { ($0.name, $0) })
@@ -123,7 +127,8 @@ struct DiagnosticsTests {
         #expect(byName["schema"]?.outcome == .ok)
         #expect(byName["integrity"]?.outcome == .ok)
         #expect(byName["worktree paths"]?.outcome == .warning)
-        #expect(byName["worktree paths"]?.detail.hasPrefix("6 of 6") == true)
+        #expect(byName["worktree paths"]?.detail.hasPrefix("5 of 6") == true)
+        #expect(byName["inotify"]?.detail.hasPrefix("about 8 watches needed for 6 worktrees") == true)
         #expect(byName["inotify"]?.outcome == .warning)
         #expect(byName["inotify"]?.detail.contains("sysctl fs.inotify.max_user_watches=") == true)
         #expect(!checks.contains { $0.outcome == .failure })
@@ -132,13 +137,13 @@ struct DiagnosticsTests {
     @Test("doctor fails on an unreachable database and a missing schema")
     func doctorFailures() throws {
         let unreachable = try GlobalOptions.parse([
-            "--database-url", "host=/nonexistent-socket dbname=x", "--config", "/nonexistent/config.toml",
+            "--database-url", "host=/nonexistent-socket dbname=x", "--config", "/dev/null",
         ])
         let first = DoctorChecks(global: unreachable).run()
         #expect(first.first { $0.name == "database" }?.outcome == .failure)
 
         let empty = try PostgresCluster.shared().createDatabase()
-        let noSchema = try GlobalOptions.parse(["--database-url", empty.conninfo, "--config", "/nonexistent/config.toml"])
+        let noSchema = try GlobalOptions.parse(["--database-url", empty.conninfo, "--config", "/dev/null"])
         let second = DoctorChecks(global: noSchema).run()
         #expect(second.first { $0.name == "schema" }?.outcome == .failure)
         #expect(second.first { $0.name == "schema" }?.detail.contains("imi-sync migrate --schema-only") == true)

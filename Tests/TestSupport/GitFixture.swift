@@ -205,8 +205,11 @@ public final class GitFixture: Sendable {
     // MARK: Oracle answers
 
     /// The number of lines `git status --porcelain` prints in `worktree`.
+    ///
+    /// `--no-optional-locks`: a plain `git status` refreshes and rewrites the index, an event
+    /// a watcher sees, so asking the oracle would itself make the agent look again.
     public func porcelainLineCount(in worktree: URL) throws -> Int {
-        try git(["status", "--porcelain"], in: worktree)
+        try git(["--no-optional-locks", "status", "--porcelain"], in: worktree)
             .split(separator: "\n", omittingEmptySubsequences: true).count
     }
 

@@ -383,6 +383,14 @@ final class BackgroundAgent: @unchecked Sendable {
                         metadata: ["worktree.id": "\(worktree.id)", "worktree.path": "\(worktree.path)",
                                    "error": "\(reason)"])
                 }
+            case .incomplete(let reason):
+                polled.insert(worktree.id)
+                nextPoll = now + configuration.pollInterval
+                dirty.mark(worktree.id, at: now, immediate: true)
+                logger.error(
+                    "not every directory of a worktree can be watched; it is polled every \(configuration.pollInterval) instead",
+                    metadata: ["worktree.id": "\(worktree.id)", "worktree.path": "\(worktree.path)",
+                               "error": "\(reason)"])
             case .limitReached(let needed):
                 polled.insert(worktree.id)
                 limited.append((worktree.id, needed))

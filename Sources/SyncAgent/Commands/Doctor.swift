@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GitProbe
 import RegistryClient
+import SystemPackage
 
 /// `imi-sync doctor`: checks everything imi-sync depends on and says what to fix.
 struct Doctor: ParsableCommand {
@@ -52,7 +53,9 @@ struct DoctorChecks {
         do {
             config = try global.resolvedConfig()
             checks.append(.init(name: "configuration", outcome: .ok,
-                                detail: config.configFileFound ? config.configPath : "no config file; using environment and defaults"))
+                                detail: config.configFileFound
+                                    ? config.configPath
+                                    : "no config file (\(config.configPath): \(config.configFileNote ?? "none")); using environment and defaults"))
         } catch {
             checks.append(.init(name: "configuration", outcome: .failure, detail: "\(error)"))
             return checks
@@ -77,6 +80,7 @@ struct DoctorChecks {
             return checks
         }
         let registry = Registry(connection: connection)
+        checks.append(writeCheck(registry, target: config.connectionSettings.redactedDescription))
         checks.append(integrityCheck(registry))
         let worktrees = (try? registry.activeWorktrees()) ?? []
         checks.append(pathsCheck(worktrees))
@@ -108,6 +112,22 @@ struct DoctorChecks {
         }
     }
 
+    /// The agent's git-state UPDATE and heartbeat, tried on no rows and rolled back: a
+    /// revoked privilege or a read-only database fails here exactly as it would for `run`.
+    func writeCheck(_ registry: Registry, target: String) -> Doctor.Check {
+        do {
+            guard let refusal = try registry.stateWriteRefusal() else {
+                return .init(name: "registry writes", outcome: .ok,
+                             detail: "git-state updates and heartbeats are accepted for \(target)")
+            }
+            return .init(name: "registry writes", outcome: .failure,
+                         detail: "the registry refuses git-state updates for \(target): \(refusal); "
+                            + "`imi-sync run` keeps the states and retries until it accepts them")
+        } catch {
+            return .init(name: "registry writes", outcome: .failure, detail: "\(error)")
+        }
+    }
+
     func integrityCheck(_ registry: Registry) -> Doctor.Check {
         do {
             let problems = try registry.integrityProblems()
@@ -121,24 +141,45 @@ struct DoctorChecks {
         }
     }
 
+    /// Every active worktree exists and can be read by libgit2 (an unsupported repository
+    /// format, such as SHA-256 object names or a sparse index, is named with its setting).
     func pathsCheck(_ worktrees: [RegisteredWorktree]) -> Doctor.Check {
-        let missing = worktrees.filter { !FileManager.default.fileExists(atPath: $0.path) }
-        if missing.isEmpty {
-            return .init(name: "worktree paths", outcome: .ok, detail: "all \(worktrees.count) active worktrees exist on disk")
+        let probe = GitProbe(splitsLargeWorktrees: false)
+        var missing: [String] = []
+        var unreadable: [String] = []
+        for worktree in worktrees {
+            do {
+                try probe.checkReadable(path: worktree.path)
+            } catch where error.code == .missingPath {
+                missing.append(worktree.path)
+            } catch {
+                unreadable.append(error.description)
+            }
         }
-        let examples = missing.prefix(3).map(\.path).joined(separator: ", ")
-        return .init(name: "worktree paths", outcome: .warning,
-                     detail: "\(missing.count) of \(worktrees.count) active worktrees are missing on disk (\(examples))")
+        if !unreadable.isEmpty {
+            return .init(name: "worktree paths", outcome: .failure,
+                         detail: "\(unreadable.count) of \(worktrees.count) active worktrees cannot be read: "
+                            + unreadable.prefix(3).joined(separator: "; "))
+        }
+        if !missing.isEmpty {
+            let examples = missing.prefix(3).joined(separator: ", ")
+            return .init(name: "worktree paths", outcome: .warning,
+                         detail: "\(missing.count) of \(worktrees.count) active worktrees are missing on disk (\(examples))")
+        }
+        return .init(name: "worktree paths", outcome: .ok, detail: "all \(worktrees.count) active worktrees exist and can be read")
     }
 
-    /// Directories `run` would watch (not git-ignored, not inside .git) plus the git dirs,
-    /// against `fs.inotify.max_user_watches`.
+    /// The watches `run` would add (the same ``WatchPlan`` walk, symbolic links never
+    /// followed) against `fs.inotify.max_user_watches`.
     func inotifyCheck(_ worktrees: [RegisteredWorktree]) -> Doctor.Check {
         guard let limit = readInt("\(procRoot)/max_user_watches") else {
             return .init(name: "inotify", outcome: .warning, detail: "cannot read \(procRoot)/max_user_watches")
         }
         let instances = readInt("\(procRoot)/max_user_instances") ?? 0
-        let needed = worktrees.reduce(0) { $0 + watchableDirectories(in: $1.path) + 3 }
+        let needed = worktrees.reduce(0) { total, worktree in
+            guard let layout = try? WorktreeLayout(worktreePath: worktree.path) else { return total }
+            return total + WatchPlan(root: FilePath(worktree.path), layout: layout).watchCount
+        }
         let detail = "about \(needed) watches needed for \(worktrees.count) worktrees; limit \(limit) "
             + "(max_user_instances \(instances))"
         if needed > limit {
@@ -193,27 +234,5 @@ struct DoctorChecks {
     private func readInt(_ path: String) -> Int? {
         (try? String(contentsOfFile: path, encoding: .utf8))
             .flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
-    }
-
-    /// Counts directories under `root` that git does not ignore, skipping `.git`; bounded so a
-    /// huge tree cannot stall the doctor.
-    private func watchableDirectories(in root: String, limit: Int = 200_000) -> Int {
-        let rules = try? WorktreeIgnoreRules(worktreePath: root)
-        var count = 0
-        var pending = [""]
-        while let relative = pending.popLast(), count < limit {
-            count += 1
-            let absolute = relative.isEmpty ? root : root + "/" + relative
-            guard let names = try? FileManager.default.contentsOfDirectory(atPath: absolute) else { continue }
-            for name in names where name != ".git" {
-                let child = relative.isEmpty ? name : relative + "/" + name
-                var isDirectory: ObjCBool = false
-                guard FileManager.default.fileExists(atPath: root + "/" + child, isDirectory: &isDirectory),
-                      isDirectory.boolValue else { continue }
-                if rules?.isIgnored(relativePath: child + "/") == true { continue }
-                pending.append(child)
-            }
-        }
-        return count
     }
 }

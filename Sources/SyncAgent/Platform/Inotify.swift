@@ -2,13 +2,20 @@
 import Glibc
 #endif
 import Foundation
+import SystemPackage
 
 /// One event read from an inotify descriptor.
 struct InotifyEvent: Equatable, Sendable {
     var watch: Int32
     var mask: UInt32
-    /// The entry's name inside the watched directory; empty for events on the directory itself.
-    var name: String
+    /// The entry's name inside the watched directory, byte for byte as the kernel gave it
+    /// (names need not be UTF-8); `nil` for events on the directory itself.
+    var name: [UInt8]?
+
+    /// The name as a path component, to extend a watched directory's path.
+    var component: FilePath.Component? {
+        name.flatMap { FilePath.Component(platformString: $0.map { CChar(bitPattern: $0) } + [0]) }
+    }
 
     var isDirectory: Bool { mask & UInt32(IN_ISDIR) != 0 }
     var isOverflow: Bool { mask & UInt32(IN_Q_OVERFLOW) != 0 }
@@ -24,7 +31,7 @@ final class Inotify {
     /// Changes to entries of a directory in a worktree, and the directory itself going away.
     static let treeMask = UInt32(
         IN_CREATE | IN_DELETE | IN_MODIFY | IN_ATTRIB | IN_MOVED_FROM | IN_MOVED_TO
-            | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_EXCL_UNLINK)
+            | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW | IN_EXCL_UNLINK)
 
     let descriptor: Int32
 
@@ -37,7 +44,8 @@ final class Inotify {
     }
 
     /// Adds (or updates) a watch; the kernel returns the same number for the same inode.
-    func addWatch(_ path: String, mask: UInt32 = treeMask) throws(SystemCallError) -> Int32 {
+    /// `IN_DONT_FOLLOW`: a directory replaced by a symbolic link is not followed out.
+    func addWatch(_ path: FilePath, mask: UInt32 = treeMask) throws(SystemCallError) -> Int32 {
         try SystemCall.inotifyAddWatch(descriptor, path: path, mask: mask)
     }
 
@@ -64,17 +72,16 @@ final class Inotify {
             let headerSize = MemoryLayout<inotify_event>.size
             while offset + headerSize <= count {
                 let header = buffer.loadUnaligned(fromByteOffset: offset, as: inotify_event.self)
-                let nameLength = Int(header.len)
-                var name = ""
+                // The name is NUL-padded to `len` bytes; never read past this record.
+                let nameLength = min(Int(header.len), count - offset - headerSize)
+                var name: [UInt8]?
                 if nameLength > 0 {
                     let start = buffer.baseAddress!.advanced(by: offset + headerSize)
                         .assumingMemoryBound(to: UInt8.self)
-                    let bytes = UnsafeBufferPointer(start: start, count: nameLength)
-                    let end = bytes.firstIndex(of: 0) ?? nameLength
-                    name = String(decoding: bytes[..<end], as: UTF8.self)
+                    name = Array(UnsafeBufferPointer(start: start, count: nameLength).prefix { $0 != 0 })
                 }
                 events.append(InotifyEvent(watch: header.wd, mask: header.mask, name: name))
-                offset += headerSize + nameLength
+                offset += headerSize + Int(header.len)
             }
         }
     }

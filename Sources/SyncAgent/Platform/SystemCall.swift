@@ -1,17 +1,17 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemPackage
 
 /// A failed system call: which call, on what, and errno. Thrown by the helpers below, which
 /// follow swift-nio's System.swift: one helper per call, EINTR retried, the call named.
 struct SystemCallError: Error, CustomStringConvertible, Equatable {
     var call: String
-    var errno: Int32
+    var errno: Errno
     var detail: String = ""
 
     var description: String {
-        let reason = String(cString: strerror(errno))
-        return detail.isEmpty ? "\(call) failed: \(reason)" : "\(call) \(detail) failed: \(reason)"
+        detail.isEmpty ? "\(call) failed: \(errno)" : "\(call) \(detail) failed: \(errno)"
     }
 }
 
@@ -20,14 +20,14 @@ enum SystemCall {
     /// Runs `body` until it does not fail with EINTR; a negative result throws naming `call`.
     @inline(__always)
     static func retrying<T: FixedWidthInteger>(
-        _ call: String, detail: String = "", _ body: () -> T
+        _ call: String, detail: @autoclosure () -> String = "", _ body: () -> T
     ) throws(SystemCallError) -> T {
         while true {
             let result = body()
             if result >= 0 { return result }
-            let code = Glibc.errno
-            if code == EINTR { continue }
-            throw SystemCallError(call: call, errno: code, detail: detail)
+            let code = Errno(rawValue: Glibc.errno)
+            if code == .interrupted { continue }
+            throw SystemCallError(call: call, errno: code, detail: detail())
         }
     }
 
@@ -35,8 +35,10 @@ enum SystemCall {
         try retrying("inotify_init1") { inotify_init1(flags) }
     }
 
-    static func inotifyAddWatch(_ fd: Int32, path: String, mask: UInt32) throws(SystemCallError) -> Int32 {
-        try retrying("inotify_add_watch", detail: path) { inotify_add_watch(fd, path, mask) }
+    static func inotifyAddWatch(_ fd: Int32, path: FilePath, mask: UInt32) throws(SystemCallError) -> Int32 {
+        try retrying("inotify_add_watch", detail: path.description) {
+            path.withPlatformString { inotify_add_watch(fd, $0, mask) }
+        }
     }
 
     static func inotifyRemoveWatch(_ fd: Int32, _ wd: Int32) throws(SystemCallError) {
@@ -47,7 +49,7 @@ enum SystemCall {
     static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) throws(SystemCallError) -> Int {
         do {
             return try retrying("read") { Glibc.read(fd, buffer.baseAddress, buffer.count) }
-        } catch where error.errno == EAGAIN || error.errno == EWOULDBLOCK {
+        } catch where error.errno == .wouldBlock || error.errno == .resourceTemporarilyUnavailable {
             return 0
         }
     }
@@ -62,6 +64,18 @@ enum SystemCall {
         return try fds.withUnsafeMutableBufferPointer { buffer throws(SystemCallError) in
             try retrying("poll") { Glibc.poll(buffer.baseAddress, count, timeoutMilliseconds) }
         }
+    }
+
+    /// Waits until `descriptor` is readable or `other` is; returns which are.
+    static func waitReadable(
+        _ descriptor: Int32, or other: Int32?, timeoutMilliseconds: Int32 = -1
+    ) throws(SystemCallError) -> (descriptor: Bool, other: Bool) {
+        var descriptors = [pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)]
+        if let other { descriptors.append(pollfd(fd: other, events: Int16(POLLIN), revents: 0)) }
+        guard try poll(&descriptors, timeoutMilliseconds: timeoutMilliseconds) > 0 else {
+            return (false, false)
+        }
+        return (descriptors[0].revents != 0, descriptors.count > 1 && descriptors[1].revents != 0)
     }
 
     /// `pipe(2)` with both ends non-blocking and close-on-exec; returns (read end, write end).
@@ -91,5 +105,11 @@ enum SystemCall {
     /// `close(2)`; EINTR is not retried (Linux has closed the descriptor anyway).
     static func close(_ fd: Int32) {
         _ = Glibc.close(fd)
+    }
+
+    /// `stat(2)`'s answer to "does this path exist?" (following links, as opening it would).
+    static func exists(_ path: FilePath) -> Bool {
+        var info = stat()
+        return path.withPlatformString { pointer in stat(pointer, &info) } == 0
     }
 }

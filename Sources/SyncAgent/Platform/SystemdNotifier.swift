@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemPackage
 
 /// The sd_notify protocol: `KEY=value` lines in one datagram to `$NOTIFY_SOCKET`, written
 /// with a plain `AF_UNIX` socket (no libsystemd). A path starting with `@` is abstract.
@@ -32,7 +33,7 @@ final class SystemdNotifier: @unchecked Sendable {
         if abstract { pathBytes[0] = 0 }
         let capacity = MemoryLayout.size(ofValue: address.sun_path)
         guard pathBytes.count < capacity else {
-            throw SystemCallError(call: "sendto", errno: ENAMETOOLONG, detail: socketPath)
+            throw SystemCallError(call: "sendto", errno: .fileNameTooLong, detail: socketPath)
         }
         withUnsafeMutableBytes(of: &address.sun_path) { buffer in
             for (index, byte) in pathBytes.enumerated() { buffer[index] = byte }

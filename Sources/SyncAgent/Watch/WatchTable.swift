@@ -1,19 +1,27 @@
+import SystemPackage
+
 /// Which watch descriptor belongs to which worktree, and as what.
 ///
 /// The kernel hands out one descriptor per inode, so a directory two worktrees share (the
 /// common git directory's refs) is one watch with two owners; it is removed with its last owner.
 struct WatchTable {
-    enum Role: Equatable {
+    enum Role: Equatable, Hashable, Sendable {
         /// A directory of the worktree's files.
         case tree
-        /// The worktree's own git directory (HEAD, index).
+        /// A git directory: the worktree's own (HEAD, index, config.worktree), the common one
+        /// (packed-refs, config), or a submodule's.
         case gitDirectory
-        /// The common directory (packed-refs, FETCH_HEAD) or a directory under its refs/.
+        /// A directory under a common directory's refs/.
         case refs
+        /// The common directory's info/ (exclude, sparse-checkout, attributes).
+        case info
+        /// A directory outside every repository holding a file git reads (global config,
+        /// core.excludesFile), or the nearest existing ancestor of one not created yet.
+        case external
     }
 
     struct Entry {
-        var path: String
+        var path: FilePath
         var owners: [String: Role]
     }
 
@@ -22,7 +30,7 @@ struct WatchTable {
 
     var count: Int { entries.count }
 
-    mutating func add(_ watch: Int32, path: String, owner: String, role: Role) {
+    mutating func add(_ watch: Int32, path: FilePath, owner: String, role: Role) {
         entries[watch, default: Entry(path: path, owners: [:])].owners[owner] = role
         // A directory renamed inside the tree keeps its descriptor; follow its new name.
         entries[watch]?.path = path
@@ -33,26 +41,37 @@ struct WatchTable {
 
     /// Forgets `owner`; returns the descriptors nobody owns any more (to remove from the kernel).
     mutating func removeOwner(_ owner: String) -> [Int32] {
-        guard let watches = watchesByWorktree.removeValue(forKey: owner) else { return [] }
-        var orphaned: [Int32] = []
-        for watch in watches {
-            entries[watch]?.owners[owner] = nil
-            if entries[watch]?.owners.isEmpty == true {
-                entries[watch] = nil
-                orphaned.append(watch)
-            }
-        }
-        return orphaned.sorted()
+        remove(owner) { _ in true }
     }
 
     /// Forgets `owner`'s tree watches at `path` and below (a directory moved away); returns the
     /// orphaned descriptors.
-    mutating func removeTree(under path: String, owner: String) -> [Int32] {
+    mutating func removeTree(under path: FilePath, owner: String) -> [Int32] {
+        remove(owner) { $0.owners[owner] == .tree && $0.path.starts(with: path) }
+    }
+
+    /// Forgets `owner`'s watches in `role` that are not in `kept` (directories ignore rules now
+    /// exclude, a removed submodule); returns the orphaned descriptors.
+    mutating func remove(_ owner: String, role: WatchTable.Role, notIn kept: Set<FilePath>) -> [Int32] {
+        remove(owner) { $0.owners[owner] == role && !kept.contains($0.path) }
+    }
+
+    /// Whether some watch is on `path` already (a linear scan: tests' watch limit only).
+    func isWatched(_ path: FilePath) -> Bool {
+        entries.values.contains { $0.path == path }
+    }
+
+    /// The directories `owner` watches in `role`.
+    func paths(of owner: String, role: Role) -> [FilePath] {
+        (watchesByWorktree[owner] ?? []).compactMap { watch in
+            entries[watch].flatMap { $0.owners[owner] == role ? $0.path : nil }
+        }
+    }
+
+    private mutating func remove(_ owner: String, where matches: (Entry) -> Bool) -> [Int32] {
         var orphaned: [Int32] = []
         for watch in watchesByWorktree[owner] ?? [] {
-            guard let entry = entries[watch], entry.owners[owner] == .tree,
-                entry.path == path || entry.path.hasPrefix(path + "/")
-            else { continue }
+            guard let entry = entries[watch], matches(entry) else { continue }
             watchesByWorktree[owner]?.remove(watch)
             entries[watch]?.owners[owner] = nil
             if entries[watch]?.owners.isEmpty == true {
@@ -60,6 +79,7 @@ struct WatchTable {
                 orphaned.append(watch)
             }
         }
+        if watchesByWorktree[owner]?.isEmpty == true { watchesByWorktree[owner] = nil }
         return orphaned.sorted()
     }
 

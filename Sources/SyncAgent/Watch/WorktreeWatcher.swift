@@ -1,13 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import GitProbe
 import Logging
+import SystemPackage
 
 /// What the watcher tells the agent.
 enum WatchSignal: Sendable, Equatable {
-    /// Something changed in these worktrees (their files, HEAD, index or refs).
+    /// Something changed in these worktrees (their files, HEAD, index, refs or ignore rules).
     case changed(Set<String>)
     /// The kernel queue overflowed: events were lost, every worktree must be rescanned.
     case overflow
@@ -30,25 +28,43 @@ enum WatchOutcome: Sendable, Equatable {
     case notAWorktree(reason: String)
     /// The watch limit was reached; `needed` more watches would have covered it.
     case limitReached(needed: Int)
+    /// A directory whose changes matter could not be watched (`reason` says which and why);
+    /// the worktree must be polled.
+    case incomplete(reason: String)
     /// No inotify instance could be created at all.
     case unavailable
 }
 
 /// One inotify instance for every worktree, read on its own thread.
 ///
-/// Watches each directory of a worktree that git does not ignore (an ignored `node_modules/`
-/// costs nothing), the worktree's git directory (HEAD, index), the common directory
-/// (packed-refs) and everything under its `refs/`. Directories are added as they appear and
-/// dropped as they go. Nothing is ever written into a repository.
+/// Watches what ``WatchPlan`` lists for each worktree and keeps that list true as the tree
+/// changes: directories are added as they appear and dropped as they go, the whole plan is
+/// walked again when ignore rules or git config change (a `.gitignore`, `info/exclude`,
+/// `core.excludesFile`, the global config), and ignored directories are looked at again when
+/// the index changes. Nothing is ever written into a repository.
 final class WorktreeWatcher: @unchecked Sendable {
+    /// What the watcher keeps per worktree besides its watches.
+    private struct Watched {
+        var root: FilePath
+        /// Ignored directories without tracked files, with their path relative to `root`.
+        var ignored: [FilePath: [UInt8]] = [:]
+        var externalFiles: [FilePath] = []
+    }
+
     private let lock = NSLock()
     private let inotify: Inotify?
     private var table = WatchTable()
-    private var roots: [String: String] = [:]
-    /// Open ignore rules of the worktrees that saw new directories lately. Each holds a
-    /// libgit2 repository (caches included), so only a few stay open, not one per worktree.
-    private var rules: [(id: String, rules: WorktreeIgnoreRules)] = []
-    private static let openRulesLimit = 4
+    private var worktrees: [String: Watched] = [:]
+    /// Open layouts of the worktrees that saw changes lately. Each holds a libgit2 repository
+    /// (caches included), so only a few stay open, not one per worktree.
+    private var layouts: [(id: String, layout: WorktreeLayout)] = []
+    private static let openLayoutsLimit = 4
+    /// Files outside every repository that git reads for all worktrees (global and system
+    /// config); `core.excludesFile` is per worktree, in ``Watched/externalFiles``.
+    private let globalFiles: [FilePath]
+    /// For each watched external directory, the names in it that lead to a file git reads.
+    private var externalInterest: [FilePath: Set<FilePath.Component>] = [:]
+    private static let externalOwner = "\u{0}external"
     private let watchLimitOverride: Int?
     private let emit: @Sendable (WatchSignal) -> Void
     private let logger: Logger
@@ -69,6 +85,7 @@ final class WorktreeWatcher: @unchecked Sendable {
         self.emit = emit
         self.watchLimitOverride = watchLimit
         self.wake = try WakeSignal()
+        globalFiles = Self.globalConfigFiles()
         do {
             inotify = try Inotify()
             unavailableReason = nil
@@ -101,124 +118,182 @@ final class WorktreeWatcher: @unchecked Sendable {
 
     func watchCount(of id: String) -> Int { lock.withLock { table.watchCount(of: id) } }
 
+    /// Watches on directories outside every repository (global git config, excludes files).
+    var externalWatchCount: Int { watchCount(of: Self.externalOwner) }
+
     // MARK: Adding and removing worktrees
 
-    /// Watches `worktree` (again): its tree minus ignored directories, its git directories.
+    /// Watches `worktree` (again) as its ``WatchPlan`` says.
     func watch(_ worktree: WatchedWorktree) -> WatchOutcome {
         lock.lock()
         defer { lock.unlock() }
         guard inotify != nil else { return .unavailable }
         removeLocked(worktree.id)
-        let opened: WorktreeIgnoreRules
+        let layout: WorktreeLayout
         do {
-            opened = try WorktreeIgnoreRules(worktreePath: worktree.path)
+            layout = try WorktreeLayout(worktreePath: worktree.path)
         } catch {
-            var info = stat()
-            let exists = stat(worktree.path, &info) == 0
+            let exists = SystemCall.exists(FilePath(worktree.path))
             return exists ? .notAWorktree(reason: error.description) : .missing(reason: error.description)
         }
-        roots[worktree.id] = worktree.path
-        var pending = [(path: String, role: WatchTable.Role)]()
-        pending += directories(under: worktree.path, relative: "", rules: opened).map { ($0, .tree) }
-        pending.append((opened.gitDirectory, .gitDirectory))
-        if opened.commonDirectory != opened.gitDirectory {
-            pending.append((opened.commonDirectory, .refs))
-        }
-        pending += refDirectories(opened.commonDirectory + "/refs").map { ($0, .refs) }
-        for (index, item) in pending.enumerated() {
-            do {
-                try addLocked(item.path, owner: worktree.id, role: item.role)
-            } catch where error.errno == ENOSPC {
-                return .limitReached(needed: pending.count - index)
-            } catch {
-                // ENOENT/EACCES: the directory vanished or is unreadable; it cannot change git state.
-                continue
-            }
-        }
-        return .watching(watches: table.watchCount(of: worktree.id))
+        worktrees[worktree.id] = Watched(root: FilePath(worktree.path))
+        remember(layout, for: worktree.id)
+        let outcome = applyLocked(WatchPlan(root: FilePath(worktree.path), layout: layout), to: worktree.id)
+        if case .watching = outcome { return .watching(watches: table.watchCount(of: worktree.id)) }
+        return outcome
     }
 
     /// Stops watching `id`; shared watches stay while another worktree owns them.
     func unwatch(id: String) {
-        lock.withLock { removeLocked(id) }
+        lock.withLock {
+            removeLocked(id)
+            resolveExternalLocked()
+        }
     }
 
     private func removeLocked(_ id: String) {
         for watch in table.removeOwner(id) { inotify?.removeWatch(watch) }
-        roots[id] = nil
-        rules.removeAll { $0.id == id }
+        worktrees[id] = nil
+        layouts.removeAll { $0.id == id }
     }
 
-    private func addLocked(_ path: String, owner: String, role: WatchTable.Role) throws(SystemCallError) {
+    /// Adds every directory of `plan` for `owner` and drops the owner's watches the plan no
+    /// longer lists. Adding a directory already watched returns its descriptor, so nothing
+    /// that stays watched is ever unwatched in between.
+    private func applyLocked(_ plan: WatchPlan, to owner: String) -> WatchOutcome {
+        var unwatchable: [String] = []
+        for (index, directory) in plan.directories.enumerated() {
+            do {
+                try addLocked(directory.path, owner: owner, role: directory.role)
+            } catch where error.errno == .noSpace {
+                return .limitReached(needed: plan.directories.count - index)
+            } catch where error.errno == .noSuchFileOrDirectory || directory.role == .tree {
+                // Vanished, or a tree directory git cannot read either: nothing to see there.
+                continue
+            } catch {
+                unwatchable.append("\(directory.path) (\(error.errno))")
+            }
+        }
+        var kept: [WatchTable.Role: Set<FilePath>] = [:]
+        for directory in plan.directories { kept[directory.role, default: []].insert(directory.path) }
+        for role in [WatchTable.Role.tree, .gitDirectory, .refs, .info] {
+            for watch in table.remove(owner, role: role, notIn: kept[role] ?? []) { inotify?.removeWatch(watch) }
+        }
+        let root = worktrees[owner]?.root ?? FilePath()
+        worktrees[owner]?.ignored = Dictionary(
+            plan.ignoredDirectories.map { ($0, Self.relative($0, to: root)) }, uniquingKeysWith: { first, _ in first })
+        worktrees[owner]?.externalFiles = plan.externalFiles
+        resolveExternalLocked()
+        if !unwatchable.isEmpty {
+            return .incomplete(reason: "cannot watch " + unwatchable.joined(separator: ", "))
+        }
+        return .watching(watches: table.watchCount(of: owner))
+    }
+
+    private func addLocked(_ path: FilePath, owner: String, role: WatchTable.Role) throws(SystemCallError) {
         guard let inotify else { return }
-        if let limit = watchLimitOverride, table.count >= limit {
-            throw SystemCallError(call: "inotify_add_watch", errno: ENOSPC, detail: path)
+        if let limit = watchLimitOverride, table.count >= limit, !table.isWatched(path) {
+            throw SystemCallError(call: "inotify_add_watch", errno: .noSpace, detail: path.description)
         }
         let watch = try inotify.addWatch(path)
         table.add(watch, path: path, owner: owner, role: role)
     }
 
-    /// The ignore rules of `id`, reusing a recently opened handle.
-    private func rulesLocked(_ id: String, root: String) -> WorktreeIgnoreRules? {
-        if let index = rules.firstIndex(where: { $0.id == id }) {
-            let entry = rules.remove(at: index)
-            rules.append(entry)
-            return entry.rules
+    /// Walks `owner` again with fresh ignore rules (they or the git config changed).
+    private func refreshLocked(_ owner: String) {
+        guard let root = worktrees[owner]?.root else { return }
+        layouts.removeAll { $0.id == owner }
+        guard let layout = try? WorktreeLayout(worktreePathBytes: root.bytes) else { return }
+        remember(layout, for: owner)
+        let outcome = applyLocked(WatchPlan(root: root, layout: layout), to: owner)
+        if case .watching = outcome { return }
+        logger.warning(
+            "the watch set of a worktree could not be completed after its ignore rules changed",
+            metadata: ["worktree.id": "\(owner)", "outcome": "\(outcome)"])
+    }
+
+    /// The index of `owner` changed: an ignored directory may hold a tracked file now, and
+    /// a submodule may have been added.
+    private func recheckIndexLocked(_ owner: String) {
+        guard let watched = worktrees[owner], let layout = layoutLocked(owner) else { return }
+        for (directory, relative) in watched.ignored {
+            guard DirectoryListing.lstatKind(directory) == .directory else {
+                worktrees[owner]?.ignored[directory] = nil
+                continue
+            }
+            guard layout.tracksFiles(under: relative) else { continue }
+            worktrees[owner]?.ignored[directory] = nil
+            let found = WatchPlan.treeDirectories(from: directory, relative: relative, layout: layout)
+            for path in found.watched { try? addLocked(path, owner: owner, role: .tree) }
+            for path in found.ignored { worktrees[owner]?.ignored[path] = Self.relative(path, to: watched.root) }
         }
-        guard let opened = try? WorktreeIgnoreRules(worktreePath: root) else { return nil }
-        rules.append((id, opened))
-        if rules.count > Self.openRulesLimit { rules.removeFirst() }
+        for submodule in layout.submoduleDirectories() {
+            let common = FilePath(bytes: submodule.commonDirectory)
+            try? addLocked(FilePath(bytes: submodule.gitDirectory), owner: owner, role: .gitDirectory)
+            try? addLocked(common, owner: owner, role: .gitDirectory)
+            for refs in WatchPlan.refDirectories(under: common.appending("refs")) {
+                try? addLocked(refs, owner: owner, role: .refs)
+            }
+        }
+    }
+
+    /// The layout of `id`, reusing a recently opened one.
+    private func layoutLocked(_ id: String) -> WorktreeLayout? {
+        if let index = layouts.firstIndex(where: { $0.id == id }) {
+            let entry = layouts.remove(at: index)
+            layouts.append(entry)
+            return entry.layout
+        }
+        guard let root = worktrees[id]?.root, let opened = try? WorktreeLayout(worktreePathBytes: root.bytes) else {
+            return nil
+        }
+        remember(opened, for: id)
         return opened
     }
 
-    // MARK: Walking directories
-
-    /// `path` and every directory below it that is not `.git` and not ignored by git.
-    private func directories(under path: String, relative: String, rules: WorktreeIgnoreRules) -> [String] {
-        var found = [path]
-        var queue = [(path, relative)]
-        while let (directory, relativeDirectory) = queue.popLast() {
-            for name in subdirectoryNames(of: directory) where name != ".git" {
-                let childRelative = relativeDirectory.isEmpty ? name : relativeDirectory + "/" + name
-                if rules.isIgnored(relativePath: childRelative + "/") { continue }
-                let child = directory + "/" + name
-                found.append(child)
-                queue.append((child, childRelative))
-            }
-        }
-        return found
+    private func remember(_ layout: WorktreeLayout, for id: String) {
+        layouts.removeAll { $0.id == id }
+        layouts.append((id, layout))
+        if layouts.count > Self.openLayoutsLimit { layouts.removeFirst() }
     }
 
-    private func refDirectories(_ path: String) -> [String] {
-        var found: [String] = []
-        var queue = [path]
-        while let directory = queue.popLast() {
-            var info = stat()
-            guard lstat(directory, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else { continue }
-            found.append(directory)
-            queue += subdirectoryNames(of: directory).map { directory + "/" + $0 }
+    // MARK: Files outside the repositories
+
+    /// Global config files libgit2 reads: `~/.gitconfig`, `$XDG_CONFIG_HOME/git/{config,
+    /// attributes}` and `/etc/gitconfig` (whether they exist yet or not).
+    private static func globalConfigFiles() -> [FilePath] {
+        var files: [FilePath] = []
+        for directory in GitLibrary.configSearchDirectories(level: .global) {
+            files.append(FilePath(bytes: directory).appending(".gitconfig"))
         }
-        return found
+        for directory in GitLibrary.configSearchDirectories(level: .xdg) {
+            files += ["config", "attributes"].map { FilePath(bytes: directory).appending($0) }
+        }
+        for directory in GitLibrary.configSearchDirectories(level: .system) {
+            files.append(FilePath(bytes: directory).appending("gitconfig"))
+        }
+        return files
     }
 
-    /// Names of the real subdirectories of `path` (symbolic links are not followed).
-    private func subdirectoryNames(of path: String) -> [String] {
-        guard let directory = opendir(path) else { return [] }
-        defer { closedir(directory) }
-        var names: [String] = []
-        while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { bytes in
-                String(decoding: bytes.prefix(while: { $0 != 0 }), as: UTF8.self)
+    /// Watches, for each external file git reads, its directory, or the nearest existing
+    /// ancestor until the file's directory is created; drops watches no file needs any more.
+    private func resolveExternalLocked() {
+        var interest: [FilePath: Set<FilePath.Component>] = [:]
+        let targets = worktrees.isEmpty ? [] : Set(globalFiles + worktrees.values.flatMap(\.externalFiles))
+        for target in targets {
+            var directory = target.removingLastComponent()
+            var next = target.lastComponent
+            while DirectoryListing.lstatKind(directory) != .directory, !directory.isEmpty, directory != "/" {
+                next = directory.lastComponent
+                directory = directory.removingLastComponent()
             }
-            if name == "." || name == ".." { continue }
-            var isDirectory = entry.pointee.d_type == UInt8(DT_DIR)
-            if entry.pointee.d_type == UInt8(DT_UNKNOWN) {
-                var info = stat()
-                isDirectory = lstat(path + "/" + name, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
-            }
-            if isDirectory { names.append(name) }
+            if let next { interest[directory, default: []].insert(next) }
         }
-        return names
+        externalInterest = interest
+        for directory in interest.keys {
+            try? addLocked(directory, owner: Self.externalOwner, role: .external)
+        }
+        for watch in table.remove(Self.externalOwner, role: .external, notIn: Set(interest.keys)) { inotify?.removeWatch(watch) }
     }
 
     // MARK: Reading events
@@ -243,18 +318,15 @@ final class WorktreeWatcher: @unchecked Sendable {
                 while readingSuspended { readGate.wait() }
             }
             if lock.withLock({ stopping }) { return }
-            var descriptors = [
-                pollfd(fd: inotify.descriptor, events: Int16(POLLIN), revents: 0),
-                pollfd(fd: wake.descriptor, events: Int16(POLLIN), revents: 0),
-            ]
+            let ready: (descriptor: Bool, other: Bool)
             do {
-                _ = try SystemCall.poll(&descriptors, timeoutMilliseconds: -1)
+                ready = try SystemCall.waitReadable(inotify.descriptor, or: wake.descriptor)
             } catch {
                 logger.error("inotify reader stopped", metadata: ["error": "\(error)"])
                 return
             }
-            if descriptors[1].revents != 0 { wake.drain() }
-            if descriptors[0].revents == 0 { continue }
+            if ready.other { wake.drain() }
+            if !ready.descriptor { continue }
             let signals: [WatchSignal]
             do {
                 let events = try inotify.readEvents()
@@ -267,10 +339,18 @@ final class WorktreeWatcher: @unchecked Sendable {
         }
     }
 
+    /// What a batch of events asks for besides "these worktrees changed".
+    private struct FollowUp {
+        var refresh = Set<String>()
+        var indexChanged = Set<String>()
+        var externalChanged = false
+    }
+
     /// Turns raw events into signals, adding and dropping watches as directories come and go.
     private func handleLocked(_ events: [InotifyEvent]) -> [WatchSignal] {
         var changed = Set<String>()
         var signals: [WatchSignal] = []
+        var followUp = FollowUp()
         for event in events {
             if event.isOverflow {
                 signals.append(.overflow)
@@ -282,44 +362,116 @@ final class WorktreeWatcher: @unchecked Sendable {
             }
             guard let entry = table.entry(event.watch) else { continue }
             for (owner, role) in entry.owners {
+                if owner == Self.externalOwner {
+                    if let name = event.component, externalInterest[entry.path]?.contains(name) == true {
+                        followUp.externalChanged = true
+                    }
+                    continue
+                }
                 switch role {
                 case .tree:
-                    if event.isSelfGone, entry.path == roots[owner] {
+                    if event.isSelfGone, entry.path == worktrees[owner]?.root {
                         removeLocked(owner)
                         changed.remove(owner)
                         signals.append(.rootGone(owner))
                         continue
                     }
                     changed.insert(owner)
-                    let child = entry.path + "/" + event.name
-                    if event.isDirectory, event.isMovedAway {
-                        for watch in table.removeTree(under: child, owner: owner) {
-                            inotify?.removeWatch(watch)
-                        }
-                    }
-                    if event.isDirectory, event.isCreated, event.name != ".git",
-                        let root = roots[owner], let ownerRules = rulesLocked(owner, root: root)
-                    {
-                        let relative = String(child.dropFirst(root.count + 1))
-                        if ownerRules.isIgnored(relativePath: relative + "/") { continue }
-                        for directory in directories(under: child, relative: relative, rules: ownerRules) {
-                            try? addLocked(directory, owner: owner, role: .tree)
-                        }
-                    }
-                case .gitDirectory, .refs:
+                    handleTreeEvent(event, in: entry.path, owner: owner, followUp: &followUp)
+                case .gitDirectory, .refs, .info:
                     // Lock files come and go around every ref or index update; the rename
                     // that follows is the change.
-                    if event.name.hasSuffix(".lock") { continue }
+                    if let name = event.name, name.count > 5, name.suffix(5).elementsEqual(Self.lockSuffix) { continue }
                     changed.insert(owner)
-                    if role == .refs, event.isDirectory, event.isCreated {
-                        for directory in refDirectories(entry.path + "/" + event.name) {
-                            try? addLocked(directory, owner: owner, role: .refs)
-                        }
-                    }
+                    handleGitEvent(event, in: entry.path, role: role, owner: owner, followUp: &followUp)
+                case .external:
+                    break
                 }
             }
+        }
+        if followUp.externalChanged {
+            resolveExternalLocked()
+            followUp.refresh.formUnion(worktrees.keys)
+            changed.formUnion(worktrees.keys)
+        }
+        for owner in followUp.refresh where worktrees[owner] != nil { refreshLocked(owner) }
+        for owner in followUp.indexChanged.subtracting(followUp.refresh) where worktrees[owner] != nil {
+            recheckIndexLocked(owner)
         }
         if !changed.isEmpty { signals.insert(.changed(changed), at: 0) }
         return signals
     }
+
+    private func handleTreeEvent(
+        _ event: InotifyEvent, in directory: FilePath, owner: String, followUp: inout FollowUp
+    ) {
+        guard let name = event.name else { return }
+        if name == Self.gitignoreName { followUp.refresh.insert(owner) }
+        guard event.isDirectory, name != Self.gitName, let root = worktrees[owner]?.root,
+            let component = event.component
+        else { return }
+        let child = directory.appending(component)
+        if event.isMovedAway {
+            for watch in table.removeTree(under: child, owner: owner) { inotify?.removeWatch(watch) }
+            if let ignored = worktrees[owner]?.ignored {
+                worktrees[owner]?.ignored = ignored.filter { !$0.key.starts(with: child) }
+            }
+        }
+        guard event.isCreated, let layout = layoutLocked(owner) else { return }
+        let relative = Self.relative(child, to: root)
+        if layout.isIgnored(relativePath: relative, isDirectory: true), !layout.tracksFiles(under: relative) {
+            worktrees[owner]?.ignored[child] = relative
+            return
+        }
+        let found = WatchPlan.treeDirectories(from: child, relative: relative, layout: layout)
+        for path in found.watched { try? addLocked(path, owner: owner, role: .tree) }
+        for path in found.ignored { worktrees[owner]?.ignored[path] = Self.relative(path, to: root) }
+    }
+
+    private func handleGitEvent(
+        _ event: InotifyEvent, in directory: FilePath, role: WatchTable.Role, owner: String,
+        followUp: inout FollowUp
+    ) {
+        guard let name = event.name else { return }
+        switch role {
+        case .refs where event.isDirectory && event.isCreated:
+            guard let component = event.component else { return }
+            for refs in WatchPlan.refDirectories(under: directory.appending(component)) {
+                try? addLocked(refs, owner: owner, role: .refs)
+            }
+        case .gitDirectory where name == Self.indexName:
+            followUp.indexChanged.insert(owner)
+        case .gitDirectory where name == Self.configName || name == Self.worktreeConfigName:
+            followUp.refresh.insert(owner)
+        case .gitDirectory where name == Self.infoName && event.isDirectory && event.isCreated:
+            followUp.refresh.insert(owner)
+        case .info where name == Self.excludeName || name == Self.sparseCheckoutName:
+            followUp.refresh.insert(owner)
+        default:
+            break
+        }
+    }
+
+    /// `path`'s bytes relative to `root`, as git names paths (no leading `/`).
+    private static func relative(_ path: FilePath, to root: FilePath) -> [UInt8] {
+        var components = path.components.dropFirst(root.components.count).map(\.bytes)
+        var bytes: [UInt8] = []
+        if let first = components.first {
+            bytes = first
+            components.removeFirst()
+        }
+        for component in components { bytes += [UInt8(ascii: "/")] + component }
+        return bytes
+    }
+
+    // Names as the kernel reports them, compared byte for byte.
+    private static let gitName = Array(".git".utf8)
+    private static let gitignoreName = Array(".gitignore".utf8)
+    private static let indexName = Array("index".utf8)
+    private static let configName = Array("config".utf8)
+    private static let worktreeConfigName = Array("config.worktree".utf8)
+    private static let infoName = Array("info".utf8)
+    private static let excludeName = Array("exclude".utf8)
+    private static let sparseCheckoutName = Array("sparse-checkout".utf8)
+    private static let lockSuffix = Array(".lock".utf8)
 }

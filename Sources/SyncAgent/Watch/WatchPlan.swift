@@ -1,0 +1,102 @@
+import GitProbe
+import SystemPackage
+
+/// Every directory `run` watches for one worktree: the one walk the watcher and `doctor`'s
+/// estimate share.
+///
+/// The rule is that every path whose change can change `git status --porcelain` is watched:
+/// each directory git does not ignore, and ignored directories that still hold tracked files;
+/// the worktree's git directory (HEAD, index), the common directory (packed-refs, config), its
+/// `refs/` and `info/` (exclude, sparse-checkout); each checked-out submodule's git
+/// directories; and, outside the repository, the ignore file git reads (`core.excludesFile`).
+/// Symbolic links are never followed and the inside of `.git` is never walked as a tree.
+struct WatchPlan {
+    struct Directory: Hashable {
+        var path: FilePath
+        var role: WatchTable.Role
+    }
+
+    /// The directories to watch, tree directories first.
+    var directories: [Directory] = []
+    /// Ignored directories holding no tracked file: not watched; looked at again when the index
+    /// changes (`git add -f` makes one hold a tracked file).
+    var ignoredDirectories: [FilePath] = []
+    /// Files outside the repository git reads for this worktree (`core.excludesFile`).
+    var externalFiles: [FilePath] = []
+
+    init(root: FilePath, layout: WorktreeLayout) {
+        let tree = Self.treeDirectories(from: root, relative: [], layout: layout)
+        directories = tree.watched.map { Directory(path: $0, role: .tree) }
+        ignoredDirectories = tree.ignored
+
+        let common = FilePath(bytes: layout.commonDirectory)
+        var gitDirectories = [FilePath(bytes: layout.gitDirectory), common]
+        var commons = [common]
+        for submodule in layout.submoduleDirectories() {
+            gitDirectories += [FilePath(bytes: submodule.gitDirectory), FilePath(bytes: submodule.commonDirectory)]
+            commons.append(FilePath(bytes: submodule.commonDirectory))
+        }
+        var seen = Set<FilePath>()
+        for directory in gitDirectories where seen.insert(directory).inserted {
+            directories.append(Directory(path: directory, role: .gitDirectory))
+        }
+        for common in commons {
+            directories += Self.refDirectories(under: common.appending("refs")).map { Directory(path: $0, role: .refs) }
+            let info = common.appending("info")
+            if DirectoryListing.lstatKind(info) == .directory {
+                directories.append(Directory(path: info, role: .info))
+            }
+        }
+        if let excludes = layout.excludesFile() {
+            externalFiles.append(FilePath(bytes: excludes))
+        }
+    }
+
+    /// The number of watches the plan needs (what `doctor` estimates).
+    var watchCount: Int { directories.count }
+
+    /// `start` and every directory below it that git does not ignore or that holds a tracked
+    /// file, skipping `.git` and symbolic links; and the ignored directories left out.
+    /// `relative` is `start`'s path from the worktree top, as git names it.
+    static func treeDirectories(
+        from start: FilePath, relative: [UInt8], layout: WorktreeLayout
+    ) -> (watched: [FilePath], ignored: [FilePath]) {
+        var watched = [start]
+        var ignored: [FilePath] = []
+        var queue = [(start, relative)]
+        while let (directory, relativeDirectory) = queue.popLast() {
+            // Unreadable or vanished: git cannot see inside either.
+            guard let entries = try? DirectoryListing.entries(of: directory) else { continue }
+            for entry in entries where entry.kind == .directory && entry.name != gitName {
+                let name = entry.name.bytes
+                let childRelative = relativeDirectory.isEmpty ? name : relativeDirectory + [slash] + name
+                let child = directory.appending(entry.name)
+                if layout.isIgnored(relativePath: childRelative, isDirectory: true),
+                    !layout.tracksFiles(under: childRelative)
+                {
+                    ignored.append(child)
+                    continue
+                }
+                watched.append(child)
+                queue.append((child, childRelative))
+            }
+        }
+        return (watched, ignored)
+    }
+
+    /// `path` and every directory under it (refs are never symbolic links to directories).
+    static func refDirectories(under path: FilePath) -> [FilePath] {
+        guard DirectoryListing.lstatKind(path) == .directory else { return [] }
+        var found: [FilePath] = []
+        var queue = [path]
+        while let directory = queue.popLast() {
+            found.append(directory)
+            let entries = (try? DirectoryListing.entries(of: directory)) ?? []
+            queue += entries.filter { $0.kind == .directory }.map { directory.appending($0.name) }
+        }
+        return found
+    }
+
+    private static let gitName: FilePath.Component = ".git"
+    private static let slash = UInt8(ascii: "/")
+}
