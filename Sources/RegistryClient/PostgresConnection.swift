@@ -85,6 +85,20 @@ public final class PostgresConnection {
         }
     }
 
+    /// Runs `body` inside a transaction under a savepoint: released when it returns, rolled
+    /// back to (keeping the rest of the transaction) when it throws.
+    public func savepoint<T>(_ body: () throws -> T) throws -> T {
+        try execute("SAVEPOINT imi_savepoint")
+        do {
+            let value = try body()
+            try execute("RELEASE SAVEPOINT imi_savepoint")
+            return value
+        } catch {
+            if isHealthy { _ = try? execute("ROLLBACK TO SAVEPOINT imi_savepoint") }
+            throw error
+        }
+    }
+
     private func check(_ result: OpaquePointer?, sql: String) throws -> QueryResult {
         guard let result else {
             throw RegistryError(
@@ -100,7 +114,10 @@ public final class PostgresConnection {
                 .map { String(cString: $0) }
             let message = String(cString: PQresultErrorMessage(result)).singleLine
             PQclear(result)
+            // The server ending the session (shutdown, pg_terminate_backend: 57P01-57P03) or
+            // a connection-class error (08) is an outage, not a refused statement.
             let lost = PQstatus(connection) != CONNECTION_OK
+                || sqlState.map { $0.hasPrefix("08") || $0.hasPrefix("57P0") } == true
             throw RegistryError(
                 lost ? .connection : .query,
                 "\(firstWords(of: sql)) failed on \(settings.redactedDescription): \(message)",

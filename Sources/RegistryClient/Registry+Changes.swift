@@ -30,22 +30,65 @@ extension Registry {
         return states
     }
 
+    /// What a write of git states did: the rows it changed, and the states the server refused.
+    public struct WriteOutcome: Sendable {
+        /// Ids of the rows whose stored state differed and was replaced.
+        public var changed: [String] = []
+        /// States the server refused (a revoked privilege, a read-only database, a trigger or
+        /// policy), by worktree id; they were not written and must be tried again.
+        public var refused: [String: RegistryError] = [:]
+    }
+
     /// Writes the rows whose stored git state differs from `updates`, one statement per
     /// batch, in one transaction, and notifies ``stateChannel`` with the changed ids before
-    /// committing (listeners receive it once the commit is done). Returns the changed ids.
-    @discardableResult
-    public func writeChanged(_ updates: [GitStateUpdate]) throws -> [String] {
-        guard !updates.isEmpty else { return [] }
+    /// committing (listeners receive it once the commit is done).
+    ///
+    /// A batch the server refuses is retried row by row under savepoints, so one refused row
+    /// cannot hold back the others; the refused rows are reported, never counted as written.
+    /// Throws only when the transaction itself fails (the connection was lost).
+    public func writeChanged(_ updates: [GitStateUpdate]) throws -> WriteOutcome {
+        guard !updates.isEmpty else { return WriteOutcome() }
         return try connection.transaction {
-            let changed = try inBatches(updates) { try update($0, onlyChanged: true) }
+            var outcome = WriteOutcome()
+            for batch in batches(updates) {
+                do {
+                    outcome.changed += try connection.savepoint { try update(batch, onlyChanged: true) }
+                } catch let error as RegistryError where error.code != .connection {
+                    for index in batch.indices {
+                        do {
+                            outcome.changed += try connection.savepoint {
+                                try update(batch[index...index], onlyChanged: true)
+                            }
+                        } catch let refusal as RegistryError where refusal.code != .connection {
+                            outcome.refused[batch[index].worktreeID] = refusal
+                        }
+                    }
+                }
+            }
             // A payload holds at most 8000 bytes: 200 ids of 37 bytes stay well below.
             var offset = 0
-            while offset < changed.count {
-                let chunk = changed[offset..<min(offset + 200, changed.count)]
+            while offset < outcome.changed.count {
+                let chunk = outcome.changed[offset..<min(offset + 200, outcome.changed.count)]
                 try connection.notify(Self.stateChannel, payload: chunk.joined(separator: ","))
                 offset += 200
             }
-            return changed
+            return outcome
+        }
+    }
+
+    /// Whether the server accepts the agent's writes right now: the git-state UPDATE and the
+    /// heartbeat, run on no rows in a transaction that is rolled back. Privileges and
+    /// read-only mode are checked when a statement starts, so an UPDATE of no rows is refused
+    /// exactly as a real one would be. Returns the refusal, or `nil`.
+    public func stateWriteRefusal() throws -> RegistryError? {
+        do {
+            try connection.execute("BEGIN")
+            defer { if connection.isHealthy { _ = try? connection.execute("ROLLBACK") } }
+            _ = try update(ArraySlice(), onlyChanged: true)
+            try stampSynced(statement: [], at: Date())
+            return nil
+        } catch let error as RegistryError where error.code != .connection {
+            return error
         }
     }
 
@@ -54,6 +97,10 @@ extension Registry {
     @discardableResult
     public func stampSynced(_ ids: [String], at time: Date) throws -> Int {
         guard !ids.isEmpty else { return 0 }
+        return try stampSynced(statement: ids, at: time)
+    }
+
+    private func stampSynced(statement ids: [String], at time: Date) throws -> Int {
         let result = try connection.execute(
             "UPDATE worktrees SET last_sync_at = to_timestamp($2) WHERE id = ANY($1::uuid[]) AND active",
             [PostgresArray.literal(ids.map(Optional.some)), String(time.timeIntervalSince1970)])

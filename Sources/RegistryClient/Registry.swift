@@ -45,14 +45,14 @@ public struct Registry {
     func inBatches<Element, Result>(
         _ elements: [Element], _ body: (ArraySlice<Element>) throws -> [Result]
     ) rethrows -> [Result] {
-        var results: [Result] = []
-        var start = elements.startIndex
-        while start < elements.endIndex {
-            let end = min(start + Self.batchSize, elements.endIndex)
-            results += try body(elements[start..<end])
-            start = end
+        try batches(elements).flatMap(body)
+    }
+
+    /// Consecutive slices of at most ``batchSize``.
+    func batches<Element>(_ elements: [Element]) -> [ArraySlice<Element>] {
+        stride(from: elements.startIndex, to: elements.endIndex, by: Self.batchSize).map {
+            elements[$0..<min($0 + Self.batchSize, elements.endIndex)]
         }
-        return results
     }
 
     /// The batched git-state UPDATE; `onlyChanged` skips rows whose stored state is equal.

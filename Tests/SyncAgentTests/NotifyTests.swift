@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import SystemPackage
 import Logging
 import RegistryClient
 import TestSupport
@@ -84,7 +85,7 @@ struct NotifyTests {
         let notifier = try SystemdNotifier(socketPath: "/tmp/imi-no-such-\(UUID().uuidString).sock")
         let error = #expect(throws: SystemCallError.self) { try notifier.send(["READY=1"]) }
         #expect(error?.call == "sendto")
-        #expect(error?.errno == ENOENT)
+        #expect(error?.errno == .noSuchFileOrDirectory)
     }
 
     @Test(
@@ -178,14 +179,15 @@ struct NotifyTests {
         let firstWrite = try writer.writeChanged([
             state(first, files: 1, message: "a'; DROP TABLE worktrees; --"), state(second, files: 0, message: "b"),
         ])
-        #expect(Set(firstWrite) == [first, second])
+        #expect(Set(firstWrite.changed) == [first, second])
+        #expect(firstWrite.refused.isEmpty)
         guard case .notifications(let received) = try listener.waitForNotifications(timeoutMilliseconds: 5000) else {
             Issue.record("no notification")
             return
         }
         #expect(Set(received.flatMap { $0.payload.split(separator: ",").map(String.init) }) == [first, second])
         // Same state again: no row changes, no notification.
-        #expect(try writer.writeChanged([state(second, files: 0, message: "b")]) == [])
+        #expect(try writer.writeChanged([state(second, files: 0, message: "b")]).changed == [])
         #expect(try listener.waitForNotifications(timeoutMilliseconds: 200) == .timedOut)
         #expect(try registry.row(first).message == "a'; DROP TABLE worktrees; --")
         #expect(try writer.stampSynced([first, second], at: Date()) == 2)

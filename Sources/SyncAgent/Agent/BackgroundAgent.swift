@@ -25,8 +25,12 @@ final class BackgroundAgent: @unchecked Sendable {
         var unreadableWorktrees = 0
         /// Worktrees with changes not yet probed.
         var dirtyWorktrees = 0
-        /// Probed states not yet written (kept while the database is away).
+        /// Probed states not yet written (kept while the database is away or refuses them).
         var pendingStates = 0
+        /// Pending states the server refused to store; retried with backoff.
+        var refusedStates = 0
+        /// Flushes in which the server refused at least one state.
+        var refusedFlushes = 0
         var databaseUp = false
         /// Connection attempts so far (the first one included).
         var connectAttempts = 0
@@ -61,6 +65,15 @@ final class BackgroundAgent: @unchecked Sendable {
     private var missing: Set<String> = []
     private var unreadable: Set<String> = []
     private var failing: Set<String> = []
+    /// Worktrees whose latest state the server refused to store.
+    private var refusedIDs: Set<String> = []
+    /// When refused states are tried again, and whether a new session is needed first.
+    private struct Refusal {
+        var attempt: Int
+        var retryAt: Duration
+        var reconnect: Bool
+    }
+    private var refusal: Refusal?
     private var reconnectAt: Duration? = .zero
     private var reconnectAttempt = 0
     private var loadedRegistry = false
@@ -146,6 +159,11 @@ final class BackgroundAgent: @unchecked Sendable {
 
     /// Does everything that is due at `now`.
     private func step(at now: Duration) {
+        if let refusal, refusal.reconnect, now >= refusal.retryAt, connection != nil {
+            self.refusal?.reconnect = false
+            dropConnection()
+            reconnectAt = now
+        }
         if let at = reconnectAt, now >= at { connect(at: now) }
         if !missing.isEmpty, now >= nextMissingCheck {
             recheckMissing(at: now)
@@ -198,6 +216,7 @@ final class BackgroundAgent: @unchecked Sendable {
         var candidates: [Duration] = [nextReconcile]
         if let deadline = dirty.nextDeadline { candidates.append(deadline) }
         if let reconnectAt { candidates.append(reconnectAt) }
+        if let refusal { candidates.append(refusal.retryAt) }
         if connection != nil, ready { candidates.append(nextHeartbeat) }
         if !polled.isEmpty { candidates.append(nextPoll) }
         if !missing.isEmpty { candidates.append(nextMissingCheck) }
@@ -289,11 +308,15 @@ final class BackgroundAgent: @unchecked Sendable {
         logger.warning(
             "lost the registry connection; keeping the latest state of every worktree and reconnecting",
             metadata: ["error": "\(error)", "pending.count": "\(ledger.pending.count)"])
+        dropConnection()
+        reconnectAttempt = 1
+        reconnectAt = now + configuration.reconnect.delay(forAttempt: 0)
+    }
+
+    private func dropConnection() {
         listener?.stop()
         listener = nil
         connection = nil
-        reconnectAttempt = 1
-        reconnectAt = now + configuration.reconnect.delay(forAttempt: 0)
     }
 
     /// Starts watching new worktrees, stops watching removed ones, re-watches moved ones.
@@ -333,22 +356,56 @@ final class BackgroundAgent: @unchecked Sendable {
 
     private func flush(at now: Duration) {
         guard let connection else { return }
-        let updates = ledger.pendingUpdates
+        // States the server refused wait for their retry; everything else goes now.
+        refusedIDs = refusedIDs.filter { ledger.pending[$0] != nil }
+        let retrying = refusal.map { now >= $0.retryAt } ?? true
+        let updates = ledger.pendingUpdates.filter { retrying || !refusedIDs.contains($0.worktreeID) }
+        guard !updates.isEmpty else { return }
+        let outcome: Registry.WriteOutcome
         do {
-            let changed = try Registry(connection: connection).writeChanged(updates)
-            ledger.committed(updates)
-            statistics.flushes += 1
-            statistics.rowsWritten += changed.count
-            statistics.lastWrite = Date()
-            logger.debug("wrote", metadata: ["worktree.ids": "\(changed.joined(separator: ","))"])
-        } catch let error as RegistryError where !error.isTransient && connection.isHealthy {
-            // The server refused these rows (not an outage); retrying would loop forever.
-            logger.error("the registry refused a state update; dropped",
-                         metadata: ["error": "\(error)", "rows.count": "\(updates.count)"])
-            ledger.committed(updates)
+            outcome = try Registry(connection: connection).writeChanged(updates)
         } catch {
             databaseLost(error, at: now)
+            return
         }
+        // Only a committed state counts as written; a refused one stays pending.
+        let written = updates.filter { outcome.refused[$0.worktreeID] == nil }
+        ledger.committed(written)
+        statistics.flushes += 1
+        statistics.rowsWritten += outcome.changed.count
+        if !outcome.changed.isEmpty { statistics.lastWrite = Date() }
+        logger.debug("wrote", metadata: ["worktree.ids": "\(outcome.changed.joined(separator: ","))"])
+        noteRefusals(outcome.refused, written: written, at: now)
+    }
+
+    /// Keeps refused states pending and schedules their retry with backoff; one loud line
+    /// when refusals start, one when the registry accepts them again.
+    private func noteRefusals(_ refused: [String: RegistryError], written: [GitStateUpdate], at now: Duration) {
+        refusedIDs.subtract(written.map(\.worktreeID))
+        refusedIDs.formUnion(refused.keys)
+        guard !refused.isEmpty else {
+            if refusal != nil, refusedIDs.isEmpty {
+                logger.notice("the registry accepts state updates again; the states kept meanwhile are written")
+                refusal = nil
+            }
+            return
+        }
+        statistics.refusedFlushes += 1
+        let attempt = (refusal?.attempt ?? -1) + 1
+        let delay = configuration.reconnect.delay(forAttempt: attempt)
+        let first = refused.sorted { $0.key < $1.key }.first!.value
+        if refusal == nil {
+            logger.error(
+                """
+                the registry refuses state updates; they are kept, not counted as written, and \
+                retried with backoff until it accepts them (see `imi-sync doctor`)
+                """,
+                metadata: ["error": "\(first)", "rows.count": "\(refused.count)", "retry.in": "\(delay)"])
+        }
+        // A read-only session (default_transaction_read_only, a standby) stays read-only:
+        // the retry opens a new one.
+        let readOnly = refused.values.contains { $0.sqlState == "25006" }
+        refusal = Refusal(attempt: attempt, retryAt: now + delay, reconnect: readOnly)
     }
 
     // MARK: Watching and probing
@@ -448,6 +505,7 @@ final class BackgroundAgent: @unchecked Sendable {
     }
 
     private func reload(at now: Duration) {
+        if refusal != nil { refusal?.retryAt = now }
         do {
             configuration = try loadConfiguration()
             dirty.settle = configuration.settle
@@ -466,9 +524,7 @@ final class BackgroundAgent: @unchecked Sendable {
                         "database settings changed; reconnecting",
                         metadata: ["pg.target": "\(reloaded.redactedDescription)"])
                     settings = reloaded
-                    listener?.stop()
-                    listener = nil
-                    connection = nil
+                    dropConnection()
                     reconnectAttempt = 0
                     reconnectAt = now
                     connect(at: now)
@@ -521,6 +577,7 @@ final class BackgroundAgent: @unchecked Sendable {
         statistics.missingWorktrees = missing.count
         statistics.dirtyWorktrees = dirty.count
         statistics.pendingStates = ledger.pending.count
+        statistics.refusedStates = refusedIDs.count
         statistics.databaseUp = connection != nil
         statistics.ready = ready
         let snapshot = statistics
@@ -548,6 +605,9 @@ final class BackgroundAgent: @unchecked Sendable {
             parts.append("last write \(lastWrite.formatted(.iso8601.time(includingFractionalSeconds: false)))Z")
         } else {
             parts.append("no write yet")
+        }
+        if statistics.refusedStates > 0 {
+            parts.append("\(statistics.refusedStates) states refused by the registry, retrying")
         }
         parts.append(statistics.databaseUp ? "database up" : "database unreachable, retrying")
         return parts.joined(separator: "; ")

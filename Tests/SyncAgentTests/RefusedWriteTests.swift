@@ -1,0 +1,106 @@
+import Foundation
+import RegistryClient
+import TestSupport
+import Testing
+
+@testable import SyncAgent
+
+/// A state counts as written only when its transaction committed: a refused write is kept,
+/// retried with backoff and told once, and `last_sync_at` never vouches for a row whose
+/// current state is not in the database.
+@Suite("run: states the registry refuses are kept and retried", .serialized)
+struct RefusedWriteTests {
+    static let rolesSQL: String = {
+        let root = URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return (try? String(contentsOf: root.appendingPathComponent("deploy/roles.sql"), encoding: .utf8)) ?? ""
+    }()
+
+    static var configuration: AgentConfiguration {
+        var configuration = AgentConfiguration.fastForTests
+        configuration.heartbeat = .milliseconds(200)
+        return configuration
+    }
+
+    func lastSync(_ registry: TestRegistry, _ id: String) throws -> String? {
+        try registry.connection.execute("SELECT last_sync_at::text FROM worktrees WHERE id = $1", [id]).string(0, 0)
+    }
+
+    func refusalLines(_ running: RunningAgent) -> Int {
+        running.messages.all.filter { $0.contains("the registry refuses state updates") }.count
+    }
+
+    @Test("UPDATE revoked: the edit is retried, heartbeats skip its row, and it lands once UPDATE is granted again")
+    func revokedPrivilege() async throws {
+        let fixture = try GitFixture()
+        let registry = try TestRegistry.make()
+        let busy = try fixture.makeProject("busy")
+        let quiet = try fixture.makeProject("quiet")
+        let busyID = try registry.addWorktree("trunk-main", path: busy.trunk, project: try registry.addProject("busy", trunk: busy.trunk))
+        let quietID = try registry.addWorktree("trunk-main", path: quiet.trunk, project: try registry.addProject("quiet", trunk: quiet.trunk))
+        #expect(!Self.rolesSQL.isEmpty)
+        try registry.connection.executeScript(StaticScript(Self.rolesSQL))
+        let database = try registry.connection.execute("SELECT current_database()").string(0, 0)!
+        let agentSettings = try PostgresCluster.shared().settings(database: database, user: "imi_sync_agent")
+
+        let running = RunningAgent(settings: agentSettings, configuration: Self.configuration)
+        #expect(try await eventually("ready") { running.statistics.ready })
+        try registry.connection.execute("REVOKE UPDATE (uncommitted_files_count) ON worktrees FROM imi_sync_agent")
+        try fixture.write("edited\n", to: "README.md", in: busy.trunk)
+        #expect(try await eventually("refused") { running.statistics.refusedStates == 1 })
+        // From here on the agent knows busy's stored state is stale.
+        let busySyncedAt = try lastSync(registry, busyID)
+        let quietSyncedAt = try lastSync(registry, quietID)
+        #expect(try await eventually("retried") { running.statistics.refusedFlushes >= 3 })
+        #expect(refusalLines(running) == 1, "one loud line, not one per retry")
+        let heartbeats = running.statistics.heartbeats
+        #expect(try await eventually("two more heartbeats") { running.statistics.heartbeats >= heartbeats + 2 })
+        #expect(try registry.row(busyID).files == 0, "the refused state is not in the database")
+        #expect(try lastSync(registry, busyID) == busySyncedAt, "no heartbeat vouches for the stale row")
+        #expect(try lastSync(registry, quietID) != quietSyncedAt, "heartbeats go on for current rows")
+        #expect(try Registry(connection: PostgresConnection(settings: agentSettings)).stateWriteRefusal()?.sqlState == "42501")
+        let doctor = try GlobalOptions.parse(["--database-url", agentSettings.conninfo, "--config", "/dev/null"])
+        let checks = DoctorChecks(global: doctor).run()
+        let check = checks.first { $0.name == "registry writes" }
+        #expect(check?.outcome == .failure)
+        #expect(check?.detail.contains("42501") == true)
+
+        try registry.connection.execute("GRANT UPDATE (uncommitted_files_count) ON worktrees TO imi_sync_agent")
+        #expect(try await eventually("written once granted") { try registry.row(busyID).files == 1 })
+        #expect(try await eventually("no refusal left") { running.statistics.refusedStates == 0 })
+        #expect(running.messages.all.contains { $0.contains("accepts state updates again") })
+        #expect(try Registry(connection: PostgresConnection(settings: agentSettings)).stateWriteRefusal() == nil)
+        await running.stop()
+    }
+
+    @Test("a read-only database: the edit waits, and a new session writes it once writes are allowed again")
+    func readOnlyDatabase() async throws {
+        let fixture = try GitFixture()
+        let registry = try TestRegistry.make()
+        let project = try fixture.makeProject("app")
+        let id = try registry.addWorktree("trunk-main", path: project.trunk, project: try registry.addProject("app", trunk: project.trunk))
+        let database = try registry.connection.execute("SELECT current_database()").string(0, 0)!
+        let running = RunningAgent(settings: registry.settings, configuration: Self.configuration)
+        #expect(try await eventually("ready") { running.statistics.ready })
+
+        // New sessions of this database are read-only; the agent's are ended, so it reconnects.
+        try registry.connection.executeScript(StaticScript("ALTER DATABASE \(database) SET default_transaction_read_only = on"))
+        let attempts = running.statistics.connectAttempts
+        try registry.connection.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+            [database])
+        #expect(try await eventually("reconnected read-only") {
+            running.statistics.connectAttempts > attempts && running.statistics.databaseUp
+        })
+
+        try fixture.write("edited\n", to: "README.md", in: project.trunk)
+        #expect(try await eventually("refused") { running.statistics.refusedStates == 1 })
+        #expect(try registry.row(id).files == 0)
+        #expect(refusalLines(running) == 1)
+
+        try registry.connection.executeScript(StaticScript("ALTER DATABASE \(database) RESET default_transaction_read_only"))
+        #expect(try await eventually("written from a new session") { try registry.row(id).files == 1 })
+        #expect(running.statistics.refusedStates == 0)
+        await running.stop()
+    }
+}
