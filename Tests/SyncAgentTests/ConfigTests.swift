@@ -53,6 +53,42 @@ struct ConfigTests {
         #expect(config.fallbackEnabled.value == true)
     }
 
+    /// What an explicitly named config path is: missing or not a file is an error (78) that
+    /// says so up front; a FIFO is refused before anything reads (and blocks on) it.
+    @Test("an explicit --config that is missing, a directory or a FIFO is refused in one line")
+    func explicitConfigPaths() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("imi-config-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let fifo = directory.appendingPathComponent("fifo").path
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let cases = [
+            (directory.appendingPathComponent("missing.toml").path, "does not exist"),
+            (directory.path, "is a directory, not a file"),
+            (fifo, "is a FIFO (named pipe), not a file"),
+        ]
+        for (path, words) in cases {
+            let error = #expect(throws: ConfigError.self) {
+                try ResolvedConfig.resolve(databaseURLFlag: nil, environment: ["HOME": "/h"], configPathOverride: path)
+            }
+            #expect(error?.description.contains(words) == true, "\(path): \(error?.description ?? "")")
+            #expect(error?.description.contains(path) == true)
+            #expect(error.map { ExitStatus.report($0) } == ExitStatus.configuration)
+        }
+        let viaEnvironment = #expect(throws: ConfigError.self) {
+            try ResolvedConfig.resolve(databaseURLFlag: nil, environment: ["HOME": "/h", "IMI_CONFIG": cases[0].0])
+        }
+        #expect(viaEnvironment?.description.contains("from IMI_CONFIG") == true)
+    }
+
+    @Test("--config /dev/null means no file, and says so")
+    func devNull() throws {
+        let config = try ResolvedConfig.resolve(databaseURLFlag: nil, environment: ["HOME": "/h"], configPathOverride: "/dev/null")
+        #expect(config.configFileFound == false)
+        #expect(config.configFileNote == "a character device, read as empty")
+        #expect(config.databaseURL.value == nil)
+    }
+
     @Test("without file or environment: libpq defaults and XDG paths")
     func defaults() throws {
         let config = try ResolvedConfig.resolve(
@@ -94,7 +130,7 @@ struct ConfigTests {
         let error = #expect(throws: ConfigError.self) {
             try ResolvedConfig.resolve(
                 databaseURLFlag: nil, environment: ["IMI_DATABASE_TYPE": "sqlite"],
-                configPathOverride: "/nonexistent/config.toml")
+                configPathOverride: "/dev/null")
         }
         #expect(error?.description.contains("IMI_DATABASE_TYPE") == true)
     }

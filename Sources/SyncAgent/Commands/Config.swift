@@ -30,13 +30,14 @@ struct Config: ParsableCommand {
             var document: [String: Any] = [
                 "config_file": resolved.configPath, "config_file_found": resolved.configFileFound,
             ]
+            if let note = resolved.configFileNote { document["config_file_note"] = note }
             document["settings"] = rows.map { ["key": $0.key, "value": $0.value as Any, "source": $0.source] }
             let data = try JSONSerialization.data(
                 withJSONObject: document, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
             print(String(decoding: data, as: UTF8.self))
             return
         }
-        print("config file: \(resolved.configPath)\(resolved.configFileFound ? "" : " (not found)")")
+        print("config file: \(resolved.configPath)\(resolved.configFileNote.map { " (\($0))" } ?? "")")
         var table = TextTable(headers: ["SETTING", "VALUE", "SOURCE"])
         table.rows = rows.map { [$0.key, $0.value ?? "(libpq defaults)", $0.source] }
         print(table.render())

@@ -11,6 +11,8 @@ struct ResolvedConfig: Sendable {
 
     var configPath: String
     var configFileFound: Bool
+    /// Why no settings came from the file, when none did ("not found", "/dev/null").
+    var configFileNote: String?
     var databaseType: Setting<String>
     /// `nil` means libpq's defaults (PG* variables, local socket, ~/.pgpass).
     var databaseURL: Setting<String?>
@@ -45,19 +47,37 @@ struct ResolvedConfig: Sendable {
         configPathOverride: String? = nil
     ) throws -> ResolvedConfig {
         let paths = XDGPaths(environment: environment)
-        let configPath = configPathOverride ?? environment["IMI_CONFIG"] ?? paths.configFile
+        let environmentPath = environment["IMI_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
+        let explicitSource = configPathOverride != nil ? "--config" : environmentPath != nil ? "IMI_CONFIG" : nil
+        let configPath = configPathOverride ?? environmentPath ?? paths.configFile
         let fileSource = "config file \(configPath)"
         var file = ConfigFile()
-        let found = FileManager.default.fileExists(atPath: configPath)
-        if found {
+        var found = false
+        var note: String?
+        switch FileKind.of(configPath) {
+        case .missing, .danglingLink:
+            // The default file is optional; one named explicitly must be there.
+            if let explicitSource {
+                throw ConfigError("config file \(configPath) (from \(explicitSource)) does not exist")
+            }
+            note = "not found"
+        case .regularFile:
+            guard FileKind.isReadable(configPath) else {
+                throw ConfigError("cannot read config file \(configPath): permission denied")
+            }
             let text: String
             do {
                 text = try String(contentsOfFile: configPath, encoding: .utf8)
             } catch {
-                throw ConfigError("cannot read \(configPath): \(error.localizedDescription)")
+                throw ConfigError("cannot read config file \(configPath): \(error.localizedDescription)")
             }
             file = try ConfigFile.parse(text, path: configPath)
             try refuseReadablePassword(in: file, at: configPath)
+            found = true
+        case .characterDevice where configPath == "/dev/null":
+            note = "a character device, read as empty"
+        case let kind:
+            throw ConfigError("config file \(configPath) is \(kind.phrase), not a file; pass a TOML file or /dev/null for none")
         }
         let database = file.database
 
@@ -93,6 +113,7 @@ struct ResolvedConfig: Sendable {
         return ResolvedConfig(
             configPath: configPath,
             configFileFound: found,
+            configFileNote: note,
             databaseType: type,
             databaseURL: url,
             poolSize: layered(file: database?.poolSize, default: 10),

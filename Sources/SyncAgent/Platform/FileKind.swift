@@ -1,0 +1,55 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import SystemPackage
+
+/// What a path names, for refusing early and saying so in one line: a FIFO given as a file
+/// to read would block forever, a directory given as a file fails late.
+enum FileKind: Equatable, Sendable {
+    case missing
+    case regularFile
+    case directory
+    case characterDevice
+    case blockDevice
+    case fifo
+    case socket
+    /// A symbolic link whose target does not exist.
+    case danglingLink
+
+    /// What `path` is, following symbolic links as opening it would.
+    static func of(_ path: String) -> FileKind {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            var link = stat()
+            return lstat(path, &link) == 0 && link.st_mode & S_IFMT == S_IFLNK ? .danglingLink : .missing
+        }
+        switch info.st_mode & S_IFMT {
+        case S_IFREG: return .regularFile
+        case S_IFDIR: return .directory
+        case S_IFCHR: return .characterDevice
+        case S_IFBLK: return .blockDevice
+        case S_IFIFO: return .fifo
+        case S_IFSOCK: return .socket
+        default: return .missing
+        }
+    }
+
+    /// Whether the calling process may read `path`.
+    static func isReadable(_ path: String) -> Bool {
+        access(path, R_OK) == 0
+    }
+
+    /// "a directory", "a FIFO (named pipe)", …
+    var phrase: String {
+        switch self {
+        case .missing: "missing"
+        case .regularFile: "a regular file"
+        case .directory: "a directory"
+        case .characterDevice: "a character device"
+        case .blockDevice: "a block device"
+        case .fifo: "a FIFO (named pipe)"
+        case .socket: "a socket"
+        case .danglingLink: "a symbolic link to a missing file"
+        }
+    }
+}
