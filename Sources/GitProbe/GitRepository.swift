@@ -132,6 +132,16 @@ final class GitRepository {
         }
         defer { git_commit_free(object) }
         guard let raw = git_commit_message_raw(object) else { return "" }
+        // A commit made with i18n.commitEncoding carries an `encoding` header; git log
+        // re-encodes header and message to UTF-8 first and shows them as stored when that
+        // fails, so the same happens here.
+        if let name = git_commit_message_encoding(object).map({ String(cString: $0) }),
+            !CommitEncoding.isUTF8(name),
+            CommitEncoding.utf8(PathBytes.of(git_commit_raw_header(object)), from: name) != nil,
+            let converted = CommitEncoding.utf8(PathBytes.of(raw), from: name)
+        {
+            return CommitSubject.subject(ofRawMessage: converted)
+        }
         // git_commit_summary squashes whitespace differently from git's %s, see CommitSubject.
         return CommitSubject.subject(ofRawMessage: raw)
     }

@@ -61,6 +61,30 @@ struct GitProbeDifferentialTests {
         #expect(state.lastCommitMessage == CommitMessages.expectedSubject[message])
     }
 
+    /// `git -c i18n.commitEncoding=ISO-8859-1 commit` stores the message's bytes as given,
+    /// with an `encoding` header; git log re-encodes to UTF-8 (and shows unconvertible bytes
+    /// as stored).
+    @Test(
+        "a subject stored in another encoding is re-encoded to UTF-8 as git log does",
+        arguments: [
+            ("ISO-8859-1", Array("caf".utf8) + [0xE9] + Array(" cr".utf8) + [0xE8] + Array("me".utf8), "café crème"),
+            ("latin-1", [0x66, 0xFC, 0x72], "für"),
+            ("Shift_JIS", [0x93, 0xFA, 0x96, 0x7B], "日本"),
+            ("EUC-JP", [0xC6, 0xFC, 0xCB, 0xDC, 0x0A, 0x0A, 0x62, 0x6F, 0x64, 0x79], "日本"),
+            ("utf8", Array("déjà vu".utf8), "déjà vu"),
+            // Not valid EUC-JP: git shows the bytes as stored (U+FFFD once decoded).
+            ("EUC-JP", [0x61, 0xFF, 0xFF, 0x62], "a\u{FFFD}\u{FFFD}b"),
+            ("x-no-such-encoding", Array("plain".utf8), "plain"),
+        ] as [(String, [UInt8], String)])
+    func encodedSubject(encoding: String, message: [UInt8], expected: String) throws {
+        let fixture = try GitFixture()
+        let tree = try fixture.initRepository("encoded")
+        try fixture.commit(messageBytes: message, encoding: encoding, in: tree)
+        let state = try GitProbe().probe(path: tree.path, defaultBranch: "main")
+        #expect(state.lastCommitMessage == (try fixture.subject(in: tree)))
+        #expect(state.lastCommitMessage == expected)
+    }
+
     @Test("a fresh clone is level with origin/HEAD and reports its branch and subject")
     func freshCloneIsLevelWithOriginHead() throws {
         let fixture = try GitFixture()

@@ -140,6 +140,21 @@ public final class GitFixture: Sendable {
         return try revParseHEAD(in: repository) ?? ""
     }
 
+    /// Commits with a message given as bytes, recorded as being in `encoding`
+    /// (`git -c i18n.commitEncoding=…`, which writes an `encoding` header and converts nothing).
+    @discardableResult
+    public func commit(messageBytes: [UInt8], encoding: String, in repository: URL) throws -> String {
+        let messageURL = root.appendingPathComponent(".msg-\(UUID().uuidString)")
+        try Data(messageBytes).write(to: messageURL)
+        defer { try? FileManager.default.removeItem(at: messageURL) }
+        try git(
+            [
+                "-c", "i18n.commitEncoding=\(encoding)", "commit", "--quiet", "--allow-empty",
+                "--no-verify", "--cleanup=verbatim", "--file", messageURL.path,
+            ], in: repository)
+        return try revParseHEAD(in: repository) ?? ""
+    }
+
     /// A project laid out as the registry expects: a bare `origin`, the trunk clone
     /// `<name>/trunk-<default>` and room for sibling worktrees.
     public struct Project: Sendable {
