@@ -16,6 +16,9 @@ public final class PostgresConnection {
     /// Opens a connection; a failure names the target (without password) and libpq's reason.
     public init(settings: ConnectionSettings, applicationName: String = "imi-sync") throws {
         self.settings = settings
+        if let problem = settings.urlCredentialProblem {
+            throw RegistryError(.invalidInput, "invalid database connection URL (from \(settings.source.rawValue)): \(problem)")
+        }
         if !settings.conninfo.isEmpty, ConnectionSettings.parse(settings.conninfo) == nil {
             throw RegistryError(
                 .invalidInput,

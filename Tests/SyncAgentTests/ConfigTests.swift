@@ -145,16 +145,55 @@ struct ConfigTests {
     }
 
     @Test(
-        "passwords are masked in every connection-string form",
+        "passwords are masked in every connection-string form libpq reads",
         arguments: [
             ("postgresql://u:pw@h:5432/db", "postgresql://u:****@h:5432/db"),
             ("postgres://u:p%40ss@h/db?sslmode=require", "postgres://u:****@h/db?sslmode=require"),
-            ("postgresql://u@h/db?password=pw&sslmode=require", "postgresql://u@h/db?password=****&sslmode=require"),
-            ("host=h user=u password=pw dbname=db", "host=h user=u password=**** dbname=db"),
-            ("host=h password = 'p w\\'x' dbname=db", "host=h password = **** dbname=db"),
+            ("postgresql://u@h/db?password=pw&sslmode=require", "postgresql://u:****@h/db?sslmode=require"),
+            // A percent-encoded key is still the password to libpq.
+            ("postgresql://u@host/db?%70assword=S3cret", "postgresql://u:****@host/db"),
+            ("postgresql://h/db?password=S3cret", "postgresql://h/db?password=****"),
+            ("host=h user=u password=pw dbname=db", "user=u password=**** dbname=db host=h"),
+            ("host=h password = 'p w\\'x' dbname=db", "password=**** dbname=db host=h"),
+            // A quote inside a bare value, an escaped space: one value each to libpq.
+            ("password=WR'ONG_secret host=h", "password=**** host=h"),
+            ("password=WRONG\\ secret host=h", "password=**** host=h"),
+            // An unencoded '@' or '/' in the password: libpq would read a piece of it as the
+            // host, port or database, so nothing after the scheme is shown.
+            ("postgresql://u:p@Zq9Xk@host/db", "postgresql://****"),
+            ("postgresql://u:p/Zq9Xk@host/db", "postgresql://****"),
             ("postgresql://u@h/db", "postgresql://u@h/db"),
+            ("host=/run/postgresql dbname=imi_registry", "dbname=imi_registry host=/run/postgresql"),
+            ("postgresql:///imi?host=/tmp/pg%20dir", "postgresql:///imi?host=%2Ftmp%2Fpg%20dir"),
+            ("host='unterminated password=x", "(an unparsable connection string)"),
         ])
     func masking(conninfo: String, masked: String) {
-        #expect(ConnectionSettings(conninfo: conninfo, source: .flag).maskedConninfo == masked)
+        let settings = ConnectionSettings(conninfo: conninfo, source: .flag)
+        #expect(settings.maskedConninfo == masked)
+        for secret in ["pw", "S3cret", "ONG_secret", "secret", "Zq9Xk"] where conninfo.contains(secret) {
+            #expect(!settings.maskedConninfo.contains(secret))
+            #expect(!settings.redactedDescription.contains(secret))
+            #expect(!ProcessTitle.masked(conninfo).contains(secret))
+            #expect(!ProcessTitle.masked("--database-url=" + conninfo).contains(secret))
+        }
+    }
+
+    @Test("a URL whose password libpq would misread is refused before connecting, quoting none of it")
+    func misreadPasswordRefused() {
+        for url in ["postgresql://u:p@Zq9Xk@127.0.0.1:1/db", "postgresql://u:p/Zq9Xk@127.0.0.1:1/db"] {
+            let error = #expect(throws: RegistryError.self) {
+                try PostgresConnection(settings: ConnectionSettings(conninfo: url, source: .flag))
+            }
+            #expect(error?.code == .invalidInput)
+            #expect(error?.description.contains("percent-encode") == true)
+            #expect(error?.description.contains("Zq9Xk") == false)
+        }
+    }
+
+    @Test("arguments without a password keep their text in the process title")
+    func plainArguments() {
+        for argument in ["run", "--log-level=debug", "/home/me/code", "--settle-ms", "60"] {
+            #expect(ProcessTitle.masked(argument) == argument)
+        }
     }
 }

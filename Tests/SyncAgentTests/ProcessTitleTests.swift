@@ -11,7 +11,7 @@ struct ProcessTitleTests {
         arguments: [
             ("postgresql://u:s3cret@h/db", "postgresql://u:****@h/db"),
             ("--database-url=postgresql://u:s3cret@h/db", "--database-url=postgresql://u:****@h/db"),
-            ("host=h password=s3cret", "host=h password=****"),
+            ("host=h password=s3cret", "password=**** host=h"),
             ("once", "once"),
             ("--json", "--json"),
         ])
@@ -21,8 +21,14 @@ struct ProcessTitleTests {
 
     /// Starts imi-sync against a server that accepts the TCP connection but never answers, so
     /// the process stays alive while its /proc/<pid>/cmdline is read.
-    @Test("a running imi-sync's /proc cmdline holds no password")
-    func procCmdline() throws {
+    @Test(
+        "a running imi-sync's /proc cmdline holds no password",
+        arguments: [
+            ("postgresql://imi_app:s3cret-pw@127.0.0.1:PORT/imi?connect_timeout=3", "postgresql://imi_app:****@127.0.0.1:PORT/imi"),
+            ("postgresql://imi_app@127.0.0.1:PORT/imi?%70assword=s3cret-pw&connect_timeout=3", "postgresql://imi_app:****@127.0.0.1:PORT/imi"),
+            ("host=127.0.0.1 port=PORT password=s3cret-pw connect_timeout=3", "password=**** connect_timeout=3 host=127.0.0.1"),
+        ])
+    func procCmdline(url: String, shown: String) throws {
         let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #expect(listener >= 0)
         defer { close(listener) }
@@ -45,7 +51,7 @@ struct ProcessTitleTests {
 
         let process = try ChildProcess(
             try imiSyncBinary(),
-            ["once", "--database-url", "postgresql://imi_app:s3cret-pw@127.0.0.1:\(port)/imi?connect_timeout=3"],
+            ["once", "--database-url", url.replacingOccurrences(of: "PORT", with: String(port))],
             environment: ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory()])
         defer {
             process.signal(SIGKILL)
@@ -58,7 +64,7 @@ struct ProcessTitleTests {
             cmdline = String(decoding: data.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self)
         }
         #expect(process.isRunning)
-        #expect(cmdline.contains("postgresql://imi_app:****@127.0.0.1:\(port)/imi"))
+        #expect(cmdline.contains(shown.replacingOccurrences(of: "PORT", with: String(port))), "\(cmdline)")
         #expect(!cmdline.contains("s3cret-pw"))
     }
 }

@@ -98,7 +98,7 @@ public final class PostgresCluster: Sendable {
 
     /// Stops the server (`mode`: smart, fast, immediate) and optionally deletes everything.
     public func stop(mode: String = "immediate", remove: Bool = true) throws {
-        try? Self.run(
+        _ = try? Self.run(
             binDirectory.appendingPathComponent("pg_ctl").path,
             ["-D", directory.appendingPathComponent("data").path, "-m", mode, "-w", "stop"],
             as: runAs)

@@ -20,12 +20,26 @@ enum ProcessTitle {
     }
 
     /// The argument with any password masked: a whole conninfo, or `--database-url=…`.
+    /// Arguments that carry no password (subcommands, paths, other flags) stay as they are.
     static func masked(_ argument: String) -> String {
-        if let equals = argument.firstIndex(of: "="), argument.hasPrefix("--") {
+        if argument.hasPrefix("--"), let equals = argument.firstIndex(of: "=") {
             let value = String(argument[argument.index(after: equals)...])
-            let maskedValue = ConnectionSettings(conninfo: value, source: .flag).maskedConninfo
-            return String(argument[...equals]) + maskedValue
+            return String(argument[...equals]) + masked(value)
         }
-        return ConnectionSettings(conninfo: argument, source: .flag).maskedConninfo
+        let settings = ConnectionSettings(conninfo: argument, source: .flag)
+        if settings.containsPassword { return settings.maskedConninfo }
+        // libpq cannot read it, yet it may hold a secret: show none of it.
+        if ConnectionSettingsProbe.mayHoldPassword(argument) { return "****" }
+        return argument
+    }
+}
+
+/// Tells whether an argument libpq cannot parse might still be a connection string with a
+/// password in it (a quote left open, a URL with credentials).
+enum ConnectionSettingsProbe {
+    static func mayHoldPassword(_ argument: String) -> Bool {
+        let lowered = argument.lowercased()
+        let looksLikeURL = lowered.hasPrefix("postgresql://") || lowered.hasPrefix("postgres://")
+        return (looksLikeURL && argument.contains("@")) || lowered.contains("password")
     }
 }
