@@ -157,7 +157,16 @@ enum LegacyImportSQL {
               FROM legacy_plan_worktree_types WHERE problem IS NULL) d
         WHERE d.ord = p.ord AND d.n > 1
         """,
-        "UPDATE legacy_plan_worktree_types p SET present = true WHERE problem IS NULL AND EXISTS (SELECT 1 FROM worktree_types x WHERE x.name = p.name)",
+        // A built-in still as migration 001 seeded it is a default, not user data: a legacy
+        // row with other values replaces it (so it is not "present" yet).
+        """
+        UPDATE legacy_plan_worktree_types p SET present = true
+        WHERE problem IS NULL AND EXISTS (
+            SELECT 1 FROM worktree_types x WHERE x.name = p.name
+              AND (NOT (\(untouchedSeed("x")))
+                   OR (x.branch_prefix, x.worktree_prefix, x.description)
+                      IS NOT DISTINCT FROM (p.branch_prefix, p.worktree_prefix, p.description)))
+        """,
         // A type named only by worktrees.worktree_type (older files, deleted custom types).
         """
         INSERT INTO legacy_plan_worktree_types
@@ -179,7 +188,25 @@ enum LegacyImportSQL {
                                     metadata, created_at)
         SELECT name, branch_prefix, worktree_prefix, description, is_builtin, metadata, created_at
         FROM legacy_plan_worktree_types WHERE problem IS NULL AND NOT present ORDER BY ord NULLS LAST, name
-        ON CONFLICT (name) DO NOTHING
+        ON CONFLICT (name) DO UPDATE SET
+            branch_prefix = EXCLUDED.branch_prefix, worktree_prefix = EXCLUDED.worktree_prefix,
+            description = EXCLUDED.description, metadata = EXCLUDED.metadata, created_at = EXCLUDED.created_at
+        WHERE \(untouchedSeed("worktree_types"))
+        """
+
+    /// True for a row of `alias` that is a built-in type exactly as migration 001 seeds it and
+    /// never replaced by an import (no `legacy_id`).
+    static func untouchedSeed(_ alias: String) -> String {
+        """
+        \(alias).is_builtin AND NOT \(alias).metadata ? 'legacy_id' \
+        AND (\(alias).name, \(alias).branch_prefix, \(alias).worktree_prefix) IN (\(seededTypes))
+        """
+    }
+
+    /// Migration 001's built-in worktree types: (name, branch_prefix, worktree_prefix).
+    static let seededTypes = """
+        ('feat', 'feat/', 'feat-'), ('fix', 'fix/', 'fix-'), ('aiops', 'aiops/', 'aiops-'), \
+        ('devops', 'devops/', 'devops-'), ('review', 'pr-review/', 'pr-'), ('trunk', '', 'trunk-')
         """
 
     /// created_at, updated_at, active and metadata (legacy id and unparsable originals), the

@@ -31,6 +31,41 @@ struct LegacyVerifierTests {
         #expect(try snapshot(fast) == snapshot(planned))
     }
 
+    /// The seeded built-in rows are defaults: the legacy file's values for a built-in type
+    /// replace them, a type someone edited in PostgreSQL is kept, and verify agrees.
+    @Test("a built-in type's legacy values replace the seeded defaults, and verify agrees right after")
+    func builtInTypesFromTheLegacyFile() throws {
+        let fixture = try LegacyFixture()
+        try fixture.run("""
+            UPDATE worktree_types SET worktree_prefix = 'pr-review-', description = 'Review a PR'
+                WHERE name = 'review';
+            UPDATE worktree_types SET branch_prefix = 'feature/' WHERE name = 'feat';
+            """)
+        let connection = try migratedDatabase()
+        // Someone already edited the seeded fix type in PostgreSQL: that is user data.
+        try connection.execute("UPDATE worktree_types SET worktree_prefix = 'bugfix-' WHERE name = 'fix'")
+        let report = try runImport(fixture, into: connection)
+        #expect(report.tables.first { $0.source == "worktree_types" }?.imported == 2, "review and feat replaced; the rest equal their seeds")
+        func prefixes(_ name: String) throws -> [String?] {
+            try connection.execute(
+                "SELECT branch_prefix, worktree_prefix, description, is_builtin::text FROM worktree_types WHERE name = $1",
+                [name]).rows.first ?? []
+        }
+        #expect(try prefixes("review") == ["pr-review/", "pr-review-", "Review a PR", "true"])
+        #expect(try prefixes("feat") == ["feature/", "feat-", "Feature development", "true"])
+        #expect(try prefixes("fix") == ["fix/", "bugfix-", "Bug fixes", "true"])
+
+        let verified = try LegacyVerifier(connection: connection, legacy: try LegacyRegistry(path: fixture.path)).run()
+        #expect(verified.differences == ["worktree_types: 1 imported rows differ from the legacy file"],
+                "only the type edited in PostgreSQL differs")
+        try connection.execute("UPDATE worktree_types SET worktree_prefix = 'fix-' WHERE name = 'fix'")
+        #expect(try LegacyVerifier(connection: connection, legacy: try LegacyRegistry(path: fixture.path)).run().differences == [])
+        // A second run never overwrites what the first imported.
+        try fixture.run("UPDATE worktree_types SET worktree_prefix = 'changed-later-' WHERE name = 'review'")
+        _ = try runImport(fixture, into: connection)
+        #expect(try prefixes("review")[1] == "pr-review-")
+    }
+
     @Test("verify passes after an import and names each kind of difference after tampering")
     func verify() throws {
         let fixture = try LegacyFixture()
