@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 
 /// Writes what PostgreSQL holds now as a legacy-format SQLite registry (the tables the Rust
@@ -86,39 +89,58 @@ public struct LegacyExporter {
         self.connection = connection
     }
 
-    /// Writes the file at `path`, which must not exist yet.
+    /// Writes the file at `path`, which must not exist yet. The target is checked before
+    /// anything is read, and the partial file is removed on every failure.
     public func export(to path: String) throws -> Report {
-        guard !FileManager.default.fileExists(atPath: path) else {
-            throw RegistryError(.invalidInput, "\(path) already exists; export-sqlite writes a new file only")
-        }
+        try Self.checkTarget(path)
         try SchemaMigrator(connection: connection).requireSchema()
         let partial = path + ".partial-\(getpid())"
         try? FileManager.default.removeItem(atPath: partial)
+        var finished = false
+        defer { if !finished { try? FileManager.default.removeItem(atPath: partial) } }
         var report = Report(path: path, written: [:], skipped: [:])
-        do {
-            let file = try LegacySQLiteConnection(path: partial, mode: .create)
-            try file.execute("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;")
-            try file.execute(Self.legacySchema)
-            try file.execute("BEGIN")
-            try connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            defer { if connection.isHealthy { _ = try? connection.execute("ROLLBACK") } }
-            for table in Self.tables {
-                let (written, read) = try copy(table.select, into: file, insert: table.insert)
-                report.written[table.name] = written
-                if read > written { report.skipped[table.name] = read - written }
-            }
-            try file.execute("COMMIT")
-            try file.execute("PRAGMA journal_mode = DELETE")
-        } catch {
-            try? FileManager.default.removeItem(atPath: partial)
-            throw error
+        let file = try LegacySQLiteConnection(path: partial, mode: .create)
+        try file.execute("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;")
+        try file.execute(Self.legacySchema)
+        try file.execute("BEGIN")
+        try connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        defer { if connection.isHealthy { _ = try? connection.execute("ROLLBACK") } }
+        for table in Self.tables {
+            let (written, read) = try copy(table.select, into: file, insert: table.insert)
+            report.written[table.name] = written
+            if read > written { report.skipped[table.name] = read - written }
         }
-        do {
-            try FileManager.default.moveItem(atPath: partial, toPath: path)
-        } catch {
-            throw RegistryError(.invalidInput, "cannot write \(path): \(error.localizedDescription)")
+        try file.execute("COMMIT")
+        try file.execute("PRAGMA journal_mode = DELETE")
+        // rename(2) replaces an existing file silently; the target was checked above, and
+        // link(2) would refuse, but the partial file must go in any case.
+        guard rename(partial, path) == 0 else {
+            throw RegistryError(.io, "cannot write \(path): \(String(cString: strerror(errno)))")
         }
+        finished = true
         return report
+    }
+
+    /// The target must be a new path (not even a dangling symbolic link) in a directory that
+    /// exists and can be written.
+    static func checkTarget(_ path: String) throws {
+        guard !path.isEmpty else {
+            throw RegistryError(.invalidInput, "export-sqlite needs a file to create; --to is empty")
+        }
+        var info = stat()
+        if lstat(path, &info) == 0 {
+            let what = info.st_mode & S_IFMT == S_IFLNK ? "a symbolic link" : "a file"
+            throw RegistryError(.invalidInput, "\(path) already exists (\(what)); export-sqlite writes a new file only")
+        }
+        let directory = (path as NSString).deletingLastPathComponent
+        let parent = directory.isEmpty ? "." : directory
+        var parentInfo = stat()
+        guard stat(parent, &parentInfo) == 0, parentInfo.st_mode & S_IFMT == S_IFDIR else {
+            throw RegistryError(.io, "cannot create \(path): its directory \(parent) does not exist")
+        }
+        guard access(parent, W_OK | X_OK) == 0 else {
+            throw RegistryError(.io, "cannot create \(path): no permission to write in \(parent)")
+        }
     }
 
     /// Streams one SELECT through a cursor into the file; returns (written, read).

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 internal import CSQLite
 
@@ -33,6 +36,19 @@ public final class LegacyRegistry {
         }
         guard !isDirectory.boolValue else {
             throw RegistryError(.legacySource, "legacy registry path \(path) is a directory, not a file")
+        }
+        // Anything but a regular file (a FIFO would block SQLite's open forever) is refused
+        // before it is opened.
+        var info = stat()
+        guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+            let kind = switch info.st_mode & S_IFMT {
+            case S_IFIFO: "a FIFO (named pipe)"
+            case S_IFCHR: "a character device"
+            case S_IFBLK: "a block device"
+            case S_IFSOCK: "a socket"
+            default: "not a regular file"
+            }
+            throw RegistryError(.legacySource, "legacy registry path \(path) is \(kind), not an SQLite file")
         }
         guard FileManager.default.isReadableFile(atPath: path) else {
             throw RegistryError(.legacySource, "cannot read the legacy registry \(path): permission denied")

@@ -85,7 +85,7 @@ extension Registry {
             try connection.execute("BEGIN")
             defer { if connection.isHealthy { _ = try? connection.execute("ROLLBACK") } }
             _ = try update(ArraySlice(), onlyChanged: true)
-            try stampSynced(statement: [], at: Date())
+            _ = try stampSynced(statement: [], at: Date())
             return nil
         } catch let error as RegistryError where error.code != .connection {
             return error

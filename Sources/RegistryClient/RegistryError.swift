@@ -16,6 +16,9 @@ public struct RegistryError: Error, Sendable, CustomStringConvertible {
         case legacySource
         /// Input that cannot be used as given (a malformed URL, an impossible option).
         case invalidInput
+        /// A file could not be created, written or read (disk full, permissions, a path
+        /// whose directory is missing).
+        case io
     }
 
     public var code: Code

@@ -49,13 +49,15 @@ struct LegacySourceTests {
         #expect(error?.message == "\(fixture.path) is locked by another process (gave up after waiting): database is locked")
     }
 
-    @Test("missing, non-SQLite, directory and unknown-schema files are refused with one line")
+    @Test("missing, non-SQLite, directory, FIFO and unknown-schema files are refused with one line")
     func badInput() throws {
         let fixture = try LegacyFixture(layout: .empty)
         let directory = fixture.directory
         let missing = directory.appendingPathComponent("nope.db").path
         let text = directory.appendingPathComponent("notes.txt").path
         try Data(String(repeating: "this is not a database\n", count: 200).utf8).write(to: URL(fileURLWithPath: text))
+        let fifo = directory.appendingPathComponent("pipe.db").path
+        #expect(mkfifo(fifo, 0o600) == 0)
         let noName = try LegacyFixture(layout: .empty)
         try noName.run("CREATE TABLE repositories (id TEXT, path TEXT, created_at TEXT); CREATE TABLE worktrees (x);")
 
@@ -63,6 +65,8 @@ struct LegacySourceTests {
             (missing, "legacy registry not found at \(missing)"),
             (text, "\(text) is not an SQLite database"),
             (directory.path, "legacy registry path \(directory.path) is a directory, not a file"),
+            // Refused before SQLite opens it: opening a FIFO would wait for a writer forever.
+            (fifo, "legacy registry path \(fifo) is a FIFO (named pipe), not an SQLite file"),
             (fixture.path, "\(fixture.path) is not an iMi registry: it has no repositories table (no tables)"),
             (noName.path, "\(noName.path) has an unknown schema: table repositories lacks column name (has: id, path, created_at)"),
         ]

@@ -198,7 +198,32 @@ struct LegacyExportTests {
         #expect(try contents(second) == contents(first))
 
         let error = #expect(throws: RegistryError.self) { try LegacyExporter(connection: first).export(to: exported) }
-        #expect(error?.message == "\(exported) already exists; export-sqlite writes a new file only")
+        #expect(error?.message == "\(exported) already exists (a file); export-sqlite writes a new file only")
+    }
+
+    /// The target is checked before anything is exported, and nothing is left behind.
+    @Test("export-sqlite to an empty path, a dangling link or a missing directory fails first and leaves no partial file")
+    func exportTargets() throws {
+        let connection = try migratedDatabase()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("export-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let dangling = directory.appendingPathComponent("dangling.db").path
+        try FileManager.default.createSymbolicLink(atPath: dangling, withDestinationPath: directory.appendingPathComponent("gone").path)
+        let cases: [(String, RegistryError.Code, String)] = [
+            ("", .invalidInput, "export-sqlite needs a file to create; --to is empty"),
+            (dangling, .invalidInput, "\(dangling) already exists (a symbolic link); export-sqlite writes a new file only"),
+            (directory.path + "/no/such/dir/out.db", .io, "cannot create \(directory.path)/no/such/dir/out.db: its directory \(directory.path)/no/such/dir does not exist"),
+        ]
+        let cwd = FileManager.default.currentDirectoryPath
+        let before = Set(try FileManager.default.contentsOfDirectory(atPath: cwd))
+        for (target, code, message) in cases {
+            let error = #expect(throws: RegistryError.self) { try LegacyExporter(connection: connection).export(to: target) }
+            #expect(error?.code == code)
+            #expect(error?.message == message)
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["dangling.db"])
+        #expect(Set(try FileManager.default.contentsOfDirectory(atPath: cwd)) == before, "no .partial file in the working directory")
     }
 }
 

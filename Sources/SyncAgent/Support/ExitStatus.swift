@@ -8,6 +8,7 @@ enum ExitStatus {
     static let dataError = ExitCode(65)
     static let unavailable = ExitCode(69)
     static let internalError = ExitCode(70)
+    static let ioError = ExitCode(74)
     static let configuration = ExitCode(78)
 
     /// Prints one line for `error` on standard error and returns the exit code it maps to.
@@ -19,6 +20,7 @@ enum ExitStatus {
             case .connection: return unavailable
             case .schema: return configuration
             case .legacySource, .invalidInput: return dataError
+            case .io: return ioError
             case .query: return problemsReported
             }
         case let error as ConfigError:
