@@ -111,6 +111,38 @@ public struct SchemaMigrator {
         }
     }
 
+    /// The tables' columns, views and functions imi-sync reads or writes that the database
+    /// lacks (e.g. a column dropped by hand), as `table.column` or `name()`; empty when all
+    /// are there. Read from the catalogs, which every role may read whatever its grants.
+    public func missingObjects() throws -> [String] {
+        let result = try connection.execute("""
+            SELECT r.t || '.' || r.c FROM (VALUES \(Self.requiredColumns)) AS r(t, c)
+            WHERE NOT EXISTS (SELECT 1 FROM pg_attribute a
+                              WHERE a.attrelid = to_regclass(r.t) AND a.attname = r.c AND NOT a.attisdropped)
+            UNION ALL
+            SELECT f FROM unnest(ARRAY[\(Self.requiredFunctions)]) AS f WHERE to_regprocedure(f) IS NULL
+            """)
+        return (0..<result.rowCount).compactMap { result.string($0, 0) }
+    }
+
+    /// (table or view, column) pairs the product's statements name.
+    static let requiredColumns = [
+        ("projects", ["id", "name", "remote_origin", "default_branch", "trunk_path", "metadata", "active"]),
+        ("worktree_types", ["id", "name", "branch_prefix", "worktree_prefix"]),
+        ("worktrees", [
+            "id", "project_id", "type_id", "name", "branch_name", "path", "agent_id", "has_uncommitted_changes",
+            "uncommitted_files_count", "ahead_of_trunk", "behind_trunk", "last_commit_hash",
+            "last_commit_message", "last_sync_at", "metadata", "active", "updated_at",
+        ]),
+        ("agent_activities", ["id", "agent_id", "worktree_id", "activity_type", "created_at"]),
+        ("v_inflight_work", ["worktree_id", "project_name", "worktree_name", "status", "last_sync_at"]),
+    ].flatMap { table, columns in columns.map { "('\(table)', '\($0)')" } }.joined(separator: ", ")
+
+    static let requiredFunctions = [
+        "get_registry_stats()", "get_inflight_work(uuid)", "imi_worktree_status(boolean,integer,integer)",
+        "cleanup_old_activities(integer)", "prune_inactive_worktrees(integer)",
+    ].map { "'\($0)'" }.joined(separator: ", ")
+
     private func recordedChecksums() throws -> [Int: String] {
         let result = try connection.execute("SELECT version, checksum FROM imi_schema_migrations")
         var recorded: [Int: String] = [:]

@@ -63,6 +63,19 @@ struct DiagnosticsTests {
         #expect(json.contains("\"agent_id\" : null"))
     }
 
+    @Test(
+        "maintain refuses day counts outside 1...36500 before connecting (64)",
+        arguments: [["--inactive-days", "99999999999999"], ["--inactive-days", "36501"], ["--activity-days", "0"]])
+    func maintainRanges(arguments: [String]) throws {
+        // The URL names no server at all: a refusal here cannot have come from one.
+        let error = #expect(throws: (any Error).self) {
+            var command = try Maintain.parseAsRoot(arguments + ["--database-url", "host=/nonexistent"])
+            try command.run()
+        }
+        #expect(Maintain.exitCode(for: error!) == .validationFailure)
+        #expect(Maintain.message(for: error!).contains("between 1 and 36500 days"))
+    }
+
     @Test("maintain removes old activities and long-inactive worktrees only")
     func maintain() throws {
         let (registry, ids) = try seededRegistry()
@@ -141,11 +154,28 @@ struct DiagnosticsTests {
         ])
         let first = DoctorChecks(global: unreachable).run()
         #expect(first.first { $0.name == "database" }?.outcome == .failure)
+        #expect(Doctor.exitCode(for: first) == 69, "unreachable is 69, as README documents")
 
         let empty = try PostgresCluster.shared().createDatabase()
         let noSchema = try GlobalOptions.parse(["--database-url", empty.conninfo, "--config", "/dev/null"])
         let second = DoctorChecks(global: noSchema).run()
         #expect(second.first { $0.name == "schema" }?.outcome == .failure)
         #expect(second.first { $0.name == "schema" }?.detail.contains("imi-sync migrate --schema-only") == true)
+        #expect(Doctor.exitCode(for: second) == 78)
+    }
+
+    @Test("doctor names a column imi-sync writes that was dropped, instead of trusting the version row")
+    func droppedColumn() throws {
+        let (registry, _) = try seededRegistry()
+        let global = try GlobalOptions.parse(["--database-url", registry.connection.settings.conninfo, "--config", "/dev/null"])
+        #expect(DoctorChecks(global: global).run().first { $0.name == "schema" }?.outcome == .ok)
+        try registry.connection.execute("DROP VIEW v_inflight_work")
+        try registry.connection.execute("ALTER TABLE worktrees DROP COLUMN last_commit_message CASCADE")
+        let checks = DoctorChecks(global: global).run()
+        let schema = checks.first { $0.name == "schema" }
+        #expect(schema?.outcome == .failure)
+        #expect(schema?.detail.contains("worktrees.last_commit_message") == true)
+        #expect(schema?.detail.contains("v_inflight_work.status") == true)
+        #expect(Doctor.exitCode(for: checks) == 78)
     }
 }

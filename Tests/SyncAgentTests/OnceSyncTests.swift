@@ -172,3 +172,31 @@ struct WrongPasswordTests {
         #expect(try connection.execute("SELECT current_user").string(0, 0) == PostgresCluster.passwordUser)
     }
 }
+
+@Suite("imi-sync once: exit codes as README documents them")
+struct OnceExitCodeTests {
+    /// The server ends the session in the middle of `once` (a trigger terminates its own
+    /// backend while the batch UPDATE runs): that is an unreachable database, 69, not 1.
+    @Test("the server going away mid-once exits 69 with one line")
+    func serverGoesAway() throws {
+        let git = try GitFixture()
+        let project = try git.makeProject("api")
+        let registry = try RegistrySeeder.freshRegistry()
+        let projectID = try registry.addProject("api", trunkPath: project.trunk.path)
+        _ = try registry.addWorktree(project: projectID, name: "trunk-main", path: project.trunk.path)
+        try registry.connection.executeScript(StaticScript("""
+            CREATE FUNCTION end_my_session() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN PERFORM pg_terminate_backend(pg_backend_pid()); RETURN NEW; END $$;
+            CREATE TRIGGER end_my_session BEFORE UPDATE OF uncommitted_files_count ON worktrees
+                FOR EACH ROW EXECUTE FUNCTION end_my_session();
+            """))
+        let errors = git.root.appendingPathComponent("once.err").path
+        let process = try ChildProcess(
+            try imiSyncBinary(), ["once", "--database-url", registry.connection.settings.conninfo, "--config", "/dev/null"],
+            environment: ["PATH": "/usr/bin:/bin", "HOME": git.home.path], standardError: errors)
+        #expect(process.waitForExit(timeout: 60) == 69)
+        let message = try String(contentsOfFile: errors, encoding: .utf8)
+        #expect(message.split(separator: "\n").count == 1, "\(message)")
+        #expect(message.contains("UPDATE worktrees AS failed on") && message.contains("server closed the connection"))
+    }
+}

@@ -20,6 +20,17 @@ struct Doctor: ParsableCommand {
         var name: String
         var outcome: Outcome
         var detail: String
+        /// The exit code a failure of this check means (README's table), when not 1.
+        var exitCode: Int32? = nil
+
+        enum CodingKeys: String, CodingKey { case name, outcome, detail }
+    }
+
+    /// 0 without failures; else the first failure's own code (78 configuration or schema,
+    /// 69 database unreachable), or 1.
+    static func exitCode(for checks: [Check]) -> Int32 {
+        guard let failure = checks.first(where: { $0.outcome == .failure }) else { return 0 }
+        return failure.exitCode ?? 1
     }
 
     func run() throws {
@@ -37,7 +48,8 @@ struct Doctor: ParsableCommand {
                 print("\(mark)  \(check.name): \(check.detail)")
             }
         }
-        if checks.contains(where: { $0.outcome == .failure }) { throw ExitStatus.problemsReported }
+        let code = Self.exitCode(for: checks)
+        if code != 0 { throw ExitCode(code) }
     }
 }
 
@@ -57,7 +69,7 @@ struct DoctorChecks {
                                     ? config.configPath
                                     : "no config file (\(config.configPath): \(config.configFileNote ?? "none")); using environment and defaults"))
         } catch {
-            checks.append(.init(name: "configuration", outcome: .failure, detail: "\(error)"))
+            checks.append(.init(name: "configuration", outcome: .failure, detail: "\(error)", exitCode: 78))
             return checks
         }
         let connection: PostgresConnection
@@ -70,7 +82,8 @@ struct DoctorChecks {
                 detail: "PostgreSQL \(major) at \(config.connectionSettings.redactedDescription)"
                     + (major >= 14 ? "" : "; the registry needs PostgreSQL 14 or newer")))
         } catch {
-            checks.append(.init(name: "database", outcome: .failure, detail: "\(error)"))
+            let unreachable = (error as? RegistryError)?.code == .connection
+            checks.append(.init(name: "database", outcome: .failure, detail: "\(error)", exitCode: unreachable ? 69 : nil))
             checks.append(serviceCheck())
             return checks
         }
@@ -92,23 +105,30 @@ struct DoctorChecks {
 
     func schemaCheck(_ connection: PostgresConnection) -> Doctor.Check {
         let migrator = SchemaMigrator(connection: connection)
+        func failure(_ detail: String) -> Doctor.Check {
+            .init(name: "schema", outcome: .failure, detail: detail, exitCode: 78)
+        }
         do {
             try migrator.requireSchema()
+            let missing = try migrator.missingObjects()
+            if !missing.isEmpty {
+                return failure("the registry lacks what imi-sync reads and writes: \(missing.joined(separator: ", ")); "
+                    + "restore it (`imi-sync migrate --schema-only` re-creates views and functions)")
+            }
             guard let version = try migrator.currentVersion() else {
                 return .init(name: "schema", outcome: .warning,
                              detail: "tables exist but imi-sync never recorded a migration; run `imi-sync migrate --schema-only`")
             }
             if version < migrator.latestVersion {
-                return .init(name: "schema", outcome: .failure,
-                             detail: "version \(version), this binary needs \(migrator.latestVersion); run `imi-sync migrate --schema-only`")
+                return failure("version \(version), this binary needs \(migrator.latestVersion); run `imi-sync migrate --schema-only`")
             }
             if version > migrator.latestVersion {
                 return .init(name: "schema", outcome: .warning,
                              detail: "version \(version) is newer than this binary's \(migrator.latestVersion); upgrade imi-sync")
             }
-            return .init(name: "schema", outcome: .ok, detail: "version \(version)")
+            return .init(name: "schema", outcome: .ok, detail: "version \(version); every table column, view and function imi-sync uses is there")
         } catch {
-            return .init(name: "schema", outcome: .failure, detail: "\(error)")
+            return failure("\(error)")
         }
     }
 

@@ -23,10 +23,24 @@ struct Maintain: ParsableCommand {
     @Flag(name: .long, help: "Print one JSON document instead of text.")
     var json = false
 
+    /// Retention in days: at least one day, at most a century (larger values overflow the
+    /// server's interval arithmetic and mean "forever" anyway).
+    static let days = 1...36_500
+
     func validate() throws {
         for (name, value) in [("--activity-days", activityDays), ("--inactive-days", inactiveDays)] {
-            if let value, value < 1 { throw ValidationError("\(name) must be at least 1") }
+            if let value, !Self.days.contains(value) {
+                throw ValidationError("\(name) must be between \(Self.days.lowerBound) and \(Self.days.upperBound) days, got \(value)")
+            }
         }
+    }
+
+    /// A day count from the config file, refused (78) outside ``days``.
+    static func checked(_ setting: ResolvedConfig.Setting<Int>, _ key: String) throws -> Int {
+        guard days.contains(setting.value) else {
+            throw ConfigError("\(setting.source): \(key) must be between \(days.lowerBound) and \(days.upperBound) days, got \(setting.value)")
+        }
+        return setting.value
     }
 
     struct Document: Encodable {
@@ -42,8 +56,8 @@ struct Maintain: ParsableCommand {
         let document: Document
         do {
             let config = try global.resolvedConfig()
-            let activityDays = activityDays ?? config.activityRetentionDays.value
-            let inactiveDays = inactiveDays ?? config.inactiveWorktreeDays.value
+            let activityDays = try activityDays ?? Self.checked(config.activityRetentionDays, "maintenance.activity_retention_days")
+            let inactiveDays = try inactiveDays ?? Self.checked(config.inactiveWorktreeDays, "maintenance.inactive_worktree_days")
             let connection = try PostgresConnection(settings: config.connectionSettings)
             try SchemaMigrator(connection: connection).requireSchema()
             let report = try Registry(connection: connection).maintain(
