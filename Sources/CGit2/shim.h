@@ -1,4 +1,5 @@
 #include <git2.h>
+#include <git2/sys/repository.h>
 
 /* git_libgit2_opts is variadic and Swift cannot call C variadic functions,
    so the options GitProbe sets go through these fixed-arity wrappers. */

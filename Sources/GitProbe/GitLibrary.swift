@@ -34,6 +34,9 @@ public enum GitLibrary {
         _ = cgit2_opts_set_int(Int32(GIT_OPT_ENABLE_FSYNC_GITDIR.rawValue), 0)
         // `.keep` files only protect packs from repacking; checking them costs a stat per pack.
         _ = cgit2_opts_set_int(Int32(GIT_OPT_DISABLE_PACK_KEEP_FILE_CHECKS.rawValue), 1)
+        // The object cache is process-wide and 256 MB by default; a probe needs the trees of
+        // one status at a time, and a long-running agent must not grow towards that.
+        _ = cgit2_opts_set_size(Int32(GIT_OPT_SET_CACHE_MAX_SIZE.rawValue), 32 * 1024 * 1024)
     }
 
     /// A level of libgit2's configuration search path.

@@ -103,6 +103,17 @@ public final class WorktreeLayout {
         return xdg + Array("/ignore".utf8)
     }
 
+    /// Drops the index read for ``tracksFiles(under:)`` and ``submoduleDirectories(depthLimit:)``.
+    /// The repository keeps what it loaded until it is freed; a watcher keeps a few layouts
+    /// open, so it calls this after each walk to keep memory to the worktrees' count, not
+    /// their sizes (a 100,000-file index is about 10 MB).
+    public func releaseIndex() {
+        git_index_free(index)
+        index = nil
+        indexLoaded = false
+        git_repository_set_index(repository.handle, nil)
+    }
+
     private func currentIndex() -> OpaquePointer? {
         if !indexLoaded {
             indexLoaded = true

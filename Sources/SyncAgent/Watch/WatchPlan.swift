@@ -50,6 +50,7 @@ struct WatchPlan {
         if let excludes = layout.excludesFile() {
             externalFiles.append(FilePath(bytes: excludes))
         }
+        layout.releaseIndex()
     }
 
     /// The number of watches the plan needs (what `doctor` estimates).

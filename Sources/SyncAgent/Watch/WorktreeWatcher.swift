@@ -216,6 +216,7 @@ final class WorktreeWatcher: @unchecked Sendable {
     /// a submodule may have been added.
     private func recheckIndexLocked(_ owner: String) {
         guard let watched = worktrees[owner], let layout = layoutLocked(owner) else { return }
+        defer { layout.releaseIndex() }
         for (directory, relative) in watched.ignored {
             guard DirectoryListing.lstatKind(directory) == .directory else {
                 worktrees[owner]?.ignored[directory] = nil
@@ -418,6 +419,7 @@ final class WorktreeWatcher: @unchecked Sendable {
             }
         }
         guard event.isCreated, let layout = layoutLocked(owner) else { return }
+        defer { layout.releaseIndex() }
         let relative = Self.relative(child, to: root)
         if layout.isIgnored(relativePath: relative, isDirectory: true), !layout.tracksFiles(under: relative) {
             worktrees[owner]?.ignored[child] = relative
