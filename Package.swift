@@ -1,6 +1,12 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// Modules by concern (README "Layout"):
+//   GitProbe         libgit2 -> WorktreeState (read-only)
+//   PostgresClient   libpq: connection, typed binds and decodes, transactions, COPY, LISTEN
+//   RegistryClient   the iMi schema: migrations, typed queries, batched writes
+//   LegacyMigration  the legacy SQLite registry: read, import, verify, export, archive
+//   SyncAgent        the imi-sync executable: Commands/, Agent/, Platform/
 let package = Package(
     name: "imi-sync",
     platforms: [.macOS(.v13)],
@@ -15,44 +21,35 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
     ],
     targets: [
-        .systemLibrary(
-            name: "CGit2",
-            pkgConfig: "libgit2",
-            providers: [.apt(["libgit2-dev"])]
-        ),
-        .systemLibrary(
-            name: "CLibPQ",
-            pkgConfig: "libpq",
-            providers: [.apt(["libpq-dev"])]
-        ),
-        .systemLibrary(
-            name: "CSQLite",
-            pkgConfig: "sqlite3",
-            providers: [.apt(["libsqlite3-dev"])]
-        ),
-        .systemLibrary(
-            name: "CZlib",
-            pkgConfig: "zlib",
-            providers: [.apt(["zlib1g-dev"])]
-        ),
+        .systemLibrary(name: "CGit2", pkgConfig: "libgit2", providers: [.apt(["libgit2-dev"])]),
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(
             name: "GitProbe",
             dependencies: ["CGit2"]
         ),
         .target(
+            name: "PostgresClient",
+            dependencies: ["CLibPQ"]
+        ),
+        .target(
             name: "RegistryClient",
-            dependencies: [
-                "CLibPQ",
-                "CSQLite",
-                "CZlib",
-                .product(name: "Logging", package: "swift-log"),
-            ]
+            dependencies: ["PostgresClient"]
+        ),
+        .target(
+            name: "LegacyMigration",
+            dependencies: ["PostgresClient", "RegistryClient", "CSQLite", "CArchive", "COpenSSL", "CZlib"]
         ),
         .executableTarget(
             name: "SyncAgent",
             dependencies: [
                 "GitProbe",
+                "PostgresClient",
                 "RegistryClient",
+                "LegacyMigration",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -62,7 +59,7 @@ let package = Package(
         ),
         .target(
             name: "TestSupport",
-            dependencies: ["RegistryClient"],
+            dependencies: ["PostgresClient", "RegistryClient", "LegacyMigration"],
             path: "Tests/TestSupport"
         ),
         .testTarget(
@@ -70,13 +67,21 @@ let package = Package(
             dependencies: ["GitProbe", "TestSupport"]
         ),
         .testTarget(
+            name: "PostgresClientTests",
+            dependencies: ["PostgresClient", "TestSupport"]
+        ),
+        .testTarget(
             name: "RegistryClientTests",
-            dependencies: ["RegistryClient", "TestSupport"]
+            dependencies: ["PostgresClient", "RegistryClient", "TestSupport"]
+        ),
+        .testTarget(
+            name: "LegacyMigrationTests",
+            dependencies: ["PostgresClient", "RegistryClient", "LegacyMigration", "TestSupport"]
         ),
         .testTarget(
             name: "SyncAgentTests",
             dependencies: [
-                "SyncAgent", "GitProbe", "RegistryClient", "TestSupport",
+                "SyncAgent", "GitProbe", "PostgresClient", "RegistryClient", "LegacyMigration", "TestSupport",
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),

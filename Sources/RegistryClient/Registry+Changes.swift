@@ -1,4 +1,5 @@
 import struct Foundation.Date
+import PostgresClient
 
 /// The queries the background agent needs: read what is stored, write only what changed,
 /// tell listeners, and refresh `last_sync_at` on a heartbeat.
@@ -13,19 +14,19 @@ extension Registry {
     public func storedStates() throws -> [String: GitStateUpdate] {
         let result = try connection.execute("""
             SELECT id, uncommitted_files_count, ahead_of_trunk, behind_trunk,
-                   last_commit_hash, last_commit_message,
-                   extract(epoch FROM coalesce(last_sync_at, 'epoch'))::float8
+                   last_commit_hash, last_commit_message, coalesce(last_sync_at, 'epoch')
             FROM worktrees
             WHERE active AND uncommitted_files_count IS NOT NULL
             """)
         var states: [String: GitStateUpdate] = [:]
-        for row in 0..<result.rowCount {
-            guard let id = result.string(row, 0), let files = result.int(row, 1) else { continue }
+        for row in 0..<result.count {
+            let id: String = try result.decode(row, 0)
             states[id] = GitStateUpdate(
-                worktreeID: id, uncommittedFilesCount: files,
-                aheadOfTrunk: result.int(row, 2), behindTrunk: result.int(row, 3),
-                lastCommitHash: result.string(row, 4), lastCommitMessage: result.string(row, 5),
-                readAt: Date(timeIntervalSince1970: result.string(row, 6).flatMap(Double.init) ?? 0))
+                worktreeID: id, uncommittedFilesCount: try result.decode(row, 1),
+                aheadOfTrunk: try result.decode(row, 2, as: Int?.self), behindTrunk: try result.decode(row, 3, as: Int?.self),
+                lastCommitHash: try result.decode(row, 4, as: String?.self),
+                lastCommitMessage: try result.decode(row, 5, as: String?.self),
+                readAt: try result.decode(row, 6))
         }
         return states
     }
@@ -36,7 +37,7 @@ extension Registry {
         public var changed: [String] = []
         /// States the server refused (a revoked privilege, a read-only database, a trigger or
         /// policy), by worktree id; they were not written and must be tried again.
-        public var refused: [String: RegistryError] = [:]
+        public var refused: [String: PostgresError] = [:]
     }
 
     /// Writes the rows whose stored git state differs from `updates`, one statement per
@@ -53,13 +54,13 @@ extension Registry {
             for batch in batches(updates) {
                 do {
                     outcome.changed += try connection.savepoint { try update(batch, onlyChanged: true) }
-                } catch let error as RegistryError where error.code != .connection {
+                } catch let error as PostgresError where error.code != .connection {
                     for index in batch.indices {
                         do {
                             outcome.changed += try connection.savepoint {
                                 try update(batch[index...index], onlyChanged: true)
                             }
-                        } catch let refusal as RegistryError where refusal.code != .connection {
+                        } catch let refusal as PostgresError where refusal.code != .connection {
                             outcome.refused[batch[index].worktreeID] = refusal
                         }
                     }
@@ -80,14 +81,14 @@ extension Registry {
     /// heartbeat, run on no rows in a transaction that is rolled back. Privileges and
     /// read-only mode are checked when a statement starts, so an UPDATE of no rows is refused
     /// exactly as a real one would be. Returns the refusal, or `nil`.
-    public func stateWriteRefusal() throws -> RegistryError? {
+    public func stateWriteRefusal() throws -> PostgresError? {
         do {
             try connection.execute("BEGIN")
             defer { if connection.isHealthy { _ = try? connection.execute("ROLLBACK") } }
             _ = try update(ArraySlice(), onlyChanged: true)
             _ = try stampSynced(statement: [], at: Date())
             return nil
-        } catch let error as RegistryError where error.code != .connection {
+        } catch let error as PostgresError where error.code != .connection {
             return error
         }
     }
@@ -102,8 +103,7 @@ extension Registry {
 
     private func stampSynced(statement ids: [String], at time: Date) throws -> Int {
         let result = try connection.execute(
-            "UPDATE worktrees SET last_sync_at = to_timestamp($2) WHERE id = ANY($1::uuid[]) AND active",
-            [PostgresArray.literal(ids.map(Optional.some)), String(time.timeIntervalSince1970)])
+            "UPDATE worktrees SET last_sync_at = $2 WHERE id = ANY($1::uuid[]) AND active", [ids, time])
         return result.affectedRows
     }
 }

@@ -1,4 +1,5 @@
 import struct Foundation.Date
+import PostgresClient
 
 /// Registry-wide counts, from `get_registry_stats()`.
 public struct RegistryStats: Sendable, Equatable, Codable {
@@ -49,13 +50,13 @@ extension Registry {
                    extract(epoch FROM last_sync_at)::float8
             FROM get_registry_stats()
             """)
-        let count = { (column: Int) in result.int(0, column) ?? 0 }
+        let count = { (column: Int) throws -> Int in try result.decode(0, column) }
         return RegistryStats(
-            totalProjects: count(0), activeProjects: count(1), totalWorktrees: count(2),
-            activeWorktrees: count(3), worktreeTypes: count(4), totalActivities: count(5),
-            uncommittedWorktrees: count(6), aheadWorktrees: count(7), behindWorktrees: count(8),
-            divergedWorktrees: count(9), neverSyncedWorktrees: count(10),
-            lastSyncAt: result.string(0, 11).flatMap(Double.init))
+            totalProjects: try count(0), activeProjects: try count(1), totalWorktrees: try count(2),
+            activeWorktrees: try count(3), worktreeTypes: try count(4), totalActivities: try count(5),
+            uncommittedWorktrees: try count(6), aheadWorktrees: try count(7), behindWorktrees: try count(8),
+            divergedWorktrees: try count(9), neverSyncedWorktrees: try count(10),
+            lastSyncAt: try result.decode(0, 11, as: Double?.self))
     }
 
     /// In-flight work (anything not clean), optionally for one project by name.
@@ -68,15 +69,16 @@ extension Registry {
             WHERE $1::text IS NULL OR project_name = $1::text
             ORDER BY project_name, worktree_name
             """, [projectName])
-        return (0..<result.rowCount).map { row in
+        return try (0..<result.count).map { row in
             InflightWorktree(
-                worktreeID: result.string(row, 0) ?? "", projectName: result.string(row, 1) ?? "",
-                worktreeName: result.string(row, 2) ?? "", branchName: result.string(row, 3) ?? "",
-                path: result.string(row, 4) ?? "", agentID: result.string(row, 5),
-                status: result.string(row, 6) ?? "", uncommittedFilesCount: result.int(row, 7),
-                aheadOfTrunk: result.int(row, 8), behindTrunk: result.int(row, 9),
-                lastCommitHash: result.string(row, 10), lastCommitMessage: result.string(row, 11),
-                lastSyncAt: result.string(row, 12).flatMap(Double.init))
+                worktreeID: try result.decode(row, 0), projectName: try result.decode(row, 1),
+                worktreeName: try result.decode(row, 2), branchName: try result.decode(row, 3),
+                path: try result.decode(row, 4), agentID: try result.decode(row, 5, as: String?.self),
+                status: try result.decode(row, 6), uncommittedFilesCount: try result.decode(row, 7, as: Int?.self),
+                aheadOfTrunk: try result.decode(row, 8, as: Int?.self), behindTrunk: try result.decode(row, 9, as: Int?.self),
+                lastCommitHash: try result.decode(row, 10, as: String?.self),
+                lastCommitMessage: try result.decode(row, 11, as: String?.self),
+                lastSyncAt: try result.decode(row, 12, as: Double?.self))
         }
     }
 
@@ -104,9 +106,9 @@ extension Registry {
                 WHERE NOT c.convalidated
                   AND r.relname IN ('projects', 'worktrees', 'worktree_types', 'agent_activities')
             """)
-        return (0..<result.rowCount).compactMap { row in
-            let rows = result.int(row, 1) ?? 0
-            return rows > 0 ? IntegrityProblem(check: result.string(row, 0) ?? "", rows: rows) : nil
+        return try (0..<result.count).compactMap { row in
+            let rows: Int = try result.decode(row, 1)
+            return rows > 0 ? IntegrityProblem(check: try result.decode(row, 0), rows: rows) : nil
         }
     }
 
@@ -118,10 +120,10 @@ extension Registry {
 
     /// The plan's retention and pruning, then `VACUUM ANALYZE` outside any transaction.
     public func maintain(activityRetentionDays: Int, inactiveWorktreeDays: Int) throws -> MaintenanceReport {
-        let activities = try connection.execute(
-            "SELECT cleanup_old_activities($1::integer)", [String(activityRetentionDays)]).int(0, 0) ?? 0
-        let worktrees = try connection.execute(
-            "SELECT prune_inactive_worktrees($1::integer)", [String(inactiveWorktreeDays)]).int(0, 0) ?? 0
+        let activities: Int = try connection.execute(
+            "SELECT cleanup_old_activities($1::integer)", [activityRetentionDays]).decode(0, 0)
+        let worktrees: Int = try connection.execute(
+            "SELECT prune_inactive_worktrees($1::integer)", [inactiveWorktreeDays]).decode(0, 0)
         // VACUUM refuses to run in a transaction block or function; a simple-protocol
         // statement on its own is neither.
         try connection.executeScript(

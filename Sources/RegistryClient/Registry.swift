@@ -1,4 +1,5 @@
 import struct Foundation.Date
+import PostgresClient
 
 /// Typed reads and batched writes against the registry tables.
 public struct Registry {
@@ -21,13 +22,11 @@ public struct Registry {
             WHERE w.active
             ORDER BY p.name, w.name, w.id
             """)
-        return (0..<result.rowCount).map { row in
+        return try (0..<result.count).map { row in
             RegisteredWorktree(
-                id: result.string(row, 0) ?? "",
-                projectName: result.string(row, 1) ?? "",
-                name: result.string(row, 2) ?? "",
-                path: result.string(row, 3) ?? "",
-                defaultBranch: result.string(row, 4) ?? "main")
+                id: try result.decode(row, 0), projectName: try result.decode(row, 1),
+                name: try result.decode(row, 2), path: try result.decode(row, 3),
+                defaultBranch: try result.decode(row, 4))
         }
     }
 
@@ -61,15 +60,11 @@ public struct Registry {
         let result = try connection.execute(
             onlyChanged ? Self.updateChangedStatement : Self.updateStatement,
             [
-                PostgresArray.literal(batch.map { Optional($0.worktreeID) }),
-                PostgresArray.literal(batch.map { Optional($0.uncommittedFilesCount) }),
-                PostgresArray.literal(batch.map(\.aheadOfTrunk)),
-                PostgresArray.literal(batch.map(\.behindTrunk)),
-                PostgresArray.literal(batch.map(\.lastCommitHash)),
-                PostgresArray.literal(batch.map(\.lastCommitMessage)),
-                PostgresArray.literal(batch.map { Optional(String($0.readAt.timeIntervalSince1970)) }),
+                batch.map(\.worktreeID), batch.map(\.uncommittedFilesCount), batch.map(\.aheadOfTrunk),
+                batch.map(\.behindTrunk), batch.map(\.lastCommitHash), batch.map(\.lastCommitMessage),
+                batch.map(\.readAt),
             ])
-        return (0..<result.rowCount).compactMap { result.string($0, 0) }
+        return try (0..<result.count).map { try result.decode($0, 0) }
     }
 
     private static let updateStatement = baseUpdate + "\nRETURNING w.id"
@@ -82,9 +77,9 @@ public struct Registry {
             behind_trunk = u.behind,
             last_commit_hash = u.hash,
             last_commit_message = u.message,
-            last_sync_at = to_timestamp(u.read_at)
+            last_sync_at = u.read_at
         FROM unnest($1::uuid[], $2::integer[], $3::integer[], $4::integer[],
-                    $5::text[], $6::text[], $7::float8[])
+                    $5::text[], $6::text[], $7::timestamptz[])
             AS u(id, files, ahead, behind, hash, message, read_at)
         WHERE w.id = u.id
         """

@@ -1,58 +1,19 @@
-import Foundation
-
-/// Every failure RegistryClient reports: what went wrong, where, and the server's words.
-///
-/// Messages never contain a password: connection targets are always shown through
-/// ``ConnectionSettings/redactedDescription``.
+/// A registry the iMi schema does not fit: what is missing or changed, and the fix.
+/// Statement and connection failures come through as ``PostgresClient/PostgresError``.
 public struct RegistryError: Error, Sendable, CustomStringConvertible {
     public enum Code: String, Sendable {
-        /// The server could not be reached or refused the login.
-        case connection
-        /// A statement failed on the server.
-        case query
-        /// The registry schema is missing, too old, or an applied migration was changed.
+        /// The schema is missing, not current, or an applied migration was changed.
         case schema
-        /// The legacy SQLite registry could not be read.
-        case legacySource
-        /// Input that cannot be used as given (a malformed URL, an impossible option).
-        case invalidInput
-        /// A file could not be created, written or read (disk full, permissions, a path
-        /// whose directory is missing).
-        case io
     }
 
     public var code: Code
-    /// One line: what was attempted and what failed.
+    /// One line: what is wrong and what to run.
     public var message: String
-    /// The five-character SQLSTATE when the server sent one.
-    public var sqlState: String?
 
-    public init(_ code: Code, _ message: String, sqlState: String? = nil) {
+    public init(_ code: Code, _ message: String) {
         self.code = code
         self.message = message
-        self.sqlState = sqlState
     }
 
-    public var description: String {
-        if let sqlState { return "\(message) [SQLSTATE \(sqlState)]" }
-        return message
-    }
-
-    /// SQLSTATE 40001/40P01 and connection-class errors are worth retrying.
-    public var isTransient: Bool {
-        if code == .connection { return true }
-        guard let sqlState else { return false }
-        return sqlState == "40001" || sqlState == "40P01" || sqlState.hasPrefix("08")
-            || sqlState == "57P01" || sqlState == "57P02" || sqlState == "57P03"
-    }
-}
-
-extension String {
-    /// Folds a multi-line server message into one line for logs and errors.
-    var singleLine: String {
-        split(whereSeparator: \.isNewline)
-            .map { $0.trimmingCharacters(in: .whitespaces) }
-            .filter { !$0.isEmpty }
-            .joined(separator: " ")
-    }
+    public var description: String { message }
 }

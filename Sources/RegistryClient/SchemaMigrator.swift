@@ -1,3 +1,5 @@
+import PostgresClient
+
 /// Applies the numbered SQL files embedded in the binary, each in its own transaction, under
 /// an advisory lock, recording version and checksum in `imi_schema_migrations`.
 public struct SchemaMigrator {
@@ -20,21 +22,35 @@ public struct SchemaMigrator {
         public var alreadyApplied: [String]
     }
 
-    /// The rollback script's number; it is run only by ``rollback()``.
-    public static let rollbackVersion = 999
+    /// Which embedded migrations a database has: what `migrate` and `doctor` compare, as
+    /// sets, so a version missing in the middle is seen (not only the highest).
+    public struct Status: Sendable, Equatable {
+        /// Versions recorded in `imi_schema_migrations`; `nil` when imi-sync never migrated it.
+        public var applied: [Int]?
+        /// Embedded migrations not applied yet.
+        public var pending: [String]
+        /// Recorded versions this binary does not carry (a newer imi-sync applied them).
+        public var unknown: [Int]
+
+        public var isCurrent: Bool { applied != nil && pending.isEmpty }
+
+        public init(applied: [Int]?, pending: [String], unknown: [Int]) {
+            self.applied = applied
+            self.pending = pending
+            self.unknown = unknown
+        }
+    }
 
     /// Any constant both imi-sync processes agree on; serializes concurrent migrators.
-    private static let advisoryLockKey = "7243018812007734001"
+    private static let advisoryLockKey: Int64 = 7_243_018_812_007_734_001
 
     private let connection: PostgresConnection
-    private let migrations: [Migration]
+    private let forward: [Migration]
 
     public init(connection: PostgresConnection, migrations: [Migration] = SchemaMigrator.embedded) {
         self.connection = connection
-        self.migrations = migrations.sorted { $0.version < $1.version }
+        self.forward = migrations.sorted { $0.version < $1.version }
     }
-
-    private var forward: [Migration] { migrations.filter { $0.version != Self.rollbackVersion } }
 
     /// The newest schema version this binary knows.
     public var latestVersion: Int { forward.last?.version ?? 0 }
@@ -71,7 +87,7 @@ public struct SchemaMigrator {
                     try connection.executeScript(StaticScript(migration.sql))
                     try connection.execute(
                         "INSERT INTO imi_schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
-                        [String(migration.version), migration.name, checksum])
+                        [migration.version, migration.name, checksum])
                 }
                 report.applied.append(migration.name)
             }
@@ -79,31 +95,36 @@ public struct SchemaMigrator {
         }
     }
 
-    /// Runs 999_rollback.sql: removes every table, view and function of the registry.
+    /// Runs migrations/rollback.sql: removes every table, view and function of the registry.
     public func rollback() throws {
-        guard let script = migrations.first(where: { $0.version == Self.rollbackVersion }) else {
-            throw RegistryError(.schema, "this binary carries no rollback migration")
-        }
         try withLock {
             try connection.transaction {
-                try connection.executeScript(StaticScript(script.sql))
+                try connection.executeScript(StaticScript(Self.rollbackScript))
             }
         }
     }
 
-    /// The highest applied version, or `nil` when imi-sync never migrated this database.
-    public func currentVersion() throws -> Int? {
-        let exists = try connection.execute(
-            "SELECT to_regclass('imi_schema_migrations') IS NOT NULL")
-        guard exists.bool(0, 0) == true else { return nil }
-        return try connection.execute("SELECT max(version) FROM imi_schema_migrations").int(0, 0)
+    /// The applied versions against the embedded ones.
+    public func status() throws -> Status {
+        let exists: Bool = try connection.execute(
+            "SELECT to_regclass('imi_schema_migrations') IS NOT NULL").decode(0, 0)
+        guard exists else {
+            return Status(applied: nil, pending: forward.map(\.name), unknown: [])
+        }
+        let rows = try connection.execute("SELECT version FROM imi_schema_migrations ORDER BY version")
+        let applied: [Int] = try (0..<rows.count).map { try rows.decode($0, 0) }
+        let known = Set(forward.map(\.version))
+        return Status(
+            applied: applied,
+            pending: forward.filter { !applied.contains($0.version) }.map(\.name),
+            unknown: applied.filter { !known.contains($0) })
     }
 
     /// Throws a `.schema` error naming the fix when the registry tables are not there.
     public func requireSchema() throws {
-        let result = try connection.execute(
-            "SELECT to_regclass('projects') IS NOT NULL AND to_regclass('worktrees') IS NOT NULL")
-        guard result.bool(0, 0) == true else {
+        let present: Bool = try connection.execute(
+            "SELECT to_regclass('projects') IS NOT NULL AND to_regclass('worktrees') IS NOT NULL").decode(0, 0)
+        guard present else {
             throw RegistryError(
                 .schema,
                 "the registry schema is missing in \(connection.settings.redactedDescription): "
@@ -122,7 +143,7 @@ public struct SchemaMigrator {
             UNION ALL
             SELECT f FROM unnest(ARRAY[\(Self.requiredFunctions)]) AS f WHERE to_regprocedure(f) IS NULL
             """)
-        return (0..<result.rowCount).compactMap { result.string($0, 0) }
+        return try (0..<result.count).map { try result.decode($0, 0) }
     }
 
     /// (table or view, column) pairs the product's statements name.
@@ -146,27 +167,22 @@ public struct SchemaMigrator {
     private func recordedChecksums() throws -> [Int: String] {
         let result = try connection.execute("SELECT version, checksum FROM imi_schema_migrations")
         var recorded: [Int: String] = [:]
-        for row in 0..<result.rowCount {
-            if let version = result.int(row, 0), let checksum = result.string(row, 1) {
-                recorded[version] = checksum
-            }
+        for row in 0..<result.count {
+            recorded[try result.decode(row, 0)] = try result.decode(row, 1, as: String.self)
         }
         return recorded
     }
 
     /// SHA-256 of the file, computed by the server so no crypto library is needed here.
     private func checksum(of migration: Migration) throws -> String {
-        let result = try connection.execute(
-            "SELECT encode(sha256(convert_to($1, 'UTF8')), 'hex')", [migration.sql])
-        return result.string(0, 0) ?? ""
+        try connection.execute("SELECT encode(sha256(convert_to($1, 'UTF8')), 'hex')", [migration.sql]).decode(0, 0)
     }
 
     private func withLock<T>(_ body: () throws -> T) throws -> T {
-        try connection.execute("SELECT pg_advisory_lock($1::bigint)", [Self.advisoryLockKey])
+        try connection.execute("SELECT pg_advisory_lock($1)", [Self.advisoryLockKey])
         defer {
             if connection.isHealthy {
-                _ = try? connection.execute(
-                    "SELECT pg_advisory_unlock($1::bigint)", [Self.advisoryLockKey])
+                _ = try? connection.execute("SELECT pg_advisory_unlock($1)", [Self.advisoryLockKey])
             }
         }
         return try body()

@@ -32,8 +32,10 @@ struct ImiSync: AsyncParsableCommand {
             } else {
                 try command.run()
             }
-        } catch {
+        } catch where ExitStatus.isParserOwned(error) {
             exit(withError: error)
+        } catch {
+            exit(withError: ExitStatus.report(error))
         }
     }
 }

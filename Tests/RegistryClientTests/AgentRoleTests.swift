@@ -1,4 +1,5 @@
 import Foundation
+import PostgresClient
 import RegistryClient
 import TestSupport
 import Testing
@@ -56,7 +57,7 @@ struct AgentRoleTests {
         ])
     func cannotChangeAnythingElse(statement: String) throws {
         let (owner, agent, worktree) = try agentConnection()
-        let error = #expect(throws: RegistryError.self) { try agent.execute(statement) }
+        let error = #expect(throws: PostgresError.self) { try agent.execute(statement) }
         #expect(error?.sqlState == "42501")
         let row = try owner.connection.execute(
             "SELECT name, path, active FROM worktrees WHERE id = $1", [worktree])

@@ -1,4 +1,5 @@
 import Foundation
+import PostgresClient
 import RegistryClient
 import TestSupport
 import Testing
@@ -91,28 +92,5 @@ struct RegistryWriteTests {
                 [uncommitted.map { $0 ? "t" : "f" }, ahead.map(String.init), behind.map(String.init)])
             #expect(result.string(0, 0) == expected)
         }
-    }
-}
-
-@Suite("What a failed statement means")
-struct StatementFailureTests {
-    /// A server ending the session (shutdown, pg_terminate_backend) can reach the client as
-    /// an error result before libpq has noticed the socket is gone: the SQLSTATE, not only the
-    /// socket state, says it is an outage (exit 69, reconnect), not a refused statement.
-    @Test(
-        "session-ending and connection-class SQLSTATEs are connection failures; others are query failures",
-        arguments: [("57P01", RegistryError.Code.connection), ("57P02", .connection), ("57P03", .connection),
-                    ("08006", .connection), ("42501", .query), ("25006", .query), ("23505", .query)])
-    func classification(sqlState: String, code: RegistryError.Code) throws {
-        let connection = try PostgresConnection(settings: try PostgresCluster.shared().createDatabase())
-        try connection.executeScript(StaticScript("""
-            CREATE FUNCTION imi_raise(state text) RETURNS void LANGUAGE plpgsql AS $$
-            BEGIN RAISE EXCEPTION 'raised for a test' USING ERRCODE = state; END $$
-            """))
-        let error = #expect(throws: RegistryError.self) {
-            try connection.execute("SELECT imi_raise($1)", [sqlState])
-        }
-        #expect(error?.sqlState == sqlState)
-        #expect(error?.code == code)
     }
 }

@@ -1,12 +1,13 @@
 import Foundation
+import PostgresClient
 import RegistryClient
 import TestSupport
 import Testing
 
 @Suite("Schema migrations")
 struct SchemaMigratorTests {
-    /// Every forward migration, in order (003 may be added by another change).
-    let forwardNames = SchemaMigrator.embedded.filter { $0.version != 999 }.map(\.name)
+    /// Every migration, in order.
+    let forwardNames = SchemaMigrator.embedded.map(\.name)
 
     @Test("applies every file once, records it, and a second run is a no-op")
     func appliesOnce() throws {
@@ -20,7 +21,7 @@ struct SchemaMigratorTests {
         let second = try migrator.migrate()
         #expect(second.applied.isEmpty)
         #expect(second.alreadyApplied == first.applied)
-        #expect(try migrator.currentVersion() == 4)
+        #expect(try migrator.status() == .init(applied: SchemaMigrator.embedded.map(\.version), pending: [], unknown: []))
         let types = try connection.execute("SELECT name FROM worktree_types WHERE is_builtin ORDER BY name")
         #expect(types.rows.map { $0[0] } == ["aiops", "devops", "feat", "fix", "review", "trunk"])
     }
@@ -49,7 +50,7 @@ struct SchemaMigratorTests {
             WHERE n.nspname = 'public'
             """)
         #expect(left.int(0, 0) == 0)
-        #expect(try migrator.currentVersion() == nil)
+        #expect(try migrator.status().applied == nil)
         #expect(throws: RegistryError.self) { try migrator.requireSchema() }
         #expect(try migrator.migrate().applied == forwardNames)
         try migrator.requireSchema()
@@ -58,7 +59,7 @@ struct SchemaMigratorTests {
     @Test("files applied by hand with psql are accepted by migrate")
     func acceptsHandAppliedSchema() throws {
         let connection = try PostgresConnection(settings: try PostgresCluster.shared().createDatabase())
-        for migration in SchemaMigrator.embedded where migration.version != 999 {
+        for migration in SchemaMigrator.embedded {
             try connection.executeScript(StaticScript(migration.sql))
         }
         let report = try SchemaMigrator(connection: connection).migrate()
@@ -73,12 +74,36 @@ struct SchemaMigratorTests {
             .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let directory = root.appendingPathComponent("migrations")
         let files = try FileManager.default.contentsOfDirectory(atPath: directory.path)
-            .filter { $0.hasSuffix(".sql") }.sorted()
+            .filter { $0.hasSuffix(".sql") && $0 != "rollback.sql" }.sorted()
         #expect(files.map { String($0.dropLast(4)) } == SchemaMigrator.embedded.map(\.name))
+        let rollback = try String(contentsOf: directory.appendingPathComponent("rollback.sql"), encoding: .utf8)
+        #expect(rollback == SchemaMigrator.rollbackScript, "run scripts/embed-migrations.sh: rollback.sql drifted")
         for migration in SchemaMigrator.embedded {
             let text = try String(
                 contentsOf: directory.appendingPathComponent(migration.name + ".sql"), encoding: .utf8)
             #expect(text == migration.sql, "run scripts/embed-migrations.sh: \(migration.name) drifted")
         }
+    }
+
+    /// 003 was never released; from 004 on every number is used, so a gap means a file is
+    /// missing from the tree (or the binary).
+    @Test("migrations are numbered without gaps after 004, and the rollback script is not one of them")
+    func numbering() {
+        let versions = SchemaMigrator.embedded.map(\.version)
+        #expect(versions.prefix(3) == [1, 2, 4])
+        #expect(Array(versions.dropFirst(2)) == Array(4..<(4 + versions.count - 2)))
+    }
+
+    /// A database missing a migration in the middle is not current, whatever its newest is.
+    @Test("a version missing from the applied set is reported pending, not hidden by max(version)")
+    func missingVersionIsPending() throws {
+        let connection = try PostgresConnection(settings: try PostgresCluster.shared().createDatabase())
+        let migrator = SchemaMigrator(connection: connection)
+        _ = try migrator.migrate()
+        try connection.execute("DELETE FROM imi_schema_migrations WHERE version = 2")
+        let status = try migrator.status()
+        #expect(status.pending == ["002_functions_and_helpers"])
+        #expect(!status.isCurrent)
+        #expect(status.applied?.max() == SchemaMigrator.embedded.last?.version)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import PostgresClient
 import RegistryClient
 import Testing
 
@@ -98,7 +99,7 @@ struct ConfigTests {
         #expect(config.configFileFound == false)
         #expect(config.databaseURL.value == nil)
         #expect(config.connectionSettings.conninfo == "")
-        #expect(config.connectionSettings.source == .libpqDefaults)
+        #expect(config.connectionSettings.origin.hasPrefix("libpq defaults"))
         #expect(config.legacyPath.value == "/data/imi/database.db")
         #expect(config.activityRetentionDays.value == 90)
         #expect(config.inactiveWorktreeDays.value == 30)
@@ -168,7 +169,7 @@ struct ConfigTests {
             ("host='unterminated password=x", "(an unparsable connection string)"),
         ])
     func masking(conninfo: String, masked: String) {
-        let settings = ConnectionSettings(conninfo: conninfo, source: .flag)
+        let settings = ConnectionSettings(conninfo: conninfo, origin: "test")
         #expect(settings.maskedConninfo == masked)
         for secret in ["pw", "S3cret", "ONG_secret", "secret", "Zq9Xk"] where conninfo.contains(secret) {
             #expect(!settings.maskedConninfo.contains(secret))
@@ -181,8 +182,8 @@ struct ConfigTests {
     @Test("a URL whose password libpq would misread is refused before connecting, quoting none of it")
     func misreadPasswordRefused() {
         for url in ["postgresql://u:p@Zq9Xk@127.0.0.1:1/db", "postgresql://u:p/Zq9Xk@127.0.0.1:1/db"] {
-            let error = #expect(throws: RegistryError.self) {
-                try PostgresConnection(settings: ConnectionSettings(conninfo: url, source: .flag))
+            let error = #expect(throws: PostgresError.self) {
+                try PostgresConnection(settings: ConnectionSettings(conninfo: url, origin: "test"))
             }
             #expect(error?.code == .invalidInput)
             #expect(error?.description.contains("percent-encode") == true)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GitProbe
+import PostgresClient
 import RegistryClient
 import TestSupport
 import Testing
@@ -162,6 +163,21 @@ struct DiagnosticsTests {
         #expect(second.first { $0.name == "schema" }?.outcome == .failure)
         #expect(second.first { $0.name == "schema" }?.detail.contains("imi-sync migrate --schema-only") == true)
         #expect(Doctor.exitCode(for: second) == 78)
+    }
+
+    /// doctor once walked `/` for 55 s through such a path and estimated 200,718 watches.
+    @Test("a registered path that is a symbolic link to / is reported, never walked")
+    func symlinkToRoot() throws {
+        let (registry, ids) = try seededRegistry()
+        let link = FileManager.default.temporaryDirectory.appendingPathComponent("to-root-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createSymbolicLink(atPath: link.path, withDestinationPath: "/")
+        defer { try? FileManager.default.removeItem(at: link) }
+        try registry.connection.execute("UPDATE worktrees SET path = $2 WHERE id = $1", [ids["clean"]!, link.path])
+        let global = try GlobalOptions.parse(["--database-url", registry.connection.settings.conninfo, "--config", "/dev/null"])
+        let byName = Dictionary(uniqueKeysWithValues: DoctorChecks(global: global).run().map { ($0.name, $0) })
+        #expect(byName["inotify"]?.detail.hasPrefix("about 0 watches needed") == true)
+        #expect(byName["worktree paths"]?.outcome == .failure)
+        #expect(byName["worktree paths"]?.detail.contains("not a git worktree at \(link.path)") == true)
     }
 
     @Test("doctor names a column imi-sync writes that was dropped, instead of trusting the version row")

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import LegacyMigration
 import Logging
+import PostgresClient
 import RegistryClient
 import TestSupport
 import Testing
@@ -9,24 +11,24 @@ import Testing
 
 @Suite("migrate command and first-run bootstrap")
 struct MigrateBootstrapTests {
-    /// An environment whose XDG_DATA_HOME holds `fixture` as imi/database.db.
-    func environment(with fixture: LegacyFixture) throws -> [String: String] {
+    /// A copy of `fixture` at `<dir>/xdg/imi/database.db`, as the plan lays it out.
+    func legacyFile(with fixture: LegacyFixture) throws -> String {
         let data = fixture.directory.appendingPathComponent("xdg")
         try FileManager.default.createDirectory(
             at: data.appendingPathComponent("imi"), withIntermediateDirectories: true)
         try FileManager.default.copyItem(
             atPath: fixture.path, toPath: data.appendingPathComponent("imi/database.db").path)
-        return ["XDG_DATA_HOME": data.path, "HOME": "/nonexistent"]
+        return data.appendingPathComponent("imi/database.db").path
     }
 
     @Test("an empty registry with a legacy file: schema applied and legacy rows imported, once")
     func bootstrapImportsOnce() throws {
         let fixture = try LegacyFixture()
         try fixture.insertMessyRows()
-        let environment = try environment(with: fixture)
+        let legacyPath = try legacyFile(with: fixture)
         let connection = try PostgresConnection(settings: try PostgresCluster.shared().createDatabase())
         let bootstrap = LegacyBootstrap(
-            connection: connection, logger: Logger(label: "test"), environment: environment)
+            connection: connection, logger: Logger(label: "test"), legacyPath: legacyPath)
         let report = try #require(try bootstrap.runIfNeeded())
         #expect(report.committed)
         #expect(report.table("agent_activities")?.imported == 6)
@@ -38,9 +40,9 @@ struct MigrateBootstrapTests {
     func runBootstraps() async throws {
         let fixture = try LegacyFixture()
         try fixture.insertMessyRows()
-        let environment = try environment(with: fixture)
+        let legacyPath = try legacyFile(with: fixture)
         let settings = try PostgresCluster.shared().createDatabase()
-        let agent = RunningAgent(settings: settings, legacyEnvironment: environment)
+        let agent = RunningAgent(settings: settings, legacyPath: legacyPath)
         let connection = try PostgresConnection(settings: settings)
         var projects = 0
         for _ in 0..<200 where projects == 0 {
@@ -59,18 +61,18 @@ struct MigrateBootstrapTests {
         let connection = try PostgresConnection(settings: try PostgresCluster.shared().createDatabase())
         let none = LegacyBootstrap(
             connection: connection, logger: Logger(label: "test"),
-            environment: ["XDG_DATA_HOME": "/nonexistent-\(UUID())"])
+            legacyPath: "/nonexistent-\(UUID())/imi/database.db")
         #expect(try none.runIfNeeded() == nil)
-        #expect(try SchemaMigrator(connection: connection).currentVersion() == nil)
+        #expect(try SchemaMigrator(connection: connection).status().applied == nil)
     }
 
     @Test("a legacy file that cannot be read is logged, not fatal, and nothing is written")
     func bootstrapBadFile() throws {
         let fixture = try LegacyFixture(layout: .empty)
-        let environment = try environment(with: fixture)
+        let legacyPath = try legacyFile(with: fixture)
         let connection = try PostgresConnection(settings: try PostgresCluster.shared().createDatabase())
         let bootstrap = LegacyBootstrap(
-            connection: connection, logger: Logger(label: "test"), environment: environment)
+            connection: connection, logger: Logger(label: "test"), legacyPath: legacyPath)
         #expect(try bootstrap.runIfNeeded() == nil)
         #expect(try connection.execute("SELECT count(*) FROM projects").int(0, 0) == 0)
     }
@@ -100,8 +102,8 @@ struct MigrateBootstrapTests {
         let command = try #require(
             try ImiSync.parseAsRoot(["migrate", "--from", "/nonexistent/database.db", "--database-url", settings.conninfo])
                 as? Migrate)
-        let error = #expect(throws: ExitCode.self) { try command.run() }
-        #expect(error == ExitCode(65))
+        let error = #expect(throws: LegacyError.self) { try command.run() }
+        #expect(error.map(ExitStatus.code(for:)) == ExitCode(65))
         let connection = try PostgresConnection(settings: settings)
         #expect(try connection.execute("SELECT to_regclass('projects') IS NULL").bool(0, 0) == true)
     }

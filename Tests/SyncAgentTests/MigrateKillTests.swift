@@ -2,6 +2,8 @@
 import Glibc
 #endif
 import Foundation
+import LegacyMigration
+import PostgresClient
 import RegistryClient
 import TestSupport
 import Testing

@@ -4,6 +4,7 @@ import Glibc
 import Foundation
 import SystemPackage
 import Logging
+import PostgresClient
 import RegistryClient
 import TestSupport
 import Testing
@@ -134,7 +135,7 @@ struct NotifyTests {
 
     @Test("the registry trigger notifies on add, move, deactivate and delete, not on git-state writes")
     func registryTrigger() throws {
-        let registry = try TestRegistry.make()
+        let registry = try RegistrySeeder.freshRegistry(prefix: "run")
         let listener = try PostgresConnection(settings: registry.settings)
         try listener.listen(Registry.registryChannel)
         let project = try registry.addProject("p", trunk: URL(fileURLWithPath: "/tmp/p/trunk-main"))
@@ -148,7 +149,7 @@ struct NotifyTests {
         #expect(try payloads() == ["worktrees:\(id)"])
 
         // A git-state write (what the agent does all day) does not wake listeners.
-        try Registry(connection: registry.connection).writeChanged([
+        _ = try Registry(connection: registry.connection).writeChanged([
             GitStateUpdate(
                 worktreeID: id, uncommittedFilesCount: 2, aheadOfTrunk: nil, behindTrunk: nil,
                 lastCommitHash: "abc", lastCommitMessage: "it's", readAt: Date()),
@@ -164,7 +165,7 @@ struct NotifyTests {
 
     @Test("changed rows are written once and their ids notified after commit")
     func stateNotifications() throws {
-        let registry = try TestRegistry.make()
+        let registry = try RegistrySeeder.freshRegistry(prefix: "run")
         let listener = try PostgresConnection(settings: registry.settings)
         try listener.listen(Registry.stateChannel)
         let project = try registry.addProject("p", trunk: URL(fileURLWithPath: "/tmp/q/trunk-main"))

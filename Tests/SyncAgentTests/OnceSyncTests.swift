@@ -1,6 +1,7 @@
 import Foundation
 import GitProbe
 import Logging
+import PostgresClient
 import RegistryClient
 import TestSupport
 import Testing
@@ -97,8 +98,8 @@ struct OnceSyncTests {
             "postgresql://imi_app:s3cret-pw@/imi?host=/nonexistent-socket-dir",
         ])
     func unreachableDatabase(conninfo: String) throws {
-        let settings = ConnectionSettings(conninfo: conninfo, source: .flag)
-        let error = #expect(throws: RegistryError.self) { try PostgresConnection(settings: settings) }
+        let settings = ConnectionSettings(conninfo: conninfo, origin: "test")
+        let error = #expect(throws: PostgresError.self) { try PostgresConnection(settings: settings) }
         #expect(error?.code == .connection)
         #expect(error?.description.contains("s3cret-pw") == false)
         #expect(error?.description.contains("imi_app@") == true)
@@ -109,8 +110,8 @@ struct OnceSyncTests {
     @Test("a malformed connection string is refused naming its source, without echoing it")
     func malformedConninfo() throws {
         let settings = ConnectionSettings(
-            conninfo: "postgresql://u:s3cret-pw@host/db?no_such_option=1", source: .environment)
-        let error = #expect(throws: RegistryError.self) { try PostgresConnection(settings: settings) }
+            conninfo: "postgresql://u:s3cret-pw@host/db?no_such_option=1", origin: "IMI_DATABASE_URL")
+        let error = #expect(throws: PostgresError.self) { try PostgresConnection(settings: settings) }
         #expect(error?.code == .invalidInput)
         #expect(error?.description.contains("s3cret-pw") == false)
         #expect(error?.description.contains("IMI_DATABASE_URL") == true)
@@ -118,8 +119,8 @@ struct OnceSyncTests {
 
     @Test("a bad port is a connection error without the password")
     func badPort() throws {
-        let settings = ConnectionSettings(conninfo: "postgresql://u:s3cret-pw@host:notaport/db", source: .flag)
-        let error = #expect(throws: RegistryError.self) { try PostgresConnection(settings: settings) }
+        let settings = ConnectionSettings(conninfo: "postgresql://u:s3cret-pw@host:notaport/db", origin: "test")
+        let error = #expect(throws: PostgresError.self) { try PostgresConnection(settings: settings) }
         #expect(error?.description.contains("s3cret-pw") == false)
         #expect(error?.description.contains("notaport") == true)
     }
@@ -160,7 +161,7 @@ struct WrongPasswordTests {
     func wrongPassword() throws {
         let cluster = try PostgresCluster.shared()
         let wrong = try cluster.passwordSettings(password: "wrong-pw-7f3a")
-        let error = #expect(throws: RegistryError.self) { try PostgresConnection(settings: wrong) }
+        let error = #expect(throws: PostgresError.self) { try PostgresConnection(settings: wrong) }
         #expect(error?.code == .connection)
         #expect(error?.description.contains("password authentication failed") == true)
         #expect(error?.description.contains("wrong-pw-7f3a") == false)

@@ -1,4 +1,5 @@
 import Foundation
+import PostgresClient
 import RegistryClient
 import TestSupport
 import Testing
@@ -22,7 +23,7 @@ struct RefusedWriteTests {
         return configuration
     }
 
-    func lastSync(_ registry: TestRegistry, _ id: String) throws -> String? {
+    func lastSync(_ registry: RegistrySeeder, _ id: String) throws -> String? {
         try registry.connection.execute("SELECT last_sync_at::text FROM worktrees WHERE id = $1", [id]).string(0, 0)
     }
 
@@ -33,7 +34,7 @@ struct RefusedWriteTests {
     @Test("UPDATE revoked: the edit is retried, heartbeats skip its row, and it lands once UPDATE is granted again")
     func revokedPrivilege() async throws {
         let fixture = try GitFixture()
-        let registry = try TestRegistry.make()
+        let registry = try RegistrySeeder.freshRegistry(prefix: "run")
         let busy = try fixture.makeProject("busy")
         let quiet = try fixture.makeProject("quiet")
         let busyID = try registry.addWorktree("trunk-main", path: busy.trunk, project: try registry.addProject("busy", trunk: busy.trunk))
@@ -76,7 +77,7 @@ struct RefusedWriteTests {
     @Test("a read-only database: the edit waits, and a new session writes it once writes are allowed again")
     func readOnlyDatabase() async throws {
         let fixture = try GitFixture()
-        let registry = try TestRegistry.make()
+        let registry = try RegistrySeeder.freshRegistry(prefix: "run")
         let project = try fixture.makeProject("app")
         let id = try registry.addWorktree("trunk-main", path: project.trunk, project: try registry.addProject("app", trunk: project.trunk))
         let database = try registry.connection.execute("SELECT current_database()").string(0, 0)!

@@ -1,4 +1,5 @@
 import Foundation
+import PostgresClient
 import RegistryClient
 import TestSupport
 import Testing
@@ -19,7 +20,7 @@ struct RunAgentTests {
 
     @Test("first sync writes every worktree; an edit and a commit update only that row")
     func editAndCommit() async throws {
-        let registry = try TestRegistry.make()
+        let registry = try RegistrySeeder.freshRegistry(prefix: "run")
         let project = try fixture.makeProject("app")
         let linked = try fixture.addWorktree("feat-login", branch: "feat/login", to: project)
         let projectID = try registry.addProject("app", trunk: project.trunk)
@@ -49,7 +50,7 @@ struct RunAgentTests {
 
     @Test("a 1,000-file checkout gives at most two writes for that worktree")
     func bigCheckout() async throws {
-        let registry = try TestRegistry.make()
+        let registry = try RegistrySeeder.freshRegistry(prefix: "run")
         let project = try fixture.makeProject("big")
         try fixture.git(["checkout", "--quiet", "-b", "bulk"], in: project.trunk)
         for index in 0..<1000 {
@@ -79,7 +80,7 @@ struct RunAgentTests {
 
     @Test("worktrees added to the registry are synced; deactivated ones stop being watched")
     func registryChanges() async throws {
-        let registry = try TestRegistry.make()
+        let registry = try RegistrySeeder.freshRegistry(prefix: "run")
         let project = try fixture.makeProject("lib")
         let projectID = try registry.addProject("lib", trunk: project.trunk)
         _ = try registry.addWorktree("trunk-main", path: project.trunk, project: projectID)
@@ -105,7 +106,7 @@ struct RunAgentTests {
     func outage() async throws {
         let cluster = try PostgresCluster.start()
         defer { try? cluster.stop() }
-        let registry = try TestRegistry(settings: try cluster.createDatabase(prefix: "outage"))
+        let registry = try RegistrySeeder(settings: try cluster.createDatabase(prefix: "outage"))
         let project = try fixture.makeProject("svc")
         let projectID = try registry.addProject("svc", trunk: project.trunk)
         let id = try registry.addWorktree("trunk-main", path: project.trunk, project: projectID)
@@ -137,7 +138,7 @@ struct RunAgentTests {
 
     @Test("a deleted worktree directory is reported and watched again when it comes back")
     func directoryComesBack() async throws {
-        let registry = try TestRegistry.make()
+        let registry = try RegistrySeeder.freshRegistry(prefix: "run")
         let project = try fixture.makeProject("web")
         let linked = try fixture.addWorktree("feat-ui", branch: "feat/ui", to: project)
         let projectID = try registry.addProject("web", trunk: project.trunk)
@@ -160,7 +161,7 @@ struct RunAgentTests {
 
     @Test("worktrees beyond the watch limit are polled and still kept current")
     func watchLimitFallsBackToPolling() async throws {
-        let registry = try TestRegistry.make()
+        let registry = try RegistrySeeder.freshRegistry(prefix: "run")
         let project = try fixture.makeProject("mono")
         let linked = try fixture.addWorktree("feat-a", branch: "feat/a", to: project)
         let projectID = try registry.addProject("mono", trunk: project.trunk)
@@ -184,7 +185,7 @@ struct RunAgentTests {
 
     @Test("shutdown probes what is still settling and flushes it")
     func shutdownFlushes() async throws {
-        let registry = try TestRegistry.make()
+        let registry = try RegistrySeeder.freshRegistry(prefix: "run")
         let project = try fixture.makeProject("cli")
         let projectID = try registry.addProject("cli", trunk: project.trunk)
         let id = try registry.addWorktree("trunk-main", path: project.trunk, project: projectID)
@@ -202,7 +203,7 @@ struct RunAgentTests {
 
     @Test("a burst larger than the kernel queue overflows it; the rescan still ends with the right count")
     func overflowRescan() async throws {
-        let registry = try TestRegistry.make()
+        let registry = try RegistrySeeder.freshRegistry(prefix: "run")
         let project = try fixture.makeProject("burst")
         let projectID = try registry.addProject("burst", trunk: project.trunk)
         let id = try registry.addWorktree("trunk-main", path: project.trunk, project: projectID)
@@ -217,7 +218,7 @@ struct RunAgentTests {
         let files = queueLimit / 2 + 500
         watcher.suspendReading()
         for index in 0..<files {
-            FileManager.default.createFile(
+            _ = FileManager.default.createFile(
                 atPath: project.trunk.appendingPathComponent("burst-\(index).txt").path, contents: Data("x".utf8))
         }
         watcher.resumeReading()
@@ -228,7 +229,7 @@ struct RunAgentTests {
 
     @Test("the heartbeat refreshes last_sync_at without rewriting unchanged state")
     func heartbeat() async throws {
-        let registry = try TestRegistry.make()
+        let registry = try RegistrySeeder.freshRegistry(prefix: "run")
         let project = try fixture.makeProject("beat")
         let projectID = try registry.addProject("beat", trunk: project.trunk)
         let id = try registry.addWorktree("trunk-main", path: project.trunk, project: projectID)
@@ -249,7 +250,7 @@ struct RunAgentTests {
 
     @Test("the periodic reconcile catches a change no watch can see")
     func reconcileSafetyNet() async throws {
-        let registry = try TestRegistry.make()
+        let registry = try RegistrySeeder.freshRegistry(prefix: "run")
         let project = try fixture.makeProject("net")
         let projectID = try registry.addProject("net", trunk: project.trunk)
         let id = try registry.addWorktree("trunk-main", path: project.trunk, project: projectID)
@@ -267,8 +268,8 @@ struct RunAgentTests {
 
     @Test("SIGHUP with new database settings moves the agent to the new registry")
     func reloadMovesToNewDatabase() async throws {
-        let first = try TestRegistry.make()
-        let second = try TestRegistry.make()
+        let first = try RegistrySeeder.freshRegistry(prefix: "run")
+        let second = try RegistrySeeder.freshRegistry(prefix: "run")
         let project = try fixture.makeProject("move")
         let firstID = try first.addWorktree(
             "trunk-main", path: project.trunk, project: try first.addProject("move", trunk: project.trunk))
@@ -292,7 +293,7 @@ struct RunAgentTests {
 
     @Test("a registered path that is not a git worktree is reported once and picked up by a reconcile once it is one")
     func notAWorktreeYet() async throws {
-        let registry = try TestRegistry.make()
+        let registry = try RegistrySeeder.freshRegistry(prefix: "run")
         let project = try fixture.makeProject("late")
         let projectID = try registry.addProject("late", trunk: project.trunk)
         let plain = try fixture.directory("late/feat-soon")

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PostgresClient
 import RegistryClient
 import Testing
 
@@ -69,7 +70,7 @@ struct RunClockTests {
         }()
         let unreachable = ConnectionSettings(
             conninfo: "host=/tmp/imi-no-server-\(UUID().uuidString.prefix(8)) user=postgres dbname=none",
-            source: .flag)
+            origin: "test")
         let agent = BackgroundAgent(
             settings: unreachable, configuration: configuration, loadConfiguration: { configuration },
             clock: clock, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import PostgresClient
 import RegistryClient
 import TestSupport
 import Testing
@@ -76,7 +77,7 @@ struct RunProcessTests {
     @Test("READY after the first sync, STATUS and WATCHDOG, SIGHUP reloads, SIGTERM flushes and stops")
     func systemdLifecycle() async throws {
         let fixture = try GitFixture()
-        let registry = try TestRegistry.make()
+        let registry = try RegistrySeeder.freshRegistry(prefix: "run")
         let project = try fixture.makeProject("svc")
         let projectID = try registry.addProject("svc", trunk: project.trunk)
         let id = try registry.addWorktree("trunk-main", path: project.trunk, project: projectID)
@@ -84,7 +85,7 @@ struct RunProcessTests {
         let socketPath = "/tmp/imi-notify-\(UUID().uuidString.prefix(8)).sock"
         let receiver = try DatagramReceiver(path: socketPath)
         let logURL = fixture.root.appendingPathComponent("agent.log")
-        FileManager.default.createFile(atPath: logURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
         var info = stat()
         stat(logURL.path, &info)
 

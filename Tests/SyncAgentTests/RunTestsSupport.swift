@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PostgresClient
 import RegistryClient
 import TestSupport
 import Testing
@@ -30,60 +31,6 @@ final class Recorded<Value: Sendable>: @unchecked Sendable {
     var all: [Value] { lock.withLock { values } }
 }
 
-/// A migrated registry database with helpers to register worktrees and read rows back.
-struct TestRegistry {
-    let settings: ConnectionSettings
-    let connection: PostgresConnection
-
-    init(settings: ConnectionSettings) throws {
-        self.settings = settings
-        connection = try PostgresConnection(settings: settings)
-        _ = try SchemaMigrator(connection: connection).migrate()
-    }
-
-    static func make() throws -> TestRegistry {
-        try TestRegistry(settings: try PostgresCluster.shared().createDatabase(prefix: "run"))
-    }
-
-    /// Registers a project; returns its id.
-    func addProject(_ name: String, trunk: URL, defaultBranch: String = "main") throws -> String {
-        try connection.execute(
-            "INSERT INTO projects (name, trunk_path, default_branch) VALUES ($1, $2, $3) RETURNING id",
-            [name, trunk.path, defaultBranch]
-        ).string(0, 0)!
-    }
-
-    /// Registers a worktree of `project`; returns its id.
-    func addWorktree(_ name: String, path: URL, project: String, branch: String = "main") throws -> String {
-        try connection.execute(
-            """
-            INSERT INTO worktrees (project_id, type_id, name, branch_name, path)
-            VALUES ($1, (SELECT id FROM worktree_types WHERE name = 'feat'), $2, $3, $4)
-            RETURNING id
-            """,
-            [project, name, branch, path.path]
-        ).string(0, 0)!
-    }
-
-    struct Row: Equatable {
-        var files: Int?
-        var hash: String?
-        var message: String?
-        var synced: Bool
-    }
-
-    func row(_ id: String) throws -> Row {
-        let result = try connection.execute(
-            """
-            SELECT uncommitted_files_count, last_commit_hash, last_commit_message, last_sync_at IS NOT NULL
-            FROM worktrees WHERE id = $1
-            """, [id])
-        return Row(
-            files: result.int(0, 0), hash: result.string(0, 1), message: result.string(0, 2),
-            synced: result.bool(0, 3) ?? false)
-    }
-}
-
 /// An agent running in a task, with fast timings, stopped by `stop()`.
 final class RunningAgent: @unchecked Sendable {
     let agent: BackgroundAgent
@@ -94,7 +41,7 @@ final class RunningAgent: @unchecked Sendable {
     init(
         settings: ConnectionSettings, configuration: AgentConfiguration = .fastForTests,
         watchLimit: Int? = nil, settingsOnReload: Recorded<ConnectionSettings>? = nil,
-        legacyEnvironment: [String: String]? = nil
+        legacyPath: String? = nil
     ) {
         let messages = self.messages
         let echo = ProcessInfo.processInfo.environment["IMI_TEST_LOG"] != nil
@@ -109,7 +56,7 @@ final class RunningAgent: @unchecked Sendable {
                 { @Sendable in box.all.last ?? settings }
             },
             clock: ContinuousClock(), logger: logger,
-            watchLimit: watchLimit, legacyEnvironment: legacyEnvironment)
+            watchLimit: watchLimit, legacyPath: legacyPath)
         self.agent = agent
         task = Task.detached { await agent.run() }
     }

@@ -86,7 +86,7 @@ struct WatchCoverageTests {
     func rowFollowsChange(_ testCase: Case) async throws {
         let fixture = try GitFixture()
         let trunk = try testCase.setUp(fixture)
-        let registry = try TestRegistry.make()
+        let registry = try RegistrySeeder.freshRegistry(prefix: "run")
         let projectID = try registry.addProject("app", trunk: trunk)
         let id = try registry.addWorktree("trunk-main", path: trunk, project: projectID)
         let running = RunningAgent(settings: registry.settings)

@@ -132,7 +132,7 @@ struct WatchTests {
         let docs = trunk.appendingPathComponent("docs")
         for index in 0..<(queueLimit / 2 + 100) {
             // Create + modify: two events per file.
-            FileManager.default.createFile(
+            _ = FileManager.default.createFile(
                 atPath: docs.appendingPathComponent("f\(index)").path, contents: Data("x".utf8))
         }
         watcher.resumeReading()

@@ -1,4 +1,5 @@
 import Foundation
+import LegacyMigration
 
 /// A legacy iMi SQLite registry built for a test with the `sqlite3` CLI (tests may run
 /// programs; the product never does). Removed when released.
@@ -64,39 +65,14 @@ public final class LegacyFixture: @unchecked Sendable {
 
     public static let sqlite3 = "/usr/bin/sqlite3"
 
-    public static let currentSchema = """
-        CREATE TABLE repositories (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, path TEXT NOT NULL,
-            remote_url TEXT NOT NULL, default_branch TEXT NOT NULL DEFAULT 'main',
-            created_at TEXT NOT NULL, updated_at TEXT NOT NULL, active BOOLEAN NOT NULL DEFAULT TRUE);
-        CREATE TABLE worktree_types (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE,
-            branch_prefix TEXT NOT NULL, worktree_prefix TEXT NOT NULL, description TEXT,
-            is_builtin BOOLEAN NOT NULL DEFAULT 0, created_at TEXT NOT NULL);
-        INSERT INTO worktree_types (name, branch_prefix, worktree_prefix, description, is_builtin, created_at) VALUES
-            ('feat', 'feat/', 'feat-', 'Feature development', 1, '2025-01-01T00:00:00Z'),
-            ('fix', 'fix/', 'fix-', 'Bug fixes', 1, '2025-01-01T00:00:00Z'),
-            ('aiops', 'aiops/', 'aiops-', 'AI agent operations', 1, '2025-01-01T00:00:00Z'),
-            ('devops', 'devops/', 'devops-', 'Infrastructure work', 1, '2025-01-01T00:00:00Z'),
-            ('review', 'pr-review/', 'pr-', 'Pull request review', 1, '2025-01-01T00:00:00Z'),
-            ('trunk', '', 'trunk-', 'Main branch checkout', 1, '2025-01-01T00:00:00Z');
-        CREATE TABLE worktrees (id TEXT PRIMARY KEY, repo_name TEXT NOT NULL, worktree_name TEXT NOT NULL,
-            branch_name TEXT NOT NULL, worktree_type TEXT NOT NULL, path TEXT NOT NULL,
-            created_at TEXT NOT NULL, updated_at TEXT NOT NULL, active BOOLEAN NOT NULL DEFAULT TRUE,
-            agent_id TEXT, FOREIGN KEY (repo_name) REFERENCES repositories (name),
-            UNIQUE(repo_name, worktree_name));
-        CREATE TABLE agent_activities (id TEXT PRIMARY KEY, agent_id TEXT NOT NULL, worktree_id TEXT NOT NULL,
-            activity_type TEXT NOT NULL, file_path TEXT, description TEXT NOT NULL, created_at TEXT NOT NULL,
-            FOREIGN KEY (worktree_id) REFERENCES worktrees (id));
+    /// The tables as the Rust CLI creates them today, with its built-in types.
+    public static let currentSchema = LegacySchema.tables + LegacySchema.builtInTypes
 
-        """
-
-    public static let oldSchema = """
-        CREATE TABLE repositories (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, path TEXT NOT NULL,
-            remote_url TEXT NOT NULL, default_branch TEXT NOT NULL DEFAULT 'main',
-            created_at TEXT NOT NULL, updated_at TEXT NOT NULL, active BOOLEAN NOT NULL DEFAULT TRUE);
-        CREATE TABLE worktrees (id TEXT PRIMARY KEY, repo_name TEXT NOT NULL, worktree_name TEXT NOT NULL,
-            branch_name TEXT NOT NULL, worktree_type TEXT NOT NULL, path TEXT NOT NULL,
-            created_at TEXT NOT NULL, updated_at TEXT NOT NULL, active BOOLEAN NOT NULL DEFAULT TRUE,
-            UNIQUE(repo_name, worktree_name));
+    /// Files from before `worktree_types`, `worktrees.agent_id` and `agent_activities`.
+    public static let oldSchema = LegacySchema.tables + """
+        DROP TABLE worktree_types;
+        DROP TABLE agent_activities;
+        ALTER TABLE worktrees DROP COLUMN agent_id;
 
         """
 }

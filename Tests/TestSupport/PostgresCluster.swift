@@ -1,4 +1,5 @@
 import Foundation
+import PostgresClient
 import RegistryClient
 
 /// A throwaway PostgreSQL cluster for tests: initdb + pg_ctl in a temporary directory,
@@ -31,7 +32,7 @@ public final class PostgresCluster: Sendable {
     public func settings(database: String = "postgres", user: String? = nil) -> ConnectionSettings {
         ConnectionSettings(
             conninfo: "host=\(socketDirectory) user=\(user ?? superuser) dbname=\(database)",
-            source: .flag)
+            origin: "test")
     }
 
     /// Creates the password role (once per cluster) and returns settings that log in as it
@@ -46,7 +47,7 @@ public final class PostgresCluster: Sendable {
             """))
         return ConnectionSettings(
             conninfo: "postgresql://\(Self.passwordUser):\(password)@/postgres?host=\(socketDirectory)",
-            source: .flag)
+            origin: "test")
     }
 
     /// A new, empty database with a unique name; returns its settings.

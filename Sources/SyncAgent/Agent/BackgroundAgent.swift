@@ -1,6 +1,7 @@
 import Foundation
 import GitProbe
 import Logging
+import PostgresClient
 import RegistryClient
 
 /// `imi-sync run`'s engine: watches every active worktree, probes the ones that changed once
@@ -86,9 +87,9 @@ final class BackgroundAgent: @unchecked Sendable {
     private var nextWatchdog: Duration = .zero
     private var lastStatus = ""
     private var statistics = Statistics()
-    /// Where to look for a legacy SQLite registry to import on the first connection (`nil`:
-    /// never). Cleared once it has been looked at.
-    private var legacyEnvironment: [String: String]?
+    /// The legacy SQLite registry to import on the first connection when the registry is
+    /// empty (`nil`: never). Cleared once it has been looked at.
+    private var legacyPath: String?
 
     init(
         settings: ConnectionSettings,
@@ -100,9 +101,9 @@ final class BackgroundAgent: @unchecked Sendable {
         notifier: SystemdNotifier? = nil,
         watchdogInterval: Duration? = nil,
         watchLimit: Int? = nil,
-        legacyEnvironment: [String: String]? = nil
+        legacyPath: String? = nil
     ) {
-        self.legacyEnvironment = legacyEnvironment
+        self.legacyPath = legacyPath
         self.settings = settings
         self.configuration = configuration
         self.loadConfiguration = loadConfiguration
@@ -252,7 +253,7 @@ final class BackgroundAgent: @unchecked Sendable {
                 databaseLost(error, at: now)
             }
         case .listenerLost(let reason):
-            if connection != nil { databaseLost(RegistryError(.connection, reason), at: now) }
+            if connection != nil { databaseLost(PostgresError(.connection, reason), at: now) }
         case .reload:
             reload(at: now)
         case .shutdown:
@@ -266,10 +267,10 @@ final class BackgroundAgent: @unchecked Sendable {
         statistics.connectAttempts += 1
         do {
             let connection = try PostgresConnection(settings: settings)
-            if let environment = legacyEnvironment {
+            if let legacyPath {
                 // First run on a machine that still has the SQLite registry: import it first.
-                try LegacyBootstrap(connection: connection, logger: logger, environment: environment).runIfNeeded()
-                legacyEnvironment = nil
+                try LegacyBootstrap(connection: connection, logger: logger, legacyPath: legacyPath).runIfNeeded()
+                self.legacyPath = nil
             }
             try SchemaMigrator(connection: connection).requireSchema()
             // Listen before reading, so a change made in between is not missed.
@@ -380,7 +381,7 @@ final class BackgroundAgent: @unchecked Sendable {
 
     /// Keeps refused states pending and schedules their retry with backoff; one loud line
     /// when refusals start, one when the registry accepts them again.
-    private func noteRefusals(_ refused: [String: RegistryError], written: [GitStateUpdate], at now: Duration) {
+    private func noteRefusals(_ refused: [String: PostgresError], written: [GitStateUpdate], at now: Duration) {
         refusedIDs.subtract(written.map(\.worktreeID))
         refusedIDs.formUnion(refused.keys)
         guard !refused.isEmpty else {

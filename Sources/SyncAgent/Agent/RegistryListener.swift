@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PostgresClient
 import RegistryClient
 
 /// Listens on the registry-change channel on its own connection and thread.

@@ -1,3 +1,4 @@
+import PostgresClient
 import RegistryClient
 
 /// What the registry holds for each worktree and what still has to be written.

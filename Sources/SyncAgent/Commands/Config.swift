@@ -20,11 +20,7 @@ struct Config: ParsableCommand {
 
     func run() throws {
         let resolved: ResolvedConfig
-        do {
-            resolved = try global.resolvedConfig()
-        } catch {
-            throw ExitStatus.report(error)
-        }
+        resolved = try global.resolvedConfig()
         let rows = Self.rows(resolved)
         if json {
             var document: [String: Any] = [

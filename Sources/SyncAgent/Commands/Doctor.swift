@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GitProbe
+import PostgresClient
 import RegistryClient
 import SystemPackage
 
@@ -82,7 +83,7 @@ struct DoctorChecks {
                 detail: "PostgreSQL \(major) at \(config.connectionSettings.redactedDescription)"
                     + (major >= 14 ? "" : "; the registry needs PostgreSQL 14 or newer")))
         } catch {
-            let unreachable = (error as? RegistryError)?.code == .connection
+            let unreachable = (error as? PostgresError)?.code == .connection
             checks.append(.init(name: "database", outcome: .failure, detail: "\(error)", exitCode: unreachable ? 69 : nil))
             checks.append(serviceCheck())
             return checks
@@ -115,17 +116,19 @@ struct DoctorChecks {
                 return failure("the registry lacks what imi-sync reads and writes: \(missing.joined(separator: ", ")); "
                     + "restore it (`imi-sync migrate --schema-only` re-creates views and functions)")
             }
-            guard let version = try migrator.currentVersion() else {
+            let status = try migrator.status()
+            guard let applied = status.applied else {
                 return .init(name: "schema", outcome: .warning,
                              detail: "tables exist but imi-sync never recorded a migration; run `imi-sync migrate --schema-only`")
             }
-            if version < migrator.latestVersion {
-                return failure("version \(version), this binary needs \(migrator.latestVersion); run `imi-sync migrate --schema-only`")
+            if !status.pending.isEmpty {
+                return failure("migrations not applied: \(status.pending.joined(separator: ", ")); run `imi-sync migrate --schema-only`")
             }
-            if version > migrator.latestVersion {
+            if !status.unknown.isEmpty {
                 return .init(name: "schema", outcome: .warning,
-                             detail: "version \(version) is newer than this binary's \(migrator.latestVersion); upgrade imi-sync")
+                             detail: "versions \(status.unknown.map(String.init).joined(separator: ", ")) were applied by a newer imi-sync; upgrade imi-sync")
             }
+            let version = applied.max() ?? 0
             return .init(name: "schema", outcome: .ok, detail: "version \(version); every table column, view and function imi-sync uses is there")
         } catch {
             return failure("\(error)")

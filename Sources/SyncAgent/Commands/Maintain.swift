@@ -1,4 +1,5 @@
 import ArgumentParser
+import PostgresClient
 import RegistryClient
 
 /// `imi-sync maintain`: retention, pruning and VACUUM ANALYZE, as the plan's cron job did.
@@ -54,20 +55,16 @@ struct Maintain: ParsableCommand {
     func run() throws {
         _ = global.makeLogger()
         let document: Document
-        do {
-            let config = try global.resolvedConfig()
-            let activityDays = try activityDays ?? Self.checked(config.activityRetentionDays, "maintenance.activity_retention_days")
-            let inactiveDays = try inactiveDays ?? Self.checked(config.inactiveWorktreeDays, "maintenance.inactive_worktree_days")
-            let connection = try PostgresConnection(settings: config.connectionSettings)
-            try SchemaMigrator(connection: connection).requireSchema()
-            let report = try Registry(connection: connection).maintain(
-                activityRetentionDays: activityDays, inactiveWorktreeDays: inactiveDays)
-            document = Document(
-                activitiesRemoved: report.activitiesRemoved, worktreesPruned: report.worktreesPruned,
-                activityRetentionDays: activityDays, inactiveWorktreeDays: inactiveDays, vacuumed: true)
-        } catch {
-            throw ExitStatus.report(error)
-        }
+        let config = try global.resolvedConfig()
+        let activityDays = try activityDays ?? Self.checked(config.activityRetentionDays, "maintenance.activity_retention_days")
+        let inactiveDays = try inactiveDays ?? Self.checked(config.inactiveWorktreeDays, "maintenance.inactive_worktree_days")
+        let connection = try PostgresConnection(settings: config.connectionSettings)
+        try SchemaMigrator(connection: connection).requireSchema()
+        let report = try Registry(connection: connection).maintain(
+            activityRetentionDays: activityDays, inactiveWorktreeDays: inactiveDays)
+        document = Document(
+            activitiesRemoved: report.activitiesRemoved, worktreesPruned: report.worktreesPruned,
+            activityRetentionDays: activityDays, inactiveWorktreeDays: inactiveDays, vacuumed: true)
         if json {
             print(JSONOutput.render(document))
         } else {

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import PostgresClient
+import LegacyMigration
 import RegistryClient
 
 /// `imi-sync migrate archive [--to DIR]`: the plan's Phase 7.
@@ -24,19 +26,15 @@ struct MigrateArchive: ParsableCommand {
         let logger = migrate.global.makeLogger()
         let environment = ProcessInfo.processInfo.environment
         let report: LegacyArchiver.Report
+        var connection: PostgresConnection?
         do {
-            var connection: PostgresConnection?
-            do {
-                connection = try migrate.global.connect()
-            } catch {
-                logger.notice("archiving without registry counts", metadata: ["error": "\(error)"])
-            }
-            let archiver = LegacyArchiver(
-                legacyPath: migrate.legacyPath, connection: connection)
-            report = try archiver.archive(to: to ?? LegacyArchiver.defaultDirectory(environment: environment))
+            connection = try migrate.global.connect()
         } catch {
-            throw ExitStatus.report(error)
+            logger.notice("archiving without registry counts", metadata: ["error": "\(error)"])
         }
+        let archiver = LegacyArchiver(
+            legacyPath: migrate.legacyPath, connection: connection)
+        report = try archiver.archive(to: to ?? LegacyArchiver.defaultDirectory(environment: environment))
         if migrate.json {
             print(MigrateOutput.encode(report))
         } else {

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import PostgresClient
+import LegacyMigration
 import RegistryClient
 
 /// `imi-sync migrate export-sqlite --to PATH`: the registry as a legacy SQLite file.
@@ -21,11 +23,7 @@ struct MigrateExportSQLite: ParsableCommand {
     func run() throws {
         _ = migrate.global.makeLogger()
         let report: LegacyExporter.Report
-        do {
-            report = try LegacyExporter(connection: try migrate.global.connect()).export(to: to)
-        } catch {
-            throw ExitStatus.report(error)
-        }
+        report = try LegacyExporter(connection: try migrate.global.connect()).export(to: to)
         if migrate.json {
             print(MigrateOutput.encode(report))
             return

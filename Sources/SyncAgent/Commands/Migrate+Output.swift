@@ -1,4 +1,6 @@
 import Foundation
+import PostgresClient
+import LegacyMigration
 import RegistryClient
 
 /// Text and JSON renderings of what `migrate` did.

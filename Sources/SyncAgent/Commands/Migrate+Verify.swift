@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import PostgresClient
+import LegacyMigration
 import RegistryClient
 
 /// `imi-sync migrate verify`: the migration plan's validation checklist as a command.
@@ -20,13 +22,9 @@ struct MigrateVerify: ParsableCommand {
     func run() throws {
         _ = migrate.global.makeLogger()
         let report: LegacyVerifier.Report
-        do {
-            report = try LegacyVerifier(
-                connection: try migrate.global.connect(), legacy: try LegacyRegistry(path: migrate.legacyPath)
-            ).run()
-        } catch {
-            throw ExitStatus.report(error)
-        }
+        report = try LegacyVerifier(
+            connection: try migrate.global.connect(), legacy: try LegacyRegistry(path: migrate.legacyPath)
+        ).run()
         if migrate.json {
             struct Document: Encodable {
                 var consistent: Bool
@@ -53,9 +51,10 @@ struct MigrateVerify: ParsableCommand {
             ])
         }
         var lines = ["verifying \(report.source) against the registry", table.render()]
+        let schema = report.pendingMigrations.isEmpty
+            ? "schema current" : "schema migrations not applied: " + report.pendingMigrations.joined(separator: ", ")
         lines.append(
-            "schema version \(report.schemaVersion.map(String.init) ?? "none") (expected \(report.expectedSchemaVersion)); "
-                + "orphaned worktrees \(report.orphanedWorktrees), orphaned activities \(report.orphanedActivities), "
+            schema + "; orphaned worktrees \(report.orphanedWorktrees), orphaned activities \(report.orphanedActivities), "
                 + "shared active remotes \(report.duplicateActiveRemotes), shared active paths \(report.duplicateActivePaths)")
         if report.isConsistent {
             lines.append("OK: every legacy row is imported or quarantined, unchanged")
@@ -66,11 +65,11 @@ struct MigrateVerify: ParsableCommand {
     }
 }
 
-/// `imi-sync migrate rollback --yes`: runs 999_rollback.sql.
+/// `imi-sync migrate rollback --yes`: runs migrations/rollback.sql.
 struct MigrateRollback: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rollback",
-        abstract: "Remove every registry table, view and function from PostgreSQL (999_rollback.sql).",
+        abstract: "Remove every registry table, view and function from PostgreSQL (migrations/rollback.sql).",
         discussion: """
             All registry data in PostgreSQL is deleted. The legacy SQLite file is not touched; \
             run `imi-sync migrate export-sqlite` first to keep rows created since the migration.
@@ -90,12 +89,8 @@ struct MigrateRollback: ParsableCommand {
 
     func run() throws {
         _ = migrate.global.makeLogger()
-        do {
-            let connection = try migrate.global.connect()
-            try SchemaMigrator(connection: connection).rollback()
-            print("removed the registry schema from \(connection.settings.redactedDescription)")
-        } catch {
-            throw ExitStatus.report(error)
-        }
+        let connection = try migrate.global.connect()
+        try SchemaMigrator(connection: connection).rollback()
+        print("removed the registry schema from \(connection.settings.redactedDescription)")
     }
 }

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import PostgresClient
+import LegacyMigration
 import RegistryClient
 
 /// `imi-sync migrate`: applies the registry schema, then imports the legacy SQLite registry.
@@ -11,7 +13,7 @@ struct Migrate: ParsableCommand {
             in its own transaction, under an advisory lock; versions and checksums are recorded \
             in imi_schema_migrations. A changed, already-applied file is refused.
 
-            Then the legacy registry (--from, default [database.fallback] path in config.toml, else $XDG_DATA_HOME/imi/database.db) is opened \
+            Then the legacy registry (--from, default [database.fallback] path in config.toml, else $XDG_DATA_HOME/imi/database.db or iMi's ~/.config/iMi/iMi.db, whichever exists) is opened \
             read-only and imported in one transaction: repositories, worktree types, worktrees \
             and agent activities. Running it again imports only rows not imported before and \
             never overwrites. Rows that cannot be imported as they are go to the \
@@ -48,23 +50,19 @@ struct Migrate: ParsableCommand {
         _ = global.makeLogger()
         let schema: SchemaMigrator.Report
         var report: LegacyImportReport?
-        do {
-            // The legacy file is checked first: bad input leaves the database untouched.
-            let legacy = schemaOnly ? nil : try LegacyRegistry(path: legacyPath)
-            let connection = try global.connect()
-            schema = try SchemaMigrator(connection: connection).migrate()
-            if let legacy {
-                let progress = standardErrorIsTerminal ? ProgressLine() : nil
-                defer { progress?.clear() }
-                var handler: (@Sendable (LegacyImporter.Progress) -> Void)?
-                if let progress {
-                    handler = { @Sendable phase in progress.show(phase) }
-                }
-                report = try LegacyImporter(connection: connection, legacy: legacy).run(
-                    .init(dryRun: dryRun, strict: strict), progress: handler)
+        // The legacy file is checked first: bad input leaves the database untouched.
+        let legacy = schemaOnly ? nil : try LegacyRegistry(path: legacyPath)
+        let connection = try global.connect()
+        schema = try SchemaMigrator(connection: connection).migrate()
+        if let legacy {
+            let progress = standardErrorIsTerminal ? ProgressLine() : nil
+            defer { progress?.clear() }
+            var handler: (@Sendable (LegacyImporter.Progress) -> Void)?
+            if let progress {
+                handler = { @Sendable phase in progress.show(phase) }
             }
-        } catch {
-            throw ExitStatus.report(error)
+            report = try LegacyImporter(connection: connection, legacy: legacy).run(
+                .init(dryRun: dryRun, strict: strict), progress: handler)
         }
         if json {
             print(MigrateOutput.json(schema: schema, report: report))
@@ -74,11 +72,12 @@ struct Migrate: ParsableCommand {
         }
     }
 
-    /// `--from`, else `[database.fallback] path` in config.toml, else the XDG data path.
+    /// `--from`, else `[database.fallback] path` in config.toml, else the first default
+    /// location that exists (`$XDG_DATA_HOME/imi/database.db`, then `~/.config/iMi/iMi.db`).
     var legacyPath: String {
         if let from { return from }
         return (try? global.resolvedConfig().legacyPath.value)
-            ?? LegacyRegistry.defaultPath(environment: ProcessInfo.processInfo.environment)
+            ?? ResolvedConfig.defaultLegacyRegistry(environment: ProcessInfo.processInfo.environment).value
     }
 }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GitProbe
+import PostgresClient
 import RegistryClient
 
 /// `imi-sync once`: a manual refresh of every active worktree's git state.
@@ -21,13 +22,9 @@ struct Once: ParsableCommand {
     func run() throws {
         let logger = global.makeLogger()
         GitLibrary.initialize()
-        let report: OnceSync.Report
-        do {
-            let connection = try global.connect()
-            report = try OnceSync(connection: connection, logger: logger).run()
-        } catch {
-            throw ExitStatus.report(error)
-        }
+        let config = try global.resolvedConfig()
+        let connection = try PostgresConnection(settings: config.connectionSettings)
+        let report = try OnceSync(connection: connection, logger: logger, legacyPath: config.legacyPath.value).run()
         print(json ? OnceOutput.json(report) : OnceOutput.table(report))
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GitProbe
+import PostgresClient
 import RegistryClient
 
 /// `imi-sync probe PATH…`: read worktrees' git state without touching any database.

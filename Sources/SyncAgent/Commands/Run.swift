@@ -3,6 +3,7 @@ import Dispatch
 import Foundation
 import GitProbe
 import Logging
+import PostgresClient
 import RegistryClient
 import ServiceLifecycle
 
@@ -60,14 +61,9 @@ struct Run: AsyncParsableCommand {
         logger.logLevel = level
         GitLibrary.initialize()
 
-        let settings: ConnectionSettings
-        let configuration: AgentConfiguration
-        do {
-            settings = try global.resolvedConfig().connectionSettings
-            configuration = try loadConfiguration(environment: environment)
-        } catch {
-            throw ExitStatus.report(error)
-        }
+        let resolved = try global.resolvedConfig()
+        let settings = resolved.connectionSettings
+        let configuration = try loadConfiguration(environment: environment)
         let flags = self
         let agent = BackgroundAgent(
             settings: settings,
@@ -78,7 +74,7 @@ struct Run: AsyncParsableCommand {
             logger: logger,
             notifier: SystemdNotifier(environment: environment),
             watchdogInterval: SystemdNotifier.watchdogInterval(environment: environment),
-            legacyEnvironment: environment)
+            legacyPath: resolved.legacyPath.value)
 
         // SIGHUP is not a lifecycle signal; a dispatch source turns it into a reload request.
         signal(SIGHUP, SIG_IGN)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PostgresClient
 import RegistryClient
 
 /// `imi-sync stats`: registry counts and in-flight figures, from `get_registry_stats()`.
@@ -47,13 +48,9 @@ struct Stats: ParsableCommand {
     func run() throws {
         _ = global.makeLogger()
         let stats: RegistryStats
-        do {
-            let connection = try global.connect()
-            try SchemaMigrator(connection: connection).requireSchema()
-            stats = try Registry(connection: connection).stats()
-        } catch {
-            throw ExitStatus.report(error)
-        }
+        let connection = try global.connect()
+        try SchemaMigrator(connection: connection).requireSchema()
+        stats = try Registry(connection: connection).stats()
         if json {
             print(JSONOutput.render(Document(stats)))
             return

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PostgresClient
 import RegistryClient
 
 /// `imi-sync status`: in-flight work from `v_inflight_work`.
@@ -60,13 +61,9 @@ struct Status: ParsableCommand {
     func run() throws {
         _ = global.makeLogger()
         let work: [InflightWorktree]
-        do {
-            let connection = try global.connect()
-            try SchemaMigrator(connection: connection).requireSchema()
-            work = try Registry(connection: connection).inflightWork(projectName: project)
-        } catch {
-            throw ExitStatus.report(error)
-        }
+        let connection = try global.connect()
+        try SchemaMigrator(connection: connection).requireSchema()
+        work = try Registry(connection: connection).inflightWork(projectName: project)
         if json {
             print(JSONOutput.render(["inflight": work.map(Row.init)], keysAreSnakeCase: true))
             return

@@ -1,4 +1,6 @@
 import Foundation
+import PostgresClient
+import LegacyMigration
 import RegistryClient
 
 /// Settings after layering: command-line flags over environment over the config file over
@@ -27,15 +29,8 @@ struct ResolvedConfig: Sendable {
     var sync: ConfigFile.Sync
 
     var connectionSettings: ConnectionSettings {
-        let source: ConnectionSettings.Source =
-            switch databaseURL.source {
-            case "--database-url": .flag
-            case "IMI_DATABASE_URL": .environment
-            case _ where databaseURL.value == nil: .libpqDefaults
-            default: .configFile
-            }
-        return ConnectionSettings(
-            conninfo: databaseURL.value ?? "", source: source,
+        ConnectionSettings(
+            conninfo: databaseURL.value ?? "", origin: databaseURL.source,
             connectTimeout: connectionTimeout.value)
     }
 
@@ -108,8 +103,12 @@ struct ResolvedConfig: Sendable {
             if let url = nonEmpty(database?.url) { return Setting(value: url, source: fileSource) }
             return Setting(value: nil, source: "libpq defaults (PG* variables, local socket, ~/.pgpass)")
         }()
-        let legacy = layered(
-            file: database?.fallback?.path.map(paths.expandingTilde), default: paths.legacyDatabase)
+        let legacy: Setting<String> =
+            if let path = database?.fallback?.path.map(paths.expandingTilde) {
+                Setting(value: path, source: fileSource + " [database.fallback] path")
+            } else {
+                Self.defaultLegacyRegistry(environment: environment)
+            }
         return ResolvedConfig(
             configPath: configPath,
             configFileFound: found,
@@ -125,10 +124,20 @@ struct ResolvedConfig: Sendable {
             sync: file.sync ?? ConfigFile.Sync())
     }
 
+    /// The first default legacy location that exists (the plan's path, then iMi's own
+    /// `~/.config/iMi/iMi.db`); the plan's path when neither does.
+    static func defaultLegacyRegistry(environment: [String: String]) -> Setting<String> {
+        let candidates = LegacyRegistry.defaultCandidates(environment: environment)
+        if let found = candidates.first(where: { FileKind.of($0) != .missing }) {
+            return Setting(value: found, source: "default (found; looked at \(candidates.joined(separator: ", ")))")
+        }
+        return Setting(value: candidates[0], source: "default (not found; looked at \(candidates.joined(separator: ", ")))")
+    }
+
     /// A password in a file that group or others can read is refused, with the fix.
     private static func refuseReadablePassword(in file: ConfigFile, at path: String) throws {
         guard let url = file.database?.url,
-            ConnectionSettings(conninfo: url, source: .configFile).containsPassword
+            ConnectionSettings(conninfo: url, origin: "config file").containsPassword
         else { return }
         var info = stat()
         guard stat(path, &info) == 0 else { return }
@@ -154,7 +163,6 @@ struct XDGPaths: Sendable {
     }
 
     var configFile: String { configHome + "/imi/config.toml" }
-    var legacyDatabase: String { dataHome + "/imi/database.db" }
 
     func expandingTilde(_ path: String) -> String {
         if path == "~" { return home }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import PostgresClient
 import RegistryClient
 
 /// Hides passwords given on the command line from `ps` and `/proc/<pid>/cmdline`.
@@ -26,7 +27,7 @@ enum ProcessTitle {
             let value = String(argument[argument.index(after: equals)...])
             return String(argument[...equals]) + masked(value)
         }
-        let settings = ConnectionSettings(conninfo: argument, source: .flag)
+        let settings = ConnectionSettings(conninfo: argument, origin: "the command line")
         if settings.containsPassword { return settings.maskedConninfo }
         // libpq cannot read it, yet it may hold a secret: show none of it.
         if ConnectionSettingsProbe.mayHoldPassword(argument) { return "****" }

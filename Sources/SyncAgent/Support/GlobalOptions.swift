@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import PostgresClient
 import RegistryClient
 
 /// Options every subcommand shares.

@@ -1,5 +1,7 @@
 import Foundation
 import Logging
+import PostgresClient
+import LegacyMigration
 import RegistryClient
 
 /// First run on a machine that still has the legacy SQLite registry: when the PostgreSQL
@@ -8,16 +10,17 @@ import RegistryClient
 struct LegacyBootstrap {
     var connection: PostgresConnection
     var logger: Logger
-    var environment: [String: String] = ProcessInfo.processInfo.environment
+    /// The resolved legacy registry (`[database.fallback] path`, else the default locations).
+    var legacyPath: String
 
     /// The import's report, or `nil` when there was nothing to do. A legacy file that cannot
     /// be imported is logged and left alone: the sync goes on with the registry as it is.
     @discardableResult
     func runIfNeeded() throws -> LegacyImportReport? {
-        let path = LegacyRegistry.defaultPath(environment: environment)
+        let path = legacyPath
         guard FileManager.default.fileExists(atPath: path) else { return nil }
-        let hasSchema = try connection.execute("SELECT to_regclass('projects') IS NOT NULL").bool(0, 0) == true
-        if hasSchema, try connection.execute("SELECT EXISTS (SELECT 1 FROM projects)").bool(0, 0) == true {
+        let hasSchema: Bool = try connection.execute("SELECT to_regclass('projects') IS NOT NULL").decode(0, 0)
+        if hasSchema, try connection.execute("SELECT EXISTS (SELECT 1 FROM projects)").decode(0, 0, as: Bool.self) {
             return nil
         }
         logger.notice(
@@ -41,7 +44,7 @@ struct LegacyBootstrap {
                     metadata: ["rows.quarantined": "\(report.quarantined)"])
             }
             return report
-        } catch let error as RegistryError where error.code == .legacySource {
+        } catch let error as LegacyError where error.code == .source {
             logger.error(
                 "cannot import the legacy registry; continuing with the registry as it is",
                 metadata: ["legacy.path": "\(path)", "error": "\(error)"])

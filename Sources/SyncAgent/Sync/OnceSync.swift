@@ -1,6 +1,7 @@
 import Foundation
 import GitProbe
 import Logging
+import PostgresClient
 import RegistryClient
 
 /// One manual refresh: read every active worktree with libgit2, write what was read.
@@ -17,11 +18,15 @@ struct OnceSync {
     var connection: PostgresConnection
     var prober = WorktreeProber()
     var logger: Logger
+    /// The legacy registry to import first when the PostgreSQL registry is empty; `nil`: never.
+    var legacyPath: String?
 
     func run() throws -> Report {
         let clock = ContinuousClock()
         let start = clock.now
-        try LegacyBootstrap(connection: connection, logger: logger).runIfNeeded()
+        if let legacyPath {
+            try LegacyBootstrap(connection: connection, logger: logger, legacyPath: legacyPath).runIfNeeded()
+        }
         try SchemaMigrator(connection: connection).requireSchema()
         let registry = Registry(connection: connection)
         let worktrees = try registry.activeWorktrees()

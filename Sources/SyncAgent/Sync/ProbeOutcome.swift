@@ -1,5 +1,6 @@
 import Foundation
 import GitProbe
+import PostgresClient
 import RegistryClient
 
 /// What probing one registered worktree gave: its state, or why it could not be read.

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import GitProbe
+import PostgresClient
 import RegistryClient
 
 /// Probes many worktrees in parallel, as many at once as there are cores.

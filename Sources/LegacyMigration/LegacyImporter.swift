@@ -1,4 +1,6 @@
 import Foundation
+import PostgresClient
+import RegistryClient
 
 /// Imports a legacy SQLite registry into PostgreSQL in one transaction.
 ///
@@ -59,8 +61,8 @@ public struct LegacyImporter {
             if options.strict, report.quarantined > 0 {
                 let detail = report.tables.filter { $0.quarantined > 0 }
                     .map { "\($0.source): \($0.quarantined)" }.joined(separator: ", ")
-                throw RegistryError(
-                    .legacySource,
+                throw LegacyError(
+                    .strict,
                     "--strict: \(report.quarantined) rows of \(legacy.path) cannot be imported as "
                         + "they are (\(detail)); nothing was written. Run without --strict "
                         + "(or with --dry-run) to see the reasons")
@@ -113,7 +115,7 @@ public struct LegacyImporter {
             do {
                 loaded = try loader.load { rows in progress?(.reading(table: "agent_activities", rows: rows)) }
                 try connection.execute("RELEASE SAVEPOINT legacy_activities")
-            } catch let error as RegistryError where error.sqlState == "23505" {
+            } catch let error as PostgresError where error.sqlState == "23505" {
                 // Two legacy ids map to one UUID: the SQL plan quarantines the later one.
                 try connection.execute("ROLLBACK TO SAVEPOINT legacy_activities")
                 try stage(progress: progress, skipping: Set(LegacyTable.all.map(\.name)).subtracting(["agent_activities"]))
@@ -169,15 +171,15 @@ public struct LegacyImporter {
             """)
         return LegacyImportReport.Table(
             source: table.name, target: target,
-            read: counts.int(0, 0) ?? 0, imported: imported,
-            alreadyPresent: counts.int(0, 1) ?? 0, repaired: counts.int(0, 3) ?? 0,
-            quarantined: counts.int(0, 2) ?? 0, derived: counts.int(0, 4) ?? 0,
-            repairs: Self.reasons(repairs), quarantineReasons: Self.reasons(reasons))
+            read: try counts.decode(0, 0), imported: imported,
+            alreadyPresent: try counts.decode(0, 1), repaired: try counts.decode(0, 3),
+            quarantined: try counts.decode(0, 2), derived: try counts.decode(0, 4),
+            repairs: try Self.reasons(repairs), quarantineReasons: try Self.reasons(reasons))
     }
 
-    private static func reasons(_ result: QueryResult) -> [LegacyImportReport.Reason] {
-        (0..<result.rowCount).map {
-            LegacyImportReport.Reason(reason: result.string($0, 0) ?? "", count: result.int($0, 1) ?? 0)
+    private static func reasons(_ result: PostgresRows) throws -> [LegacyImportReport.Reason] {
+        try (0..<result.count).map {
+            LegacyImportReport.Reason(reason: try result.decode($0, 0), count: try result.decode($0, 1))
         }
     }
 }

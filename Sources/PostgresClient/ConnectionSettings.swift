@@ -9,23 +9,16 @@ internal import CLibPQ
 /// (`?%70assword=`), quotes and backslashes inside values and every other spelling libpq
 /// accepts are seen exactly as libpq sees them, and the password is left out.
 public struct ConnectionSettings: Sendable, Equatable {
-    /// Where the connection string came from, for `config` output and error messages.
-    public enum Source: String, Sendable {
-        case flag = "--database-url"
-        case environment = "IMI_DATABASE_URL"
-        case configFile = "config file"
-        case libpqDefaults = "libpq defaults"
-    }
-
     /// The libpq connection string; empty means "libpq defaults".
     public var conninfo: String
-    public var source: Source
+    /// Where the string came from (a flag, a variable, a file), for error messages.
+    public var origin: String
     /// Seconds libpq waits for the server before giving up (`connect_timeout`).
     public var connectTimeout: Int
 
-    public init(conninfo: String, source: Source, connectTimeout: Int = 10) {
+    public init(conninfo: String, origin: String, connectTimeout: Int = 10) {
         self.conninfo = conninfo
-        self.source = source
+        self.origin = origin
         self.connectTimeout = connectTimeout
     }
 
@@ -90,7 +83,7 @@ public struct ConnectionSettings: Sendable, Equatable {
 
     /// libpq's parse as (keyword, value) pairs in libpq's order, only the options the string
     /// sets; `nil` when the string is malformed.
-    static func parse(_ conninfo: String) -> [(key: String, value: String)]? {
+    package static func parse(_ conninfo: String) -> [(key: String, value: String)]? {
         var errorMessage: UnsafeMutablePointer<CChar>?
         guard let options = PQconninfoParse(conninfo, &errorMessage) else {
             // The message may quote the string (and its password): it is never shown.

@@ -4,7 +4,7 @@ import Glibc
 internal import CLibPQ
 
 /// One `NOTIFY` received on a connection that is listening.
-public struct RegistryNotification: Sendable, Equatable {
+public struct PostgresNotification: Sendable, Equatable {
     public var channel: String
     public var payload: String
     /// The server process that sent it (a connection can recognise its own notifications).
@@ -13,7 +13,7 @@ public struct RegistryNotification: Sendable, Equatable {
 
 /// What a wait on a listening connection ended with.
 public enum NotificationWait: Sendable, Equatable {
-    case notifications([RegistryNotification])
+    case notifications([PostgresNotification])
     /// The other descriptor passed in became readable (a stop or wake-up request).
     case woken
     case timedOut
@@ -34,17 +34,17 @@ extension PostgresConnection {
     }
 
     /// The notifications that have already arrived, after reading what the socket holds.
-    public func receivedNotifications() throws -> [RegistryNotification] {
+    public func receivedNotifications() throws -> [PostgresNotification] {
         guard PQconsumeInput(connection) == 1 else {
-            throw RegistryError(
+            throw PostgresError(
                 .connection,
                 "lost the listening connection to \(settings.redactedDescription): "
                     + String(cString: PQerrorMessage(connection)).singleLine)
         }
-        var received: [RegistryNotification] = []
+        var received: [PostgresNotification] = []
         while let notification = PQnotifies(connection) {
             received.append(
-                RegistryNotification(
+                PostgresNotification(
                     channel: String(cString: notification.pointee.relname),
                     payload: String(cString: notification.pointee.extra),
                     senderProcessID: notification.pointee.be_pid))
@@ -62,7 +62,7 @@ extension PostgresConnection {
         if !pending.isEmpty { return .notifications(pending) }
         let socket = PQsocket(connection)
         guard socket >= 0 else {
-            throw RegistryError(.connection, "the listening connection has no socket")
+            throw PostgresError(.connection, "the listening connection has no socket")
         }
         var descriptors = [pollfd(fd: socket, events: Int16(POLLIN), revents: 0)]
         if let wakeDescriptor {
@@ -82,7 +82,7 @@ extension PostgresConnection {
             let result = descriptors.withUnsafeMutableBufferPointer { poll($0.baseAddress, count, timeout) }
             if result >= 0 { return result }
             if errno == EINTR { continue }
-            throw RegistryError(
+            throw PostgresError(
                 .connection, "poll on the listening connection failed: \(String(cString: strerror(errno)))")
         }
     }
@@ -94,7 +94,7 @@ extension PostgresConnection {
         }
         guard allowed, !name.isEmpty, let escaped = PQescapeIdentifier(connection, name, name.utf8.count)
         else {
-            throw RegistryError(.invalidInput, "not a valid channel name: \(name)")
+            throw PostgresError(.invalidInput, "not a valid channel name: \(name)")
         }
         defer { PQfreemem(escaped) }
         return String(cString: escaped)

@@ -1,5 +1,7 @@
 import Foundation
-@testable import RegistryClient
+import PostgresClient
+@testable import LegacyMigration
+import RegistryClient
 import TestSupport
 import Testing
 
@@ -42,10 +44,10 @@ struct LegacySourceTests {
         let fixture = try LegacyFixture()
         let holder = try SQLiteHolder(path: fixture.path, setup: "BEGIN EXCLUSIVE;")
         defer { holder.stop() }
-        let error = #expect(throws: RegistryError.self) {
+        let error = #expect(throws: LegacyError.self) {
             try LegacyRegistry(path: fixture.path, busyTimeoutMilliseconds: 200)
         }
-        #expect(error?.code == .legacySource)
+        #expect(error?.code == .source)
         #expect(error?.message == "\(fixture.path) is locked by another process (gave up after waiting): database is locked")
     }
 
@@ -71,8 +73,8 @@ struct LegacySourceTests {
             (noName.path, "\(noName.path) has an unknown schema: table repositories lacks column name (has: id, path, created_at)"),
         ]
         for (path, message) in cases {
-            let error = #expect(throws: RegistryError.self) { try LegacyRegistry(path: path) }
-            #expect(error?.code == .legacySource)
+            let error = #expect(throws: LegacyError.self) { try LegacyRegistry(path: path) }
+            #expect(error?.code == .source)
             #expect(error?.message == message)
             #expect(error?.message.contains("\n") == false)
         }
@@ -94,8 +96,8 @@ struct LegacySourceTests {
         try handle.write(contentsOf: Data(repeating: 0xA5, count: 100_000))
         try handle.close()
         let connection = try migratedDatabase()
-        let error = #expect(throws: RegistryError.self) { try runImport(fixture, into: connection) }
-        #expect(error?.code == .legacySource)
+        let error = #expect(throws: LegacyError.self) { try runImport(fixture, into: connection) }
+        #expect(error?.code == .source)
         #expect(error?.message.hasPrefix("\(fixture.path) is corrupt") == true)
         #expect(try count(connection, "projects") == 0)
         #expect(try count(connection, "legacy_quarantine") == 0)

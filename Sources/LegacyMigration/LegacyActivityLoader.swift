@@ -1,4 +1,6 @@
 import Foundation
+import PostgresClient
+import RegistryClient
 
 /// The fast path for `agent_activities`, the one table that can hold millions of rows.
 ///
@@ -24,8 +26,8 @@ struct LegacyActivityLoader {
     /// Whether the fast path can run: no activities in the registry yet.
     func applies() throws -> Bool {
         guard let columns = legacy.schema["agent_activities"] else { return false }
-        guard try connection.execute("SELECT NOT EXISTS (SELECT 1 FROM agent_activities)").bool(0, 0) == true
-        else { return false }
+        let empty: Bool = try connection.execute("SELECT NOT EXISTS (SELECT 1 FROM agent_activities)").decode(0, 0)
+        guard empty else { return false }
         // Two legacy ids mapping to one UUID (case variants, a table without a key) make the
         // primary key fail; the importer then rolls back to a savepoint and plans in SQL.
         return columns.contains("id")
@@ -34,8 +36,8 @@ struct LegacyActivityLoader {
     /// Loads every legacy activity; returns the table's report.
     func load(progress: ((Int) -> Void)?) throws -> LegacyImportReport.Table {
         var worktrees = Set<UUIDKey>()
-        for row in try connection.execute("SELECT id::text FROM worktrees").rows {
-            guard var text = row[0], let (key, _) = text.withUTF8({ UUIDKey.parse($0) }) else { continue }
+        for var text in try connection.execute("SELECT id::text FROM worktrees").column(0, as: String.self) {
+            guard let (key, _) = text.withUTF8({ UUIDKey.parse($0) }) else { continue }
             worktrees.insert(key)
         }
         var quarantinedWorktrees: [UUIDKey: String] = [:]
@@ -43,11 +45,10 @@ struct LegacyActivityLoader {
             SELECT DISTINCT ON (id) id::text, problem FROM legacy_plan_worktrees
             WHERE problem IS NOT NULL AND id IS NOT NULL ORDER BY id, ord
             """)
-        for row in problems.rows {
-            guard var text = row[0], let problem = row[1],
-                let (key, _) = text.withUTF8({ UUIDKey.parse($0) })
-            else { continue }
-            quarantinedWorktrees[key] = problem
+        for row in 0..<problems.count {
+            var text: String = try problems.decode(row, 0)
+            guard let (key, _) = text.withUTF8({ UUIDKey.parse($0) }) else { continue }
+            quarantinedWorktrees[key] = try problems.decode(row, 1, as: String.self)
         }
 
         let expected = try legacy.rowCounts()["agent_activities"] ?? 0
@@ -259,10 +260,10 @@ struct LegacyActivityLoader {
             ORDER BY 3
             """)
         var create: [String] = []
-        for row in restore.rows {
-            guard let add = row[0], let drop = row[1] else { continue }
-            try connection.execute(drop)
-            create.append(add)
+        for row in 0..<restore.count {
+            // Statements the server wrote from its catalog (format() with %I), not from data.
+            try connection.execute(try restore.decode(row, 1, as: String.self))
+            create.append(try restore.decode(row, 0))
         }
         // Primary key first (ON CONFLICT and the foreign keys of others may rely on it).
         return create.sorted { a, b in a.contains("PRIMARY KEY") && !b.contains("PRIMARY KEY") }

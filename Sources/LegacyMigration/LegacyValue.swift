@@ -1,3 +1,5 @@
+import PostgresClient
+import RegistryClient
 /// How a legacy value is carried into PostgreSQL: unchanged, converted to a form PostgreSQL
 /// reads (the original kept beside it), or not understood (the original kept, no value).
 enum LegacyValue: Equatable {

@@ -1,4 +1,6 @@
 import Foundation
+import PostgresClient
+@testable import LegacyMigration
 import RegistryClient
 import TestSupport
 import Testing
@@ -234,10 +236,10 @@ struct LegacyImporterTests {
         let fixture = try LegacyFixture()
         try fixture.insertMessyRows()
         let connection = try migratedDatabase()
-        let error = #expect(throws: RegistryError.self) {
+        let error = #expect(throws: LegacyError.self) {
             try runImport(fixture, into: connection, .init(strict: true))
         }
-        #expect(error?.code == .legacySource)
+        #expect(error?.code == .strict)
         #expect(error?.message.contains("--strict: 8 rows") == true)
         #expect(try count(connection, "projects") == 0)
         #expect(try count(connection, "legacy_quarantine") == 0)

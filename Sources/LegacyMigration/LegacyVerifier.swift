@@ -1,3 +1,5 @@
+import PostgresClient
+import RegistryClient
 /// The plan's validation checklist as code: every legacy row is in the registry (with the
 /// values the import gives it) or in the quarantine, no foreign key dangles, no active remote
 /// or path repeats, and the schema is current.
@@ -33,8 +35,8 @@ public struct LegacyVerifier {
         public var orphanedActivities: Int
         public var duplicateActiveRemotes: Int
         public var duplicateActivePaths: Int
-        public var schemaVersion: Int?
-        public var expectedSchemaVersion: Int
+        /// Embedded migrations the registry has not applied (by version, not only the newest).
+        public var pendingMigrations: [String]
 
         /// One line per difference; empty when everything matches.
         public var differences: [String] {
@@ -58,9 +60,8 @@ public struct LegacyVerifier {
             if duplicateActivePaths > 0 {
                 lines.append("\(duplicateActivePaths) paths are shared by several active worktrees")
             }
-            if schemaVersion != expectedSchemaVersion {
-                lines.append(
-                    "schema version is \(schemaVersion.map(String.init) ?? "none"), expected \(expectedSchemaVersion)")
+            if !pendingMigrations.isEmpty {
+                lines.append("schema migrations not applied: \(pendingMigrations.joined(separator: ", "))")
             }
             return lines
         }
@@ -90,7 +91,7 @@ public struct LegacyVerifier {
     public func run() throws -> Report {
         let migrator = SchemaMigrator(connection: connection)
         try migrator.requireSchema()
-        let version = try migrator.currentVersion()
+        let schema = try migrator.status()
         _ = try? connection.execute("SET temp_buffers = '256MB'")
         try connection.execute("BEGIN")
         defer { if connection.isHealthy { _ = try? connection.execute("ROLLBACK") } }
@@ -118,9 +119,9 @@ public struct LegacyVerifier {
             """)
         return Report(
             source: legacy.path, tables: tables,
-            orphanedWorktrees: checks.int(0, 0) ?? 0, orphanedActivities: checks.int(0, 1) ?? 0,
-            duplicateActiveRemotes: checks.int(0, 2) ?? 0, duplicateActivePaths: checks.int(0, 3) ?? 0,
-            schemaVersion: version, expectedSchemaVersion: migrator.latestVersion)
+            orphanedWorktrees: try checks.decode(0, 0), orphanedActivities: try checks.decode(0, 1),
+            duplicateActiveRemotes: try checks.decode(0, 2), duplicateActivePaths: try checks.decode(0, 3),
+            pendingMigrations: schema.pending)
     }
 
     private func compare(_ table: LegacyTable, target: String, key: String, columns: [String]) throws -> Table {
@@ -155,10 +156,10 @@ public struct LegacyVerifier {
             """)
         return Table(
             source: table.name, target: target,
-            sourceRows: result.int(0, 0) ?? 0, imported: result.int(0, 1) ?? 0,
-            quarantined: result.int(0, 2) ?? 0, missing: result.int(0, 3) ?? 0,
-            mismatched: result.int(0, 4) ?? 0,
-            sourceChecksum: result.string(0, 5) ?? "0", destinationChecksum: result.string(0, 6) ?? "0",
-            quarantineMismatched: result.int(0, 7) ?? 0)
+            sourceRows: try result.decode(0, 0), imported: try result.decode(0, 1),
+            quarantined: try result.decode(0, 2), missing: try result.decode(0, 3),
+            mismatched: try result.decode(0, 4),
+            sourceChecksum: try result.decode(0, 5), destinationChecksum: try result.decode(0, 6),
+            quarantineMismatched: try result.decode(0, 7))
     }
 }

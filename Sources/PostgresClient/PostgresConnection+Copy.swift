@@ -4,7 +4,7 @@ extension PostgresConnection {
     /// Runs `COPY … FROM STDIN` (text format) and lets `body` stream rows through a
     /// ``CopyInWriter``; returns the number of rows the server took. Memory stays at the
     /// writer's buffer whatever the row count. A throw from `body` aborts the COPY.
-    func copyIn(_ sql: String, _ body: (CopyInWriter) throws -> Void) throws -> Int {
+    public func copyIn(_ sql: String, _ body: (CopyInWriter) throws -> Void) throws -> Int {
         let started = try execute(sql)
         _ = started
         let writer = CopyInWriter(connection: self)
@@ -19,23 +19,19 @@ extension PostgresConnection {
         guard PQputCopyEnd(connection, nil) == 1 else {
             let reason = String(cString: PQerrorMessage(connection)).singleLine
             drainResults()
-            throw RegistryError(.connection, "COPY to \(settings.redactedDescription) failed: \(reason)")
+            throw PostgresError(.connection, "COPY to \(settings.redactedDescription) failed: \(reason)")
         }
         var rows = 0
-        var failure: RegistryError?
+        var failure: PostgresError?
         while let result = PQgetResult(connection) {
             if PQresultStatus(result) == PGRES_COMMAND_OK {
                 rows = Int(String(cString: PQcmdTuples(result))) ?? 0
+                PQclear(result)
             } else if failure == nil {
-                let sqlState = PQresultErrorField(result, Int32(UInt8(ascii: "C")))
-                    .map { String(cString: $0) }
-                failure = RegistryError(
-                    .query,
-                    "COPY failed on \(settings.redactedDescription): "
-                        + String(cString: PQresultErrorMessage(result)).singleLine,
-                    sqlState: sqlState)
+                failure = self.failure(of: result, doing: "COPY failed on \(settings.redactedDescription)")
+            } else {
+                PQclear(result)
             }
-            PQclear(result)
         }
         if let failure { throw failure }
         return rows
@@ -50,7 +46,7 @@ extension PostgresConnection {
         let status = PQputCopyData(
             connection, bytes.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(bytes.count))
         guard status == 1 else {
-            throw RegistryError(
+            throw PostgresError(
                 .connection,
                 "COPY to \(settings.redactedDescription) failed: "
                     + String(cString: PQerrorMessage(connection)).singleLine)
@@ -63,7 +59,7 @@ extension PostgresConnection {
 /// Text format: columns separated by tab, rows by newline, `\N` is NULL; backslash, tab,
 /// newline and carriage return inside a value are escaped. PostgreSQL text cannot hold NUL
 /// bytes or invalid UTF-8: ``appendText(_:)`` replaces them and reports that it did.
-final class CopyInWriter {
+public final class CopyInWriter {
     private let connection: PostgresConnection
     private let capacity = 1 << 20
     private let buffer: UnsafeMutablePointer<UInt8>
@@ -79,7 +75,7 @@ final class CopyInWriter {
         buffer.deallocate()
     }
 
-    func flush() throws {
+    public func flush() throws {
         try connection.putCopyData(UnsafeRawBufferPointer(start: buffer, count: count))
         count = 0
     }
@@ -99,7 +95,7 @@ final class CopyInWriter {
         columnInRow += 1
     }
 
-    func appendNull() throws {
+    public func appendNull() throws {
         try separator()
         try reserve(2)
         buffer[count] = 0x5C
@@ -108,7 +104,7 @@ final class CopyInWriter {
     }
 
     /// Appends ASCII known to need no escaping (numbers, canonical UUIDs and timestamps).
-    func appendPlain(_ text: String) throws {
+    public func appendPlain(_ text: String) throws {
         try separator()
         var text = text
         try text.withUTF8 { bytes in
@@ -118,14 +114,14 @@ final class CopyInWriter {
         }
     }
 
-    func appendInteger(_ value: Int64) throws {
+    public func appendInteger(_ value: Int64) throws {
         try appendPlain(String(value))
     }
 
     /// Appends a value, escaped; `nil` is NULL. Returns `false` when the value held NUL bytes
     /// or invalid UTF-8 that had to be replaced (U+FFFD; NUL dropped).
     @discardableResult
-    func appendText(_ bytes: UnsafeBufferPointer<UInt8>?) throws -> Bool {
+    public func appendText(_ bytes: UnsafeBufferPointer<UInt8>?) throws -> Bool {
         guard let bytes else {
             try appendNull()
             return true
@@ -156,7 +152,7 @@ final class CopyInWriter {
         return clean
     }
 
-    func appendText(_ string: String?) throws {
+    public func appendText(_ string: String?) throws {
         guard var string else { return try appendNull() }
         _ = try string.withUTF8 { try appendText($0) }
     }
@@ -205,7 +201,7 @@ final class CopyInWriter {
     // MARK: Binary format (COPY … WITH (FORMAT binary))
 
     /// Appends bytes as they are (binary COPY: header, lengths, field data).
-    func appendRaw(_ bytes: UnsafeRawBufferPointer) throws {
+    public func appendRaw(_ bytes: UnsafeRawBufferPointer) throws {
         if bytes.count > capacity - count {
             try flush()
             if bytes.count > capacity {
@@ -217,12 +213,12 @@ final class CopyInWriter {
         count += bytes.count
     }
 
-    func appendBigEndian<T: FixedWidthInteger>(_ value: T) throws {
+    public func appendBigEndian<T: FixedWidthInteger>(_ value: T) throws {
         try withUnsafeBytes(of: value.bigEndian) { try appendRaw($0) }
     }
 
     /// The 19-byte signature, flags and extension length that open a binary COPY stream.
-    func appendBinaryHeader() throws {
+    public func appendBinaryHeader() throws {
         let signature: [UInt8] = [0x50, 0x47, 0x43, 0x4F, 0x50, 0x59, 0x0A, 0xFF, 0x0D, 0x0A, 0x00]
         try signature.withUnsafeBytes { try appendRaw($0) }
         try appendBigEndian(Int32(0))
@@ -230,19 +226,19 @@ final class CopyInWriter {
     }
 
     /// One binary field: length then bytes; `nil` is NULL.
-    func appendBinaryField(_ bytes: UnsafeRawBufferPointer?) throws {
+    public func appendBinaryField(_ bytes: UnsafeRawBufferPointer?) throws {
         guard let bytes else { return try appendBigEndian(Int32(-1)) }
         try appendBigEndian(Int32(bytes.count))
         if bytes.count > 0 { try appendRaw(bytes) }
     }
 
-    func appendBinaryField(_ bytes: [UInt8]?) throws {
+    public func appendBinaryField(_ bytes: [UInt8]?) throws {
         guard let bytes else { return try appendBinaryField(nil as UnsafeRawBufferPointer?) }
         try bytes.withUnsafeBytes { try appendBinaryField($0) }
     }
 
     /// Ends the current row.
-    func endRow() throws {
+    public func endRow() throws {
         try reserve(1)
         buffer[count] = 0x0A
         count += 1

@@ -5,9 +5,10 @@ internal import CLibPQ
 
 /// One libpq connection. Owns the `PGconn` and frees it in one place.
 ///
-/// Every statement that carries a value goes through ``execute(_:_:)`` with `$n` parameters;
-/// ``executeScript(_:)`` exists for the fixed, embedded migration files only.
-/// Not thread-safe: one connection belongs to one task at a time.
+/// Every statement that carries a value goes through ``execute(_:_:)`` with `$n` parameters
+/// bound by type; ``executeScript(_:)`` exists for SQL fixed at compile time only.
+/// Not thread-safe: one connection belongs to one thread at a time, and every call blocks
+/// that thread, so callers keep it off Swift's cooperative thread pool.
 public final class PostgresConnection {
     /// The libpq handle; extensions in this module (COPY, LISTEN) use it, nothing outside does.
     let connection: OpaquePointer
@@ -17,12 +18,12 @@ public final class PostgresConnection {
     public init(settings: ConnectionSettings, applicationName: String = "imi-sync") throws {
         self.settings = settings
         if let problem = settings.urlCredentialProblem {
-            throw RegistryError(.invalidInput, "invalid database connection URL (from \(settings.source.rawValue)): \(problem)")
+            throw PostgresError(.invalidInput, "invalid database connection URL (from \(settings.origin)): \(problem)")
         }
         if !settings.conninfo.isEmpty, ConnectionSettings.parse(settings.conninfo) == nil {
-            throw RegistryError(
+            throw PostgresError(
                 .invalidInput,
-                "invalid database connection string (from \(settings.source.rawValue)): "
+                "invalid database connection string (from \(settings.origin)): "
                     + "expected postgresql://… or key=value pairs")
         }
         // dbname with expand_dbname=1 takes a whole URL or key=value string; empty values
@@ -35,18 +36,20 @@ public final class PostgresConnection {
             }
         }
         guard let connection else {
-            throw RegistryError(.connection, "cannot allocate a libpq connection")
+            throw PostgresError(.connection, "cannot allocate a libpq connection")
         }
         guard PQstatus(connection) == CONNECTION_OK else {
             let reason = String(cString: PQerrorMessage(connection)).singleLine
             PQfinish(connection)
-            throw RegistryError(
+            throw PostgresError(
                 .connection,
                 "cannot connect to PostgreSQL at \(settings.redactedDescription): \(reason)")
         }
         self.connection = connection
         // Notices ("relation already exists, skipping") are not errors; keep stderr clean.
         PQsetNoticeProcessor(connection, { _, _ in }, nil)
+        // Timestamps come back in the one text form ``PostgresRows`` reads.
+        try execute("SET DateStyle TO ISO")
     }
 
     deinit {
@@ -56,15 +59,21 @@ public final class PostgresConnection {
     /// The server's version as an integer, e.g. 150018.
     public var serverVersion: Int { Int(PQserverVersion(connection)) }
 
+    /// The server process serving this connection (`pg_backend_pid()`).
+    public var backendProcessID: Int32 { PQbackendPID(connection) }
+
     /// False once the server has gone away; the owner reconnects.
     public var isHealthy: Bool { PQstatus(connection) == CONNECTION_OK }
 
-    /// Runs one statement with text-format parameters (`nil` is SQL NULL).
+    /// Runs one statement; each parameter is sent with its type (`nil` optionals are NULL).
     @discardableResult
-    public func execute(_ sql: String, _ parameters: [String?] = []) throws -> QueryResult {
-        let result = withOptionalCStringArray(parameters) { parameterPointers in
-            PQexecParams(
-                connection, sql, Int32(parameters.count), nil, parameterPointers, nil, nil, 0)
+    public func execute(_ sql: String, _ parameters: [any PostgresBindable] = []) throws -> PostgresRows {
+        let binds = parameters.map(\.postgresBind)
+        let types = binds.map { Oid($0.oid) }
+        let result = withOptionalCStringArray(binds.map(\.text)) { values in
+            types.withUnsafeBufferPointer { types in
+                PQexecParams(connection, sql, Int32(binds.count), types.baseAddress, values, nil, nil, 0)
+            }
         }
         return try check(result, sql: sql)
     }
@@ -76,8 +85,9 @@ public final class PostgresConnection {
     }
 
     /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
-    public func transaction<T>(_ body: () throws -> T) throws -> T {
-        try execute("BEGIN")
+    /// The one transaction API every caller uses.
+    public func transaction<T>(_ begin: StaticScript = "BEGIN", _ body: () throws -> T) throws -> T {
+        try executeScript(begin)
         do {
             let value = try body()
             try execute("COMMIT")
@@ -102,30 +112,31 @@ public final class PostgresConnection {
         }
     }
 
-    private func check(_ result: OpaquePointer?, sql: String) throws -> QueryResult {
+    func check(_ result: OpaquePointer?, sql: String) throws -> PostgresRows {
         guard let result else {
-            throw RegistryError(
+            throw PostgresError(
                 .connection,
                 "lost the connection to \(settings.redactedDescription): "
                     + String(cString: PQerrorMessage(connection)).singleLine)
         }
         switch PQresultStatus(result) {
         case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY, PGRES_COPY_IN:
-            return QueryResult(result)
+            return PostgresRows(result, origin: firstWords(of: sql))
         default:
-            let sqlState = PQresultErrorField(result, Int32(UInt8(ascii: "C")))
-                .map { String(cString: $0) }
-            let message = String(cString: PQresultErrorMessage(result)).singleLine
-            PQclear(result)
-            // The server ending the session (shutdown, pg_terminate_backend: 57P01-57P03) or
-            // a connection-class error (08) is an outage, not a refused statement.
-            let lost = PQstatus(connection) != CONNECTION_OK
-                || sqlState.map { $0.hasPrefix("08") || $0.hasPrefix("57P0") } == true
-            throw RegistryError(
-                lost ? .connection : .query,
-                "\(firstWords(of: sql)) failed on \(settings.redactedDescription): \(message)",
-                sqlState: sqlState)
+            throw failure(of: result, doing: "\(firstWords(of: sql)) failed on \(settings.redactedDescription)")
         }
+    }
+
+    /// The error of a failed result (which it frees), as a connection or query failure.
+    func failure(of result: OpaquePointer, doing what: String) -> PostgresError {
+        let sqlState = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
+        let message = String(cString: PQresultErrorMessage(result)).singleLine
+        PQclear(result)
+        // The server ending the session (shutdown, pg_terminate_backend: 57P01-57P03) or a
+        // connection-class error (08) is an outage, not a refused statement.
+        let lost = PQstatus(connection) != CONNECTION_OK
+            || sqlState.map { $0.hasPrefix("08") || $0.hasPrefix("57P0") } == true
+        return PostgresError(lost ? .connection : .query, "\(what): \(message)", sqlState: sqlState)
     }
 
     /// The statement's opening words, enough to say which one failed without its data.
@@ -135,10 +146,11 @@ public final class PostgresConnection {
     }
 }
 
-/// SQL text fixed at compile time (the embedded migrations), as opposed to data.
-public struct StaticScript: Sendable {
+/// SQL text fixed at compile time (migrations, statements without values), as opposed to data.
+public struct StaticScript: Sendable, ExpressibleByStringLiteral {
     let text: String
     public init(_ text: String) { self.text = text }
+    public init(stringLiteral text: StaticString) { self.text = "\(text)" }
 }
 
 /// Calls `body` with a NUL-terminated C string array that lives for the call.

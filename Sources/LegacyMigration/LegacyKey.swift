@@ -1,3 +1,6 @@
+internal import COpenSSL
+import PostgresClient
+import RegistryClient
 /// The UUID a legacy id maps to, computed in Swift exactly as `LegacyImportSQL.key` computes
 /// it in SQL: the id itself when it is a UUID, else `md5('imi-legacy:<table>:' || id)::uuid`.
 enum LegacyKey {
@@ -117,55 +120,20 @@ struct UUIDKey: Hashable {
     }
 }
 
-/// RFC 1321 MD5, for deterministic ids only (not for security).
+/// MD5 from OpenSSL's libcrypto, for deterministic ids only (not for security): the ids must
+/// match what PostgreSQL's `md5()` gives for the same text.
 enum MD5 {
-    private static let shifts: [UInt32] = [
-        7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22,
-        5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20,
-        4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23,
-        6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21,
-    ]
-    private static let constants: [UInt32] = (0..<64).map {
-        UInt32(truncatingIfNeeded: Int64(abs(sin(Double($0 + 1))) * 4_294_967_296.0))
-    }
-
     static func digest(_ message: [UInt8]) -> [UInt8] {
-        var data = message
-        let bitLength = UInt64(message.count) * 8
-        data.append(0x80)
-        while data.count % 64 != 56 { data.append(0) }
-        for shift in stride(from: 0, to: 64, by: 8) { data.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift))) }
-        var a0: UInt32 = 0x6745_2301, b0: UInt32 = 0xefcd_ab89, c0: UInt32 = 0x98ba_dcfe, d0: UInt32 = 0x1032_5476
-        for chunk in stride(from: 0, to: data.count, by: 64) {
-            var m = [UInt32](repeating: 0, count: 16)
-            for i in 0..<16 {
-                let base = chunk + i * 4
-                m[i] = UInt32(data[base]) | UInt32(data[base + 1]) << 8 | UInt32(data[base + 2]) << 16
-                    | UInt32(data[base + 3]) << 24
+        var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
+        var length: UInt32 = 0
+        let status = message.withUnsafeBytes { bytes in
+            digest.withUnsafeMutableBufferPointer { out in
+                EVP_Digest(bytes.baseAddress, bytes.count, out.baseAddress, &length, EVP_md5(), nil)
             }
-            var a = a0, b = b0, c = c0, d = d0
-            for i in 0..<64 {
-                var f: UInt32
-                let g: Int
-                switch i {
-                case 0..<16: f = (b & c) | (~b & d); g = i
-                case 16..<32: f = (d & b) | (~d & c); g = (5 * i + 1) % 16
-                case 32..<48: f = b ^ c ^ d; g = (3 * i + 5) % 16
-                default: f = c ^ (b | ~d); g = (7 * i) % 16
-                }
-                f = f &+ a &+ constants[i] &+ m[g]
-                a = d
-                d = c
-                c = b
-                b = b &+ (f << shifts[i] | f >> (32 - shifts[i]))
-            }
-            a0 = a0 &+ a; b0 = b0 &+ b; c0 = c0 &+ c; d0 = d0 &+ d
         }
-        var out = [UInt8]()
-        for word in [a0, b0, c0, d0] {
-            for shift in stride(from: 0, to: 32, by: 8) { out.append(UInt8(truncatingIfNeeded: word >> UInt32(shift))) }
-        }
-        return out
+        // EVP_Digest fails only when out of memory; MD5 is always built into libcrypto.
+        precondition(status == 1 && length == 16, "libcrypto MD5 failed")
+        return Array(digest.prefix(16))
     }
 }
 

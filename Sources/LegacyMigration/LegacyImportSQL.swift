@@ -1,3 +1,5 @@
+import PostgresClient
+import RegistryClient
 /// The SQL that turns staged legacy rows into registry rows. Staging tables hold the legacy
 /// text; each `legacy_plan_*` table holds, per source row, the registry row it becomes, the
 /// repairs made on the way, and the reason it cannot be imported (`problem`), if any.

@@ -3,6 +3,8 @@ import Glibc
 #endif
 import Foundation
 internal import CSQLite
+import PostgresClient
+import RegistryClient
 
 /// The legacy iMi SQLite registry, opened read-only.
 ///
@@ -17,13 +19,13 @@ public final class LegacyRegistry {
     /// Legacy table → the columns it actually has.
     public let schema: [String: [String]]
 
-    /// The default location: `$XDG_DATA_HOME/imi/database.db`, else `~/.local/share/imi/database.db`.
-    public static func defaultPath(environment: [String: String]) -> String {
-        if let data = environment["XDG_DATA_HOME"], !data.isEmpty {
-            return data + "/imi/database.db"
-        }
+    /// Where a legacy registry may be, in the order looked at: the plan's
+    /// `$XDG_DATA_HOME/imi/database.db` (else `~/.local/share/imi/database.db`), then the Rust
+    /// iMi CLI's own default, `~/.config/iMi/iMi.db`.
+    public static func defaultCandidates(environment: [String: String]) -> [String] {
         let home = environment["HOME"] ?? NSHomeDirectory()
-        return home + "/.local/share/imi/database.db"
+        let data = environment["XDG_DATA_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? home + "/.local/share"
+        return [data + "/imi/database.db", home + "/.config/iMi/iMi.db"]
     }
 
     /// Opens and introspects; throws a `.legacySource` error naming the file for a missing,
@@ -32,10 +34,10 @@ public final class LegacyRegistry {
         self.path = path
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw RegistryError(.legacySource, "legacy registry not found at \(path)")
+            throw LegacyError(.source, "legacy registry not found at \(path)")
         }
         guard !isDirectory.boolValue else {
-            throw RegistryError(.legacySource, "legacy registry path \(path) is a directory, not a file")
+            throw LegacyError(.source, "legacy registry path \(path) is a directory, not a file")
         }
         // Anything but a regular file (a FIFO would block SQLite's open forever) is refused
         // before it is opened.
@@ -48,10 +50,10 @@ public final class LegacyRegistry {
             case S_IFSOCK: "a socket"
             default: "not a regular file"
             }
-            throw RegistryError(.legacySource, "legacy registry path \(path) is \(kind), not an SQLite file")
+            throw LegacyError(.source, "legacy registry path \(path) is \(kind), not an SQLite file")
         }
         guard FileManager.default.isReadableFile(atPath: path) else {
-            throw RegistryError(.legacySource, "cannot read the legacy registry \(path): permission denied")
+            throw LegacyError(.source, "cannot read the legacy registry \(path): permission denied")
         }
         var connection = try LegacySQLiteConnection(
             path: path, mode: .readOnly, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
@@ -92,15 +94,15 @@ public final class LegacyRegistry {
             guard let columns = schema[table.name] else {
                 if table.required {
                     let found = allTables.isEmpty ? "no tables" : "tables: " + allTables.joined(separator: ", ")
-                    throw RegistryError(
-                        .legacySource,
+                    throw LegacyError(
+                        .source,
                         "\(path) is not an iMi registry: it has no \(table.name) table (\(found))")
                 }
                 continue
             }
             for column in table.columns where column.required && !columns.contains(column.name) {
-                throw RegistryError(
-                    .legacySource,
+                throw LegacyError(
+                    .source,
                     "\(path) has an unknown schema: table \(table.name) lacks column \(column.name) "
                         + "(has: \(columns.joined(separator: ", ")))")
             }

@@ -1,3 +1,5 @@
+import PostgresClient
+import RegistryClient
 /// What one `migrate` import did (or, with `--dry-run`, would do), per legacy table.
 public struct LegacyImportReport: Sendable, Codable, Equatable {
     /// A reason and how many rows it applies to.

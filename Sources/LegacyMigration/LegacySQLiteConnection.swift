@@ -3,9 +3,11 @@ import Glibc
 #endif
 import Foundation
 internal import CSQLite
+import PostgresClient
+import RegistryClient
 
 /// One SQLite connection (the legacy registry file). Owns the `sqlite3` handle and closes it in
-/// one place; every failure becomes a ``RegistryError`` with code `.legacySource` naming the
+/// one place; every failure becomes a ``LegacyError`` with code `.source` naming the
 /// file and what was tried.
 final class LegacySQLiteConnection {
     let handle: OpaquePointer
@@ -39,12 +41,12 @@ final class LegacySQLiteConnection {
         }
         let status = sqlite3_open_v2(filename, &handle, flags, nil)
         guard let handle else {
-            throw RegistryError(.legacySource, "cannot open \(path): out of memory")
+            throw LegacyError(.source, "cannot open \(path): out of memory")
         }
         guard status == SQLITE_OK else {
             let message = String(cString: sqlite3_errmsg(handle))
             sqlite3_close_v2(handle)
-            throw RegistryError(.legacySource, "cannot open \(path): \(message)")
+            throw LegacyError(.source, "cannot open \(path): \(message)")
         }
         self.handle = handle
         sqlite3_extended_result_codes(handle, 1)
@@ -106,7 +108,7 @@ final class LegacySQLiteConnection {
     }
 
     /// Turns an SQLite result code into one clear line naming the file.
-    func failure(_ status: Int32, _ message: String, doing: String) -> RegistryError {
+    func failure(_ status: Int32, _ message: String, doing: String) -> LegacyError {
         let primary = status & 0xff
         let text: String
         switch primary {
@@ -121,7 +123,7 @@ final class LegacySQLiteConnection {
         default:
             text = "\(doing) \(path) failed: \(message)"
         }
-        return RegistryError(.legacySource, text)
+        return LegacyError(.source, text)
     }
 
     static var libraryVersion: String { String(cString: sqlite3_libversion()) }

@@ -2,6 +2,8 @@
 import Glibc
 #endif
 import Foundation
+import PostgresClient
+import RegistryClient
 
 /// Writes what PostgreSQL holds now as a legacy-format SQLite registry (the tables the Rust
 /// iMi CLI reads), rows created after the migration included: the plan's full rollback.
@@ -21,22 +23,6 @@ public struct LegacyExporter {
         public var skipped: [String: Int]
     }
 
-    public static let legacySchema = """
-        CREATE TABLE repositories (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, path TEXT NOT NULL,
-            remote_url TEXT NOT NULL, default_branch TEXT NOT NULL DEFAULT 'main',
-            created_at TEXT NOT NULL, updated_at TEXT NOT NULL, active BOOLEAN NOT NULL DEFAULT TRUE);
-        CREATE TABLE worktree_types (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE,
-            branch_prefix TEXT NOT NULL, worktree_prefix TEXT NOT NULL, description TEXT,
-            is_builtin BOOLEAN NOT NULL DEFAULT 0, created_at TEXT NOT NULL);
-        CREATE TABLE worktrees (id TEXT PRIMARY KEY, repo_name TEXT NOT NULL, worktree_name TEXT NOT NULL,
-            branch_name TEXT NOT NULL, worktree_type TEXT NOT NULL, path TEXT NOT NULL,
-            created_at TEXT NOT NULL, updated_at TEXT NOT NULL, active BOOLEAN NOT NULL DEFAULT TRUE,
-            agent_id TEXT, FOREIGN KEY (repo_name) REFERENCES repositories (name),
-            UNIQUE(repo_name, worktree_name));
-        CREATE TABLE agent_activities (id TEXT PRIMARY KEY, agent_id TEXT NOT NULL, worktree_id TEXT NOT NULL,
-            activity_type TEXT NOT NULL, file_path TEXT, description TEXT NOT NULL, created_at TEXT NOT NULL,
-            FOREIGN KEY (worktree_id) REFERENCES worktrees (id));
-        """
 
     /// RFC 3339 in UTC with microseconds, as the legacy CLI writes them.
     private static func timestamp(_ column: String) -> String {
@@ -101,7 +87,7 @@ public struct LegacyExporter {
         var report = Report(path: path, written: [:], skipped: [:])
         let file = try LegacySQLiteConnection(path: partial, mode: .create)
         try file.execute("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;")
-        try file.execute(Self.legacySchema)
+        try file.execute(LegacySchema.tables)
         try file.execute("BEGIN")
         try connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         defer { if connection.isHealthy { _ = try? connection.execute("ROLLBACK") } }
@@ -115,7 +101,7 @@ public struct LegacyExporter {
         // rename(2) replaces an existing file silently; the target was checked above, and
         // link(2) would refuse, but the partial file must go in any case.
         guard rename(partial, path) == 0 else {
-            throw RegistryError(.io, "cannot write \(path): \(String(cString: strerror(errno)))")
+            throw LegacyError(.io, "cannot write \(path): \(String(cString: strerror(errno)))")
         }
         finished = true
         return report
@@ -125,21 +111,21 @@ public struct LegacyExporter {
     /// exists and can be written.
     static func checkTarget(_ path: String) throws {
         guard !path.isEmpty else {
-            throw RegistryError(.invalidInput, "export-sqlite needs a file to create; --to is empty")
+            throw LegacyError(.invalidInput, "export-sqlite needs a file to create; --to is empty")
         }
         var info = stat()
         if lstat(path, &info) == 0 {
             let what = info.st_mode & S_IFMT == S_IFLNK ? "a symbolic link" : "a file"
-            throw RegistryError(.invalidInput, "\(path) already exists (\(what)); export-sqlite writes a new file only")
+            throw LegacyError(.invalidInput, "\(path) already exists (\(what)); export-sqlite writes a new file only")
         }
         let directory = (path as NSString).deletingLastPathComponent
         let parent = directory.isEmpty ? "." : directory
         var parentInfo = stat()
         guard stat(parent, &parentInfo) == 0, parentInfo.st_mode & S_IFMT == S_IFDIR else {
-            throw RegistryError(.io, "cannot create \(path): its directory \(parent) does not exist")
+            throw LegacyError(.io, "cannot create \(path): its directory \(parent) does not exist")
         }
         guard access(parent, W_OK | X_OK) == 0 else {
-            throw RegistryError(.io, "cannot create \(path): no permission to write in \(parent)")
+            throw LegacyError(.io, "cannot create \(path): no permission to write in \(parent)")
         }
     }
 
@@ -152,10 +138,10 @@ public struct LegacyExporter {
         var written = 0
         while true {
             let batch = try connection.execute("FETCH FORWARD 5000 FROM legacy_export")
-            if batch.rowCount == 0 { break }
-            for row in 0..<batch.rowCount {
+            if batch.count == 0 { break }
+            for row in 0..<batch.count {
                 for column in 0..<batch.columnCount {
-                    statement.bind(column + 1, batch.string(row, column))
+                    statement.bind(column + 1, batch.text(row, column))
                 }
                 try statement.run()
                 written += file.changes
