@@ -1,27 +1,26 @@
 internal import CGit2
 
-import class Foundation.NSLock
+import Synchronization
 
 /// Process-wide libgit2 set-up: initialise once, tuned for fast read-only probes.
 public enum GitLibrary {
-    /// Guards `isInitialized`; a lock rather than a lazy global so the call site decides when
-    /// libgit2 starts.
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var isInitialized = false
+    /// Whether `git_libgit2_init()` ran; a lock rather than a lazy global so the call site
+    /// decides when libgit2 starts.
+    private static let isInitialized = Mutex(false)
 
     /// Calls `git_libgit2_init()` once per process and sets the global options the probe relies on.
     ///
     /// Idempotent and thread-safe. The executable calls it at start-up; `GitProbe.init()` calls
     /// it too, so a probe can never run against an uninitialised library.
     public static func initialize() {
-        lock.lock()
-        defer { lock.unlock() }
-        guard !isInitialized else { return }
-        isInitialized = true
-        // libgit2 keeps its own reference count; we never shut it down because probes may run
-        // until the process exits.
-        _ = git_libgit2_init()
-        configureForReadOnlyProbes()
+        isInitialized.withLock { initialized in
+            guard !initialized else { return }
+            initialized = true
+            // libgit2 keeps its own reference count; we never shut it down because probes may
+            // run until the process exits.
+            _ = git_libgit2_init()
+            configureForReadOnlyProbes()
+        }
     }
 
     /// Options that only make sense because the probe reads and never writes.

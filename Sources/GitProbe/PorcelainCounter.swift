@@ -1,7 +1,7 @@
 internal import CGit2
 import Dispatch
 
-import class Foundation.NSLock
+import Synchronization
 import class Foundation.ProcessInfo
 
 /// Counts the lines `git status --porcelain` would print, splitting large worktrees across
@@ -99,21 +99,20 @@ struct PorcelainCounter: Sendable {
     }
 
     /// One slot per group, written once by that group's thread.
-    private final class Outcomes: @unchecked Sendable {
-        private let lock = NSLock()
-        private var slots: [Result<GroupOutcome, GitProbeError>?]
+    private final class Outcomes: Sendable {
+        private let slots: Mutex<[Result<GroupOutcome, GitProbeError>?]>
 
         init(count: Int) {
-            slots = Array(repeating: nil, count: count)
+            slots = Mutex(Array(repeating: nil, count: count))
         }
 
         subscript(group: Int) -> Result<GroupOutcome, GitProbeError>? {
-            get { lock.withLock { slots[group] } }
-            set { lock.withLock { slots[group] = newValue } }
+            get { slots.withLock { $0[group] } }
+            set { slots.withLock { $0[group] = newValue } }
         }
 
         var all: [Result<GroupOutcome, GitProbeError>?] {
-            lock.withLock { slots }
+            slots.withLock { $0 }
         }
     }
 }

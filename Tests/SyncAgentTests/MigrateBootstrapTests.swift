@@ -123,7 +123,10 @@ struct MigrateBootstrapTests {
         #expect(text.contains("  worktrees: orphan: no repository with this repo_name (1)"))
         let schema = try SchemaMigrator(connection: connection).migrate()
         let json = MigrateOutput.json(schema: schema, report: report)
-        #expect(json.contains(#""already_present":6"#))
-        #expect(json.contains(#""dry_run":true"#))
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        let legacy = try #require(document["legacy_import"] as? [String: Any])
+        #expect(legacy["dry_run"] as? Bool == true)
+        let tables = try #require(legacy["tables"] as? [[String: Any]])
+        #expect(tables.first { $0["source"] as? String == "worktree_types" }?["already_present"] as? Int == 6)
     }
 }

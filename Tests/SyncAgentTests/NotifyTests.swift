@@ -7,12 +7,13 @@ import Logging
 import PostgresClient
 import RegistryClient
 import TestSupport
+import Synchronization
 import Testing
 
 @testable import SyncAgent
 
 /// A bound AF_UNIX datagram socket standing in for systemd's notify socket.
-final class DatagramReceiver {
+final class DatagramReceiver: @unchecked Sendable {
     let path: String
     let descriptor: Int32
 
@@ -38,6 +39,27 @@ final class DatagramReceiver {
     deinit {
         close(descriptor)
         if !path.hasPrefix("@") { unlink(path) }
+    }
+
+    /// Reads every datagram as it arrives, on a thread of its own, into the returned list
+    /// (so a test task that runs late cannot let the sender's queue fill up).
+    func drainContinuously() -> Recorded<String> {
+        let received = Recorded<String>()
+        var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let thread = Thread { [weak self] in
+            while let self, !self.closed.withLock({ $0 }) {
+                for line in self.receive(flags: 0) { received.append(line) }
+            }
+        }
+        thread.start()
+        return received
+    }
+
+    private let closed = Mutex(false)
+
+    func stopDraining() {
+        closed.withLock { $0 = true }
     }
 
     /// The next datagram, split into its lines (waits up to 5 s; for synchronous tests).
@@ -80,6 +102,21 @@ struct NotifyTests {
         #expect(receiver.receive() == ["STOPPING=1"])
     }
 
+    /// A notify socket nobody reads fills after net.unix.max_dgram_qlen datagrams; a blocking
+    /// send would then freeze the agent loop (seen: SIGTERM never handled).
+    @Test("a notify socket nobody reads makes a send fail at once with EAGAIN, never block")
+    func fullSocketDoesNotBlock() throws {
+        let path = "/tmp/imi-notify-\(UUID().uuidString.prefix(8)).sock"
+        let receiver = try DatagramReceiver(path: path)
+        let notifier = try SystemdNotifier(socketPath: path)
+        var refused: SystemCallError?
+        for _ in 0..<1000 where refused == nil {
+            do { try notifier.send(["WATCHDOG=1"]) } catch { refused = error }
+        }
+        #expect(refused?.errno == .resourceTemporarilyUnavailable)
+        #expect(receiver.receiveNow() == ["WATCHDOG=1"], "what was queued is still there")
+    }
+
     @Test("without NOTIFY_SOCKET there is no notifier; a missing socket is an error naming sendto")
     func noSocket() throws {
         #expect(SystemdNotifier(environment: [:]) == nil)
@@ -104,12 +141,12 @@ struct NotifyTests {
 
     @Test("the agent's STATUS line names worktrees, watches, last write and the database")
     func statusLine() {
-        var statistics = BackgroundAgent.Statistics()
+        var statistics = AgentLoop.Statistics()
         statistics.watchedWorktrees = 200
         statistics.watches = 1812
         statistics.polledWorktrees = 2
         statistics.databaseUp = false
-        let line = BackgroundAgent.statusLine(statistics, watchLimit: 8192)
+        let line = AgentStatus.statusLine(statistics, watchLimit: 8192)
         #expect(line == "200 worktrees watched; 1812/8192 inotify watches; 2 polled; no write yet; database unreachable, retrying")
     }
 

@@ -2,12 +2,13 @@ import Foundation
 import Logging
 import PostgresClient
 import RegistryClient
+import Synchronization
 import Testing
 
 @testable import SyncAgent
 
 /// A clock that only moves when the test says so.
-final class ManualClock: Clock, @unchecked Sendable {
+final class ManualClock: Clock, Sendable {
     struct Instant: InstantProtocol {
         var offset: Duration
         func advanced(by duration: Duration) -> Instant { Instant(offset: offset + duration) }
@@ -15,45 +16,49 @@ final class ManualClock: Clock, @unchecked Sendable {
         static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.offset < rhs.offset }
     }
 
-    private let lock = NSLock()
-    private var current = Instant(offset: .zero)
-    private var sleepers: [(id: UUID, deadline: Instant, continuation: CheckedContinuation<Void, any Error>)] = []
+    private struct State {
+        var current = Instant(offset: .zero)
+        var sleepers: [(id: UUID, deadline: Instant, continuation: CheckedContinuation<Void, any Error>)] = []
+    }
 
-    var now: Instant { lock.withLock { current } }
+    private let state = Mutex(State())
+
+    var now: Instant { state.withLock { $0.current } }
     var minimumResolution: Duration { .zero }
-    var sleeperCount: Int { lock.withLock { sleepers.count } }
+    var sleeperCount: Int { state.withLock { $0.sleepers.count } }
 
     func sleep(until deadline: Instant, tolerance: Duration?) async throws {
         let id = UUID()
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                lock.lock()
-                if deadline <= current {
-                    lock.unlock()
-                    continuation.resume()
-                } else if Task.isCancelled {
-                    lock.unlock()
-                    continuation.resume(throwing: CancellationError())
-                } else {
-                    sleepers.append((id, deadline, continuation))
-                    lock.unlock()
+                enum Now { case due, cancelled, waiting }
+                let now: Now = state.withLock { state in
+                    if deadline <= state.current { return .due }
+                    if Task.isCancelled { return .cancelled }
+                    state.sleepers.append((id, deadline, continuation))
+                    return .waiting
+                }
+                switch now {
+                case .due: continuation.resume()
+                case .cancelled: continuation.resume(throwing: CancellationError())
+                case .waiting: break
                 }
             }
         } onCancel: {
-            lock.lock()
-            let index = sleepers.firstIndex { $0.id == id }
-            let sleeper = index.map { sleepers.remove(at: $0) }
-            lock.unlock()
+            let sleeper = state.withLock { state in
+                state.sleepers.firstIndex { $0.id == id }.map { state.sleepers.remove(at: $0) }
+            }
             sleeper?.continuation.resume(throwing: CancellationError())
         }
     }
 
     func advance(by duration: Duration) {
-        lock.lock()
-        current = current.advanced(by: duration)
-        let due = sleepers.filter { $0.deadline <= current }
-        sleepers.removeAll { $0.deadline <= current }
-        lock.unlock()
+        let due = state.withLock { state in
+            state.current = state.current.advanced(by: duration)
+            let current = state.current
+            defer { state.sleepers.removeAll { $0.deadline <= current } }
+            return state.sleepers.filter { $0.deadline <= current }
+        }
         due.forEach { $0.continuation.resume() }
     }
 }
@@ -71,38 +76,31 @@ struct RunClockTests {
         let unreachable = ConnectionSettings(
             conninfo: "host=/tmp/imi-no-server-\(UUID().uuidString.prefix(8)) user=postgres dbname=none",
             origin: "test")
-        let agent = BackgroundAgent(
+        let agent = AgentLoop(
             settings: unreachable, configuration: configuration, loadConfiguration: { configuration },
             clock: clock, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
-        let task = Task.detached { await agent.run() }
+        agent.start()
 
-        func advance(_ duration: Duration, thenAttempts expected: Int) async throws {
-            // The agent is asleep on the clock before time moves.
-            #expect(try await eventually("agent waiting") { clock.sleeperCount > 0 })
-            let before = agent.currentStatistics.connectAttempts
-            clock.advance(by: duration)
-            if expected == before {
-                // Give a wrongly early attempt the chance to show up.
-                try await Task.sleep(for: .milliseconds(150))
-                #expect(agent.currentStatistics.connectAttempts == expected)
-            } else {
-                #expect(try await eventually("attempt \(expected)") {
-                    agent.currentStatistics.connectAttempts == expected
-                })
-            }
+        /// After each attempt the agent goes to sleep until the next one, on the injected
+        /// clock; the deadline it publishes pins the backoff, and moving the clock exactly to
+        /// it makes the next attempt.
+        func nextAttempt(after delay: Duration, attempt expected: Int) async throws {
+            #expect(try await eventually("asleep until \(delay)") {
+                clock.sleeperCount > 0 && agent.currentStatistics.nextWake == clock.now.offset + delay
+            })
+            #expect(agent.currentStatistics.connectAttempts == expected - 1)
+            clock.advance(by: delay)
+            #expect(try await eventually("attempt \(expected)") { agent.currentStatistics.connectAttempts == expected })
         }
         #expect(try await eventually("first attempt") { agent.currentStatistics.connectAttempts == 1 })
-        try await advance(.milliseconds(249), thenAttempts: 1)
-        try await advance(.milliseconds(1), thenAttempts: 2)  // 250 ms after the first
-        try await advance(.milliseconds(499), thenAttempts: 2)
-        try await advance(.milliseconds(1), thenAttempts: 3)  // 500 ms
-        try await advance(.milliseconds(599), thenAttempts: 3)
-        try await advance(.milliseconds(1), thenAttempts: 4)  // capped at 600 ms
-        try await advance(.milliseconds(600), thenAttempts: 5)
+        try await nextAttempt(after: .milliseconds(250), attempt: 2)
+        try await nextAttempt(after: .milliseconds(500), attempt: 3)
+        try await nextAttempt(after: .milliseconds(600), attempt: 4)  // capped
+        try await nextAttempt(after: .milliseconds(600), attempt: 5)
         #expect(agent.currentStatistics.databaseUp == false)
         #expect(agent.currentStatistics.ready == false)
 
         agent.inbox.post(.shutdown)
-        await task.value
+        await agent.waitUntilStopped()
     }
 }

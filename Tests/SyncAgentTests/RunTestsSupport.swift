@@ -3,6 +3,7 @@ import Logging
 import PostgresClient
 import RegistryClient
 import TestSupport
+import Synchronization
 import Testing
 
 @testable import SyncAgent
@@ -23,18 +24,16 @@ func eventually(
 }
 
 /// A thread-safe list of what a callback received.
-final class Recorded<Value: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var values: [Value] = []
+final class Recorded<Value: Sendable>: Sendable {
+    private let values = Mutex<[Value]>([])
 
-    func append(_ value: Value) { lock.withLock { values.append(value) } }
-    var all: [Value] { lock.withLock { values } }
+    func append(_ value: Value) { values.withLock { $0.append(value) } }
+    var all: [Value] { values.withLock { $0 } }
 }
 
 /// An agent running in a task, with fast timings, stopped by `stop()`.
 final class RunningAgent: @unchecked Sendable {
-    let agent: BackgroundAgent
-    private let task: Task<Void, Never>
+    let agent: AgentLoop
 
     let messages = Recorded<String>()
 
@@ -49,7 +48,7 @@ final class RunningAgent: @unchecked Sendable {
             RecordingLogHandler(messages: messages, echo: echo ? JournalLogHandler(label: label, journal: false) : nil)
         }
         logger.logLevel = .debug
-        let agent = BackgroundAgent(
+        let agent = AgentLoop(
             settings: settings, configuration: configuration,
             loadConfiguration: { configuration },
             loadConnectionSettings: settingsOnReload.map { box in
@@ -58,15 +57,15 @@ final class RunningAgent: @unchecked Sendable {
             clock: ContinuousClock(), logger: logger,
             watchLimit: watchLimit, legacyPath: legacyPath)
         self.agent = agent
-        task = Task.detached { await agent.run() }
+        agent.start()
     }
 
-    var statistics: BackgroundAgent.Statistics { agent.currentStatistics }
+    var statistics: AgentLoop.Statistics { agent.currentStatistics }
 
     /// Posts a graceful shutdown and waits for the agent to finish.
     func stop() async {
         agent.inbox.post(.shutdown)
-        await task.value
+        await agent.waitUntilStopped()
     }
 }
 

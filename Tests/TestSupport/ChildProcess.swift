@@ -46,7 +46,7 @@ public final class ChildProcess: @unchecked Sendable {
     /// Whether the child is still running (reaps it when it has exited).
     public var isRunning: Bool {
         reap(blocking: false)
-        return status == nil
+        return status == nil && !reapedElsewhere
     }
 
     /// Waits up to `timeout` seconds; returns the exit code, or `nil` if it is still running
@@ -54,12 +54,34 @@ public final class ChildProcess: @unchecked Sendable {
     @discardableResult
     public func waitForExit(timeout: Double) -> Int32? {
         let deadline = Date().addingTimeInterval(timeout)
-        while status == nil && Date() < deadline {
-            reap(blocking: false)
-            if status == nil { usleep(5_000) }
-        }
+        while isRunning && Date() < deadline { usleep(5_000) }
         guard let status, status & 0x7f == 0 else { return nil }
         return (status >> 8) & 0xff
+    }
+
+    /// How a child ended, as seen by an asynchronous wait.
+    public enum Exit: Equatable, Sendable {
+        /// It exited with this code.
+        case status(Int32)
+        /// A signal ended it.
+        case signal(Int32)
+        /// Someone else in this process (Foundation's SIGCHLD handling for its own `Process`es)
+        /// reaped it first: it has exited, its status is unknown.
+        case reapedElsewhere
+    }
+
+    /// Waits up to `seconds` without blocking a thread; `nil` if it is still running. The
+    /// deadline is checked once more after it passes, so a test task the cooperative pool ran
+    /// late still sees an exit that happened in time.
+    public func exit(within seconds: Double) async throws -> Exit? {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline, isRunning {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        guard !isRunning else { return nil }
+        if reapedElsewhere { return .reapedElsewhere }
+        if let code = terminatingSignal { return .signal(code) }
+        return status.map { .status(($0 >> 8) & 0xff) }
     }
 
     /// The signal that ended the child, if one did.
@@ -68,13 +90,16 @@ public final class ChildProcess: @unchecked Sendable {
         return status & 0x7f
     }
 
-    public var hasExited: Bool { status != nil }
+    public var hasExited: Bool { !isRunning }
+
+    private var reapedElsewhere = false
 
     private func reap(blocking: Bool) {
-        guard status == nil else { return }
+        guard status == nil, !reapedElsewhere else { return }
         var raw: Int32 = 0
         let result = waitpid(pid, &raw, blocking ? 0 : WNOHANG)
         if result == pid { status = raw }
+        if result == -1, errno == ECHILD { reapedElsewhere = true }
     }
 }
 

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Everything that reaches the agent from other threads.
+/// Everything that reaches the agent loop from other threads.
 enum AgentInput: Sendable, Equatable {
     case watch(WatchSignal)
     /// A worktree or project was added, moved, deactivated or removed (LISTEN).
@@ -11,64 +11,42 @@ enum AgentInput: Sendable, Equatable {
     case reload
     /// SIGTERM/SIGINT: flush and stop.
     case shutdown
+    /// A deadline on a clock the loop cannot wait on directly has passed (see ``AgentClock``).
+    case tick
 }
 
-/// A lock-protected queue with one waiting consumer (the agent loop). Producers never block.
+/// A queue with one waiting consumer, the agent loop's thread, which blocks on a condition
+/// variable: waiting never occupies a thread of Swift's cooperative pool. Producers (the
+/// inotify reader, the LISTEN thread, signal handlers) never block.
 final class Inbox: @unchecked Sendable {
-    private let lock = NSLock()
+    private let condition = NSCondition()
     private var items: [AgentInput] = []
-    private var waiter: CheckedContinuation<Void, Never>?
 
     func post(_ input: AgentInput) {
-        lock.lock()
-        items.append(input)
-        let waiter = self.waiter
-        self.waiter = nil
-        lock.unlock()
-        waiter?.resume()
+        condition.withLock {
+            items.append(input)
+            condition.signal()
+        }
     }
 
+    /// Removes and returns everything queued.
     func drain() -> [AgentInput] {
-        lock.withLock {
+        condition.withLock {
             defer { items = [] }
             return items
         }
     }
 
-    /// Returns once something is queued or the task is cancelled.
-    func waitForInput() async {
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { continuation in
-                lock.lock()
-                if !items.isEmpty || Task.isCancelled {
-                    lock.unlock()
-                    continuation.resume()
-                    return
-                }
-                waiter = continuation
-                lock.unlock()
-            }
-        } onCancel: {
-            lock.lock()
-            let waiter = self.waiter
-            self.waiter = nil
-            lock.unlock()
-            waiter?.resume()
-        }
-    }
-
-    /// Waits for input or until `timeout` has passed on `clock`, whichever is first.
-    func wait(timeout: Duration?, clock: AgentClock) async {
-        guard let timeout else {
-            await waitForInput()
-            return
-        }
-        if timeout <= .zero { return }
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.waitForInput() }
-            group.addTask { try? await clock.sleep(timeout) }
-            await group.next()
-            group.cancelAll()
+    /// Blocks until something is queued or `timeout` of real time has passed (`nil`: no
+    /// limit). A wait is at most 30 s at a time, so a wall-clock step backwards cannot
+    /// stretch it; the caller works out its deadlines again after each wake-up anyway.
+    func wait(timeout: Duration?) {
+        condition.withLock {
+            guard items.isEmpty else { return }
+            let slice = min(timeout ?? .seconds(30), .seconds(30))
+            guard slice > .zero else { return }
+            let seconds = Double(slice.components.seconds) + Double(slice.components.attoseconds) / 1e18
+            _ = condition.wait(until: Date(timeIntervalSinceNow: seconds))
         }
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PostgresClient
 import RegistryClient
+import Synchronization
 
 /// Listens on the registry-change channel on its own connection and thread.
 ///
@@ -10,8 +11,7 @@ import RegistryClient
 final class RegistryListener: @unchecked Sendable {
     private let wake: WakeSignal
     private let finished = DispatchSemaphore(value: 0)
-    private let lock = NSLock()
-    private var stopping = false
+    private let stopping = Mutex(false)
 
     /// Connects and starts listening; throws when the connection or LISTEN fails.
     init(settings: ConnectionSettings, inbox: Inbox, logger: Logger) throws {
@@ -22,7 +22,7 @@ final class RegistryListener: @unchecked Sendable {
         let thread = Thread { [self] in
             defer { finished.signal() }
             while true {
-                if lock.withLock({ stopping }) { return }
+                if stopping.withLock({ $0 }) { return }
                 do {
                     switch try box.connection.waitForNotifications(wakeDescriptor: wake.descriptor) {
                     case .notifications(let received):
@@ -35,7 +35,7 @@ final class RegistryListener: @unchecked Sendable {
                         continue
                     }
                 } catch {
-                    if !lock.withLock({ stopping }) { inbox.post(.listenerLost("\(error)")) }
+                    if !stopping.withLock({ $0 }) { inbox.post(.listenerLost("\(error)")) }
                     return
                 }
             }
@@ -46,7 +46,7 @@ final class RegistryListener: @unchecked Sendable {
 
     /// Stops the thread and closes the connection; returns once both are done.
     func stop() {
-        lock.withLock { stopping = true }
+        stopping.withLock { $0 = true }
         wake.wake()
         finished.wait()
     }

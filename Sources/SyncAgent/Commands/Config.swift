@@ -23,20 +23,30 @@ struct Config: ParsableCommand {
         resolved = try global.resolvedConfig()
         let rows = Self.rows(resolved)
         if json {
-            var document: [String: Any] = [
-                "config_file": resolved.configPath, "config_file_found": resolved.configFileFound,
-            ]
-            if let note = resolved.configFileNote { document["config_file_note"] = note }
-            document["settings"] = rows.map { ["key": $0.key, "value": $0.value as Any, "source": $0.source] }
-            let data = try JSONSerialization.data(
-                withJSONObject: document, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-            print(String(decoding: data, as: UTF8.self))
+            print(JSONOutput.render(Document(
+                configFile: resolved.configPath, configFileFound: resolved.configFileFound,
+                configFileNote: resolved.configFileNote,
+                settings: rows.map { Document.Setting(key: $0.key, value: $0.value, source: $0.source) })))
             return
         }
         print("config file: \(resolved.configPath)\(resolved.configFileNote.map { " (\($0))" } ?? "")")
         var table = TextTable(headers: ["SETTING", "VALUE", "SOURCE"])
         table.rows = rows.map { [$0.key, $0.value ?? "(libpq defaults)", $0.source] }
         print(table.render())
+    }
+
+    /// `config --json`.
+    struct Document: Encodable {
+        struct Setting: Encodable {
+            var key: String
+            @NullWhenAbsent var value: String?
+            var source: String
+        }
+
+        var configFile: String
+        var configFileFound: Bool
+        @NullWhenAbsent var configFileNote: String?
+        var settings: [Setting]
     }
 
     /// Every setting as (key, display value with passwords masked, source).
@@ -48,7 +58,8 @@ struct Config: ParsableCommand {
             ("database.target", config.connectionSettings.redactedDescription, "derived"),
             ("database.pool_size", String(config.poolSize.value), config.poolSize.source + " (imi-sync uses one connection)"),
             ("database.connection_timeout", String(config.connectionTimeout.value), config.connectionTimeout.source),
-            ("database.fallback.enabled", String(config.fallbackEnabled.value), config.fallbackEnabled.source),
+            ("database.fallback.enabled", String(config.fallbackEnabled.value),
+             config.fallbackEnabled.source + " (informational for now: the legacy file is read by migrate and at first run)"),
             ("database.fallback.path", config.legacyPath.value, config.legacyPath.source),
             ("maintenance.activity_retention_days", String(config.activityRetentionDays.value),
              config.activityRetentionDays.source),

@@ -3,6 +3,7 @@ import Foundation
 import PostgresClient
 import LegacyMigration
 import RegistryClient
+import Synchronization
 
 /// `imi-sync migrate`: applies the registry schema, then imports the legacy SQLite registry.
 struct Migrate: ParsableCommand {
@@ -82,12 +83,11 @@ struct Migrate: ParsableCommand {
 }
 
 /// One self-overwriting status line on standard error, for terminals only.
-final class ProgressLine: @unchecked Sendable {
-    private let lock = NSLock()
-    private var lastShown = ContinuousClock.now - .seconds(1)
+final class ProgressLine: Sendable {
+    private let lastShown = Mutex(ContinuousClock.now - .seconds(1))
 
     func show(_ progress: LegacyImporter.Progress) {
-        lock.withLock {
+        lastShown.withLock { lastShown in
             let now = ContinuousClock.now
             let text: String
             switch progress {

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Dispatch
 import Foundation
 import GitProbe
 import Logging
@@ -65,7 +64,7 @@ struct Run: AsyncParsableCommand {
         let settings = resolved.connectionSettings
         let configuration = try loadConfiguration(environment: environment)
         let flags = self
-        let agent = BackgroundAgent(
+        let agent = AgentLoop(
             settings: settings,
             configuration: configuration,
             loadConfiguration: { try flags.loadConfiguration(environment: environment) },
@@ -76,18 +75,15 @@ struct Run: AsyncParsableCommand {
             watchdogInterval: SystemdNotifier.watchdogInterval(environment: environment),
             legacyPath: resolved.legacyPath.value)
 
-        // SIGHUP is not a lifecycle signal; a dispatch source turns it into a reload request.
-        signal(SIGHUP, SIG_IGN)
-        let hangup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
-        let inbox = agent.inbox
-        hangup.setEventHandler { inbox.post(.reload) }
-        hangup.resume()
-        defer { hangup.cancel() }
-
+        // The agent ends the group when it has flushed and stopped; SIGHUP is a reload.
         let group = ServiceGroup(
-            services: [AgentService(agent: agent)],
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger)
+            configuration: ServiceGroupConfiguration(
+                services: [
+                    .init(service: AgentService(agent: agent), successTerminationBehavior: .gracefullyShutdownGroup),
+                    .init(service: ReloadOnHangup(inbox: agent.inbox)),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
         try await group.run()
     }
 

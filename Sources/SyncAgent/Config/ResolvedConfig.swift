@@ -139,12 +139,11 @@ struct ResolvedConfig: Sendable {
         guard let url = file.database?.url,
             ConnectionSettings(conninfo: url, origin: "config file").containsPassword
         else { return }
-        var info = stat()
-        guard stat(path, &info) == 0 else { return }
-        if info.st_mode & 0o077 != 0 {
+        guard let mode = FileKind.permissions(path) else { return }
+        if mode & 0o077 != 0 {
             throw ConfigError(
                 "refusing \(path): it holds a database password and is readable by group or others "
-                    + "(mode \(String(info.st_mode & 0o777, radix: 8))); run: chmod 600 \(path)  "
+                    + "(mode \(String(mode & 0o777, radix: 8))); run: chmod 600 \(path)  "
                     + "(better: move the password to ~/.pgpass)")
         }
     }

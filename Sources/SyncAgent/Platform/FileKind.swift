@@ -34,6 +34,13 @@ enum FileKind: Equatable, Sendable {
         }
     }
 
+    /// The permission bits of `path` (following links), e.g. 0o644; `nil` when it is gone.
+    static func permissions(_ path: String) -> UInt32? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return UInt32(info.st_mode & 0o7777)
+    }
+
     /// Whether the calling process may read `path`.
     static func isReadable(_ path: String) -> Bool {
         access(path, R_OK) == 0

@@ -98,7 +98,9 @@ enum SystemCall {
         length: socklen_t, detail: String
     ) throws(SystemCallError) -> Int {
         try retrying("sendto", detail: detail) {
-            Glibc.sendto(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL), address, length)
+            // MSG_DONTWAIT: a receiver that does not read (systemd stalled, a full queue of
+            // max_dgram_qlen datagrams) must never block the caller; it gets EAGAIN.
+            Glibc.sendto(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT), address, length)
         }
     }
 

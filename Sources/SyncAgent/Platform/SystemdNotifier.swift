@@ -24,7 +24,9 @@ final class SystemdNotifier: @unchecked Sendable {
         SystemCall.close(descriptor)
     }
 
-    /// Sends one message, e.g. `["READY=1", "STATUS=…"]`.
+    /// Sends one message, e.g. `["READY=1", "STATUS=…"]`, without ever blocking: when
+    /// systemd's socket is full it throws EAGAIN and the message is lost (the next STATUS
+    /// or WATCHDOG replaces it), rather than freezing the agent loop.
     func send(_ assignments: [String]) throws(SystemCallError) {
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)

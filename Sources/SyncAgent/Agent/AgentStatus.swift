@@ -1,0 +1,98 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// What the agent reports about itself: the counters tests and the benchmark read, and the
+/// one line systemd shows (`STATUS=`), sent only when it changes.
+final class AgentStatus: Sendable {
+    /// A snapshot of the agent, safe to read from any thread.
+    struct Statistics: Sendable, Equatable {
+        var probes = 0
+        var flushes = 0
+        var rowsWritten = 0
+        var lastWrite: Date?
+        var watchedWorktrees = 0
+        var watches = 0
+        var polledWorktrees = 0
+        var missingWorktrees = 0
+        /// Registered paths that exist but are not readable git worktrees.
+        var unreadableWorktrees = 0
+        /// Worktrees with changes not yet probed.
+        var dirtyWorktrees = 0
+        /// Probed states not yet written (kept while the database is away or refuses them).
+        var pendingStates = 0
+        /// Pending states the server refused to store; retried with backoff.
+        var refusedStates = 0
+        /// Flushes in which the server refused at least one state.
+        var refusedFlushes = 0
+        var databaseUp = false
+        /// Connection attempts so far (the first one included).
+        var connectAttempts = 0
+        /// Kernel queue overflows handled by rescanning everything.
+        var overflows = 0
+        /// Heartbeats that refreshed `last_sync_at`.
+        var heartbeats = 0
+        /// Periodic reconciles done.
+        var reconciles = 0
+        /// When the loop next wakes on its own (agent clock); `nil` while it has no deadline.
+        var nextWake: Duration?
+        var ready = false
+    }
+
+    private let snapshot = Mutex(Statistics())
+    private let lastLine = Mutex("")
+    private let notifier: SystemdNotifier?
+    private let logger: Logger
+
+    init(notifier: SystemdNotifier?, logger: Logger) {
+        self.notifier = notifier
+        self.logger = logger
+    }
+
+    var current: Statistics { snapshot.withLock { $0 } }
+
+    /// Stores `statistics` and sends `STATUS=` when its line changed.
+    func publish(_ statistics: Statistics, watchLimit: Int?) {
+        snapshot.withLock { $0 = statistics }
+        guard notifier != nil else { return }
+        let line = Self.statusLine(statistics, watchLimit: watchLimit)
+        let changed = lastLine.withLock { last in
+            defer { last = line }
+            return last != line
+        }
+        if changed { notify(["STATUS=" + line]) }
+    }
+
+    /// Sends sd_notify assignments (READY=1, WATCHDOG=1, STOPPING=1) when run by systemd.
+    func notify(_ assignments: [String]) {
+        guard let notifier else { return }
+        do {
+            try notifier.send(assignments)
+        } catch {
+            logger.debug("sd_notify failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// The one line systemd shows in `systemctl --user status imi-sync`.
+    static func statusLine(_ statistics: Statistics, watchLimit: Int?) -> String {
+        var parts = [
+            "\(statistics.watchedWorktrees) worktrees watched",
+            "\(statistics.watches)/\(watchLimit.map(String.init) ?? "?") inotify watches",
+        ]
+        if statistics.polledWorktrees > 0 { parts.append("\(statistics.polledWorktrees) polled") }
+        if statistics.missingWorktrees > 0 { parts.append("\(statistics.missingWorktrees) missing") }
+        if statistics.unreadableWorktrees > 0 {
+            parts.append("\(statistics.unreadableWorktrees) not git worktrees")
+        }
+        if let lastWrite = statistics.lastWrite {
+            parts.append("last write \(lastWrite.formatted(.iso8601.time(includingFractionalSeconds: false)))Z")
+        } else {
+            parts.append("no write yet")
+        }
+        if statistics.refusedStates > 0 {
+            parts.append("\(statistics.refusedStates) states refused by the registry, retrying")
+        }
+        parts.append(statistics.databaseUp ? "database up" : "database unreachable, retrying")
+        return parts.joined(separator: "; ")
+    }
+}

@@ -1,0 +1,233 @@
+import Foundation
+import Logging
+import PostgresClient
+import RegistryClient
+
+/// The agent's hold on the registry: one connection for reads and writes, one listening
+/// thread, the reconnect backoff, the first-run legacy import, and the ledger of what the
+/// registry holds and what is still to be written.
+///
+/// Every call blocks on libpq and runs on the agent loop's thread.
+final class RegistrySession {
+    /// Counters for the status line, tests and the benchmark.
+    struct Counters: Sendable, Equatable {
+        var connectAttempts = 0
+        var flushes = 0
+        var rowsWritten = 0
+        var lastWrite: Date?
+        var heartbeats = 0
+        /// Flushes in which the server refused at least one state.
+        var refusedFlushes = 0
+    }
+
+    private(set) var settings: ConnectionSettings
+    private(set) var ledger = StateLedger()
+    private(set) var counters = Counters()
+    /// When the next connection attempt is due; `nil` while connected.
+    private(set) var reconnectAt: Duration? = .zero
+    private var reconnectAttempt = 0
+    private var connection: PostgresConnection?
+    private var listener: RegistryListener?
+    /// The legacy registry to import on the first connection when the registry is empty;
+    /// cleared once looked at.
+    private var legacyPath: String?
+    /// Worktrees whose latest state the server refused to store, and when to try again.
+    private(set) var refusedIDs: Set<String> = []
+    private struct Refusal {
+        var attempt: Int
+        var retryAt: Duration
+        /// A read-only session stays read-only: the retry opens a new one.
+        var reconnect: Bool
+    }
+    private var refusal: Refusal?
+    private let backoff: @Sendable () -> Backoff
+    private let inbox: Inbox
+    private let logger: Logger
+
+    init(settings: ConnectionSettings, backoff: @escaping @Sendable () -> Backoff, inbox: Inbox,
+         logger: Logger, legacyPath: String?) {
+        self.settings = settings
+        self.backoff = backoff
+        self.inbox = inbox
+        self.logger = logger
+        self.legacyPath = legacyPath
+    }
+
+    var isConnected: Bool { connection != nil }
+
+    /// The earliest moment the session needs the loop: a reconnect or a refused write's retry.
+    var nextDeadline: Duration? {
+        [reconnectAt, refusal?.retryAt].compactMap { $0 }.min()
+    }
+
+    // MARK: Connecting
+
+    /// Connects when a connection attempt is due (or a read-only refusal wants a new
+    /// session); returns the active worktrees read right after, `nil` when nothing happened
+    /// or the attempt failed (the next one is scheduled).
+    func connectIfDue(at now: Duration) -> [RegisteredWorktree]? {
+        if let refusal, refusal.reconnect, now >= refusal.retryAt, connection != nil {
+            self.refusal?.reconnect = false
+            dropConnection()
+            reconnectAt = now
+        }
+        guard let at = reconnectAt, now >= at else { return nil }
+        return connect(at: now)
+    }
+
+    private func connect(at now: Duration) -> [RegisteredWorktree]? {
+        counters.connectAttempts += 1
+        do {
+            let connection = try PostgresConnection(settings: settings)
+            if let legacyPath {
+                // First run on a machine that still has the SQLite registry: import it first.
+                try LegacyBootstrap(connection: connection, logger: logger, legacyPath: legacyPath).runIfNeeded()
+                self.legacyPath = nil
+            }
+            try SchemaMigrator(connection: connection).requireSchema()
+            // Listen before reading, so a change made in between is not missed.
+            let listener = try RegistryListener(settings: settings, inbox: inbox, logger: logger)
+            let registry = Registry(connection: connection)
+            let listed = try registry.activeWorktrees()
+            ledger.seed(try registry.storedStates())
+            self.connection = connection
+            self.listener = listener
+            if reconnectAttempt > 0 {
+                logger.notice(
+                    "database is back; writing the states kept meanwhile",
+                    metadata: ["pending.count": "\(ledger.pending.count)"])
+            }
+            reconnectAt = nil
+            reconnectAttempt = 0
+            return listed
+        } catch {
+            dropConnection()
+            let delay = backoff().delay(forAttempt: reconnectAttempt)
+            let level: Logger.Level = reconnectAttempt == 0 ? .warning : .debug
+            logger.log(
+                level: level, "cannot reach the registry; retrying",
+                metadata: ["error": "\(error)", "retry.in": "\(delay)"])
+            reconnectAttempt += 1
+            reconnectAt = now + delay
+            return nil
+        }
+    }
+
+    /// The connection broke (a statement failed on it, or the listener lost its own).
+    func lost(_ error: any Error, at now: Duration) {
+        guard connection != nil else { return }
+        logger.warning(
+            "lost the registry connection; keeping the latest state of every worktree and reconnecting",
+            metadata: ["error": "\(error)", "pending.count": "\(ledger.pending.count)"])
+        dropConnection()
+        reconnectAttempt = 1
+        reconnectAt = now + backoff().delay(forAttempt: 0)
+    }
+
+    /// Moves to other database settings (SIGHUP); reconnects at once when they changed.
+    /// Refused states are retried at once either way.
+    func reload(_ reloaded: ConnectionSettings, at now: Duration) {
+        if refusal != nil { refusal?.retryAt = now }
+        guard reloaded != settings else { return }
+        logger.notice("database settings changed; reconnecting", metadata: ["pg.target": "\(reloaded.redactedDescription)"])
+        settings = reloaded
+        dropConnection()
+        reconnectAttempt = 0
+        reconnectAt = now
+    }
+
+    /// The active worktrees now (after a LISTEN notification or a reload).
+    func activeWorktrees(at now: Duration) -> [RegisteredWorktree]? {
+        guard let connection else { return nil }
+        do {
+            return try Registry(connection: connection).activeWorktrees()
+        } catch {
+            lost(error, at: now)
+            return nil
+        }
+    }
+
+    func stop() {
+        dropConnection()
+    }
+
+    private func dropConnection() {
+        listener?.stop()
+        listener = nil
+        connection = nil
+    }
+
+    // MARK: States
+
+    func record(_ update: GitStateUpdate) {
+        ledger.record(update)
+    }
+
+    func forget(_ id: String) {
+        ledger.forget(id)
+        refusedIDs.remove(id)
+    }
+
+    /// Writes the pending states in one transaction. Only a committed state counts as
+    /// written; states the server refuses stay pending and are retried with backoff.
+    func flush(at now: Duration) {
+        guard let connection, !ledger.pending.isEmpty else { return }
+        refusedIDs = refusedIDs.filter { ledger.pending[$0] != nil }
+        let retrying = refusal.map { now >= $0.retryAt } ?? true
+        let updates = ledger.pendingUpdates.filter { retrying || !refusedIDs.contains($0.worktreeID) }
+        guard !updates.isEmpty else { return }
+        let outcome: Registry.WriteOutcome
+        do {
+            outcome = try Registry(connection: connection).writeChanged(updates)
+        } catch {
+            lost(error, at: now)
+            return
+        }
+        let written = updates.filter { outcome.refused[$0.worktreeID] == nil }
+        ledger.committed(written)
+        counters.flushes += 1
+        counters.rowsWritten += outcome.changed.count
+        if !outcome.changed.isEmpty { counters.lastWrite = Date() }
+        logger.debug("wrote", metadata: ["worktree.ids": "\(outcome.changed.joined(separator: ","))"])
+        noteRefusals(outcome.refused, written: written, at: now)
+    }
+
+    /// One loud line when refusals start, one notice when the registry accepts them again.
+    private func noteRefusals(_ refused: [String: PostgresError], written: [GitStateUpdate], at now: Duration) {
+        refusedIDs.subtract(written.map(\.worktreeID))
+        refusedIDs.formUnion(refused.keys)
+        guard let first = refused.sorted(by: { $0.key < $1.key }).first?.value else {
+            if refusal != nil, refusedIDs.isEmpty {
+                logger.notice("the registry accepts state updates again; the states kept meanwhile are written")
+                refusal = nil
+            }
+            return
+        }
+        counters.refusedFlushes += 1
+        let attempt = (refusal?.attempt ?? -1) + 1
+        let delay = backoff().delay(forAttempt: attempt)
+        if refusal == nil {
+            logger.error(
+                """
+                the registry refuses state updates; they are kept, not counted as written, and \
+                retried with backoff until it accepts them (see `imi-sync doctor`)
+                """,
+                metadata: ["error": "\(first)", "rows.count": "\(refused.count)", "retry.in": "\(delay)"])
+        }
+        let readOnly = refused.values.contains { $0.sqlState == "25006" }
+        refusal = Refusal(attempt: attempt, retryAt: now + delay, reconnect: readOnly)
+    }
+
+    /// Refreshes `last_sync_at` of the worktrees in `ids` whose stored state is current
+    /// (nothing pending: a row whose state is not in the database is never vouched for).
+    func heartbeat(_ ids: [String], at now: Duration) {
+        guard let connection else { return }
+        let current = ids.filter { ledger.pending[$0] == nil && ledger.stored[$0] != nil }
+        do {
+            try Registry(connection: connection).stampSynced(current, at: Date())
+            counters.heartbeats += 1
+        } catch {
+            lost(error, at: now)
+        }
+    }
+}
