@@ -17,28 +17,12 @@ command -v pgloader >/dev/null || { echo "bench: install pgloader (apt-get insta
 if [[ ! -f "$db" ]]; then
     echo "generating $db ($activities activities)…" >&2
     rm -f "$db.tmp"
+    # The legacy schema and the CLI's built-in types come from migrations/legacy/, the one copy.
     sqlite3 "$db.tmp" <<SQL
-CREATE TABLE repositories (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, path TEXT NOT NULL,
-    remote_url TEXT NOT NULL, default_branch TEXT NOT NULL DEFAULT 'main',
-    created_at TEXT NOT NULL, updated_at TEXT NOT NULL, active BOOLEAN NOT NULL DEFAULT TRUE);
-CREATE TABLE worktree_types (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE,
-    branch_prefix TEXT NOT NULL, worktree_prefix TEXT NOT NULL, description TEXT,
-    is_builtin BOOLEAN NOT NULL DEFAULT 0, created_at TEXT NOT NULL);
-CREATE TABLE worktrees (id TEXT PRIMARY KEY, repo_name TEXT NOT NULL, worktree_name TEXT NOT NULL,
-    branch_name TEXT NOT NULL, worktree_type TEXT NOT NULL, path TEXT NOT NULL,
-    created_at TEXT NOT NULL, updated_at TEXT NOT NULL, active BOOLEAN NOT NULL DEFAULT TRUE,
-    agent_id TEXT, FOREIGN KEY (repo_name) REFERENCES repositories (name), UNIQUE(repo_name, worktree_name));
-CREATE TABLE agent_activities (id TEXT PRIMARY KEY, agent_id TEXT NOT NULL, worktree_id TEXT NOT NULL,
-    activity_type TEXT NOT NULL, file_path TEXT, description TEXT NOT NULL, created_at TEXT NOT NULL,
-    FOREIGN KEY (worktree_id) REFERENCES worktrees (id));
+.read $root/migrations/legacy/tables.sql
 BEGIN;
+.read $root/migrations/legacy/builtin-types.sql
 INSERT INTO worktree_types (name, branch_prefix, worktree_prefix, description, is_builtin, created_at) VALUES
-    ('feat', 'feat/', 'feat-', 'Feature development', 1, '2025-01-01T00:00:00Z'),
-    ('fix', 'fix/', 'fix-', 'Bug fixes', 1, '2025-01-01T00:00:00Z'),
-    ('aiops', 'aiops/', 'aiops-', 'AI agent operations', 1, '2025-01-01T00:00:00Z'),
-    ('devops', 'devops/', 'devops-', 'Infrastructure work', 1, '2025-01-01T00:00:00Z'),
-    ('review', 'pr-review/', 'pr-', 'Pull request review', 1, '2025-01-01T00:00:00Z'),
-    ('trunk', '', 'trunk-', 'Main branch checkout', 1, '2025-01-01T00:00:00Z'),
     ('spike', 'spike/', 'spike-', 'Custom: experiments', 0, '2025-02-01 10:00:00');
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100)
 INSERT INTO repositories SELECT printf('aaaaaaaa-0000-4000-8000-%012x', i), 'repo-' || i, '/code/repo-' || i,

@@ -7,39 +7,15 @@ enum LegacyKey {
     /// 16 bytes, or `nil` for a NULL id. `odd` is true when the id is not canonical UUID text.
     static func key(_ raw: UnsafeBufferPointer<UInt8>?, namespace: String) -> (bytes: [UInt8], odd: Bool)? {
         guard let raw else { return nil }
-        switch LegacyUUID.canonical(raw) {
-        case .unchanged:
-            return (uuidBytes(raw), false)
-        case .converted(let canonical):
-            var canonical = canonical
-            return canonical.withUTF8 { (uuidBytes($0), true) }
-        case .invalid:
-            // Hash the text as PostgreSQL stored it (invalid UTF-8 replaced, NUL removed).
-            var text = Array("imi-legacy:\(namespace):".utf8)
-            if let valid = String(validating: raw, as: UTF8.self) {
-                text += Array(valid.utf8).filter { $0 != 0 }
-            } else {
-                text += Array(String(decoding: raw, as: UTF8.self).utf8).filter { $0 != 0 }
-            }
-            return (MD5.digest(text), true)
+        if let (key, canonical) = UUIDKey.parse(raw) { return (key.bytes, !canonical) }
+        // Hash the text as PostgreSQL stored it (invalid UTF-8 replaced, NUL removed).
+        var text = Array("imi-legacy:\(namespace):".utf8)
+        if let valid = String(validating: raw, as: UTF8.self) {
+            text += Array(valid.utf8).filter { $0 != 0 }
+        } else {
+            text += Array(String(decoding: raw, as: UTF8.self).utf8).filter { $0 != 0 }
         }
-    }
-
-    /// Canonical UUID text (36 bytes) to its 16 bytes.
-    static func uuidBytes(_ text: UnsafeBufferPointer<UInt8>) -> [UInt8] {
-        var out = [UInt8]()
-        out.reserveCapacity(16)
-        var high: UInt8? = nil
-        for byte in text where byte != 0x2D {
-            let nibble: UInt8 = byte <= 0x39 ? byte - 0x30 : byte - 0x61 + 10
-            if let h = high {
-                out.append(h << 4 | nibble)
-                high = nil
-            } else {
-                high = nibble
-            }
-        }
-        return out
+        return (MD5.digest(text), true)
     }
 
     static func text(_ bytes: [UInt8]) -> String {
@@ -69,8 +45,18 @@ struct UUIDKey: Hashable {
         low = bytes[8..<16].reduce(0) { $0 << 8 | UInt64($1) }
     }
 
-    /// Parses any UUID form PostgreSQL reads without allocating; `canonical` when the text is
-    /// lowercase and hyphenated (as ``LegacyUUID/canonical(_:)`` calls `.unchanged`).
+    /// The 16 bytes, most significant first.
+    var bytes: [UInt8] {
+        (0..<8).reversed().map { UInt8(truncatingIfNeeded: high >> (8 * UInt64($0))) }
+            + (0..<8).reversed().map { UInt8(truncatingIfNeeded: low >> (8 * UInt64($0))) }
+    }
+
+    /// Canonical text: lowercase, hyphenated.
+    var text: String { LegacyKey.text(bytes) }
+
+    /// Parses any UUID form PostgreSQL reads (any case, with or without hyphens or braces)
+    /// without allocating; `canonical` when the text is lowercase and hyphenated already.
+    /// The one UUID parser of the legacy import.
     static func parse(_ b: UnsafeBufferPointer<UInt8>) -> (key: UUIDKey, canonical: Bool)? {
         var start = 0
         var end = b.count

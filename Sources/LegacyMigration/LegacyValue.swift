@@ -87,27 +87,7 @@ enum LegacyTimestamp {
 
     /// `YYYY-MM-DD HH:MM:SS.ffffff+00` for seconds since 1970 (UTC), microseconds rounded down.
     static func canonical(seconds: Int64, nanoseconds: Int64) -> String {
-        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
-        let secondOfDay = seconds - days * 86_400
-        let (year, month, day) = civil(fromDays: days)
-        let micros = nanoseconds / 1000
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2)) "
-            + "\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay % 3600 / 60, 2)):\(pad(secondOfDay % 60, 2))"
-            + ".\(pad(micros, 6))+00"
-    }
-
-    /// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian).
-    private static func civil(fromDays days: Int64) -> (Int64, Int64, Int64) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
-        return (year, month, day)
+        PostgresTimestamp.text(seconds: seconds, microseconds: nanoseconds / 1000)
     }
 
     private static func pad(_ value: Int64, _ width: Int) -> String {
@@ -264,36 +244,8 @@ enum LegacyTimestamp {
 /// braces) becomes its canonical lowercase text; anything else is not a UUID.
 enum LegacyUUID {
     static func canonical(_ b: UnsafeBufferPointer<UInt8>) -> LegacyValue {
-        var hex: [UInt8] = []
-        hex.reserveCapacity(32)
-        var start = 0
-        var end = b.count
-        if end >= 2, b[0] == 0x7B, b[end - 1] == 0x7D {
-            start = 1
-            end -= 1
-        }
-        let length = end - start
-        guard length == 32 || length == 36 else { return .invalid }
-        for (offset, index) in (start..<end).enumerated() {
-            let byte = b[index]
-            if length == 36, offset == 8 || offset == 13 || offset == 18 || offset == 23 {
-                guard byte == 0x2D else { return .invalid }
-                continue
-            }
-            switch byte {
-            case 0x30...0x39, 0x61...0x66: hex.append(byte)
-            case 0x41...0x46: hex.append(byte + 0x20)
-            default: return .invalid
-            }
-        }
-        var out = [UInt8]()
-        out.reserveCapacity(36)
-        for (index, byte) in hex.enumerated() {
-            if index == 8 || index == 12 || index == 16 || index == 20 { out.append(0x2D) }
-            out.append(byte)
-        }
-        if length == 36, start == 0, out.elementsEqual(b) { return .unchanged }
-        return .converted(String(decoding: out, as: UTF8.self))
+        guard let (key, canonical) = UUIDKey.parse(b) else { return .invalid }
+        return canonical ? .unchanged : .converted(key.text)
     }
 
     static func canonical(_ text: String) -> LegacyValue {

@@ -138,12 +138,18 @@ extension Array: PostgresBindable where Element: PostgresBindable {
 }
 
 /// Timestamps in the text form PostgreSQL writes (`DateStyle = ISO`) and reads.
-enum PostgresTimestamp {
+public enum PostgresTimestamp {
     /// `2026-12-01 21:12:21.123456+00`, from whole microseconds since 1970 in UTC.
     static func text(_ date: Date) -> String {
         let totalMicroseconds = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
-        var seconds = totalMicroseconds.floorDivided(by: 1_000_000)
-        let microseconds = totalMicroseconds - seconds * 1_000_000
+        let seconds = totalMicroseconds.floorDivided(by: 1_000_000)
+        return text(seconds: seconds, microseconds: totalMicroseconds - seconds * 1_000_000)
+    }
+
+    /// `YYYY-MM-DD HH:MM:SS.ffffff+00` for `seconds` since 1970 (UTC) and `microseconds`
+    /// (0 to 999,999) into the second.
+    public static func text(seconds totalSeconds: Int64, microseconds: Int64) -> String {
+        var seconds = totalSeconds
         let days = seconds.floorDivided(by: 86_400)
         seconds -= days * 86_400
         let (year, month, day) = civil(fromDays: days)

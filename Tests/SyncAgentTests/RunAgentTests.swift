@@ -90,10 +90,8 @@ struct RunAgentTests {
 
     @Test("worktrees added to the registry are synced; deactivated ones stop being watched")
     func registryChanges() async throws {
-        let registry = try RegistrySeeder.freshRegistry(prefix: "run")
-        let project = try fixture.makeProject("lib")
-        let projectID = try registry.addProject("lib", trunk: project.trunk)
-        let trunkID = try registry.addWorktree("trunk-main", path: project.trunk, project: projectID)
+        let (registry, project, trunkID) = try RegistrySeeder.withTrunk(of: "lib", in: fixture)
+        let projectID: String = try registry.connection.execute("SELECT id FROM projects WHERE name = 'lib'").decode(0, 0)
         let running = RunningAgent(settings: registry.settings)
         #expect(try await eventually("ready") { running.statistics.ready })
         #expect(running.statistics.watchedWorktrees == 1)
@@ -198,10 +196,7 @@ struct RunAgentTests {
 
     @Test("shutdown probes what is still settling and flushes it")
     func shutdownFlushes() async throws {
-        let registry = try RegistrySeeder.freshRegistry(prefix: "run")
-        let project = try fixture.makeProject("cli")
-        let projectID = try registry.addProject("cli", trunk: project.trunk)
-        let id = try registry.addWorktree("trunk-main", path: project.trunk, project: projectID)
+        let (registry, project, id) = try RegistrySeeder.withTrunk(of: "cli", in: fixture)
         var slow = AgentConfiguration.fastForTests
         slow.settle = .seconds(60)
         slow.maxDelay = .seconds(120)
@@ -216,10 +211,7 @@ struct RunAgentTests {
 
     @Test("a burst larger than the kernel queue overflows it; the rescan still ends with the right count")
     func overflowRescan() async throws {
-        let registry = try RegistrySeeder.freshRegistry(prefix: "run")
-        let project = try fixture.makeProject("burst")
-        let projectID = try registry.addProject("burst", trunk: project.trunk)
-        let id = try registry.addWorktree("trunk-main", path: project.trunk, project: projectID)
+        let (registry, project, id) = try RegistrySeeder.withTrunk(of: "burst", in: fixture)
         var slow = AgentConfiguration.fastForTests
         slow.maxDelay = .seconds(30)
         let running = RunningAgent(settings: registry.settings, configuration: slow)
@@ -242,10 +234,7 @@ struct RunAgentTests {
 
     @Test("the heartbeat refreshes last_sync_at without rewriting unchanged state")
     func heartbeat() async throws {
-        let registry = try RegistrySeeder.freshRegistry(prefix: "run")
-        let project = try fixture.makeProject("beat")
-        let projectID = try registry.addProject("beat", trunk: project.trunk)
-        let id = try registry.addWorktree("trunk-main", path: project.trunk, project: projectID)
+        let (registry, _, id) = try RegistrySeeder.withTrunk(of: "beat", in: fixture)
         var configuration = AgentConfiguration.fastForTests
         configuration.heartbeat = .milliseconds(200)
         let running = RunningAgent(settings: registry.settings, configuration: configuration)
@@ -263,10 +252,7 @@ struct RunAgentTests {
 
     @Test("the periodic reconcile catches a change no watch can see")
     func reconcileSafetyNet() async throws {
-        let registry = try RegistrySeeder.freshRegistry(prefix: "run")
-        let project = try fixture.makeProject("net")
-        let projectID = try registry.addProject("net", trunk: project.trunk)
-        let id = try registry.addWorktree("trunk-main", path: project.trunk, project: projectID)
+        let (registry, project, id) = try RegistrySeeder.withTrunk(of: "net", in: fixture)
         try write("scratch\n", "scratch.tmp", in: project.trunk)
         var configuration = AgentConfiguration.fastForTests
         configuration.reconcile = .milliseconds(300)

@@ -14,10 +14,7 @@ struct RunProcessTests {
     @Test("READY after the first sync, STATUS and WATCHDOG, SIGHUP reloads, SIGTERM flushes and stops")
     func systemdLifecycle() async throws {
         let fixture = try GitFixture()
-        let registry = try RegistrySeeder.freshRegistry(prefix: "run")
-        let project = try fixture.makeProject("svc")
-        let projectID = try registry.addProject("svc", trunk: project.trunk)
-        let id = try registry.addWorktree("trunk-main", path: project.trunk, project: projectID)
+        let (registry, project, id) = try RegistrySeeder.withTrunk(of: "svc", in: fixture)
 
         let socketPath = "/tmp/imi-notify-\(UUID().uuidString.prefix(8)).sock"
         let receiver = try DatagramReceiver(path: socketPath)

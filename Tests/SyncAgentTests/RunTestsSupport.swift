@@ -31,7 +31,20 @@ final class Recorded<Value: Sendable>: Sendable {
     var all: [Value] { values.withLock { $0 } }
 }
 
-/// An agent running in a task, with fast timings, stopped by `stop()`.
+extension RegistrySeeder {
+    /// A fresh registry holding one project made in `fixture`, its trunk registered as a
+    /// worktree; returns the registry, the project and the trunk's id.
+    static func withTrunk(
+        of name: String, in fixture: GitFixture
+    ) throws -> (RegistrySeeder, GitFixture.Project, String) {
+        let registry = try RegistrySeeder.freshRegistry(prefix: "run")
+        let project = try fixture.makeProject(name)
+        let projectID = try registry.addProject(name, trunk: project.trunk)
+        return (registry, project, try registry.addWorktree("trunk-main", path: project.trunk, project: projectID))
+    }
+}
+
+/// An agent running on its own thread, with fast timings, stopped by `stop()`.
 final class RunningAgent: @unchecked Sendable {
     let agent: AgentLoop
 
