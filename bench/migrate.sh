@@ -55,8 +55,8 @@ SQL
 fi
 
 echo "building imi-sync (release)…" >&2
-swift build -c release --scratch-path "$root/.build-bench" --product imi-sync >/dev/null
-bin="$(swift build -c release --scratch-path "$root/.build-bench" --show-bin-path)/imi-sync"
+source "$root/bench/lib.sh"
+bin=$(release_binary)
 
 pgdir="$out/pg"
 scripts/pg-throwaway.sh stop "$pgdir" >/dev/null 2>&1 || true

@@ -6,14 +6,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 idle=${1:-60}
-work=$(pwd)/bench/.work
-scratch=${IMI_BENCH_SCRATCH:-.build-run-release}
+work=$(pwd)/bench/.work/run
 
 echo "== building imi-sync (release)"
 # As installed: release, Swift runtime linked statically (scripts/build-release.sh).
-flags=(-c release --static-swift-stdlib --scratch-path "$scratch" --product imi-sync)
-swift build "${flags[@]}" 2>&1 | tail -n 1
-bin=$(swift build "${flags[@]}" --show-bin-path)/imi-sync
+source bench/lib.sh
+bin=$(release_binary)
 
 scripts/pg-throwaway.sh stop "$work/pg" || true
 rm -rf "$work"

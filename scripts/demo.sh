@@ -25,27 +25,14 @@ echo "== creating sample worktrees in $demo/code"
 scripts/sample-worktrees.sh "$demo/code" > "$demo/worktrees.tsv"
 
 echo "== writing a legacy iMi SQLite registry of them ($demo/legacy.db)"
-# The old CLI's tables (REGISTRY.md); values arrive through .import, never as SQL text.
+# The old CLI's tables and built-in types (migrations/legacy/, the one copy of the legacy
+# schema); values arrive through .import, never as SQL text.
 sqlite3 "$demo/legacy.db" <<SQL
-CREATE TABLE repositories (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, path TEXT NOT NULL,
-    remote_url TEXT NOT NULL, default_branch TEXT NOT NULL DEFAULT 'main', created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL, active BOOLEAN NOT NULL DEFAULT TRUE);
-CREATE TABLE worktree_types (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE,
-    branch_prefix TEXT NOT NULL, worktree_prefix TEXT NOT NULL, description TEXT,
-    is_builtin BOOLEAN NOT NULL DEFAULT 0, created_at TEXT NOT NULL);
-CREATE TABLE worktrees (id TEXT PRIMARY KEY, repo_name TEXT NOT NULL, worktree_name TEXT NOT NULL,
-    branch_name TEXT NOT NULL, worktree_type TEXT NOT NULL, path TEXT NOT NULL, created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL, active BOOLEAN NOT NULL DEFAULT TRUE, agent_id TEXT,
-    UNIQUE(repo_name, worktree_name));
-CREATE TABLE agent_activities (id TEXT PRIMARY KEY, agent_id TEXT NOT NULL, worktree_id TEXT NOT NULL,
-    activity_type TEXT NOT NULL, file_path TEXT, description TEXT NOT NULL, created_at TEXT NOT NULL);
+.read migrations/legacy/tables.sql
+.read migrations/legacy/builtin-types.sql
 CREATE TEMP TABLE staging (project, default_branch, name, type, branch, path);
 .mode tabs
 .import $demo/worktrees.tsv staging
-INSERT INTO worktree_types (name, branch_prefix, worktree_prefix, is_builtin, created_at) VALUES
-    ('feat', 'feat/', 'feat-', 1, '2025-10-01 09:00:00'), ('fix', 'fix/', 'fix-', 1, '2025-10-01 09:00:00'),
-    ('aiops', 'aiops/', 'aiops-', 1, '2025-10-01 09:00:00'), ('review', 'pr-review/', 'pr-', 1, '2025-10-01 09:00:00'),
-    ('trunk', '', 'trunk-', 1, '2025-10-01 09:00:00');
 INSERT INTO repositories (id, name, path, remote_url, default_branch, created_at, updated_at)
     SELECT lower(hex(randomblob(16))), project, path, 'git@github.com:demo/' || project || '.git',
            default_branch, '2025-10-27T22:20:01.123456789+00:00', '2025-10-27T22:20:01.123456789+00:00'
