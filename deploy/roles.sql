@@ -23,7 +23,12 @@ REVOKE ALL ON ALL FUNCTIONS IN SCHEMA public FROM imi_sync_agent;
 REVOKE CREATE ON SCHEMA public FROM imi_sync_agent;
 
 GRANT USAGE ON SCHEMA public TO imi_sync_agent;
-GRANT SELECT ON projects, worktree_types, worktrees, imi_schema_migrations TO imi_sync_agent;
+GRANT SELECT ON projects, worktree_types, worktrees, hosts, imi_schema_migrations TO imi_sync_agent;
+-- Its own host row: registered at start, last_seen_at on every heartbeat.
+GRANT INSERT ON hosts TO imi_sync_agent;
+GRANT UPDATE (agent_version, heartbeat_seconds, started_at, last_seen_at) ON hosts TO imi_sync_agent;
+-- Adopting rows from before hosts existed.
+GRANT UPDATE (host_id) ON worktrees TO imi_sync_agent;
 GRANT UPDATE (
     has_uncommitted_changes,
     uncommitted_files_count,

@@ -1,4 +1,4 @@
--- Removes everything 001 and 002 (and later migrations) created, including imi-sync's
+-- Removes everything the numbered migrations created, including imi-sync's
 -- record of applied migrations. The pg_trgm extension is left in place: other schemas in
 -- the same database may use it.
 DROP VIEW IF EXISTS v_inflight_work;
@@ -11,10 +11,12 @@ DROP FUNCTION IF EXISTS prune_inactive_worktrees(integer);
 DROP FUNCTION IF EXISTS maintenance_vacuum();
 DROP TABLE IF EXISTS agent_activities;
 DROP TABLE IF EXISTS worktrees;
+DROP TABLE IF EXISTS hosts;
 DROP TABLE IF EXISTS worktree_types;
 DROP TABLE IF EXISTS projects;
 DROP TABLE IF EXISTS legacy_quarantine;
 DROP FUNCTION IF EXISTS imi_worktree_status(boolean, integer, integer);
 DROP FUNCTION IF EXISTS imi_touch_updated_at();
 DROP FUNCTION IF EXISTS imi_notify_registry_changed();
+DROP FUNCTION IF EXISTS imi_host_is_stale(timestamptz, integer);
 DROP TABLE IF EXISTS imi_schema_migrations;

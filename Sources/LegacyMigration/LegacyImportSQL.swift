@@ -270,21 +270,26 @@ enum LegacyImportSQL {
         UPDATE legacy_plan_worktrees p SET problem = 'duplicate path (another active worktree has it)'
         FROM (SELECT ord, row_number() OVER (PARTITION BY path ORDER BY ord) AS n
               FROM legacy_plan_worktrees WHERE problem IS NULL AND NOT present AND active) d
-        WHERE d.ord = p.ord AND (d.n > 1 OR EXISTS (SELECT 1 FROM worktrees x WHERE x.active AND x.path = p.path))
+        WHERE d.ord = p.ord AND (d.n > 1 OR EXISTS (SELECT 1 FROM worktrees x WHERE x.active AND x.path = p.path
+              AND x.host_id IS NOT DISTINCT FROM \(importHost)))
         """,
         """
         UPDATE legacy_plan_worktrees p SET problem = 'duplicate worktree name in its project'
         FROM (SELECT ord, row_number() OVER (PARTITION BY project_id, name ORDER BY ord) AS n
               FROM legacy_plan_worktrees WHERE problem IS NULL AND NOT present AND active) d
-        WHERE d.ord = p.ord AND (d.n > 1 OR EXISTS (SELECT 1 FROM worktrees x WHERE x.active AND x.project_id = p.project_id AND x.name = p.name))
+        WHERE d.ord = p.ord AND (d.n > 1 OR EXISTS (SELECT 1 FROM worktrees x WHERE x.active AND x.project_id = p.project_id
+              AND x.name = p.name AND x.host_id IS NOT DISTINCT FROM \(importHost)))
         """,
     ]
 
+    /// The importing host (`imi.import_host`, set per transaction), NULL when none was given.
+    static let importHost = "nullif(current_setting('imi.import_host', true), '')::uuid"
+
     static let insertWorktrees = """
         INSERT INTO worktrees (id, project_id, type_id, name, branch_name, path, agent_id, metadata,
-                               created_at, updated_at, active)
+                               created_at, updated_at, active, host_id)
         SELECT id, project_id, type_id, name, branch_name, path, agent_id, metadata,
-               created_at, updated_at, active
+               created_at, updated_at, active, \(importHost)
         FROM legacy_plan_worktrees WHERE problem IS NULL AND NOT present ORDER BY ord
         ON CONFLICT (id) DO NOTHING
         """

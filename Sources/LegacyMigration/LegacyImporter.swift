@@ -14,10 +14,14 @@ public struct LegacyImporter {
         public var dryRun = false
         /// Refuse (and roll back) when any row would be quarantined.
         public var strict = false
+        /// The host the legacy file's worktrees live on (the machine importing it); `nil`
+        /// leaves them unadopted.
+        public var hostID: String?
 
-        public init(dryRun: Bool = false, strict: Bool = false) {
+        public init(dryRun: Bool = false, strict: Bool = false, hostID: String? = nil) {
             self.dryRun = dryRun
             self.strict = strict
+            self.hostID = hostID
         }
     }
 
@@ -57,7 +61,7 @@ public struct LegacyImporter {
             elapsedSeconds: 0)
         try connection.execute("BEGIN")
         do {
-            try stageAndImport(into: &report, progress: progress)
+            try stageAndImport(into: &report, hostID: options.hostID, progress: progress)
             if options.strict, report.quarantined > 0 {
                 let detail = report.tables.filter { $0.quarantined > 0 }
                     .map { "\($0.source): \($0.quarantined)" }.joined(separator: ", ")
@@ -83,8 +87,11 @@ public struct LegacyImporter {
 
     /// Everything inside the transaction: stage, plan, insert, quarantine, count.
     func stageAndImport(
-        into report: inout LegacyImportReport, progress: (@Sendable (Progress) -> Void)?
+        into report: inout LegacyImportReport, hostID: String?, progress: (@Sendable (Progress) -> Void)?
     ) throws {
+        // The plans read the importing host from this transaction-local setting, so their SQL
+        // stays fixed text.
+        try connection.execute("SELECT set_config('imi.import_host', $1, true)", [hostID ?? ""])
         try connection.execute("SET LOCAL TimeZone = 'UTC'")
         try connection.execute("SET LOCAL work_mem = '64MB'")
         try connection.execute("SET LOCAL maintenance_work_mem = '256MB'")

@@ -71,10 +71,13 @@ public struct LegacyVerifier {
 
     public let connection: PostgresConnection
     public let legacy: LegacyRegistry
+    /// The host the import recorded, so the plan is the import's (`nil`: none).
+    public let hostID: String?
 
-    public init(connection: PostgresConnection, legacy: LegacyRegistry) {
+    public init(connection: PostgresConnection, legacy: LegacyRegistry, hostID: String? = nil) {
         self.connection = connection
         self.legacy = legacy
+        self.hostID = hostID
     }
 
     /// Columns compared per table: those the legacy row decides (not git state, not metadata).
@@ -95,6 +98,7 @@ public struct LegacyVerifier {
         _ = try? connection.execute("SET temp_buffers = '256MB'")
         try connection.execute("BEGIN")
         defer { if connection.isHealthy { _ = try? connection.execute("ROLLBACK") } }
+        try connection.execute("SELECT set_config('imi.import_host', $1, true)", [hostID ?? ""])
         try connection.execute("SET LOCAL TimeZone = 'UTC'")
         try connection.execute("SET LOCAL work_mem = '64MB'")
         let importer = LegacyImporter(connection: connection, legacy: legacy)

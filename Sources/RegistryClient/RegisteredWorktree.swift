@@ -5,12 +5,18 @@ public struct RegisteredWorktree: Sendable, Equatable {
     public var name: String
     public var path: String
     public var defaultBranch: String
+    /// The host it belongs to; `nil` for a row from before hosts existed, not adopted yet.
+    public var hostID: String?
 
-    public init(id: String, projectName: String, name: String, path: String, defaultBranch: String) {
+    public init(
+        id: String, projectName: String, name: String, path: String, defaultBranch: String,
+        hostID: String? = nil
+    ) {
         self.id = id
         self.projectName = projectName
         self.name = name
         self.path = path
         self.defaultBranch = defaultBranch
+        self.hostID = hostID
     }
 }

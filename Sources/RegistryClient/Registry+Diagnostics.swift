@@ -33,6 +33,10 @@ public struct InflightWorktree: Sendable, Equatable {
     public var lastCommitHash: String?
     public var lastCommitMessage: String?
     public var lastSyncAt: Double?
+    /// The host it lives on; `nil` for a row no host has adopted yet.
+    public var host: String?
+    /// Its host missed three heartbeats: the row may be out of date.
+    public var stale: Bool?
 }
 
 /// A registry integrity finding: what is wrong and how many rows show it.
@@ -64,7 +68,7 @@ extension Registry {
         let result = try connection.execute("""
             SELECT worktree_id, project_name, worktree_name, branch_name, path, agent_id, status,
                    uncommitted_files_count, ahead_of_trunk, behind_trunk, last_commit_hash,
-                   last_commit_message, extract(epoch FROM last_sync_at)::float8
+                   last_commit_message, extract(epoch FROM last_sync_at)::float8, host, stale
             FROM v_inflight_work
             WHERE $1::text IS NULL OR project_name = $1::text
             ORDER BY project_name, worktree_name
@@ -78,7 +82,8 @@ extension Registry {
                 aheadOfTrunk: try result.decode(row, 8, as: Int?.self), behindTrunk: try result.decode(row, 9, as: Int?.self),
                 lastCommitHash: try result.decode(row, 10, as: String?.self),
                 lastCommitMessage: try result.decode(row, 11, as: String?.self),
-                lastSyncAt: try result.decode(row, 12, as: Double?.self))
+                lastSyncAt: try result.decode(row, 12, as: Double?.self),
+                host: try result.decode(row, 13, as: String?.self), stale: try result.decode(row, 14, as: Bool?.self))
         }
     }
 
@@ -98,8 +103,8 @@ extension Registry {
                 SELECT remote_origin FROM projects WHERE active AND remote_origin <> ''
                 GROUP BY remote_origin HAVING count(*) > 1) d
             UNION ALL
-            SELECT 'active worktrees sharing a path', count(*) FROM (
-                SELECT path FROM worktrees WHERE active GROUP BY path HAVING count(*) > 1) d
+            SELECT 'active worktrees of one host sharing a path', count(*) FROM (
+                SELECT path FROM worktrees WHERE active GROUP BY host_id, path HAVING count(*) > 1) d
             UNION ALL
             SELECT 'constraints not validated', count(*) FROM pg_constraint c
                 JOIN pg_class r ON r.oid = c.conrelid

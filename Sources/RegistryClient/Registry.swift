@@ -13,20 +13,21 @@ public struct Registry {
         self.connection = connection
     }
 
-    /// Every active worktree with its project's default branch, in a stable order.
-    public func activeWorktrees() throws -> [RegisteredWorktree] {
+    /// Every active worktree with its project's default branch, in a stable order; with
+    /// `host`, only that host's and those no host has adopted yet.
+    public func activeWorktrees(host: String? = nil) throws -> [RegisteredWorktree] {
         let result = try connection.execute("""
-            SELECT w.id, p.name, w.name, w.path, p.default_branch
+            SELECT w.id, p.name, w.name, w.path, p.default_branch, w.host_id
             FROM worktrees w
             JOIN projects p ON p.id = w.project_id
-            WHERE w.active
+            WHERE w.active AND ($1::uuid IS NULL OR w.host_id = $1::uuid OR w.host_id IS NULL)
             ORDER BY p.name, w.name, w.id
-            """)
+            """, [host])
         return try (0..<result.count).map { row in
             RegisteredWorktree(
                 id: try result.decode(row, 0), projectName: try result.decode(row, 1),
                 name: try result.decode(row, 2), path: try result.decode(row, 3),
-                defaultBranch: try result.decode(row, 4))
+                defaultBranch: try result.decode(row, 4), hostID: try result.decode(row, 5, as: String?.self))
         }
     }
 

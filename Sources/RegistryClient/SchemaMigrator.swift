@@ -69,9 +69,18 @@ public struct SchemaMigrator {
                 )
                 """)
             let recorded = try recordedChecksums()
+            // Nothing recorded: a fresh database, or one a person migrated by hand with psql.
+            let mayBeHandApplied = recorded.isEmpty
             var report = Report(applied: [], alreadyApplied: [])
             for migration in forward {
                 let checksum = try self.checksum(of: migration)
+                if mayBeHandApplied, recorded[migration.version] == nil, try isPresent(migration) {
+                    // Applied by hand: running an older file again over a newer schema would
+                    // fail (a view cannot lose the columns a later file added), so only record it.
+                    try record(migration, checksum: checksum)
+                    report.alreadyApplied.append(migration.name)
+                    continue
+                }
                 if let existing = recorded[migration.version] {
                     guard existing == checksum else {
                         throw RegistryError(
@@ -85,9 +94,7 @@ public struct SchemaMigrator {
                 }
                 try connection.transaction {
                     try connection.executeScript(StaticScript(migration.sql))
-                    try connection.execute(
-                        "INSERT INTO imi_schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
-                        [migration.version, migration.name, checksum])
+                    try record(migration, checksum: checksum)
                 }
                 report.applied.append(migration.name)
             }
@@ -102,6 +109,26 @@ public struct SchemaMigrator {
                 try connection.executeScript(StaticScript(Self.rollbackScript))
             }
         }
+    }
+
+    private func record(_ migration: Migration, checksum: String) throws {
+        try connection.execute(
+            "INSERT INTO imi_schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+            [migration.version, migration.name, checksum])
+    }
+
+    /// An object each embedded file creates, by which a file applied by hand is recognised.
+    public static let landmarks: [Int: (kind: String, name: String)] = [
+        1: ("table", "projects"), 2: ("function", "get_registry_stats()"),
+        4: ("function", "imi_notify_registry_changed()"), 5: ("table", "hosts"),
+    ]
+
+    /// Whether the landmark of `migration` exists (always false for a file without one).
+    private func isPresent(_ migration: Migration) throws -> Bool {
+        guard let landmark = Self.landmarks[migration.version] else { return false }
+        let sql = landmark.kind == "table"
+            ? "SELECT to_regclass($1) IS NOT NULL" : "SELECT to_regprocedure($1) IS NOT NULL"
+        return try connection.execute(sql, [landmark.name]).decode(0, 0)
     }
 
     /// The applied versions against the embedded ones.
@@ -120,16 +147,17 @@ public struct SchemaMigrator {
             unknown: applied.filter { !known.contains($0) })
     }
 
-    /// Throws a `.schema` error naming the fix when the registry tables are not there.
+    /// Throws a `.schema` error naming the fix when the registry tables are not there, or an
+    /// embedded migration has not been applied (by `migrate` or by hand).
     public func requireSchema() throws {
-        let present: Bool = try connection.execute(
-            "SELECT to_regclass('projects') IS NOT NULL AND to_regclass('worktrees') IS NOT NULL").decode(0, 0)
-        guard present else {
-            throw RegistryError(
-                .schema,
-                "the registry schema is missing in \(connection.settings.redactedDescription): "
-                    + "run `imi-sync migrate --schema-only`")
-        }
+        let missing = try forward.filter { Self.landmarks[$0.version] != nil }.filter { try !isPresent($0) }
+        guard !missing.isEmpty else { return }
+        let what = missing.count == forward.count
+            ? "the registry schema is missing"
+            : "the registry schema lacks " + missing.map(\.name).joined(separator: ", ")
+        throw RegistryError(
+            .schema,
+            "\(what) in \(connection.settings.redactedDescription): run `imi-sync migrate --schema-only`")
     }
 
     /// The tables' columns, views and functions imi-sync reads or writes that the database

@@ -4,6 +4,9 @@ import GitProbe
 /// `imi-sync`: keeps the iMi registry in PostgreSQL in step with the worktrees on disk.
 @main
 struct ImiSync: AsyncParsableCommand {
+    /// This build's version, also recorded as the agent version of its host.
+    static let version = "0.2.0"
+
     static let configuration = CommandConfiguration(
         commandName: "imi-sync",
         abstract: "Keep the iMi worktree registry in PostgreSQL in step with git.",
@@ -16,10 +19,10 @@ struct ImiSync: AsyncParsableCommand {
             65 bad input data; 69 database unreachable; 70 internal error; 78 schema or \
             configuration missing.
             """,
-        version: "0.1.0",
+        version: version,
         subcommands: [
             Once.self, Run.self, Probe.self, Migrate.self, Status.self, Stats.self, Doctor.self,
-            Maintain.self, Config.self,
+            Maintain.self, Config.self, Hosts.self,
         ]
     )
 

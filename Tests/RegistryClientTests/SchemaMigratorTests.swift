@@ -16,7 +16,7 @@ struct SchemaMigratorTests {
         let first = try migrator.migrate()
         #expect(first.applied == forwardNames)
         #expect(first.applied.prefix(2) == ["001_create_schema", "002_functions_and_helpers"])
-        #expect(first.applied.last == "004_registry_notify")
+        #expect(first.applied.last == SchemaMigrator.embedded.last?.name)
         #expect(first.alreadyApplied.isEmpty)
         let second = try migrator.migrate()
         #expect(second.applied.isEmpty)
@@ -63,7 +63,18 @@ struct SchemaMigratorTests {
             try connection.executeScript(StaticScript(migration.sql))
         }
         let report = try SchemaMigrator(connection: connection).migrate()
-        #expect(report.applied == forwardNames)
+        #expect(report.alreadyApplied == forwardNames, "recognised, recorded, not run again")
+        #expect(report.applied.isEmpty)
+        #expect(try SchemaMigrator(connection: connection).status().isCurrent)
+        // The plan's own order, 001 and 002 only: migrate adds what came after.
+        let planOnly = try PostgresConnection(settings: try PostgresCluster.shared().createDatabase())
+        for migration in SchemaMigrator.embedded.prefix(2) {
+            try planOnly.executeScript(StaticScript(migration.sql))
+        }
+        let behind = #expect(throws: RegistryError.self) { try SchemaMigrator(connection: planOnly).requireSchema() }
+        #expect(behind?.message.contains("lacks 004_") == true && behind?.message.contains("005_hosts") == true)
+        #expect(behind?.message.contains("imi-sync migrate --schema-only") == true)
+        #expect(try SchemaMigrator(connection: planOnly).migrate().applied == forwardNames.dropFirst(2).map { $0 })
         let projects = try connection.execute("SELECT count(*) FROM worktree_types")
         #expect(projects.int(0, 0) == 6)
     }
@@ -87,9 +98,10 @@ struct SchemaMigratorTests {
 
     /// 003 was never released; from 004 on every number is used, so a gap means a file is
     /// missing from the tree (or the binary).
-    @Test("migrations are numbered without gaps after 004, and the rollback script is not one of them")
+    @Test("migrations are numbered without gaps after 004, each has a landmark, and the rollback script is not one of them")
     func numbering() {
         let versions = SchemaMigrator.embedded.map(\.version)
+        #expect(Set(SchemaMigrator.landmarks.keys) == Set(versions), "a new migration needs a landmark for hand-applied schemas")
         #expect(versions.prefix(3) == [1, 2, 4])
         #expect(Array(versions.dropFirst(2)) == Array(4..<(4 + versions.count - 2)))
     }

@@ -111,12 +111,12 @@ struct DiagnosticsTests {
         let (registry, _) = try seededRegistry()
         let connection = registry.connection
         #expect(try Registry(connection: connection).integrityProblems().isEmpty)
-        try connection.execute("DROP INDEX worktrees_path_active_key")
+        try connection.execute("DROP INDEX worktrees_host_path_active_key")
         try connection.execute("UPDATE worktrees SET path = '/same' WHERE name IN ('dirty', 'ahead')")
         try connection.execute(
             "ALTER TABLE worktrees ADD CONSTRAINT short_names CHECK (length(name) < 3) NOT VALID")
         let problems = try Registry(connection: connection).integrityProblems()
-        #expect(problems.map(\.check) == ["active worktrees sharing a path", "constraints not validated"])
+        #expect(problems.map(\.check) == ["active worktrees of one host sharing a path", "constraints not validated"])
         #expect(problems.map(\.rows) == [1, 1])
     }
 

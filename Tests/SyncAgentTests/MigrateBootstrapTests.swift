@@ -28,7 +28,7 @@ struct MigrateBootstrapTests {
         let legacyPath = try legacyFile(with: fixture)
         let connection = try PostgresConnection(settings: try PostgresCluster.shared().createDatabase())
         let bootstrap = LegacyBootstrap(
-            connection: connection, logger: Logger(label: "test"), legacyPath: legacyPath)
+            connection: connection, logger: Logger(label: "test"), legacyPath: legacyPath, host: .forTests)
         let report = try #require(try bootstrap.runIfNeeded())
         #expect(report.committed)
         #expect(report.table("agent_activities")?.imported == 6)
@@ -61,7 +61,7 @@ struct MigrateBootstrapTests {
         let connection = try PostgresConnection(settings: try PostgresCluster.shared().createDatabase())
         let none = LegacyBootstrap(
             connection: connection, logger: Logger(label: "test"),
-            legacyPath: "/nonexistent-\(UUID())/imi/database.db")
+            legacyPath: "/nonexistent-\(UUID())/imi/database.db", host: .forTests)
         #expect(try none.runIfNeeded() == nil)
         #expect(try SchemaMigrator(connection: connection).status().applied == nil)
     }
@@ -72,7 +72,7 @@ struct MigrateBootstrapTests {
         let legacyPath = try legacyFile(with: fixture)
         let connection = try PostgresConnection(settings: try PostgresCluster.shared().createDatabase())
         let bootstrap = LegacyBootstrap(
-            connection: connection, logger: Logger(label: "test"), legacyPath: legacyPath)
+            connection: connection, logger: Logger(label: "test"), legacyPath: legacyPath, host: .forTests)
         #expect(try bootstrap.runIfNeeded() == nil)
         #expect(try connection.execute("SELECT count(*) FROM projects").int(0, 0) == 0)
     }

@@ -40,7 +40,7 @@ struct OnceSyncTests {
             [missingID])
         let missingBefore = try registry.gitColumns(of: missingID)
 
-        let report = try OnceSync(connection: registry.connection, logger: Logger(label: "test")).run()
+        let report = try OnceSync(connection: registry.connection, logger: Logger(label: "test"), host: .forTests).run()
 
         #expect(report.outcomes.count == 4)
         #expect(report.rowsWritten == 3)
@@ -74,7 +74,7 @@ struct OnceSyncTests {
         let projectID = try registry.addProject("p")
         let id = try registry.addWorktree(project: projectID, name: "old", path: "/nonexistent/old")
         try registry.connection.execute("UPDATE worktrees SET active = false WHERE id = $1", [id])
-        let report = try OnceSync(connection: registry.connection, logger: Logger(label: "test")).run()
+        let report = try OnceSync(connection: registry.connection, logger: Logger(label: "test"), host: .forTests).run()
         #expect(report.outcomes.isEmpty)
         #expect(try registry.gitColumns(of: id).lastSyncAt == nil)
     }
@@ -83,7 +83,7 @@ struct OnceSyncTests {
     func missingSchema() throws {
         let connection = try PostgresConnection(settings: try PostgresCluster.shared().createDatabase())
         let error = #expect(throws: RegistryError.self) {
-            try OnceSync(connection: connection, logger: Logger(label: "test")).run()
+            try OnceSync(connection: connection, logger: Logger(label: "test"), host: .forTests).run()
         }
         #expect(error?.code == .schema)
         #expect(error?.message.contains("imi-sync migrate --schema-only") == true)
@@ -133,7 +133,7 @@ struct OnceSyncTests {
         let projectID = try registry.addProject("unborn", trunkPath: repository.path)
         try registry.addWorktree(project: projectID, name: "trunk-main", path: repository.path)
         try registry.addWorktree(project: projectID, name: "gone", path: "/nonexistent/gone")
-        let report = try OnceSync(connection: registry.connection, logger: Logger(label: "test")).run()
+        let report = try OnceSync(connection: registry.connection, logger: Logger(label: "test"), host: .forTests).run()
 
         let text = OnceOutput.json(report)
         let document = try #require(

@@ -78,7 +78,7 @@ struct RunClockTests {
             origin: "test")
         let agent = AgentLoop(
             settings: unreachable, configuration: configuration, loadConfiguration: { configuration },
-            clock: clock, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+            clock: clock, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }, host: .forTests)
         agent.start()
 
         /// After each attempt the agent goes to sleep until the next one, on the injected

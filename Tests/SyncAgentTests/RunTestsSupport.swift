@@ -53,7 +53,7 @@ final class RunningAgent: @unchecked Sendable {
     init(
         settings: ConnectionSettings, configuration: AgentConfiguration = .fastForTests,
         watchLimit: Int? = nil, settingsOnReload: Recorded<ConnectionSettings>? = nil,
-        legacyPath: String? = nil
+        legacyPath: String? = nil, host: HostScope = .forTests
     ) {
         let messages = self.messages
         let echo = ProcessInfo.processInfo.environment["IMI_TEST_LOG"] != nil
@@ -68,7 +68,7 @@ final class RunningAgent: @unchecked Sendable {
                 { @Sendable in box.all.last ?? settings }
             },
             clock: ContinuousClock(), logger: logger,
-            watchLimit: watchLimit, legacyPath: legacyPath)
+            watchLimit: watchLimit, legacyPath: legacyPath, host: host)
         self.agent = agent
         agent.start()
     }
@@ -80,6 +80,11 @@ final class RunningAgent: @unchecked Sendable {
         agent.inbox.post(.shutdown)
         await agent.waitUntilStopped()
     }
+}
+
+extension HostScope {
+    /// The host tests run as, unless they name another.
+    static let forTests = HostScope(name: "test-host")
 }
 
 extension AgentConfiguration {

@@ -54,7 +54,8 @@ final class AgentLoop: @unchecked Sendable {
         notifier: SystemdNotifier? = nil,
         watchdogInterval: Duration? = nil,
         watchLimit: Int? = nil,
-        legacyPath: String? = nil
+        legacyPath: String? = nil,
+        host: HostScope
     ) {
         self.configuration = configuration
         self.loadConfiguration = loadConfiguration
@@ -67,9 +68,10 @@ final class AgentLoop: @unchecked Sendable {
         self.dirty = DirtySet(settle: configuration.settle, maxDelay: configuration.maxDelay)
         let backoffBox = BackoffBox(configuration.reconnect)
         self.backoff = backoffBox
+        let heartbeat = configuration.heartbeat
         self.session = RegistrySession(
-            settings: settings, backoff: { backoffBox.value }, inbox: inbox, logger: logger,
-            legacyPath: legacyPath)
+            settings: settings, host: host, heartbeat: { heartbeat }, backoff: { backoffBox.value },
+            inbox: inbox, logger: logger, legacyPath: legacyPath)
     }
 
     /// The reconnect backoff, which a reload may change while the session holds on to it.

@@ -12,6 +12,8 @@ struct LegacyBootstrap {
     var logger: Logger
     /// The resolved legacy registry (`[database.fallback] path`, else the default locations).
     var legacyPath: String
+    /// The machine importing it: its worktrees are this host's.
+    var host: HostScope
 
     /// The import's report, or `nil` when there was nothing to do. A legacy file that cannot
     /// be imported is logged and left alone: the sync goes on with the registry as it is.
@@ -28,7 +30,9 @@ struct LegacyBootstrap {
             metadata: ["legacy.path": "\(path)"])
         do {
             _ = try SchemaMigrator(connection: connection).migrate()
-            let report = try LegacyImporter(connection: connection, legacy: try LegacyRegistry(path: path)).run()
+            let hostID = try host.register(on: Registry(connection: connection))
+            let report = try LegacyImporter(connection: connection, legacy: try LegacyRegistry(path: path))
+                .run(.init(hostID: hostID))
             for table in report.tables {
                 logger.notice(
                     "imported legacy \(table.source)",

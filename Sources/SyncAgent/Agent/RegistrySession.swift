@@ -43,10 +43,17 @@ final class RegistrySession {
     private let backoff: @Sendable () -> Backoff
     private let inbox: Inbox
     private let logger: Logger
+    private let host: HostScope
+    /// This host's row, once registered.
+    private(set) var hostID: String?
+    /// How often heartbeats run, recorded on the host row (staleness is three missed beats).
+    private let heartbeatInterval: @Sendable () -> Duration
 
-    init(settings: ConnectionSettings, backoff: @escaping @Sendable () -> Backoff, inbox: Inbox,
-         logger: Logger, legacyPath: String?) {
+    init(settings: ConnectionSettings, host: HostScope, heartbeat: @escaping @Sendable () -> Duration,
+         backoff: @escaping @Sendable () -> Backoff, inbox: Inbox, logger: Logger, legacyPath: String?) {
         self.settings = settings
+        self.host = host
+        self.heartbeatInterval = heartbeat
         self.backoff = backoff
         self.inbox = inbox
         self.logger = logger
@@ -81,14 +88,17 @@ final class RegistrySession {
             let connection = try PostgresConnection(settings: settings)
             if let legacyPath {
                 // First run on a machine that still has the SQLite registry: import it first.
-                try LegacyBootstrap(connection: connection, logger: logger, legacyPath: legacyPath).runIfNeeded()
+                try LegacyBootstrap(connection: connection, logger: logger, legacyPath: legacyPath, host: host)
+                    .runIfNeeded()
                 self.legacyPath = nil
             }
             try SchemaMigrator(connection: connection).requireSchema()
+            let registry = Registry(connection: connection)
+            let hostID = try host.register(on: registry, heartbeat: heartbeatInterval(), starting: self.hostID == nil)
             // Listen before reading, so a change made in between is not missed.
             let listener = try RegistryListener(settings: settings, inbox: inbox, logger: logger)
-            let registry = Registry(connection: connection)
-            let listed = try registry.activeWorktrees()
+            let listed = try worktrees(registry, hostID: hostID)
+            self.hostID = hostID
             ledger.seed(try registry.storedStates())
             self.connection = connection
             self.listener = listener
@@ -136,15 +146,25 @@ final class RegistrySession {
         reconnectAt = now
     }
 
-    /// The active worktrees now (after a LISTEN notification or a reload).
+    /// This host's active worktrees now (after a LISTEN notification or a reload).
     func activeWorktrees(at now: Duration) -> [RegisteredWorktree]? {
-        guard let connection else { return nil }
+        guard let connection, let hostID else { return nil }
         do {
-            return try Registry(connection: connection).activeWorktrees()
+            return try worktrees(Registry(connection: connection), hostID: hostID)
         } catch {
             lost(error, at: now)
             return nil
         }
+    }
+
+    private func worktrees(_ registry: Registry, hostID: String) throws -> [RegisteredWorktree] {
+        let listing = try host.worktrees(on: registry, hostID: hostID)
+        if listing.adopted > 0 {
+            logger.notice(
+                "adopted worktrees registered before hosts existed",
+                metadata: ["host": "\(host.name)", "adopted.count": "\(listing.adopted)"])
+        }
+        return listing.worktrees
     }
 
     func stop() {
@@ -224,7 +244,9 @@ final class RegistrySession {
         guard let connection else { return }
         let current = ids.filter { ledger.pending[$0] == nil && ledger.stored[$0] != nil }
         do {
-            try Registry(connection: connection).stampSynced(current, at: Date())
+            let registry = Registry(connection: connection)
+            try registry.stampSynced(current, at: Date())
+            if let hostID { try registry.touchHost(hostID) }
             counters.heartbeats += 1
         } catch {
             lost(error, at: now)

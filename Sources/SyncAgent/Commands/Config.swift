@@ -65,6 +65,9 @@ struct Config: ParsableCommand {
              config.activityRetentionDays.source),
             ("maintenance.inactive_worktree_days", String(config.inactiveWorktreeDays.value),
              config.inactiveWorktreeDays.source),
+            ("agent.host", config.hostName.value, config.hostName.source),
+            ("registry.roots", config.roots.value.joined(separator: ", "), config.roots.source),
+            ("registry.scan_depth", String(config.scanDepth.value), config.scanDepth.source),
         ] + syncRows(config)
     }
 

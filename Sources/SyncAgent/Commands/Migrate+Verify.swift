@@ -22,8 +22,12 @@ struct MigrateVerify: ParsableCommand {
     func run() throws {
         _ = migrate.global.makeLogger()
         let report: LegacyVerifier.Report
+        let config = try migrate.global.resolvedConfig()
+        let connection = try PostgresConnection(settings: config.connectionSettings)
+        // The host the import recorded, so verify plans exactly as the import did.
+        let hostID = try Registry(connection: connection).hostID(named: config.hostName.value)
         report = try LegacyVerifier(
-            connection: try migrate.global.connect(), legacy: try LegacyRegistry(path: migrate.legacyPath)
+            connection: connection, legacy: try LegacyRegistry(path: migrate.legacyPath), hostID: hostID
         ).run()
         if migrate.json {
             struct Document: Encodable {

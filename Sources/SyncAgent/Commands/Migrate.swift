@@ -53,9 +53,12 @@ struct Migrate: ParsableCommand {
         var report: LegacyImportReport?
         // The legacy file is checked first: bad input leaves the database untouched.
         let legacy = schemaOnly ? nil : try LegacyRegistry(path: legacyPath)
-        let connection = try global.connect()
+        let config = try global.resolvedConfig()
+        let connection = try PostgresConnection(settings: config.connectionSettings)
         schema = try SchemaMigrator(connection: connection).migrate()
         if let legacy {
+            // The legacy file's worktrees live on this machine: they become this host's.
+            let hostID = try HostScope(name: config.hostName.value).register(on: Registry(connection: connection))
             let progress = standardErrorIsTerminal ? ProgressLine() : nil
             defer { progress?.clear() }
             var handler: (@Sendable (LegacyImporter.Progress) -> Void)?
@@ -63,7 +66,7 @@ struct Migrate: ParsableCommand {
                 handler = { @Sendable phase in progress.show(phase) }
             }
             report = try LegacyImporter(connection: connection, legacy: legacy).run(
-                .init(dryRun: dryRun, strict: strict), progress: handler)
+                .init(dryRun: dryRun, strict: strict, hostID: hostID), progress: handler)
         }
         if json {
             print(MigrateOutput.json(schema: schema, report: report))

@@ -24,7 +24,9 @@ struct Once: ParsableCommand {
         GitLibrary.initialize()
         let config = try global.resolvedConfig()
         let connection = try PostgresConnection(settings: config.connectionSettings)
-        let report = try OnceSync(connection: connection, logger: logger, legacyPath: config.legacyPath.value).run()
+        let report = try OnceSync(
+            connection: connection, logger: logger, host: HostScope(name: config.hostName.value),
+            legacyPath: config.legacyPath.value).run()
         print(json ? OnceOutput.json(report) : OnceOutput.table(report))
     }
 }

@@ -73,7 +73,8 @@ struct Run: AsyncParsableCommand {
             logger: logger,
             notifier: SystemdNotifier(environment: environment),
             watchdogInterval: SystemdNotifier.watchdogInterval(environment: environment),
-            legacyPath: resolved.legacyPath.value)
+            legacyPath: resolved.legacyPath.value,
+            host: HostScope(name: resolved.hostName.value))
 
         // The agent ends the group when it has flushed and stopped; SIGHUP is a reload.
         let group = ServiceGroup(

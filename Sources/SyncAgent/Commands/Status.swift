@@ -31,6 +31,8 @@ struct Status: ParsableCommand {
         @NullWhenAbsent var lastCommitHash: String?
         @NullWhenAbsent var lastCommitMessage: String?
         @NullWhenAbsent var lastSyncAt: Date?
+        @NullWhenAbsent var host: String?
+        @NullWhenAbsent var stale: Bool?
 
         init(_ work: InflightWorktree) {
             worktreeId = work.worktreeID
@@ -46,11 +48,13 @@ struct Status: ParsableCommand {
             lastCommitHash = work.lastCommitHash
             lastCommitMessage = work.lastCommitMessage
             lastSyncAt = work.lastSyncAt.map { Date(timeIntervalSince1970: $0) }
+            host = work.host
+            stale = work.stale
         }
 
         // Spelled out: converting thousands of keys to snake_case at run time is slow.
         enum CodingKeys: String, CodingKey {
-            case project, worktree, branch, path, status
+            case project, worktree, branch, path, status, host, stale
             case worktreeId = "worktree_id", agentId = "agent_id"
             case uncommittedFilesCount = "uncommitted_files_count", aheadOfTrunk = "ahead_of_trunk"
             case behindTrunk = "behind_trunk", lastCommitHash = "last_commit_hash"
@@ -73,12 +77,13 @@ struct Status: ParsableCommand {
             return
         }
         var table = TextTable(
-            headers: ["PROJECT", "WORKTREE", "STATUS", "UNCOMMITTED", "AHEAD", "BEHIND", "AGENT", "SYNCED"],
-            rightAligned: [3, 4, 5])
+            headers: ["PROJECT", "WORKTREE", "HOST", "STATUS", "UNCOMMITTED", "AHEAD", "BEHIND", "AGENT", "SYNCED"],
+            rightAligned: [4, 5, 6])
         let now = Date()
         table.rows = work.map { item in
             [
-                item.projectName, item.worktreeName, item.status,
+                item.projectName, item.worktreeName,
+                (item.host ?? "-") + (item.stale == true ? " (stale)" : ""), item.status,
                 item.uncommittedFilesCount.map(String.init) ?? "-",
                 item.aheadOfTrunk.map(String.init) ?? "-",
                 item.behindTrunk.map(String.init) ?? "-",

@@ -22,6 +22,13 @@ import TOMLKit
 /// [sync]                     # imi-sync run; re-read on SIGHUP
 /// settle_ms = 60
 /// max_delay_ms = 1000
+///
+/// [agent]
+/// host = "laptop"            # this machine's name in a shared registry
+///
+/// [registry]
+/// roots = ["~/code"]         # where scan and run find repositories
+/// scan_depth = 6
 /// ```
 struct ConfigFile: Decodable, Equatable, Sendable {
     init() {}
@@ -75,19 +82,44 @@ struct ConfigFile: Decodable, Equatable, Sendable {
         }
     }
 
+    /// This machine in a registry several hosts share.
+    struct Agent: Decodable, Equatable, Sendable {
+        var host: String?
+    }
+
+    /// Where `scan` and `run` look for repositories.
+    struct Registry: Decodable, Equatable, Sendable {
+        var roots: [String]?
+        /// How deep below a root repositories are looked for.
+        var scanDepth: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case roots
+            case scanDepth = "scan_depth"
+        }
+    }
+
     var database: Database?
     var maintenance: Maintenance?
     var sync: Sync?
+    var agent: Agent?
+    var registry: Registry?
 
     /// Parses TOML text; `path` only names the file in errors.
     static func parse(_ text: String, path: String) throws -> ConfigFile {
         do {
             let table = try TOMLTable(string: text)
-            // A misspelt timing would otherwise be ignored silently.
-            let known = Set(Sync.CodingKeys.allCases.map(\.rawValue))
-            if let unknown = table["sync"]?.table?.keys.first(where: { !known.contains($0) }) {
-                throw ConfigError(
-                    "\(path): unknown key sync.\(unknown) (known: \(known.sorted().joined(separator: ", ")))")
+            // A misspelt key would otherwise be ignored silently.
+            let known: [String: Set<String>] = [
+                "sync": Set(Sync.CodingKeys.allCases.map(\.rawValue)),
+                "agent": ["host"],
+                "registry": ["roots", "scan_depth"],
+            ]
+            for (section, keys) in known.sorted(by: { $0.key < $1.key }) {
+                if let unknown = table[section]?.table?.keys.sorted().first(where: { !keys.contains($0) }) {
+                    throw ConfigError(
+                        "\(path): unknown key \(section).\(unknown) (known: \(keys.sorted().joined(separator: ", ")))")
+                }
             }
             return try TOMLDecoder().decode(ConfigFile.self, from: table)
         } catch let error as ConfigError {

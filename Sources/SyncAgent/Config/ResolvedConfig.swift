@@ -27,6 +27,13 @@ struct ResolvedConfig: Sendable {
     var inactiveWorktreeDays: Setting<Int>
     /// `[sync]` as the file gives it (the agent applies its own defaults and flags).
     var sync: ConfigFile.Sync
+    /// This machine's name in the registry: `--host`, `IMI_HOST`, `[agent] host`, the hostname.
+    var hostName: Setting<String>
+    /// Where repositories are looked for: arguments (given to `scan`), `[registry] roots`,
+    /// `IMI_SYSTEM_PATHS` (`:` or `;` separated, as iMi used it), `~/code`.
+    var roots: Setting<[String]>
+    /// How deep below a root `scan` looks (`[registry] scan_depth`, default 6).
+    var scanDepth: Setting<Int>
 
     var connectionSettings: ConnectionSettings {
         ConnectionSettings(
@@ -39,7 +46,8 @@ struct ResolvedConfig: Sendable {
     static func resolve(
         databaseURLFlag: String?,
         environment: [String: String],
-        configPathOverride: String? = nil
+        configPathOverride: String? = nil,
+        hostFlag: String? = nil
     ) throws -> ResolvedConfig {
         let paths = XDGPaths(environment: environment)
         let environmentPath = environment["IMI_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
@@ -121,7 +129,48 @@ struct ResolvedConfig: Sendable {
             legacyPath: legacy,
             activityRetentionDays: layered(file: file.maintenance?.activityRetentionDays, default: 90),
             inactiveWorktreeDays: layered(file: file.maintenance?.inactiveWorktreeDays, default: 30),
-            sync: file.sync ?? ConfigFile.Sync())
+            sync: file.sync ?? ConfigFile.Sync(),
+            hostName: try hostName(flag: hostFlag, environment: environment, file: file.agent?.host, fileSource: fileSource),
+            roots: roots(environment: environment, file: file.registry?.roots, fileSource: fileSource, paths: paths),
+            scanDepth: try scanDepth(file: file.registry?.scanDepth, fileSource: fileSource))
+    }
+
+    static func hostName(
+        flag: String?, environment: [String: String], file: String?, fileSource: String
+    ) throws -> Setting<String> {
+        let candidates: [(String?, String)] = [
+            (flag, "--host"), (environment["IMI_HOST"], "IMI_HOST"), (file, fileSource + " [agent] host"),
+            (machineHostName(), "the machine's hostname"),
+        ]
+        for (value, source) in candidates {
+            guard let value = value?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { continue }
+            guard value.count <= 253, !value.contains(where: { $0.isNewline || $0 == "\u{0}" }) else {
+                throw ConfigError("host name from \(source) is not usable: give 1 to 253 characters on one line")
+            }
+            return Setting(value: value, source: source)
+        }
+        throw ConfigError("this machine has no host name; set one with --host, IMI_HOST or [agent] host in config.toml")
+    }
+
+    static func roots(
+        environment: [String: String], file: [String]?, fileSource: String, paths: XDGPaths
+    ) -> Setting<[String]> {
+        if let file, !file.isEmpty {
+            return Setting(value: file.map(paths.expandingTilde), source: fileSource + " [registry] roots")
+        }
+        if let value = environment["IMI_SYSTEM_PATHS"], !value.isEmpty {
+            let roots = value.split(whereSeparator: { $0 == ":" || $0 == ";" }).map { paths.expandingTilde(String($0)) }
+            if !roots.isEmpty { return Setting(value: roots, source: "IMI_SYSTEM_PATHS") }
+        }
+        return Setting(value: [paths.home + "/code"], source: "default")
+    }
+
+    static func scanDepth(file: Int?, fileSource: String) throws -> Setting<Int> {
+        guard let file else { return Setting(value: 6, source: "default") }
+        guard (1...32).contains(file) else {
+            throw ConfigError("\(fileSource): registry.scan_depth must be between 1 and 32, got \(file)")
+        }
+        return Setting(value: file, source: fileSource)
     }
 
     /// The first default legacy location that exists (the plan's path, then iMi's own

@@ -18,6 +18,8 @@ struct OnceSync {
     var connection: PostgresConnection
     var prober = WorktreeProber()
     var logger: Logger
+    /// This machine: only its worktrees (and those no host has adopted yet) are read.
+    var host: HostScope
     /// The legacy registry to import first when the PostgreSQL registry is empty; `nil`: never.
     var legacyPath: String?
 
@@ -25,12 +27,14 @@ struct OnceSync {
         let clock = ContinuousClock()
         let start = clock.now
         if let legacyPath {
-            try LegacyBootstrap(connection: connection, logger: logger, legacyPath: legacyPath).runIfNeeded()
+            try LegacyBootstrap(connection: connection, logger: logger, legacyPath: legacyPath, host: host).runIfNeeded()
         }
         try SchemaMigrator(connection: connection).requireSchema()
         let registry = Registry(connection: connection)
-        let worktrees = try registry.activeWorktrees()
-        logger.info("probing worktrees", metadata: ["worktrees.count": "\(worktrees.count)"])
+        let hostID = try host.register(on: registry)
+        let (worktrees, adopted) = try host.worktrees(on: registry, hostID: hostID)
+        logger.info(
+            "probing worktrees", metadata: ["worktrees.count": "\(worktrees.count)", "adopted.count": "\(adopted)"])
         let outcomes = prober.probeAll(worktrees)
         for outcome in outcomes {
             if let failure = outcome.failure {

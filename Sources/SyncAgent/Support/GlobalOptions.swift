@@ -25,11 +25,19 @@ struct GlobalOptions: ParsableArguments {
         completion: .file(extensions: ["toml"]))
     var config: String?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "This machine's name in a registry several hosts share.",
+            discussion: "Default: $IMI_HOST, else [agent] host in config.toml, else the hostname.",
+            valueName: "name"))
+    var host: String?
+
     /// Flags over environment over the config file over defaults.
     func resolvedConfig() throws -> ResolvedConfig {
         try ResolvedConfig.resolve(
             databaseURLFlag: databaseURL, environment: ProcessInfo.processInfo.environment,
-            configPathOverride: config)
+            configPathOverride: config, hostFlag: host)
     }
 
     /// The one logger of this process, writing to standard error.
