@@ -64,6 +64,24 @@ final class GitRepository {
         }
     }
 
+    /// Takes ownership of a handle libgit2 opened (a linked worktree, the common repository).
+    init(adopting handle: OpaquePointer, path: String) {
+        self.handle = handle
+        self.path = path
+    }
+
+    /// Opens the repository at `path`, bare or not, a worktree top or a git directory; never
+    /// searches parent directories.
+    static func opening(repositoryAt path: String) throws(GitProbeError) -> GitRepository {
+        var opened: OpaquePointer?
+        let rc = git_repository_open_ext(&opened, path, GIT_REPOSITORY_OPEN_NO_SEARCH.rawValue, nil)
+        guard rc == 0, let opened else {
+            let code: GitProbeError.Code = rc == GIT_ENOTFOUND.rawValue ? .notARepository : .brokenRepository
+            throw .libgit2(code, path: path, operation: "git_repository_open_ext", returnCode: rc)
+        }
+        return GitRepository(adopting: opened, path: path)
+    }
+
     deinit {
         git_repository_free(handle)
     }
