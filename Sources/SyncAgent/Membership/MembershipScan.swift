@@ -1,0 +1,64 @@
+import Foundation
+import GitProbe
+import Logging
+import PostgresClient
+import RegistryClient
+
+/// `scan` as a stage: walk the roots, compare with this host's rows, write the difference in
+/// one transaction (or, dry, only say what it would write). Nothing is written to a repository.
+struct MembershipScan {
+    let connection: PostgresConnection
+    let logger: Logger
+    let host: HostScope
+    var depthLimit: Int
+    var dryRun = false
+
+    /// The id a host not registered yet scans as: it owns no rows, so only host-less rows match.
+    static let unregisteredHost = "00000000-0000-0000-0000-000000000000"
+
+    func run(roots: [String]) throws -> ScanReport {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let discovery = RepositoryDiscovery(depthLimit: depthLimit).run(roots: roots)
+        logger.info(
+            "walked the roots",
+            metadata: ["repositories.count": "\(discovery.repositories.count)", "skipped.count": "\(discovery.skipped.count)"])
+        try SchemaMigrator(connection: connection).requireSchema()
+        let registry = Registry(connection: connection)
+        let hostID =
+            dryRun ? try registry.hostID(named: host.name) ?? Self.unregisteredHost : try host.register(on: registry)
+        var report = try registry.withMembershipLock(host: hostID) {
+            let snapshot = try registry.membershipSnapshot(host: hostID)
+            var (changes, report) = MembershipPlan(
+                discovery: discovery, snapshot: snapshot, hostID: hostID, exists: Self.exists
+            ).make()
+            if !dryRun, !changes.isEmpty {
+                var ids = try registry.apply(changes, host: hostID)[...]
+                for index in report.found.indices where report.found[index].outcome == .registered {
+                    report.found[index].id = ids.popFirst()
+                }
+                changes = MembershipChanges()
+            }
+            return report
+        }
+        report.roots = roots
+        report.dryRun = dryRun
+        report.elapsed = clock.now - start
+        return report
+    }
+
+    /// Whether something is at `path`; a dangling link is nothing.
+    static func exists(_ path: String) -> Bool {
+        switch FileKind.of(path) {
+        case .missing, .danglingLink: false
+        default: true
+        }
+    }
+
+    /// Roots as absolute paths with symbolic links resolved, as libgit2 reports worktrees.
+    static func canonical(_ roots: [String]) -> [String] {
+        var seen: Set<String> = []
+        return roots.map { URL(fileURLWithPath: $0).standardizedFileURL.resolvingSymlinksInPath().path }
+            .filter { seen.insert($0).inserted }
+    }
+}
