@@ -1,40 +1,111 @@
 -- Least privilege for the sync agent. Run as the registry's owner after the schema exists:
 --   psql imi_registry -f deploy/roles.sql
--- Creates the login role imi_sync_agent, which can read the registry and update only the
--- git-state columns of worktrees. Authenticate it with peer auth over the local socket
--- (a system user of the same name) or a ~/.pgpass entry; never a password in a unit file.
--- Schema migrations (imi-sync migrate) are run by the owner, not by this role.
+-- Safe to run again: it starts from no grants and recreates its policies.
+--
+-- Two kinds of agent role:
+--   imi_sync_agent   one login role for a registry that one machine uses: reads the registry,
+--                    writes git state and membership (scan, run), for every host's rows.
+--   imi_sync_host    a group role for registries several machines share; each machine's agent
+--                    logs in as a role of its own, a member of it, made with
+--                      CALL imi_grant_host('laptop', 'imi_host_laptop');
+--                    Row-level security limits that role's writes to its own host's rows
+--                    (and its own hosts row): host A's agent cannot change host B's rows.
+-- Both may change only the git-state and membership columns; never names, agents, metadata,
+-- activities or the schema. Authenticate with peer auth over the local socket or a ~/.pgpass
+-- entry; never a password in a unit file. Migrations are run by the owner, not by these roles.
 
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'imi_sync_agent') THEN
         CREATE ROLE imi_sync_agent LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT;
     END IF;
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'imi_sync_host') THEN
+        CREATE ROLE imi_sync_host NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE;
+    END IF;
 EXCEPTION
-    -- Roles are cluster-wide: another database's deploy may have created it meanwhile.
+    -- Roles are cluster-wide: another database's deploy may have created them meanwhile.
     WHEN duplicate_object OR unique_violation THEN NULL;
 END
 $$;
 
--- Start from nothing, so re-running this file also removes grants made by hand.
-REVOKE ALL ON ALL TABLES IN SCHEMA public FROM imi_sync_agent;
-REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM imi_sync_agent;
-REVOKE ALL ON ALL FUNCTIONS IN SCHEMA public FROM imi_sync_agent;
-REVOKE CREATE ON SCHEMA public FROM imi_sync_agent;
+-- The same grants for both roles; start from nothing, so re-running this file also removes
+-- grants made by hand.
+DO $$
+DECLARE
+    agent text;
+BEGIN
+    FOREACH agent IN ARRAY ARRAY['imi_sync_agent', 'imi_sync_host'] LOOP
+        EXECUTE format('REVOKE ALL ON ALL TABLES IN SCHEMA public FROM %I', agent);
+        EXECUTE format('REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM %I', agent);
+        EXECUTE format('REVOKE ALL ON ALL FUNCTIONS IN SCHEMA public FROM %I', agent);
+        EXECUTE format('REVOKE CREATE ON SCHEMA public FROM %I', agent);
+        EXECUTE format('GRANT USAGE ON SCHEMA public TO %I', agent);
+        EXECUTE format('GRANT SELECT ON projects, worktree_types, worktrees, hosts, imi_schema_migrations TO %I', agent);
+        -- Its own host row: registered at start, last_seen_at on every heartbeat.
+        EXECUTE format('GRANT INSERT ON hosts TO %I', agent);
+        EXECUTE format('GRANT UPDATE (agent_version, heartbeat_seconds, started_at, last_seen_at) ON hosts TO %I', agent);
+        -- Membership: scan and run register clones and worktrees, follow moves, deactivate.
+        EXECUTE format('GRANT INSERT ON projects, worktrees TO %I', agent);
+        EXECUTE format('GRANT UPDATE (remote_origin, default_branch, trunk_path) ON projects TO %I', agent);
+        EXECUTE format('GRANT UPDATE (path, git_dir, branch_name, active, host_id) ON worktrees TO %I', agent);
+        -- Git state.
+        EXECUTE format('GRANT UPDATE (has_uncommitted_changes, uncommitted_files_count, ahead_of_trunk, '
+            'behind_trunk, last_commit_hash, last_commit_message, last_sync_at) ON worktrees TO %I', agent);
+    END LOOP;
+END
+$$;
+-- The host the current role is the agent of (NULL for any other role).
+CREATE OR REPLACE FUNCTION imi_current_host() RETURNS uuid
+LANGUAGE sql STABLE AS $$
+    SELECT id FROM hosts WHERE role_name = current_user
+$$;
+GRANT EXECUTE ON FUNCTION imi_current_host() TO imi_sync_agent, imi_sync_host;
 
-GRANT USAGE ON SCHEMA public TO imi_sync_agent;
-GRANT SELECT ON projects, worktree_types, worktrees, hosts, imi_schema_migrations TO imi_sync_agent;
--- Its own host row: registered at start, last_seen_at on every heartbeat.
-GRANT INSERT ON hosts TO imi_sync_agent;
-GRANT UPDATE (agent_version, heartbeat_seconds, started_at, last_seen_at) ON hosts TO imi_sync_agent;
--- Adopting rows from before hosts existed.
-GRANT UPDATE (host_id) ON worktrees TO imi_sync_agent;
-GRANT UPDATE (
-    has_uncommitted_changes,
-    uncommitted_files_count,
-    ahead_of_trunk,
-    behind_trunk,
-    last_commit_hash,
-    last_commit_message,
-    last_sync_at
-) ON worktrees TO imi_sync_agent;
+-- Row-level security. Readers are not limited (status, hosts and dashboards see every host);
+-- the table owner is not subject to it.
+ALTER TABLE worktrees ENABLE ROW LEVEL SECURITY;
+ALTER TABLE hosts ENABLE ROW LEVEL SECURITY;
+
+DROP POLICY IF EXISTS imi_read_all ON worktrees;
+DROP POLICY IF EXISTS imi_single_agent ON worktrees;
+DROP POLICY IF EXISTS imi_host_insert ON worktrees;
+DROP POLICY IF EXISTS imi_host_update ON worktrees;
+CREATE POLICY imi_read_all ON worktrees FOR SELECT USING (true);
+CREATE POLICY imi_single_agent ON worktrees FOR ALL TO imi_sync_agent USING (true) WITH CHECK (true);
+CREATE POLICY imi_host_insert ON worktrees FOR INSERT TO imi_sync_host
+    WITH CHECK (host_id = imi_current_host());
+-- A host changes its own rows, and adopts rows no host has yet (making them its own).
+CREATE POLICY imi_host_update ON worktrees FOR UPDATE TO imi_sync_host
+    USING (host_id = imi_current_host() OR host_id IS NULL)
+    WITH CHECK (host_id = imi_current_host());
+
+DROP POLICY IF EXISTS imi_read_all ON hosts;
+DROP POLICY IF EXISTS imi_single_agent ON hosts;
+DROP POLICY IF EXISTS imi_host_insert ON hosts;
+DROP POLICY IF EXISTS imi_host_update ON hosts;
+CREATE POLICY imi_read_all ON hosts FOR SELECT USING (true);
+CREATE POLICY imi_single_agent ON hosts FOR ALL TO imi_sync_agent USING (true) WITH CHECK (true);
+-- The agent's start is an upsert: its proposed row must be its own host's.
+CREATE POLICY imi_host_insert ON hosts FOR INSERT TO imi_sync_host
+    WITH CHECK (name = (SELECT h.name FROM hosts h WHERE h.role_name = current_user));
+CREATE POLICY imi_host_update ON hosts FOR UPDATE TO imi_sync_host
+    USING (role_name = current_user) WITH CHECK (role_name = current_user);
+
+-- Makes `role` (a new login role, if it does not exist) the agent of host `host`: a member
+-- of imi_sync_host, named in the host's row. Identifiers are quoted by format('%I').
+CREATE OR REPLACE PROCEDURE imi_grant_host(host text, role text)
+LANGUAGE plpgsql AS $$
+BEGIN
+    BEGIN
+        IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = role) THEN
+            EXECUTE format('CREATE ROLE %I LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE', role);
+        END IF;
+    EXCEPTION
+        WHEN duplicate_object OR unique_violation THEN NULL;
+    END;
+    EXECUTE format('GRANT imi_sync_host TO %I', role);
+    INSERT INTO hosts (name, role_name) VALUES (host, role)
+    ON CONFLICT (name) DO UPDATE SET role_name = EXCLUDED.role_name;
+END
+$$;
+REVOKE ALL ON PROCEDURE imi_grant_host(text, text) FROM PUBLIC;

@@ -43,12 +43,15 @@ struct AgentRoleTests {
         "every other change is refused with SQLSTATE 42501",
         arguments: [
             "UPDATE worktrees SET name = 'renamed'",
-            "UPDATE worktrees SET path = '/elsewhere'",
-            "UPDATE worktrees SET active = false",
+            "UPDATE worktrees SET agent_id = 'someone'",
+            "UPDATE worktrees SET type_id = 1",
             "UPDATE worktrees SET metadata = '{\"x\":1}'",
             "UPDATE projects SET name = 'renamed'",
+            "UPDATE projects SET active = false",
+            "UPDATE hosts SET role_name = 'imi_sync_agent'",
             "DELETE FROM worktrees",
-            "INSERT INTO projects (name, trunk_path) VALUES ('x', '/x')",
+            "DELETE FROM projects",
+            "INSERT INTO worktree_types (name) VALUES ('x')",
             "INSERT INTO agent_activities (agent_id, worktree_id, activity_type) SELECT 'a', id, 'other' FROM worktrees",
             "SELECT * FROM agent_activities",
             "TRUNCATE worktrees",
@@ -62,5 +65,78 @@ struct AgentRoleTests {
         let row = try owner.connection.execute(
             "SELECT name, path, active FROM worktrees WHERE id = $1", [worktree])
         #expect(row.rows.first == ["w", "/tmp/p/w", "t"])
+    }
+
+    @Test("the single agent also keeps membership: registers, moves and deactivates worktrees")
+    func canKeepMembership() throws {
+        let (owner, agent, worktree) = try agentConnection()
+        let registry = Registry(connection: agent)
+        let host = try registry.registerHost(named: "desk", agentVersion: "0.2.0")
+        var changes = MembershipChanges()
+        changes.newProjects = [.init(name: "q", remoteOrigin: "", defaultBranch: "main", trunkPath: "/tmp/q/trunk-main")]
+        changes.newWorktrees = [.init(
+            project: .new(index: 0), typeID: 1, name: "trunk-main", branchName: "main", path: "/tmp/q/trunk-main",
+            gitDirectory: "/tmp/q/trunk-main/.git")]
+        changes.worktreeUpdates = [.init(id: worktree, path: "/tmp/p/moved", gitDirectory: "/tmp/p/.git", branchName: "b")]
+        let ids = try registry.withMembershipLock(host: host) { try registry.apply(changes, host: host) }
+        #expect(ids.count == 1)
+        var gone = MembershipChanges()
+        gone.deactivations = [worktree]
+        try registry.withMembershipLock(host: host) { try registry.apply(gone, host: host) }
+        let row = try owner.connection.execute("SELECT path, active, host_id FROM worktrees WHERE id = $1", [worktree])
+        #expect(row.rows.first == ["/tmp/p/moved", "f", host])
+    }
+
+    /// Two hosts, each with its own login role made by `imi_grant_host`, and one row each.
+    func twoHosts() throws -> (owner: RegistrySeeder, a: PostgresConnection, rowA: String, rowB: String, hostB: String) {
+        let (owner, _, legacyRow) = try agentConnection()
+        try owner.connection.execute("CALL imi_grant_host($1, $2)", ["host-a", "imi_host_a"])
+        try owner.connection.execute("CALL imi_grant_host($1, $2)", ["host-b", "imi_host_b"])
+        let hostA: String = try owner.connection.execute("SELECT id FROM hosts WHERE name = 'host-a'").decode(0, 0)
+        let hostB: String = try owner.connection.execute("SELECT id FROM hosts WHERE name = 'host-b'").decode(0, 0)
+        let project: String = try owner.connection.execute("SELECT project_id FROM worktrees WHERE id = $1", [legacyRow]).decode(0, 0)
+        let rowA = try owner.addWorktree(project: project, name: "wa", path: "/srv/a")
+        let rowB = try owner.addWorktree(project: project, name: "wb", path: "/srv/b")
+        try owner.connection.execute("UPDATE worktrees SET host_id = $1 WHERE id = $2", [hostA, rowA])
+        try owner.connection.execute("UPDATE worktrees SET host_id = $1 WHERE id = $2", [hostB, rowB])
+        let database = try owner.databaseName()
+        let a = try PostgresConnection(settings: try PostgresCluster.shared().settings(database: database, user: "imi_host_a"))
+        return (owner, a, rowA, rowB, hostB)
+    }
+
+    @Test("row-level security: host A's role writes its own rows and cannot change host B's")
+    func hostRolesAreFenced() throws {
+        let (owner, a, rowA, rowB, hostB) = try twoHosts()
+        let registry = Registry(connection: a)
+        func state(_ id: String) -> GitStateUpdate {
+            GitStateUpdate(
+                worktreeID: id, uncommittedFilesCount: 9, aheadOfTrunk: 0, behindTrunk: 0, lastCommitHash: "c",
+                lastCommitMessage: "m", readAt: Date())
+        }
+        #expect(try registry.write([state(rowA)]) == 1)
+        #expect(try registry.write([state(rowB)]) == 0, "B's row is invisible to A's updates")
+        #expect(try owner.gitColumns(of: rowA).uncommittedFilesCount == 9)
+        #expect(try owner.gitColumns(of: rowB).uncommittedFilesCount == nil)
+        #expect(try a.execute("UPDATE worktrees SET active = false WHERE id = $1", [rowB]).affectedRows == 0)
+        #expect(try a.execute("UPDATE hosts SET last_seen_at = now() WHERE id = $1", [hostB]).affectedRows == 0)
+        // Giving its row away, writing a row for B, or registering as B breaks the policy.
+        for (statement, parameters) in [
+            ("UPDATE worktrees SET host_id = $2 WHERE id = $1", [rowA, hostB]),
+            ("INSERT INTO worktrees (project_id, type_id, name, branch_name, path, host_id) "
+                + "SELECT project_id, type_id, 'new', 'main', '/srv/new', $2 FROM worktrees WHERE id = $1", [rowA, hostB]),
+        ] as [(String, [String])] {
+            let error = #expect(throws: PostgresError.self) { try a.execute(statement, parameters) }
+            #expect(error?.sqlState == "42501", "\(statement)")
+        }
+        let impostor = #expect(throws: PostgresError.self) { try registry.registerHost(named: "host-b", agentVersion: "x") }
+        #expect(impostor?.sqlState == "42501")
+        #expect(try owner.connection.execute("SELECT host_id FROM worktrees WHERE id = $1", [rowB]).string(0, 0) == hostB)
+        #expect(try owner.connection.execute("SELECT agent_version FROM hosts WHERE id = $1", [hostB]).string(0, 0) == nil)
+
+        // Its own host row, and the rows no host has adopted yet, are its to take.
+        let hostA = try registry.registerHost(named: "host-a", agentVersion: "0.2.0", heartbeatSeconds: 30, starting: true)
+        try registry.touchHost(hostA)
+        let legacy: String = try owner.connection.execute("SELECT id FROM worktrees WHERE host_id IS NULL").decode(0, 0)
+        #expect(try registry.adopt([legacy], host: hostA) == 1)
     }
 }
