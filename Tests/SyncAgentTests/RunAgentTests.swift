@@ -154,6 +154,7 @@ struct RunAgentTests {
         let linked = try fixture.addWorktree("feat-ui", branch: "feat/ui", to: project)
         let projectID = try registry.addProject("web", trunk: project.trunk)
         let id = try registry.addWorktree("feat-ui", path: linked, project: projectID, branch: "feat/ui")
+        try registry.addWorktree("trunk-main", path: project.trunk, project: projectID)
         let running = RunningAgent(settings: registry.settings)
         #expect(try await eventually("ready") { running.statistics.ready })
 
@@ -163,7 +164,7 @@ struct RunAgentTests {
         #expect(try registry.row(id).hash != nil, "the stored state is kept")
         try FileManager.default.moveItem(at: aside, to: linked)
         #expect(try await eventually("watched again") {
-            running.statistics.missingWorktrees == 0 && running.statistics.watchedWorktrees == 1
+            running.statistics.missingWorktrees == 0 && running.statistics.watchedWorktrees == 2
         })
         try write("x\n", "x.txt", in: linked)
         #expect(try await eventually("edit after return") { try registry.row(id).files == 1 })

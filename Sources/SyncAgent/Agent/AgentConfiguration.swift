@@ -16,6 +16,22 @@ struct AgentConfiguration: Equatable, Sendable {
     var missingRecheck: Duration = .seconds(2)
     /// Reconnect waits: doubled per failure, capped.
     var reconnect = Backoff(initial: .milliseconds(250), cap: .seconds(30))
+    /// Keeping the registry's membership true (worktrees and clones added, moved, removed).
+    var membership = Membership()
+
+    struct Membership: Equatable, Sendable {
+        /// Off: `run` only syncs the git state of rows others registered.
+        var enabled = true
+        /// Walked for new clones (absolute, symbolic links resolved); the repositories of
+        /// registered worktrees are watched wherever they are.
+        var roots: [String] = []
+        var depthLimit = 6
+        /// Quiet time after a membership event before the registry is compared with the disk.
+        var settle: Duration = .milliseconds(150)
+        /// Wait before looking again at a directory that was not a repository yet (a clone
+        /// in progress).
+        var retry: Duration = .milliseconds(500)
+    }
 
     /// Applies the `[sync]` table of config.toml; a value that is not positive is refused.
     mutating func apply(_ sync: ConfigFile.Sync, path: String) throws {

@@ -10,6 +10,10 @@ import Synchronization
 ///     inotify event (WorktreeWatcher) -> dirty worktree (DirtySet) -> probe (WorktreeProber)
 ///     -> changed state (StateLedger) -> one batched write + NOTIFY (RegistrySession)
 ///
+/// Membership runs beside it: a worktree or clone coming or going (WorktreeWatcher's
+/// membership watches) -> a pass of MembershipKeeper -> rows registered, repaired or
+/// deactivated -> the tracker follows the registry.
+///
 /// The loop runs on a thread of its own: every libpq call and every libgit2 probe blocks that
 /// thread, never a thread of Swift's cooperative pool. Other threads (inotify reader, LISTEN
 /// connection, signal handlers) only post to ``inbox``. The loop sleeps until the next
@@ -31,6 +35,7 @@ final class AgentLoop: @unchecked Sendable {
     private var watcher: WorktreeWatcher?
     private let session: RegistrySession
     private var tracker = WorktreeTracker()
+    private let membership: MembershipKeeper
     private var dirty: DirtySet
     private var loadedRegistry = false
     private var ready = false
@@ -66,6 +71,7 @@ final class AgentLoop: @unchecked Sendable {
         self.watchLimit = watchLimit
         self.status = AgentStatus(notifier: notifier, logger: logger)
         self.dirty = DirtySet(settle: configuration.settle, maxDelay: configuration.maxDelay)
+        self.membership = MembershipKeeper(configuration: configuration.membership, logger: logger)
         let backoffBox = BackoffBox(configuration.reconnect)
         self.backoff = backoffBox
         let heartbeat = configuration.heartbeat
@@ -155,7 +161,10 @@ final class AgentLoop: @unchecked Sendable {
         if let listed = session.connectIfDue(at: now) {
             loadedRegistry = true
             apply(listed, at: now)
+            // Worktrees may have come or gone while the agent was away.
+            membership.schedule(.roots, at: now)
         }
+        if session.isConnected, let due = membership.nextDeadline, now >= due { keepMembership(at: now) }
         if !tracker.ids(in: .missing).isEmpty, now >= nextMissingCheck {
             recheckMissing(at: now)
             nextMissingCheck = now + configuration.missingRecheck
@@ -168,7 +177,9 @@ final class AgentLoop: @unchecked Sendable {
         let due = dirty.takeDue(at: now)
         if !due.isEmpty { probe(due) }
         session.flush(at: now)
-        if session.isConnected, loadedRegistry, !ready, dirty.isEmpty, session.ledger.pending.isEmpty {
+        if session.isConnected, loadedRegistry, !ready, dirty.isEmpty, session.ledger.pending.isEmpty,
+            membership.walkedOnce || !configuration.membership.enabled
+        {
             becomeReady(at: now)
         }
         if session.isConnected, ready, now >= nextHeartbeat {
@@ -185,6 +196,7 @@ final class AgentLoop: @unchecked Sendable {
         var candidates: [Duration] = [nextReconcile]
         if let deadline = dirty.nextDeadline { candidates.append(deadline) }
         if let deadline = session.nextDeadline { candidates.append(deadline) }
+        if session.isConnected, let deadline = membership.nextDeadline { candidates.append(deadline) }
         if session.isConnected, ready { candidates.append(nextHeartbeat) }
         if !tracker.polled.isEmpty { candidates.append(nextPoll) }
         if !tracker.ids(in: .missing).isEmpty { candidates.append(nextMissingCheck) }
@@ -227,6 +239,8 @@ final class AgentLoop: @unchecked Sendable {
             overflows += 1
             logger.warning("the inotify queue overflowed (fs.inotify.max_queued_events); rescanning every worktree")
             watchAll(tracker.registered(Array(tracker.worktrees.keys)), at: now)
+        case .watch(.membership(let triggers)):
+            for trigger in triggers { membership.schedule(trigger, at: now) }
         case .watch(.rootGone(let id)):
             guard let worktree = tracker[id], tracker.state(of: id) != .missing else { return }
             tracker.set(id, .missing)
@@ -269,6 +283,8 @@ final class AgentLoop: @unchecked Sendable {
             dirty.settle = configuration.settle
             dirty.maxDelay = configuration.maxDelay
             backoff.value = configuration.reconnect
+            membership.configuration = configuration.membership
+            membership.schedule(.roots, at: now)
             nextReconcile = now + configuration.reconcile
             logger.notice("configuration reloaded")
         } catch {
@@ -286,6 +302,18 @@ final class AgentLoop: @unchecked Sendable {
         let retry = tracker.ids(in: .polled) + tracker.ids(in: .missing) + tracker.ids(in: .unreadable)
         watchAll(tracker.registered(retry), at: now)
         if let listed = session.activeWorktrees(at: now) { apply(listed, at: now) }
+    }
+
+    /// Runs the membership passes due and follows the registry when they changed rows.
+    private func keepMembership(at now: Duration) {
+        let registered = tracker.registered(Array(tracker.worktrees.keys))
+        let changed = session.withRegistry(at: now) { registry, hostID in
+            try membership.runDue(at: now, registry: registry, hostID: hostID, registered: registered)
+        }
+        // Refused: wait for the next event rather than retrying in a loop.
+        if changed == nil, session.isConnected { membership.drop() }
+        watcher?.setMembershipWatches(membership.watches)
+        if changed == true, let listed = session.activeWorktrees(at: now) { apply(listed, at: now) }
     }
 
     // MARK: Watching and probing
@@ -420,6 +448,8 @@ final class AgentLoop: @unchecked Sendable {
         statistics.overflows = overflows
         statistics.heartbeats = counters.heartbeats
         statistics.reconciles = reconciles
+        statistics.membershipPasses = membership.passes
+        statistics.membershipChanges = membership.changedRows
         statistics.nextWake = nextWake
         statistics.ready = ready
         status.publish(statistics, watchLimit: watcher?.watchLimit)

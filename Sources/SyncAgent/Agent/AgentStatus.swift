@@ -32,6 +32,10 @@ final class AgentStatus: Sendable {
         var overflows = 0
         /// Heartbeats that refreshed `last_sync_at`.
         var heartbeats = 0
+        /// Membership passes run (walks of the roots and reads of one repository).
+        var membershipPasses = 0
+        /// Rows those passes registered, repaired, reactivated or deactivated.
+        var membershipChanges = 0
         /// Periodic reconciles done.
         var reconciles = 0
         /// When the loop next wakes on its own (agent clock); `nil` while it has no deadline.

@@ -146,6 +146,28 @@ final class RegistrySession {
         reconnectAt = now
     }
 
+    /// Runs `body` with the registry and this host's id while connected. A lost connection
+    /// is handled as everywhere else; a statement the server refuses (a missing grant, a
+    /// policy) is logged, once per distinct message, and yields `nil`.
+    func withRegistry<T>(at now: Duration, _ body: (Registry, String) throws -> T) -> T? {
+        guard let connection, let hostID else { return nil }
+        do {
+            return try body(Registry(connection: connection), hostID)
+        } catch let refusal as PostgresError where refusal.code != .connection {
+            if reportedRefusals.insert(refusal.message).inserted {
+                logger.warning(
+                    "the registry refused a membership change; rows stay as they are",
+                    metadata: ["error": "\(refusal)", "pg.sqlstate": "\(refusal.sqlState ?? "")"])
+            }
+            return nil
+        } catch {
+            lost(error, at: now)
+            return nil
+        }
+    }
+
+    private var reportedRefusals: Set<String> = []
+
     /// This host's active worktrees now (after a LISTEN notification or a reload).
     func activeWorktrees(at now: Duration) -> [RegisteredWorktree]? {
         guard let connection, let hostID else { return nil }

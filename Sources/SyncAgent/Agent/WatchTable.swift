@@ -18,6 +18,8 @@ struct WatchTable {
         /// A directory outside every repository holding a file git reads (global config,
         /// core.excludesFile), or the nearest existing ancestor of one not created yet.
         case external
+        /// A directory watched for worktrees and clones coming and going (``MembershipWatch``).
+        case membership
     }
 
     struct Entry {

@@ -11,6 +11,30 @@ enum WatchSignal: Sendable, Equatable {
     case overflow
     /// The worktree's top directory was deleted or moved away; its watches are gone.
     case rootGone(String)
+    /// Worktrees or clones may have been added, moved or removed (see ``MembershipWatch``).
+    case membership(Set<MembershipTrigger>)
+}
+
+/// Where membership may have changed: somewhere under the roots, or in one repository.
+enum MembershipTrigger: Sendable, Hashable {
+    /// A directory above the worktrees changed: walk the roots again.
+    case roots
+    /// The worktree list of the repository with this common directory may have changed.
+    case repository(commonDirectory: String)
+}
+
+/// A directory watched for membership, and what its events mean.
+enum MembershipWatch: Sendable, Hashable {
+    /// A directory of the roots above every worktree: a directory or `.git` appearing or
+    /// going means a clone or worktree was added, moved or removed.
+    case skeleton
+    /// A repository's common directory: `worktrees/` appearing or going, and the main
+    /// clone's HEAD (its branch).
+    case commonDirectory(String)
+    /// `<common>/worktrees/`: an administrative directory added or removed.
+    case worktreesDirectory(String)
+    /// `<common>/worktrees/<name>/`: its gitdir, HEAD or lock written.
+    case administrative(String)
 }
 
 /// A worktree to watch: its registry id and top directory.
@@ -65,6 +89,9 @@ final class WorktreeWatcher: @unchecked Sendable {
     /// For each watched external directory, the names in it that lead to a file git reads.
     private var externalInterest: [FilePath: Set<FilePath.Component>] = [:]
     private static let externalOwner = "\u{0}external"
+    private static let membershipOwner = "\u{0}membership"
+    /// What each membership watch is on.
+    private var membershipWatches: [FilePath: MembershipWatch] = [:]
     private let watchLimitOverride: Int?
     private let emit: @Sendable (WatchSignal) -> Void
     private let logger: Logger
@@ -258,6 +285,54 @@ final class WorktreeWatcher: @unchecked Sendable {
         if layouts.count > Self.openLayoutsLimit { layouts.removeFirst() }
     }
 
+    // MARK: Membership
+
+    /// Watches exactly `watches` for membership changes (adding new ones, dropping the rest);
+    /// returns how many could not be added.
+    @discardableResult
+    func setMembershipWatches(_ watches: [FilePath: MembershipWatch]) -> Int {
+        lock.withLock {
+            guard inotify != nil else { return watches.count }
+            var failed = 0
+            var kept: [FilePath: MembershipWatch] = [:]
+            for (path, kind) in watches {
+                do {
+                    try addLocked(path, owner: Self.membershipOwner, role: .membership)
+                    kept[path] = kind
+                } catch {
+                    failed += 1
+                }
+            }
+            membershipWatches = kept
+            for watch in table.remove(Self.membershipOwner, role: .membership, notIn: Set(kept.keys)) {
+                inotify?.removeWatch(watch)
+            }
+            return failed
+        }
+    }
+
+    /// Watches used for membership.
+    var membershipWatchCount: Int { watchCount(of: Self.membershipOwner) }
+
+    /// What `event` in the membership-watched `directory` asks for, if anything.
+    private func membershipTrigger(_ event: InotifyEvent, in directory: FilePath) -> MembershipTrigger? {
+        guard let kind = membershipWatches[directory] else { return nil }
+        let name = event.name
+        switch kind {
+        case .skeleton:
+            guard event.isDirectory || name == Self.gitName else { return nil }
+            return event.isCreated || event.isMovedAway || event.isDeleted || event.isSelfGone ? .roots : nil
+        case .commonDirectory(let common):
+            return name == Self.worktreesName || name == Self.headName ? .repository(commonDirectory: common) : nil
+        case .worktreesDirectory(let common):
+            return event.isDirectory || event.isSelfGone ? .repository(commonDirectory: common) : nil
+        case .administrative(let common):
+            if event.isSelfGone { return .repository(commonDirectory: common) }
+            guard let name, Self.administrativeNames.contains(name) else { return nil }
+            return .repository(commonDirectory: common)
+        }
+    }
+
     // MARK: Files outside the repositories
 
     /// Global config files libgit2 reads: `~/.gitconfig`, `$XDG_CONFIG_HOME/git/{config,
@@ -352,6 +427,7 @@ final class WorktreeWatcher: @unchecked Sendable {
         var changed = Set<String>()
         var signals: [WatchSignal] = []
         var followUp = FollowUp()
+        var triggers = Set<MembershipTrigger>()
         for event in events {
             if event.isOverflow {
                 signals.append(.overflow)
@@ -363,6 +439,10 @@ final class WorktreeWatcher: @unchecked Sendable {
             }
             guard let entry = table.entry(event.watch) else { continue }
             for (owner, role) in entry.owners {
+                if owner == Self.membershipOwner {
+                    if let trigger = membershipTrigger(event, in: entry.path) { triggers.insert(trigger) }
+                    continue
+                }
                 if owner == Self.externalOwner {
                     if let name = event.component, externalInterest[entry.path]?.contains(name) == true {
                         followUp.externalChanged = true
@@ -385,7 +465,7 @@ final class WorktreeWatcher: @unchecked Sendable {
                     if let name = event.name, name.count > 5, name.suffix(5).elementsEqual(Self.lockSuffix) { continue }
                     changed.insert(owner)
                     handleGitEvent(event, in: entry.path, role: role, owner: owner, followUp: &followUp)
-                case .external:
+                case .external, .membership:
                     break
                 }
             }
@@ -400,6 +480,7 @@ final class WorktreeWatcher: @unchecked Sendable {
             recheckIndexLocked(owner)
         }
         if !changed.isEmpty { signals.insert(.changed(changed), at: 0) }
+        if !triggers.isEmpty { signals.append(.membership(triggers)) }
         return signals
     }
 
@@ -476,4 +557,9 @@ final class WorktreeWatcher: @unchecked Sendable {
     private static let excludeName = Array("exclude".utf8)
     private static let sparseCheckoutName = Array("sparse-checkout".utf8)
     private static let lockSuffix = Array(".lock".utf8)
+    private static let worktreesName = Array("worktrees".utf8)
+    private static let headName = Array("HEAD".utf8)
+    private static let administrativeNames: Set<[UInt8]> = [
+        Array("gitdir".utf8), Array("commondir".utf8), Array("HEAD".utf8), Array("locked".utf8),
+    ]
 }

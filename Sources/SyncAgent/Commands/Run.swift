@@ -20,6 +20,14 @@ struct Run: AsyncParsableCommand {
             SIGTERM/SIGINT flush and stop; SIGHUP re-reads config.toml (timings and database \
             settings, reconnecting when they changed) and the registry.
 
+            Membership: the agent also keeps the registry's rows true as worktrees come and \
+            go. It watches each registered repository's .git/worktrees/ and the directories \
+            of the roots above the worktrees (roots as for `imi-sync scan`), so `git worktree \
+            add` is registered and synced, `git worktree remove` or `prune` deactivates the \
+            row, a moved worktree keeps its row, and a new clone under a root is registered, \
+            each within about a second. Symbolic links are never followed. --no-membership \
+            turns this off.
+
             Timings come from the [sync] table of config.toml: settle_ms, max_delay_ms, \
             heartbeat_seconds, reconcile_seconds, poll_seconds, reconnect_cap_seconds; the \
             flags below override them.
@@ -38,6 +46,9 @@ struct Run: AsyncParsableCommand {
 
     @Option(name: .long, help: "Seconds between last_sync_at heartbeats.")
     var heartbeatSeconds: Int64?
+
+    @Flag(name: .long, help: "Do not register, move or deactivate rows; only sync git state.")
+    var noMembership = false
 
     func validate() throws {
         for (name, value) in [
@@ -93,6 +104,9 @@ struct Run: AsyncParsableCommand {
         var configuration = AgentConfiguration()
         let resolved = try global.resolvedConfig()
         try configuration.apply(resolved.sync, path: resolved.configPath)
+        configuration.membership.enabled = !noMembership
+        configuration.membership.roots = MembershipScan.canonical(resolved.roots.value)
+        configuration.membership.depthLimit = resolved.scanDepth.value
         if let settleMs { configuration.settle = .milliseconds(settleMs) }
         if let maxDelayMs { configuration.maxDelay = .milliseconds(maxDelayMs) }
         if let reconcileSeconds { configuration.reconcile = .seconds(reconcileSeconds) }

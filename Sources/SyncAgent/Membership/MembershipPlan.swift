@@ -49,7 +49,7 @@ struct MembershipPlan {
 
         mutating func reconcile(_ repository: RepositoryInspection, exists: (String) -> Bool) {
             guard let main = repository.main else { return }
-            guard let (project, projectName) = resolveProject(repository, main: main) else { return }
+            guard let (project, projectName) = resolveProject(repository, main: main, exists: exists) else { return }
             if case .existing(let id) = project { projectsRead.insert(id) }
             for worktree in repository.worktrees {
                 reconcile(worktree, isMain: worktree.administrativeName == nil, project: project, projectName: projectName, exists: exists)
@@ -61,7 +61,7 @@ struct MembershipPlan {
         /// The registered project of `repository` (by origin, else by trunk path), with the
         /// facts git gives about it refreshed; or a new one. `nil` when it cannot be registered.
         mutating func resolveProject(
-            _ repository: RepositoryInspection, main: RepositoryInspection.Worktree
+            _ repository: RepositoryInspection, main: RepositoryInspection.Worktree, exists: (String) -> Bool
         ) -> (MembershipChanges.ProjectReference, String)? {
             let origin = repository.originURL ?? ""
             let key = RemoteURL.key(origin)
@@ -74,7 +74,8 @@ struct MembershipPlan {
                     id: existing.id,
                     remoteOrigin: existing.remoteOrigin.isEmpty ? origin : existing.remoteOrigin,
                     defaultBranch: repository.originDefaultBranch ?? existing.defaultBranch,
-                    trunkPath: main.path)
+                    // A second clone of the same remote does not take trunk over; a moved one does.
+                    trunkPath: exists(existing.trunkPath) ? existing.trunkPath : main.path)
                 if update.remoteOrigin != existing.remoteOrigin || update.defaultBranch != existing.defaultBranch
                     || update.trunkPath != existing.trunkPath
                 {
@@ -143,7 +144,10 @@ struct MembershipPlan {
                 return
             }
             guard let type else { return }
-            let candidates = [directoryName] + (worktree.administrativeName.map { [$0] } ?? [])
+            // Git keeps administrative names unique; a second clone of one remote is told apart
+            // by its parent directory.
+            let parent = Self.lastComponent(String(worktree.path.dropLast(directoryName.count + 1)))
+            let candidates = [directoryName] + (worktree.administrativeName.map { [$0] } ?? []) + [parent + "-" + directoryName]
             guard let name = candidates.first(where: { !namesInUse[project, default: []].contains($0) }) else {
                 report.skipped.append(ScanSkip(
                     path: worktree.path, reason: .nameTaken,

@@ -27,7 +27,19 @@ struct MembershipScan {
         let registry = Registry(connection: connection)
         let hostID =
             dryRun ? try registry.hostID(named: host.name) ?? Self.unregisteredHost : try host.register(on: registry)
-        var report = try registry.withMembershipLock(host: hostID) {
+        var report = try Self.reconcile(discovery, registry: registry, hostID: hostID, dryRun: dryRun)
+        report.roots = roots
+        report.dryRun = dryRun
+        report.elapsed = clock.now - start
+        return report
+    }
+
+    /// Compares `discovery` with this host's rows and writes the difference in one
+    /// transaction holding the host's membership lock (nothing when `dryRun`).
+    static func reconcile(
+        _ discovery: Discovery, registry: Registry, hostID: String, dryRun: Bool = false
+    ) throws -> ScanReport {
+        try registry.withMembershipLock(host: hostID) {
             let snapshot = try registry.membershipSnapshot(host: hostID)
             var (changes, report) = MembershipPlan(
                 discovery: discovery, snapshot: snapshot, hostID: hostID, exists: Self.exists
@@ -41,10 +53,6 @@ struct MembershipScan {
             }
             return report
         }
-        report.roots = roots
-        report.dryRun = dryRun
-        report.elapsed = clock.now - start
-        return report
     }
 
     /// Whether something is at `path`; a dangling link is nothing.

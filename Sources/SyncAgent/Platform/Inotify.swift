@@ -24,6 +24,7 @@ struct InotifyEvent: Equatable, Sendable {
     var isSelfGone: Bool { mask & UInt32(IN_DELETE_SELF | IN_MOVE_SELF) != 0 }
     var isCreated: Bool { mask & UInt32(IN_CREATE | IN_MOVED_TO) != 0 }
     var isMovedAway: Bool { mask & UInt32(IN_MOVED_FROM) != 0 }
+    var isDeleted: Bool { mask & UInt32(IN_DELETE) != 0 }
 }
 
 /// An inotify instance: owns the descriptor, closes it in one place.
