@@ -9,13 +9,19 @@ public struct MembershipSnapshot: Sendable, Equatable {
         public var remoteOrigin: String
         public var defaultBranch: String
         public var trunkPath: String
+        /// `trunk_path` is an active worktree of another host: it is not this host's to move.
+        public var trunkIsAnotherHosts: Bool
 
-        public init(id: String, name: String, remoteOrigin: String, defaultBranch: String, trunkPath: String) {
+        public init(
+            id: String, name: String, remoteOrigin: String, defaultBranch: String, trunkPath: String,
+            trunkIsAnotherHosts: Bool = false
+        ) {
             self.id = id
             self.name = name
             self.remoteOrigin = remoteOrigin
             self.defaultBranch = defaultBranch
             self.trunkPath = trunkPath
+            self.trunkIsAnotherHosts = trunkIsAnotherHosts
         }
     }
 
@@ -163,12 +169,12 @@ public struct MembershipChanges: Sendable, Equatable {
 }
 
 extension Registry {
-    /// Runs `body` in one transaction holding this host's membership lock, so a scan and the
-    /// agent's membership pass never interleave their reads and writes.
-    public func withMembershipLock<T>(host hostID: String, _ body: () throws -> T) throws -> T {
+    /// Runs `body` in one transaction holding the registry's membership lock, so scans and
+    /// agents' membership passes (of any host: two hosts may find the same new project)
+    /// never interleave their reads and writes. Passes are short; they queue.
+    public func withMembershipLock<T>(_ body: () throws -> T) throws -> T {
         try connection.transaction {
-            try connection.execute(
-                "SELECT pg_advisory_xact_lock(hashtext('imi-sync membership'), hashtext($1))", [hostID])
+            try connection.execute("SELECT pg_advisory_xact_lock(hashtext('imi-sync membership'))")
             return try body()
         }
     }
@@ -176,7 +182,12 @@ extension Registry {
     /// The projects, this host's rows and the host-less rows, as ``MembershipSnapshot``.
     public func membershipSnapshot(host hostID: String) throws -> MembershipSnapshot {
         let projects = try connection.execute(
-            "SELECT id, name, remote_origin, default_branch, trunk_path FROM projects WHERE active ORDER BY name")
+            """
+            SELECT p.id, p.name, p.remote_origin, p.default_branch, p.trunk_path,
+                   EXISTS (SELECT FROM worktrees w WHERE w.project_id = p.id AND w.active AND w.path = p.trunk_path
+                           AND w.host_id IS DISTINCT FROM $1::uuid AND w.host_id IS NOT NULL)
+            FROM projects p WHERE p.active ORDER BY p.name
+            """, [hostID])
         let worktrees = try connection.execute(
             """
             SELECT id, project_id, name, path, git_dir, branch_name, type_id, active, host_id
@@ -190,7 +201,7 @@ extension Registry {
                 .init(
                     id: try projects.decode(row, 0), name: try projects.decode(row, 1),
                     remoteOrigin: try projects.decode(row, 2), defaultBranch: try projects.decode(row, 3),
-                    trunkPath: try projects.decode(row, 4))
+                    trunkPath: try projects.decode(row, 4), trunkIsAnotherHosts: try projects.decode(row, 5))
             },
             worktrees: try (0..<worktrees.count).map { row in
                 .init(
@@ -207,7 +218,7 @@ extension Registry {
 
     /// Writes `changes` for `hostID`: deactivations first (freeing paths and names), then
     /// updates, then new projects and worktrees. Returns the ids of the new worktree rows.
-    /// Call inside ``withMembershipLock(host:_:)``.
+    /// Call inside ``withMembershipLock(_:)``.
     @discardableResult
     public func apply(_ changes: MembershipChanges, host hostID: String) throws -> [String] {
         if !changes.deactivations.isEmpty {

@@ -6,11 +6,7 @@ import Testing
 
 @Suite("deploy/roles.sql: the agent's least-privilege role")
 struct AgentRoleTests {
-    static let rolesSQL: String = {
-        let root = URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        return (try? String(contentsOf: root.appendingPathComponent("deploy/roles.sql"), encoding: .utf8)) ?? ""
-    }()
+    static let rolesSQL = DeployFiles.rolesSQL
 
     /// A migrated registry with one worktree, roles.sql applied, and a connection as the agent.
     func agentConnection() throws -> (owner: RegistrySeeder, agent: PostgresConnection, worktree: String) {
@@ -78,11 +74,11 @@ struct AgentRoleTests {
             project: .new(index: 0), typeID: 1, name: "trunk-main", branchName: "main", path: "/tmp/q/trunk-main",
             gitDirectory: "/tmp/q/trunk-main/.git")]
         changes.worktreeUpdates = [.init(id: worktree, path: "/tmp/p/moved", gitDirectory: "/tmp/p/.git", branchName: "b")]
-        let ids = try registry.withMembershipLock(host: host) { try registry.apply(changes, host: host) }
+        let ids = try registry.withMembershipLock { try registry.apply(changes, host: host) }
         #expect(ids.count == 1)
         var gone = MembershipChanges()
         gone.deactivations = [worktree]
-        try registry.withMembershipLock(host: host) { try registry.apply(gone, host: host) }
+        try registry.withMembershipLock { try registry.apply(gone, host: host) }
         let row = try owner.connection.execute("SELECT path, active, host_id FROM worktrees WHERE id = $1", [worktree])
         #expect(row.rows.first == ["/tmp/p/moved", "f", host])
     }

@@ -11,11 +11,7 @@ import Testing
 /// current state is not in the database.
 @Suite("run: states the registry refuses are kept and retried", .serialized)
 struct RefusedWriteTests {
-    static let rolesSQL: String = {
-        let root = URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        return (try? String(contentsOf: root.appendingPathComponent("deploy/roles.sql"), encoding: .utf8)) ?? ""
-    }()
+    static let rolesSQL = DeployFiles.rolesSQL
 
     static var configuration: AgentConfiguration {
         var configuration = AgentConfiguration.fastForTests

@@ -3,7 +3,8 @@ import PostgresClient
 import RegistryClient
 
 /// A throwaway PostgreSQL cluster for tests: initdb + pg_ctl in a temporary directory,
-/// listening on a Unix socket only, removed when the test process exits.
+/// listening on a Unix socket and on 127.0.0.1 (where every login needs a scram-sha-256
+/// password), removed when the test process exits.
 ///
 /// initdb refuses to run as root, so as root the cluster is owned by and run as the
 /// `postgres` system user. A missing PostgreSQL is an error, never a skip.
@@ -11,6 +12,8 @@ public final class PostgresCluster: Sendable {
     public let directory: URL
     public let socketDirectory: String
     public let superuser = "postgres"
+    /// The TCP port on 127.0.0.1 (also the number in the socket's name).
+    public let port: Int
     /// The one role that logs in with a password (`passwordUserSecret`); see ``start()``.
     public static let passwordUser = "imi_password_user"
     public static let passwordUserSecret = "right-horse-battery"
@@ -31,7 +34,7 @@ public final class PostgresCluster: Sendable {
     /// libpq settings for `database` on this cluster.
     public func settings(database: String = "postgres", user: String? = nil) -> ConnectionSettings {
         ConnectionSettings(
-            conninfo: "host=\(socketDirectory) user=\(user ?? superuser) dbname=\(database)",
+            conninfo: "host=\(socketDirectory) port=\(port) user=\(user ?? superuser) dbname=\(database)",
             origin: "test")
     }
 
@@ -46,7 +49,7 @@ public final class PostgresCluster: Sendable {
             END $$
             """))
         return ConnectionSettings(
-            conninfo: "postgresql://\(Self.passwordUser):\(password)@/postgres?host=\(socketDirectory)",
+            conninfo: "postgresql://\(Self.passwordUser):\(password)@/postgres?host=\(socketDirectory)&port=\(port)",
             origin: "test")
     }
 
@@ -75,22 +78,36 @@ public final class PostgresCluster: Sendable {
             bin.appendingPathComponent("initdb").path,
             ["-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync", "--no-instructions"],
             as: runAs)
-        // One role must prove its password, so tests can try a wrong one; all others are trusted.
+        // One role must prove its password on the socket; on TCP every role must.
         let hba = URL(fileURLWithPath: data).appendingPathComponent("pg_hba.conf")
         let rules = try String(contentsOf: hba, encoding: .utf8)
-        try ("local all \(Self.passwordUser) scram-sha-256\n" + rules).write(to: hba, atomically: false, encoding: .utf8)
-        try run(
-            bin.appendingPathComponent("pg_ctl").path,
-            [
-                "-D", data, "-l", directory.appendingPathComponent("server.log").path, "-w", "-t", "60",
-                "-o", "-k \(directory.path) -c listen_addresses= -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
-                "start",
-            ],
-            as: runAs)
-        return PostgresCluster(directory: directory, bin: bin, runAs: runAs)
+        try ("local all \(Self.passwordUser) scram-sha-256\nhost all all 127.0.0.1/32 scram-sha-256\n" + rules)
+            .write(to: hba, atomically: false, encoding: .utf8)
+        var lastError: Error?
+        for _ in 0..<5 {
+            // A port another cluster (or anything) holds makes the start fail: try another.
+            let port = Int.random(in: 20_000..<60_000)
+            do {
+                try run(bin.appendingPathComponent("pg_ctl").path, startArguments(data: data, directory: directory, port: port), as: runAs)
+                return PostgresCluster(directory: directory, bin: bin, runAs: runAs, port: port)
+            } catch {
+                lastError = error
+            }
+        }
+        throw lastError ?? TestSupportError("cannot start PostgreSQL")
     }
 
-    private init(directory: URL, bin: URL, runAs: String?) {
+    private static func startArguments(data: String, directory: URL, port: Int) -> [String] {
+        [
+            "-D", data, "-l", directory.appendingPathComponent("server.log").path, "-w", "-t", "60",
+            "-o", "-k \(directory.path) -p \(port) -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off "
+                + "-c full_page_writes=off -c max_connections=200",
+            "start",
+        ]
+    }
+
+    private init(directory: URL, bin: URL, runAs: String?, port: Int) {
+        self.port = port
         self.directory = directory
         self.socketDirectory = directory.path
         self.binDirectory = bin
@@ -106,16 +123,11 @@ public final class PostgresCluster: Sendable {
         if remove { try? FileManager.default.removeItem(at: directory) }
     }
 
-    /// Starts a server stopped with `stop(remove: false)` again, on the same socket.
+    /// Starts a server stopped with `stop(remove: false)` again, on the same socket and port.
     public func restart() throws {
         try Self.run(
             binDirectory.appendingPathComponent("pg_ctl").path,
-            [
-                "-D", directory.appendingPathComponent("data").path,
-                "-l", directory.appendingPathComponent("server.log").path, "-w", "-t", "60",
-                "-o", "-k \(directory.path) -c listen_addresses= -c fsync=off -c max_connections=200",
-                "start",
-            ],
+            Self.startArguments(data: directory.appendingPathComponent("data").path, directory: directory, port: port),
             as: runAs)
     }
 

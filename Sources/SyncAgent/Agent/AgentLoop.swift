@@ -310,8 +310,7 @@ final class AgentLoop: @unchecked Sendable {
         let changed = session.withRegistry(at: now) { registry, hostID in
             try membership.runDue(at: now, registry: registry, hostID: hostID, registered: registered)
         }
-        // Refused: wait for the next event rather than retrying in a loop.
-        if changed == nil, session.isConnected { membership.drop() }
+        if changed == nil, session.isConnected { membership.refused(at: now) }
         watcher?.setMembershipWatches(membership.watches)
         if changed == true, let listed = session.activeWorktrees(at: now) { apply(listed, at: now) }
     }

@@ -55,12 +55,17 @@ final class MembershipKeeper {
         }
     }
 
-    /// Forgets the passes due (after the registry refused one: the next event tries again).
-    func drop() {
-        rootsDue = nil
+    /// The registry refused a pass (a missing grant, a conflicting writer): walk again later,
+    /// waiting twice as long after each refusal in a row, at most a minute.
+    func refused(at now: Duration) {
         repositoriesDue = [:]
         walkedOnce = true
+        let delay = min(configuration.retry * (1 << min(refusals, 7)), .seconds(60))
+        refusals += 1
+        rootsDue = now + delay
     }
+
+    private var refusals = 0
 
     /// Runs the passes due at `now` against `registry`; returns whether any row changed.
     /// `registered` are this host's rows, whose repositories are read wherever they are.
@@ -78,6 +83,7 @@ final class MembershipKeeper {
             repositoriesDue[common] = nil
             changed = try readRepository(common, at: now, registry: registry, hostID: hostID) || changed
         }
+        refusals = 0
         return changed
     }
 

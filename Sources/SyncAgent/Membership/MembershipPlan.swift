@@ -74,8 +74,9 @@ struct MembershipPlan {
                     id: existing.id,
                     remoteOrigin: existing.remoteOrigin.isEmpty ? origin : existing.remoteOrigin,
                     defaultBranch: repository.originDefaultBranch ?? existing.defaultBranch,
-                    // A second clone of the same remote does not take trunk over; a moved one does.
-                    trunkPath: exists(existing.trunkPath) ? existing.trunkPath : main.path)
+                    // A second clone of the same remote, or another host's trunk, does not take
+                    // trunk over; a trunk that moved here does.
+                    trunkPath: exists(existing.trunkPath) || existing.trunkIsAnotherHosts ? existing.trunkPath : main.path)
                 if update.remoteOrigin != existing.remoteOrigin || update.defaultBranch != existing.defaultBranch
                     || update.trunkPath != existing.trunkPath
                 {

@@ -39,7 +39,7 @@ struct MembershipScan {
     static func reconcile(
         _ discovery: Discovery, registry: Registry, hostID: String, dryRun: Bool = false
     ) throws -> ScanReport {
-        try registry.withMembershipLock(host: hostID) {
+        try registry.withMembershipLock {
             let snapshot = try registry.membershipSnapshot(host: hostID)
             var (changes, report) = MembershipPlan(
                 discovery: discovery, snapshot: snapshot, hostID: hostID, exists: Self.exists
