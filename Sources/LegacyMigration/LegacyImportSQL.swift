@@ -98,7 +98,8 @@ enum LegacyImportSQL {
                  WHEN s.created_at IS NULL AND s.updated_at IS NULL
                      THEN 'no usable timestamp (created_at and updated_at missing or unparseable)'
             END AS problem,
-            false AS present
+            false AS present,
+            NULL::uuid AS alias_of
         FROM legacy_stage_repositories s
         CROSS JOIN LATERAL (SELECT \(key("id", namespace: "repositories")) AS id) k
         CROSS JOIN LATERAL (SELECT CASE WHEN s.path ~ '^/+$' THEN '/' ELSE rtrim(coalesce(s.path, ''), '/') END AS clean) p0
@@ -108,6 +109,15 @@ enum LegacyImportSQL {
         """,
         duplicateID("legacy_plan_repositories"),
         "UPDATE legacy_plan_repositories p SET present = true WHERE problem IS NULL AND EXISTS (SELECT 1 FROM projects x WHERE x.id = p.id)",
+        // The same project registered already under another id (by `scan` or the agent, during
+        // the dual-run period; not a row of this legacy file): the legacy row is that project.
+        """
+        UPDATE legacy_plan_repositories p SET present = true, alias_of = x.id
+        FROM projects x
+        WHERE p.problem IS NULL AND NOT p.present AND p.active AND x.active
+          AND ((p.remote_origin <> '' AND x.remote_origin = p.remote_origin) OR x.trunk_path = p.trunk_path)
+          AND NOT EXISTS (SELECT 1 FROM legacy_plan_repositories o WHERE o.id = x.id)
+        """,
         """
         UPDATE legacy_plan_repositories p SET problem = 'duplicate name (another active project has it)'
         FROM (SELECT ord, row_number() OVER (PARTITION BY name ORDER BY ord) AS n
@@ -249,12 +259,13 @@ enum LegacyImportSQL {
                  WHEN pr.id IS NULL THEN coalesce('repository quarantined: ' || pq.problem,
                                                   'orphan: no repository with this repo_name')
             END AS problem,
-            false AS present
+            false AS present,
+            NULL::uuid AS alias_of
         FROM legacy_stage_worktrees s
         CROSS JOIN LATERAL (SELECT \(key("id", namespace: "worktrees")) AS id) k
         LEFT JOIN LATERAL (
             SELECT c.id FROM (
-                SELECT pp.id, 0 AS rank, pp.active, pp.ord FROM legacy_plan_repositories pp
+                SELECT coalesce(pp.alias_of, pp.id) AS id, 0 AS rank, pp.active, pp.ord FROM legacy_plan_repositories pp
                 WHERE pp.name = s.repo_name AND pp.problem IS NULL
                 UNION ALL
                 SELECT x.id, 1, x.active, 0 FROM projects x WHERE x.name = s.repo_name
@@ -266,6 +277,16 @@ enum LegacyImportSQL {
         """,
         duplicateID("legacy_plan_worktrees"),
         "UPDATE legacy_plan_worktrees p SET present = true WHERE problem IS NULL AND EXISTS (SELECT 1 FROM worktrees x WHERE x.id = p.id)",
+        // The worktree registered already under another id on this host (found on disk by
+        // `scan` or the agent; not a row of this legacy file): the legacy row is that
+        // worktree, and its activities go to it.
+        """
+        UPDATE legacy_plan_worktrees p SET present = true, alias_of = x.id
+        FROM worktrees x
+        WHERE p.problem IS NULL AND NOT p.present AND p.active AND x.active AND x.path = p.path
+          AND x.project_id = p.project_id AND x.host_id IS NOT DISTINCT FROM \(importHost)
+          AND NOT EXISTS (SELECT 1 FROM legacy_plan_worktrees o WHERE o.id = x.id)
+        """,
         """
         UPDATE legacy_plan_worktrees p SET problem = 'duplicate path (another active worktree has it)'
         FROM (SELECT ord, row_number() OVER (PARTITION BY path ORDER BY ord) AS n
@@ -311,7 +332,7 @@ enum LegacyImportSQL {
         """,
         """
         CREATE TEMP TABLE legacy_plan_agent_activities ON COMMIT DROP AS
-        SELECT s.ord, \(sourceID()) AS source_id, k.id, k.worktree_id,
+        SELECT s.ord, \(sourceID()) AS source_id, k.id, coalesce(wa.alias_of, k.worktree_id) AS worktree_id,
             coalesce(s.agent_id, '') AS agent_id,
             CASE WHEN s.activity_type IN \(activityTypes) THEN s.activity_type ELSE 'other' END AS activity_type,
             s.file_path,
@@ -347,7 +368,9 @@ enum LegacyImportSQL {
         FROM legacy_stage_agent_activities s
         CROSS JOIN LATERAL (SELECT \(key("id", namespace: "agent_activities")) AS id,
                                    \(key("worktree_id", namespace: "worktrees")) AS worktree_id) k
-        LEFT JOIN worktrees w ON w.id = k.worktree_id
+        LEFT JOIN (SELECT DISTINCT ON (id) id, alias_of FROM legacy_plan_worktrees
+                   WHERE alias_of IS NOT NULL ORDER BY id, ord) wa ON wa.id = k.worktree_id
+        LEFT JOIN worktrees w ON w.id = coalesce(wa.alias_of, k.worktree_id)
         LEFT JOIN (SELECT DISTINCT ON (id) id, problem FROM legacy_plan_worktrees
                    WHERE problem IS NOT NULL AND id IS NOT NULL ORDER BY id, ord) pw ON pw.id = k.worktree_id
         LEFT JOIN agent_activities x ON x.id = k.id

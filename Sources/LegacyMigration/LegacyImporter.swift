@@ -117,7 +117,12 @@ public struct LegacyImporter {
 
         progress?(.importing(table: "agent_activities"))
         var loaded: LegacyImportReport.Table?
-        if direct {
+        // Activities of a worktree registered under another id need the SQL plan's mapping.
+        let aliased: Bool = try connection.execute(
+            "SELECT EXISTS (SELECT 1 FROM legacy_plan_worktrees WHERE alias_of IS NOT NULL)").decode(0, 0)
+        if direct, aliased {
+            try stage(progress: progress, skipping: Set(LegacyTable.all.map(\.name)).subtracting(["agent_activities"]))
+        } else if direct {
             try connection.execute("SAVEPOINT legacy_activities")
             do {
                 loaded = try loader.load { rows in progress?(.reading(table: "agent_activities", rows: rows)) }

@@ -35,6 +35,41 @@ func row(_ connection: PostgresConnection, _ sql: String, _ id: String) throws -
 struct LegacyImporterTests {
     typealias M = LegacyFixture.Messy
 
+    @Test("a project and worktree registered already from disk (another id) are matched, not quarantined")
+    func mergesRowsRegisteredFromDisk() throws {
+        let connection = try migratedDatabase()
+        let seeder = RegistrySeeder(connection: connection)
+        let host = try Registry(connection: connection).registerHost(named: "desk", agentVersion: nil)
+        // As `scan` registered them: the origin's name, its own ids.
+        let project = try seeder.addProject("api", trunkPath: "/code/api/trunk-main", remote: "git@github.com:me/api.git")
+        let scanned = try seeder.addWorktree(project: project, name: "feat-x", path: "/code/api/feat-x", branch: "feat/x")
+        try connection.execute("UPDATE worktrees SET host_id = $1", [host])
+        let fixture = try LegacyFixture()
+        try fixture.run("""
+            INSERT INTO repositories VALUES ('r1', 'my-api', '/code/api', 'git@github.com:me/api.git', 'main',
+                '2025-01-01T00:00:00Z', '2025-01-01T00:00:00Z', 1);
+            INSERT INTO worktrees VALUES ('w1', 'my-api', 'feat-x', 'feat/x', 'feat', '/code/api/feat-x',
+                '2025-01-01T00:00:00Z', '2025-01-01T00:00:00Z', 1, 'claude-1'),
+              ('w2', 'my-api', 'fix-y', 'fix/y', 'fix', '/code/api/fix-y',
+                '2025-01-01T00:00:00Z', '2025-01-01T00:00:00Z', 1, NULL);
+            INSERT INTO agent_activities VALUES ('a1', 'claude-1', 'w1', 'created', NULL, 'x', '2025-01-01T00:00:01Z');
+            """)
+        let report = try runImport(fixture, into: connection, .init(hostID: host))
+        #expect(report.quarantined == 0)
+        #expect(report.table("repositories").map { [$0.imported, $0.alreadyPresent] } == [0, 1])
+        #expect(report.table("worktrees").map { [$0.imported, $0.alreadyPresent] } == [1, 1])
+        #expect(try count(connection, "projects") == 1)
+        let activity = try connection.execute("SELECT worktree_id FROM agent_activities")
+        #expect(activity.rows == [[scanned]], "the activity went to the row registered from disk")
+        let added = try connection.execute("SELECT project_id, host_id FROM worktrees WHERE path = '/code/api/fix-y'")
+        #expect(added.rows == [[project, host]], "a new worktree of the merged project joins it")
+        let verified = try LegacyVerifier(connection: connection, legacy: try LegacyRegistry(path: fixture.path), hostID: host).run()
+        #expect(verified.differences == [])
+        // A second import changes nothing.
+        let again = try runImport(fixture, into: connection, .init(hostID: host))
+        #expect(again.tables.map(\.imported).reduce(0, +) == 0 && again.quarantined == 0)
+    }
+
     @Test("messy rows: counts per table, repairs and quarantine reasons")
     func messyCounts() throws {
         let fixture = try LegacyFixture()

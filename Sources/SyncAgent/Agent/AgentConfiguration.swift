@@ -18,6 +18,9 @@ struct AgentConfiguration: Equatable, Sendable {
     var reconnect = Backoff(initial: .milliseconds(250), cap: .seconds(30))
     /// Keeping the registry's membership true (worktrees and clones added, moved, removed).
     var membership = Membership()
+    /// The legacy SQLite registry to follow during the dual-run period (`[database.fallback]
+    /// enabled = true`); `nil` otherwise.
+    var followedLegacyRegistry: String?
 
     struct Membership: Equatable, Sendable {
         /// Off: `run` only syncs the git state of rows others registered.

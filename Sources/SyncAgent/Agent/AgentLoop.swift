@@ -36,6 +36,7 @@ final class AgentLoop: @unchecked Sendable {
     private let session: RegistrySession
     private var tracker = WorktreeTracker()
     private let membership: MembershipKeeper
+    private var legacy: LegacyFollower?
     private var dirty: DirtySet
     private var loadedRegistry = false
     private var ready = false
@@ -72,6 +73,7 @@ final class AgentLoop: @unchecked Sendable {
         self.status = AgentStatus(notifier: notifier, logger: logger)
         self.dirty = DirtySet(settle: configuration.settle, maxDelay: configuration.maxDelay)
         self.membership = MembershipKeeper(configuration: configuration.membership, logger: logger)
+        self.legacy = configuration.followedLegacyRegistry.map { LegacyFollower(path: $0, logger: logger) }
         let backoffBox = BackoffBox(configuration.reconnect)
         self.backoff = backoffBox
         let heartbeat = configuration.heartbeat
@@ -161,9 +163,11 @@ final class AgentLoop: @unchecked Sendable {
         if let listed = session.connectIfDue(at: now) {
             loadedRegistry = true
             apply(listed, at: now)
-            // Worktrees may have come or gone while the agent was away.
+            // Worktrees may have come or gone while the agent was away, and the old CLI written.
             membership.schedule(.roots, at: now)
+            legacy?.schedule(at: now)
         }
+        if session.isConnected, let due = legacy?.nextDeadline, now >= due { followLegacy(at: now) }
         if session.isConnected, let due = membership.nextDeadline, now >= due { keepMembership(at: now) }
         if !tracker.ids(in: .missing).isEmpty, now >= nextMissingCheck {
             recheckMissing(at: now)
@@ -197,6 +201,7 @@ final class AgentLoop: @unchecked Sendable {
         if let deadline = dirty.nextDeadline { candidates.append(deadline) }
         if let deadline = session.nextDeadline { candidates.append(deadline) }
         if session.isConnected, let deadline = membership.nextDeadline { candidates.append(deadline) }
+        if session.isConnected, let deadline = legacy?.nextDeadline { candidates.append(deadline) }
         if session.isConnected, ready { candidates.append(nextHeartbeat) }
         if !tracker.polled.isEmpty { candidates.append(nextPoll) }
         if !tracker.ids(in: .missing).isEmpty { candidates.append(nextMissingCheck) }
@@ -240,7 +245,9 @@ final class AgentLoop: @unchecked Sendable {
             logger.warning("the inotify queue overflowed (fs.inotify.max_queued_events); rescanning every worktree")
             watchAll(tracker.registered(Array(tracker.worktrees.keys)), at: now)
         case .watch(.membership(let triggers)):
-            for trigger in triggers { membership.schedule(trigger, at: now) }
+            for trigger in triggers {
+                if trigger == .legacyRegistry { legacy?.schedule(at: now) } else { membership.schedule(trigger, at: now) }
+            }
         case .watch(.rootGone(let id)):
             guard let worktree = tracker[id], tracker.state(of: id) != .missing else { return }
             tracker.set(id, .missing)
@@ -285,6 +292,10 @@ final class AgentLoop: @unchecked Sendable {
             backoff.value = configuration.reconnect
             membership.configuration = configuration.membership
             membership.schedule(.roots, at: now)
+            if configuration.followedLegacyRegistry != legacy?.path {
+                legacy = configuration.followedLegacyRegistry.map { LegacyFollower(path: $0, logger: logger) }
+                legacy?.schedule(at: now)
+            }
             nextReconcile = now + configuration.reconcile
             logger.notice("configuration reloaded")
         } catch {
@@ -311,8 +322,27 @@ final class AgentLoop: @unchecked Sendable {
             try membership.runDue(at: now, registry: registry, hostID: hostID, registered: registered)
         }
         if changed == nil, session.isConnected { membership.refused(at: now) }
-        watcher?.setMembershipWatches(membership.watches)
+        updateMembershipWatches()
         if changed == true, let listed = session.activeWorktrees(at: now) { apply(listed, at: now) }
+    }
+
+    /// Imports what the old iMi CLI added to the legacy registry (the dual-run period).
+    private func followLegacy(at now: Duration) {
+        guard let legacy else { return }
+        let imported = session.withRegistry(at: now) { registry, hostID in
+            try legacy.runDue(at: now, connection: registry.connection, hostID: hostID)
+        }
+        updateMembershipWatches()
+        if imported == true, let listed = session.activeWorktrees(at: now) { apply(listed, at: now) }
+    }
+
+    private func updateMembershipWatches() {
+        var watches = membership.watches
+        if let legacy {
+            let (directory, names) = legacy.watch
+            watches[directory, default: []].insert(.legacyRegistry(names: names))
+        }
+        watcher?.setMembershipWatches(watches)
     }
 
     // MARK: Watching and probing
@@ -449,6 +479,8 @@ final class AgentLoop: @unchecked Sendable {
         statistics.reconciles = reconciles
         statistics.membershipPasses = membership.passes
         statistics.membershipChanges = membership.changedRows
+        statistics.legacyImports = legacy?.imports ?? 0
+        statistics.legacyRowsImported = legacy?.importedRows ?? 0
         statistics.nextWake = nextWake
         statistics.ready = ready
         status.publish(statistics, watchLimit: watcher?.watchLimit)

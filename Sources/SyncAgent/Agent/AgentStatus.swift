@@ -36,6 +36,9 @@ final class AgentStatus: Sendable {
         var membershipPasses = 0
         /// Rows those passes registered, repaired, reactivated or deactivated.
         var membershipChanges = 0
+        /// Dual-run imports of the legacy registry, and the rows they brought.
+        var legacyImports = 0
+        var legacyRowsImported = 0
         /// Periodic reconciles done.
         var reconciles = 0
         /// When the loop next wakes on its own (agent clock); `nil` while it has no deadline.

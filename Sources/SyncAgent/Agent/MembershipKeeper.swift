@@ -18,8 +18,8 @@ final class MembershipKeeper {
     private var retries: [String: Int] = [:]
     private static let retryLimit = 20
     /// Membership watches: the roots' skeleton, and each repository's directories.
-    private var skeletonWatches: [FilePath: MembershipWatch] = [:]
-    private var repositoryWatches: [String: [FilePath: MembershipWatch]] = [:]
+    private var skeletonWatches: [FilePath: Set<MembershipWatch>] = [:]
+    private var repositoryWatches: [String: [FilePath: Set<MembershipWatch>]] = [:]
     private var warnedRoots: Set<String> = []
     /// Passes run, and the rows they registered, repaired, reactivated or deactivated.
     private(set) var passes = 0
@@ -32,9 +32,9 @@ final class MembershipKeeper {
         self.logger = logger
     }
 
-    var watches: [FilePath: MembershipWatch] {
+    var watches: [FilePath: Set<MembershipWatch>] {
         repositoryWatches.values.reduce(into: skeletonWatches) { all, watches in
-            all.merge(watches) { first, _ in first }
+            all.merge(watches) { $0.union($1) }
         }
     }
 
@@ -52,6 +52,8 @@ final class MembershipKeeper {
             // A walk of the roots reads every repository anyway.
             guard rootsDue == nil else { return }
             repositoriesDue[common] = min(repositoriesDue[common] ?? due, due)
+        case .legacyRegistry:
+            break  // LegacyFollower's
         }
     }
 
@@ -109,7 +111,7 @@ final class MembershipKeeper {
         walkedOnce = true
         scheduleRetries(discovery.skipped, at: now)
         skeletonWatches = Dictionary(
-            discovery.skeleton.map { (FilePath($0), MembershipWatch.skeleton) }, uniquingKeysWith: { first, _ in first })
+            discovery.skeleton.map { (FilePath($0), Set([MembershipWatch.skeleton])) }, uniquingKeysWith: { first, _ in first })
         repositoryWatches = [:]
         for repository in discovery.repositories { watch(repository.commonDirectory) }
         return try reconcile(discovery, registry: registry, hostID: hostID)
@@ -154,12 +156,12 @@ final class MembershipKeeper {
     /// Watches a repository's common directory, its `worktrees/` and each administrative
     /// directory in it (listed from disk: one being created is not in git's list yet).
     private func watch(_ common: String) {
-        var watches: [FilePath: MembershipWatch] = [FilePath(common): .commonDirectory(common)]
+        var watches: [FilePath: Set<MembershipWatch>] = [FilePath(common): [.commonDirectory(common)]]
         let worktrees = FilePath(common).appending("worktrees")
         if let entries = try? DirectoryListing.entries(of: worktrees) {
-            watches[worktrees] = .worktreesDirectory(common)
+            watches[worktrees] = [.worktreesDirectory(common)]
             for entry in entries where entry.kind == .directory {
-                watches[worktrees.appending(entry.name)] = .administrative(common)
+                watches[worktrees.appending(entry.name)] = [.administrative(common)]
             }
         }
         repositoryWatches[common] = watches

@@ -21,6 +21,8 @@ enum MembershipTrigger: Sendable, Hashable {
     case roots
     /// The worktree list of the repository with this common directory may have changed.
     case repository(commonDirectory: String)
+    /// The legacy SQLite registry was written (the dual-run period).
+    case legacyRegistry
 }
 
 /// A directory watched for membership, and what its events mean.
@@ -35,6 +37,9 @@ enum MembershipWatch: Sendable, Hashable {
     case worktreesDirectory(String)
     /// `<common>/worktrees/<name>/`: its gitdir, HEAD or lock written.
     case administrative(String)
+    /// The directory of the legacy SQLite registry: these names (the file, its WAL and
+    /// journal) written.
+    case legacyRegistry(names: Set<[UInt8]>)
 }
 
 /// A worktree to watch: its registry id and top directory.
@@ -91,7 +96,7 @@ final class WorktreeWatcher: @unchecked Sendable {
     private static let externalOwner = "\u{0}external"
     private static let membershipOwner = "\u{0}membership"
     /// What each membership watch is on.
-    private var membershipWatches: [FilePath: MembershipWatch] = [:]
+    private var membershipWatches: [FilePath: Set<MembershipWatch>] = [:]
     private let watchLimitOverride: Int?
     private let emit: @Sendable (WatchSignal) -> Void
     private let logger: Logger
@@ -290,11 +295,11 @@ final class WorktreeWatcher: @unchecked Sendable {
     /// Watches exactly `watches` for membership changes (adding new ones, dropping the rest);
     /// returns how many could not be added.
     @discardableResult
-    func setMembershipWatches(_ watches: [FilePath: MembershipWatch]) -> Int {
+    func setMembershipWatches(_ watches: [FilePath: Set<MembershipWatch>]) -> Int {
         lock.withLock {
             guard inotify != nil else { return watches.count }
             var failed = 0
-            var kept: [FilePath: MembershipWatch] = [:]
+            var kept: [FilePath: Set<MembershipWatch>] = [:]
             for (path, kind) in watches {
                 do {
                     try addLocked(path, owner: Self.membershipOwner, role: .membership)
@@ -314,9 +319,12 @@ final class WorktreeWatcher: @unchecked Sendable {
     /// Watches used for membership.
     var membershipWatchCount: Int { watchCount(of: Self.membershipOwner) }
 
-    /// What `event` in the membership-watched `directory` asks for, if anything.
-    private func membershipTrigger(_ event: InotifyEvent, in directory: FilePath) -> MembershipTrigger? {
-        guard let kind = membershipWatches[directory] else { return nil }
+    /// What `event` in the membership-watched `directory` asks for.
+    private func membershipTriggers(_ event: InotifyEvent, in directory: FilePath) -> [MembershipTrigger] {
+        (membershipWatches[directory] ?? []).compactMap { membershipTrigger(event, kind: $0) }
+    }
+
+    private func membershipTrigger(_ event: InotifyEvent, kind: MembershipWatch) -> MembershipTrigger? {
         let name = event.name
         switch kind {
         case .skeleton:
@@ -330,6 +338,9 @@ final class WorktreeWatcher: @unchecked Sendable {
             if event.isSelfGone { return .repository(commonDirectory: common) }
             guard let name, Self.administrativeNames.contains(name) else { return nil }
             return .repository(commonDirectory: common)
+        case .legacyRegistry(let names):
+            guard let name, names.contains(name), !event.isMovedAway else { return nil }
+            return .legacyRegistry
         }
     }
 
@@ -440,7 +451,7 @@ final class WorktreeWatcher: @unchecked Sendable {
             guard let entry = table.entry(event.watch) else { continue }
             for (owner, role) in entry.owners {
                 if owner == Self.membershipOwner {
-                    if let trigger = membershipTrigger(event, in: entry.path) { triggers.insert(trigger) }
+                    triggers.formUnion(membershipTriggers(event, in: entry.path))
                     continue
                 }
                 if owner == Self.externalOwner {

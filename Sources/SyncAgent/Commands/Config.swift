@@ -59,7 +59,7 @@ struct Config: ParsableCommand {
             ("database.pool_size", String(config.poolSize.value), config.poolSize.source + " (imi-sync uses one connection)"),
             ("database.connection_timeout", String(config.connectionTimeout.value), config.connectionTimeout.source),
             ("database.fallback.enabled", String(config.fallbackEnabled.value),
-             config.fallbackEnabled.source + " (informational for now: the legacy file is read by migrate and at first run)"),
+             config.fallbackEnabled.source + " (true: `run` imports what the old CLI adds to the legacy file)"),
             ("database.fallback.path", config.legacyPath.value, config.legacyPath.source),
             ("maintenance.activity_retention_days", String(config.activityRetentionDays.value),
              config.activityRetentionDays.source),

@@ -28,6 +28,12 @@ struct Run: AsyncParsableCommand {
             each within about a second. Symbolic links are never followed. --no-membership \
             turns this off.
 
+            Dual-run: with [database.fallback] enabled = true in config.toml, the legacy \
+            SQLite registry (its path) is watched too, and what the old iMi CLI adds to it is \
+            imported within about a second, with migrate's rules: rows imported before are \
+            never overwritten, a row that cannot be imported goes to legacy_quarantine, and a \
+            worktree the agent already registered from disk is matched by its path.
+
             Timings come from the [sync] table of config.toml: settle_ms, max_delay_ms, \
             heartbeat_seconds, reconcile_seconds, poll_seconds, reconnect_cap_seconds; the \
             flags below override them.
@@ -107,6 +113,7 @@ struct Run: AsyncParsableCommand {
         configuration.membership.enabled = !noMembership
         configuration.membership.roots = MembershipScan.canonical(resolved.roots.value)
         configuration.membership.depthLimit = resolved.scanDepth.value
+        if resolved.fallbackEnabled.value { configuration.followedLegacyRegistry = resolved.legacyPath.value }
         if let settleMs { configuration.settle = .milliseconds(settleMs) }
         if let maxDelayMs { configuration.maxDelay = .milliseconds(maxDelayMs) }
         if let reconcileSeconds { configuration.reconcile = .seconds(reconcileSeconds) }

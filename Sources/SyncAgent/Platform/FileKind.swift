@@ -60,3 +60,18 @@ enum FileKind: Equatable, Sendable {
         }
     }
 }
+
+/// What changes when a file is written: its size and modification time.
+struct FileStamp: Equatable, Sendable {
+    var size: Int64
+    var modifiedNanoseconds: Int64
+
+    /// The stamp of `path` (following links); `nil` when it is gone.
+    static func of(_ path: String) -> FileStamp? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return FileStamp(
+            size: Int64(info.st_size),
+            modifiedNanoseconds: Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec))
+    }
+}
