@@ -131,6 +131,15 @@ struct HostsTests {
         #expect(hosts.map { $0["name"] as? String } == ["elsewhere", "here"])
         #expect(hosts.map { $0["current"] as? Bool } == [false, true])
         #expect(hosts.map { $0["agent_version"] as? String } == ["0.1.0", "0.2.0"])
+
+        try registry.connection.execute("UPDATE hosts SET last_seen_at = now() - interval '1 hour' WHERE name = 'elsewhere'")
+        let stats = try capture(
+            try imiSyncBinary().path, ["stats", "--json", "--database-url", registry.settings.conninfo, "--config", "/dev/null"])
+        let counts = try JSONSerialization.jsonObject(with: Data(stats.utf8)) as? [String: Any]
+        #expect(counts?["stale_hosts"] as? Int == 1)
+        let perHost = try #require(counts?["hosts"] as? [[String: Any]])
+        #expect(perHost.map { $0["name"] as? String } == ["elsewhere", "here"])
+        #expect(perHost.map { $0["stale"] as? Bool } == [true, false])
     }
 
     private func hostOf(_ worktreeID: String, _ registry: RegistrySeeder) throws -> String? {

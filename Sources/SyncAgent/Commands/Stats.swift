@@ -7,7 +7,11 @@ import RegistryClient
 struct Stats: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show registry counts and in-flight figures.",
-        discussion: "The JSON keys include the plan's `imi stats --json` counts (repositories, worktrees, worktree_types).")
+        discussion: """
+            The JSON keys include the plan's `imi stats --json` counts (repositories, worktrees, \
+            worktree_types), the hosts sharing the registry and how many are stale (their agent \
+            missed three heartbeats).
+            """)
 
     @OptionGroup var global: GlobalOptions
 
@@ -28,8 +32,20 @@ struct Stats: ParsableCommand {
         var diverged: Int
         var neverSynced: Int
         @NullWhenAbsent var lastSyncAt: Date?
+        var staleHosts: Int
+        /// Per host: its active and in-flight worktrees, and whether its agent is stale.
+        var hosts: [Host]
 
-        init(_ stats: RegistryStats) {
+        struct Host: Encodable {
+            var name: String
+            var worktrees: Int
+            var inflight: Int
+            var stale: Bool
+        }
+
+        init(_ stats: RegistryStats, hosts: [HostRecord]) {
+            self.hosts = hosts.map { Host(name: $0.name, worktrees: $0.activeWorktrees, inflight: $0.inflightWorktrees, stale: $0.stale) }
+            staleHosts = hosts.count { $0.stale }
             repositories = stats.activeProjects
             projectsTotal = stats.totalProjects
             worktrees = stats.activeWorktrees
@@ -51,8 +67,9 @@ struct Stats: ParsableCommand {
         let connection = try global.connect()
         try SchemaMigrator(connection: connection).requireSchema()
         stats = try Registry(connection: connection).stats()
+        let hosts = try Registry(connection: connection).hosts()
         if json {
-            print(JSONOutput.render(Document(stats)))
+            print(JSONOutput.render(Document(stats, hosts: hosts)))
             return
         }
         var table = TextTable(headers: ["", "COUNT"], rightAligned: [1])
@@ -67,7 +84,14 @@ struct Stats: ParsableCommand {
             ["diverged", "\(stats.divergedWorktrees)"],
             ["never synced", "\(stats.neverSyncedWorktrees)"],
             ["last sync", age(sinceEpoch: stats.lastSyncAt)],
+            ["hosts (stale)", "\(hosts.count) (\(hosts.count { $0.stale }))"],
         ]
+        for host in hosts {
+            table.rows.append([
+                "  \(host.name)\(host.stale ? " (stale)" : "")",
+                "\(host.activeWorktrees) worktrees, \(host.inflightWorktrees) in flight",
+            ])
+        }
         print(table.render())
     }
 }
