@@ -187,4 +187,5 @@ def main():
           f"(peak {status_kb(pid, 'VmHWM') / 1024:.1f} MB)  (target <= 40 MB)")
 
 
-main()
+if __name__ == "__main__":
+    main()

@@ -47,7 +47,7 @@ BEGIN
         -- Membership: scan and run register clones and worktrees, follow moves, deactivate.
         EXECUTE format('GRANT INSERT ON projects, worktrees TO %I', agent);
         EXECUTE format('GRANT UPDATE (remote_origin, default_branch, trunk_path) ON projects TO %I', agent);
-        EXECUTE format('GRANT UPDATE (path, git_dir, branch_name, active, host_id) ON worktrees TO %I', agent);
+        EXECUTE format('GRANT UPDATE (path, git_dir, branch_name, active, host_id, gone_at) ON worktrees TO %I', agent);
         -- Git state.
         EXECUTE format('GRANT UPDATE (has_uncommitted_changes, uncommitted_files_count, ahead_of_trunk, '
             'behind_trunk, last_commit_hash, last_commit_message, last_sync_at) ON worktrees TO %I', agent);

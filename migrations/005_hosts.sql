@@ -21,6 +21,10 @@ ALTER TABLE worktrees ADD COLUMN IF NOT EXISTS host_id uuid REFERENCES hosts (id
 -- The worktree's git administrative directory (.git, or .git/worktrees/<name>): it stays
 -- when `git worktree move` moves the directory, so a move is followed, never a second row.
 ALTER TABLE worktrees ADD COLUMN IF NOT EXISTS git_dir text;
+-- When imi-sync deactivated the row because its worktree was gone from disk and from git's
+-- worktree list (NULL: active, or deactivated by someone else). The registry follows the
+-- disk: a worktree that comes back at the path makes its row active again.
+ALTER TABLE worktrees ADD COLUMN IF NOT EXISTS gone_at timestamptz;
 
 CREATE INDEX IF NOT EXISTS worktrees_host_id_idx ON worktrees (host_id);
 

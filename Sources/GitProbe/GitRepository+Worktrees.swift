@@ -10,20 +10,29 @@ extension GitProbe {
     /// or a bare repository) with every worktree git lists for it: what `git worktree list
     /// --porcelain`, `git remote get-url origin` and `git symbolic-ref refs/remotes/origin/HEAD`
     /// print, from one libgit2 open per worktree. Read-only.
-    public func inspectRepository(at path: String) throws(GitProbeError) -> RepositoryInspection {
+    ///
+    /// `readingLinkedHeads: false` leaves the `head` of valid linked worktrees `nil` (each
+    /// costs an open of its own); a caller that opens them anyway reads it there.
+    public func inspectRepository(at path: String, readingLinkedHeads: Bool = true) throws(GitProbeError) -> RepositoryInspection {
         let opened = try GitRepository.opening(repositoryAt: path)
         // A linked worktree names the common repository, which owns the worktree list.
         let repository =
             git_repository_is_worktree(opened.handle) != 0
             ? try GitRepository.opening(repositoryAt: GitRepository.trimmed(git_repository_commondir(opened.handle)))
             : opened
-        return try repository.inspection()
+        return try repository.inspection(readingLinkedHeads: readingLinkedHeads)
+    }
+
+    /// What HEAD of the repository or worktree at `path` (a worktree top or a git
+    /// directory) names; `nil` when it names nothing readable.
+    public func head(at path: String) throws(GitProbeError) -> RepositoryInspection.Head? {
+        try GitRepository.opening(repositoryAt: path).head().inspected
     }
 }
 
 extension GitRepository {
     /// This repository (the common one) and its worktrees.
-    func inspection() throws(GitProbeError) -> RepositoryInspection {
+    func inspection(readingLinkedHeads: Bool = true) throws(GitProbeError) -> RepositoryInspection {
         let commonDirectory = Self.trimmed(git_repository_commondir(handle))
         let isBare = git_repository_is_bare(handle) != 0
         var main: RepositoryInspection.Worktree?
@@ -40,7 +49,9 @@ extension GitRepository {
         return RepositoryInspection(
             commonDirectory: commonDirectory, isBare: isBare, originURL: try originURL(),
             originDefaultBranch: originDefaultBranch(), main: main,
-            linked: try linkedWorktreeNames().map { linkedWorktree(named: $0, commonDirectory: commonDirectory) })
+            linked: try linkedWorktreeNames().map {
+                linkedWorktree(named: $0, commonDirectory: commonDirectory, readingHead: readingLinkedHeads)
+            })
     }
 
     /// `git remote get-url origin`; `nil` when there is no origin.
@@ -81,7 +92,7 @@ extension GitRepository {
     }
 
     /// One linked worktree: its path, its condition and, when it is valid, its HEAD.
-    func linkedWorktree(named name: String, commonDirectory: String) -> RepositoryInspection.Worktree {
+    func linkedWorktree(named name: String, commonDirectory: String, readingHead: Bool) -> RepositoryInspection.Worktree {
         var worktree = RepositoryInspection.Worktree(
             administrativeName: name, path: "", gitDirectory: commonDirectory + "/worktrees/" + name,
             head: nil, condition: .valid)
@@ -109,6 +120,7 @@ extension GitRepository {
             worktree.head = try? GitRepository.opening(repositoryAt: worktree.gitDirectory).head().inspected
             return worktree
         }
+        guard readingHead else { return worktree }
         var opened: OpaquePointer?
         let openRC = git_repository_open_from_worktree(&opened, handle)
         guard openRC == 0, let opened else {

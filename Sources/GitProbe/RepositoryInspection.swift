@@ -15,6 +15,18 @@ public struct RepositoryInspection: Sendable, Equatable {
     /// `git worktree list` without the main clone, in git's order of administrative names.
     public var linked: [Worktree]
 
+    public init(
+        commonDirectory: String, isBare: Bool, originURL: String?, originDefaultBranch: String?, main: Worktree?,
+        linked: [Worktree]
+    ) {
+        self.commonDirectory = commonDirectory
+        self.isBare = isBare
+        self.originURL = originURL
+        self.originDefaultBranch = originDefaultBranch
+        self.main = main
+        self.linked = linked
+    }
+
     /// Every worktree, the main clone first.
     public var worktrees: [Worktree] { (main.map { [$0] } ?? []) + linked }
 

@@ -39,6 +39,11 @@ public final class WorktreeLayout {
         git_index_free(index)
     }
 
+    /// What HEAD names, as ``RepositoryInspection`` reports it; `nil` when unreadable.
+    public func head() -> RepositoryInspection.Head? {
+        try? repository.head().inspected
+    }
+
     /// Whether git ignores `relativePath` (relative to the worktree top). Unreadable rules
     /// count as "not ignored", so the watcher errs on watching.
     public func isIgnored(relativePath: [UInt8], isDirectory: Bool) -> Bool {

@@ -36,11 +36,14 @@ public struct MembershipSnapshot: Sendable, Equatable {
         public var active: Bool
         /// `nil` for a row from before hosts existed.
         public var hostID: String?
+        /// Deactivated by imi-sync because its worktree was gone (`gone_at` set).
+        public var deactivatedAsGone: Bool
 
         public init(
             id: String, projectID: String, name: String, path: String, gitDirectory: String?,
-            branchName: String, typeID: Int, active: Bool, hostID: String?
+            branchName: String, typeID: Int, active: Bool, hostID: String?, deactivatedAsGone: Bool = false
         ) {
+            self.deactivatedAsGone = deactivatedAsGone
             self.id = id
             self.projectID = projectID
             self.name = name
@@ -157,7 +160,7 @@ public struct MembershipChanges: Sendable, Equatable {
     public var projectUpdates: [ProjectUpdate] = []
     public var newWorktrees: [NewWorktree] = []
     public var worktreeUpdates: [WorktreeUpdate] = []
-    /// Rows of this host whose worktree is gone from disk and from git.
+    /// Rows of this host whose worktree is gone from disk and from git (`gone_at` is set).
     public var deactivations: [String] = []
 
     public init() {}
@@ -190,7 +193,7 @@ extension Registry {
             """, [hostID])
         let worktrees = try connection.execute(
             """
-            SELECT id, project_id, name, path, git_dir, branch_name, type_id, active, host_id
+            SELECT id, project_id, name, path, git_dir, branch_name, type_id, active, host_id, gone_at IS NOT NULL
             FROM worktrees
             WHERE host_id = $1::uuid OR (host_id IS NULL AND active)
             ORDER BY active DESC, updated_at DESC, id
@@ -209,7 +212,8 @@ extension Registry {
                     name: try worktrees.decode(row, 2), path: try worktrees.decode(row, 3),
                     gitDirectory: try worktrees.decode(row, 4, as: String?.self),
                     branchName: try worktrees.decode(row, 5), typeID: try worktrees.decode(row, 6),
-                    active: try worktrees.decode(row, 7), hostID: try worktrees.decode(row, 8, as: String?.self))
+                    active: try worktrees.decode(row, 7), hostID: try worktrees.decode(row, 8, as: String?.self),
+                    deactivatedAsGone: try worktrees.decode(row, 9))
             },
             types: try (0..<types.count).map { row in
                 .init(id: try types.decode(row, 0), name: try types.decode(row, 1), worktreePrefix: try types.decode(row, 2))
@@ -223,7 +227,7 @@ extension Registry {
     public func apply(_ changes: MembershipChanges, host hostID: String) throws -> [String] {
         if !changes.deactivations.isEmpty {
             try connection.execute(
-                "UPDATE worktrees SET active = false WHERE id = ANY($1::uuid[]) AND host_id = $2::uuid",
+                "UPDATE worktrees SET active = false, gone_at = now() WHERE id = ANY($1::uuid[]) AND host_id = $2::uuid",
                 [changes.deactivations, hostID])
         }
         for update in changes.projectUpdates {
@@ -237,7 +241,8 @@ extension Registry {
             try connection.execute(
                 """
                 UPDATE worktrees w
-                SET path = u.path, git_dir = u.git_dir, branch_name = u.branch_name, host_id = $5::uuid, active = true
+                SET path = u.path, git_dir = u.git_dir, branch_name = u.branch_name, host_id = $5::uuid, active = true,
+                    gone_at = NULL
                 FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) AS u (id, path, git_dir, branch_name)
                 WHERE w.id = u.id
                 """,

@@ -92,7 +92,11 @@ struct RunAgentTests {
     func registryChanges() async throws {
         let (registry, project, trunkID) = try RegistrySeeder.withTrunk(of: "lib", in: fixture)
         let projectID: String = try registry.connection.execute("SELECT id FROM projects WHERE name = 'lib'").decode(0, 0)
-        let running = RunningAgent(settings: registry.settings)
+        // Rows another tool adds and deactivates: the agent's own membership (which would
+        // register the worktree itself, and keep it active while it exists) stays out of it.
+        var configuration = AgentConfiguration.fastForTests
+        configuration.membership.enabled = false
+        let running = RunningAgent(settings: registry.settings, configuration: configuration)
         #expect(try await eventually("ready") { running.statistics.ready })
         #expect(running.statistics.watchedWorktrees == 1)
 

@@ -192,6 +192,8 @@ struct ScanTests {
         #expect(kept.rows == [["claude-7", "42"]], "columns a person set stay")
         #expect(after[scratchID]?.active == false, "removed: deactivated, not deleted")
         #expect(report.deactivated.map(\.id) == [scratchID])
+        let gone = { try registry.connection.execute("SELECT gone_at IS NOT NULL FROM worktrees WHERE id = $1", [scratchID]).bool(0, 0) }
+        #expect(try gone() == true, "gone_at says imi-sync found it gone")
         #expect(after[lostID]?.active == true)
         #expect(report.missing.map(\.id) == [lostID], "git still lists it: missing, not deactivated")
         #expect(after.values.first { $0.path == tree.trunk.path }?.branch == "topic")
@@ -201,6 +203,7 @@ struct ScanTests {
         let back = try tree.scan(registry)
         #expect(back.found.first { $0.path == scratch.path }?.outcome == .reactivated)
         #expect(try Self.rows(registry)[scratchID]?.active == true)
+        #expect(try gone() == false)
     }
 
     @Test("a project directory moved and repaired with git worktree repair keeps every row")

@@ -42,6 +42,20 @@ struct MembershipPlan {
         init(snapshot: MembershipSnapshot, hostID: String) {
             self.snapshot = snapshot
             self.hostID = hostID
+            var byPath: [String: [Int]] = [:]
+            var byGitDirectory: [String: [Int]] = [:]
+            var byProjectAndName: [ProjectAndName: [Int]] = [:]
+            for (index, row) in snapshot.worktrees.enumerated() {
+                byPath[row.path, default: []].append(index)
+                // Only this host's rows follow a git directory or a name: another machine's
+                // paths mean nothing here.
+                guard row.hostID == hostID else { continue }
+                if let gitDirectory = row.gitDirectory { byGitDirectory[gitDirectory, default: []].append(index) }
+                byProjectAndName[ProjectAndName(projectID: row.projectID, name: row.name), default: []].append(index)
+            }
+            rowsByPath = byPath
+            rowsByGitDirectory = byGitDirectory
+            rowsByProjectAndName = byProjectAndName
             for row in snapshot.worktrees where row.active && row.hostID == hostID {
                 namesInUse[.existing(id: row.projectID), default: []].insert(row.name)
             }
@@ -83,6 +97,10 @@ struct MembershipPlan {
                     changes.projectUpdates.append(update)
                 }
                 return (.existing(id: existing.id), existing.name)
+            }
+            // A second clone of a remote first seen in this same pass joins that new project.
+            if !origin.isEmpty, let index = changes.newProjects.firstIndex(where: { RemoteURL.key($0.remoteOrigin) == key }) {
+                return (.new(index: index), changes.newProjects[index].name)
             }
             guard let defaultBranch = repository.originDefaultBranch ?? main.head?.branch else {
                 report.skipped.append(ScanSkip(
@@ -171,18 +189,28 @@ struct MembershipPlan {
             _ worktree: RepositoryInspection.Worktree, name: String, project: MembershipChanges.ProjectReference,
             exists: (String) -> Bool
         ) -> MembershipSnapshot.Worktree? {
-            let open = snapshot.worktrees.filter { !claimed.contains($0.id) }
-            if let row = open.first(where: { $0.path == worktree.path }) {
-                return row
+            let open = { (index: Int) in !claimed.contains(snapshot.worktrees[index].id) }
+            if let index = rowsByPath[worktree.path]?.first(where: open) {
+                return snapshot.worktrees[index]
             }
-            if let row = open.first(where: { $0.gitDirectory == worktree.gitDirectory && $0.hostID == hostID }) {
-                return row
+            if let index = rowsByGitDirectory[worktree.gitDirectory]?.first(where: open) {
+                return snapshot.worktrees[index]
             }
             guard case .existing(let projectID) = project else { return nil }
-            return open.first { row in
-                row.active && row.hostID == hostID && row.projectID == projectID && row.name == name
-                    && !exists(row.path) && (row.gitDirectory.map { !exists($0) } ?? true)
-            }
+            return rowsByProjectAndName[ProjectAndName(projectID: projectID, name: name)]?
+                .lazy.filter(open).map { snapshot.worktrees[$0] }
+                .first { row in row.active && !exists(row.path) && (row.gitDirectory.map { !exists($0) } ?? true) }
+        }
+
+        /// Indexes into `snapshot.worktrees` (which lists active rows first), by what a
+        /// worktree on disk is matched with.
+        let rowsByPath: [String: [Int]]
+        let rowsByGitDirectory: [String: [Int]]
+        let rowsByProjectAndName: [ProjectAndName: [Int]]
+
+        struct ProjectAndName: Hashable {
+            var projectID: String
+            var name: String
         }
 
         /// This host's active rows not found on disk: gone from disk and from git's worktree

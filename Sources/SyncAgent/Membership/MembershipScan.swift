@@ -22,7 +22,10 @@ struct MembershipScan {
         let discovery = RepositoryDiscovery(depthLimit: depthLimit).run(roots: roots)
         logger.info(
             "walked the roots",
-            metadata: ["repositories.count": "\(discovery.repositories.count)", "skipped.count": "\(discovery.skipped.count)"])
+            metadata: [
+                "repositories.count": "\(discovery.repositories.count)", "skipped.count": "\(discovery.skipped.count)",
+                "elapsed.ms": "\(ScanOutput.milliseconds(clock.now - start))",
+            ])
         try SchemaMigrator(connection: connection).requireSchema()
         let registry = Registry(connection: connection)
         let hostID =

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import GitProbe
 import SystemPackage
 
@@ -40,128 +41,263 @@ struct ScanSkip: Sendable, Equatable {
 /// worktree API, so linked worktrees anywhere are found from their main clone. Hidden and
 /// git-ignored directories, the inside of `.git` and symbolic links are never descended;
 /// inside a worktree the walk only looks for nested repositories (which it skips).
+///
+/// Three passes: the directories above the worktrees are walked (cheap: `readdir` only);
+/// the repositories found are read, a directory's worth of worktree tops at a time, on
+/// every core; then each worktree under the roots is opened once, on every core, for its
+/// HEAD and its ignore rules, and walked for nested repositories.
 struct RepositoryDiscovery {
     /// Directories below a root that are looked at: 1 is the root's children.
     var depthLimit: Int
     var probe = GitProbe(splitsLargeWorktrees: false)
 
     func run(roots: [String]) -> Discovery {
-        var walk = Walk(depthLimit: depthLimit, probe: probe, discovery: Discovery(roots: roots))
+        var discovery = Discovery(roots: roots)
+        var skeleton = Skeleton(depthLimit: depthLimit)
         for root in roots {
-            guard FileKind.of(root) == .directory else {
-                walk.skip(root, .missingRoot, FileKind.of(root) == .missing ? nil : "it is \(FileKind.of(root).phrase)")
+            let kind = FileKind.of(root)
+            guard kind == .directory else {
+                discovery.skipped.append(ScanSkip(path: root, reason: .missingRoot, detail: kind == .missing ? nil : "it is \(kind.phrase)"))
                 continue
             }
-            walk.visit(FilePath(root), root, depth: 0, inside: nil)
+            skeleton.visit(FilePath(root), root, depth: 0)
         }
-        return walk.discovery
+        discovery.skeleton = skeleton.directories
+        discovery.skipped += skeleton.skipped
+
+        // Worktree tops grouped by their parent: an iMi project's trunk and worktrees are
+        // siblings, so one read of the repository serves the whole group.
+        let groups = Dictionary(grouping: skeleton.tops) { String($0.path[..<($0.path.lastIndex(of: "/") ?? $0.path.endIndex)]) }
+            .sorted { $0.key < $1.key }.map(\.value)
+        let read = Self.concurrently(groups) { group in readRepositories(of: group) }
+        var commons: Set<String> = []
+        for result in read {
+            discovery.skipped += result.skipped
+            for repository in result.repositories where commons.insert(repository.commonDirectory).inserted {
+                discovery.repositories.append(repository)
+            }
+        }
+
+        // Every worktree under the roots: opened once for its HEAD and walked inside.
+        var depthOf: [String: Int] = [:]
+        for top in skeleton.tops { depthOf[top.path] = top.depth }
+        let known = Set(discovery.repositories.flatMap { $0.worktrees.map(\.path) })
+        let walked = Self.concurrently(skeleton.tops.filter { known.contains($0.path) }) { top in
+            walkInside(top, known: known)
+        }
+        var heads: [String: RepositoryInspection.Head?] = [:]
+        var unreadable: [String: String] = [:]
+        for result in walked {
+            discovery.skipped += result.skipped
+            heads.merge(result.heads) { first, _ in first }
+            unreadable.merge(result.unreadable) { first, _ in first }
+        }
+        // Linked worktrees not walked (outside the roots, or deeper than the limit).
+        var missing: [(repository: Int, worktree: Int)] = []
+        for (r, repository) in discovery.repositories.enumerated() {
+            for (w, worktree) in repository.linked.enumerated() where worktree.condition == .valid && worktree.head == nil {
+                if let head = heads[worktree.path] {
+                    discovery.repositories[r].linked[w].head = head
+                } else if let detail = unreadable[worktree.path] {
+                    discovery.repositories[r].linked[w].condition = .unreadable(detail: detail)
+                } else {
+                    missing.append((r, w))
+                }
+            }
+        }
+        let gitDirectories = missing.map { discovery.repositories[$0.repository].linked[$0.worktree].gitDirectory }
+        let read2 = Self.concurrently(gitDirectories) { [probe] gitDirectory in
+            Result { () throws(GitProbeError) in try probe.head(at: gitDirectory) }
+        }
+        for (index, result) in zip(missing, read2) {
+            switch result {
+            case .success(let head): discovery.repositories[index.repository].linked[index.worktree].head = head
+            case .failure(let error):
+                discovery.repositories[index.repository].linked[index.worktree].condition = .unreadable(detail: error.description)
+            }
+        }
+        return discovery
     }
 
-    /// The walk's state: what it found so far, by worktree path and common directory.
-    private struct Walk {
+    /// A directory holding `.git` (or a bare repository's top) met above the worktrees.
+    struct Top: Sendable {
+        var path: String
+        var depth: Int
+        var bare: Bool
+    }
+
+    /// The walk above the worktrees: `readdir` only.
+    private struct Skeleton {
         let depthLimit: Int
-        let probe: GitProbe
-        var discovery: Discovery
-        /// Every worktree path of a repository found so far.
-        var known: Set<String> = []
-        var commonDirectories: Set<String> = []
+        var directories: [String] = []
+        var tops: [Top] = []
+        var skipped: [ScanSkip] = []
 
-        /// A worktree the walk is inside, with its ignore rules.
-        struct Enclosing {
-            var path: String
-            var layout: WorktreeLayout
-        }
-
-        mutating func skip(_ path: String, _ reason: ScanSkip.Reason, _ detail: String? = nil) {
-            discovery.skipped.append(ScanSkip(path: path, reason: reason, detail: detail))
-        }
-
-        mutating func visit(_ directory: FilePath, _ text: String, depth: Int, inside enclosing: Enclosing?) {
-            let entries: [DirectoryEntry]
-            do {
-                entries = try DirectoryListing.entries(of: directory).sorted { $0.name.bytes.lexicographicallyPrecedes($1.name.bytes) }
-            } catch {
-                if error == .permissionDenied {
-                    skip(text, .permissionDenied)
-                } else if error != .noSuchFileOrDirectory {
-                    skip(text, .unreadable, "\(error)")
-                }
+        mutating func visit(_ directory: FilePath, _ text: String, depth: Int) {
+            guard let entries = RepositoryDiscovery.list(directory, text, into: &skipped) else { return }
+            if entries.contains(where: { $0.name.bytes == RepositoryDiscovery.dotGit }) {
+                tops.append(Top(path: text, depth: depth, bare: false))
                 return
             }
-            var enclosing = enclosing
-            if entries.contains(where: { $0.name.bytes == Self.dotGit }) {
-                guard let worktree = worktreeTop(text, inside: enclosing) else { return }
-                enclosing = worktree
-            } else if enclosing == nil, Self.looksBare(entries) {
-                if let inspection = try? probe.inspectRepository(at: text), inspection.isBare {
-                    skip(text, .bare, "no main clone to be trunk")
-                    return
-                }
+            if RepositoryDiscovery.looksBare(entries) {
+                tops.append(Top(path: text, depth: depth, bare: true))
+                return
             }
-            if enclosing == nil { discovery.skeleton.append(text) }
+            directories.append(text)
             guard depth < depthLimit else { return }
-            for entry in entries where entry.kind != .other {
-                let name = entry.name.bytes
-                guard name.first != UInt8(ascii: ".") else { continue }
-                let child = directory.appending(entry.name)
-                guard let childText = String(validating: name, as: UTF8.self).map({ text + "/" + $0 }) else {
-                    if entry.kind == .directory { skip(String(decoding: child.bytes, as: UTF8.self), .notUTF8) }
+            for (child, childText, kind) in RepositoryDiscovery.children(entries, of: directory, text, into: &skipped) {
+                if kind == .symbolicLink {
+                    // A link to a directory is worth saying: a repository behind it is not registered.
+                    if FileKind.of(childText) == .directory { skipped.append(ScanSkip(path: childText, reason: .symbolicLink)) }
                     continue
                 }
-                if entry.kind == .symbolicLink {
-                    // Inside a worktree links are content; above them a link to a directory is
-                    // worth saying, since a repository behind it is not registered.
-                    if enclosing == nil, FileKind.of(childText) == .directory { skip(childText, .symbolicLink) }
+                visit(child, childText, depth: depth + 1)
+            }
+        }
+    }
+
+    /// Reads the repositories of a group of worktree tops, one read per repository.
+    private func readRepositories(of group: [Top]) -> (repositories: [RepositoryInspection], skipped: [ScanSkip]) {
+        var repositories: [RepositoryInspection] = []
+        var skipped: [ScanSkip] = []
+        var known: Set<String> = []
+        for top in group where !known.contains(top.path) {
+            let inspection: RepositoryInspection
+            do {
+                inspection = try probe.inspectRepository(at: top.path, readingLinkedHeads: false)
+            } catch {
+                if !top.bare {
+                    skipped.append(ScanSkip(
+                        path: top.path, reason: error.code == .notARepository ? .notARepository : .unreadable,
+                        detail: error.description))
+                }
+                continue
+            }
+            if inspection.isBare {
+                let detail = top.bare
+                    ? "no main clone to be trunk"
+                    : "a worktree of the bare repository \(inspection.commonDirectory), which has no main clone to be trunk"
+                skipped.append(ScanSkip(path: top.path, reason: .bare, detail: detail))
+                continue
+            }
+            guard !top.bare else { continue }
+            guard inspection.worktrees.contains(where: { $0.path == top.path }) else {
+                skipped.append(ScanSkip(
+                    path: top.path, reason: .notListed,
+                    detail: "\(inspection.commonDirectory) lists no worktree here (a copied directory?)"))
+                continue
+            }
+            known.formUnion(inspection.worktrees.map(\.path))
+            repositories.append(inspection)
+        }
+        return (repositories, skipped)
+    }
+
+    /// What walking inside one worktree found: HEADs read, worktrees that could not be
+    /// opened, and nested repositories skipped.
+    private struct Inside: Sendable {
+        var heads: [String: RepositoryInspection.Head?] = [:]
+        var unreadable: [String: String] = [:]
+        var skipped: [ScanSkip] = []
+    }
+
+    /// Opens the worktree at `top` (its HEAD, its ignore rules) and walks the directories git
+    /// does not ignore for nested repositories; a worktree of a repository found already met
+    /// inside (`known`) is walked in turn.
+    private func walkInside(_ top: Top, known: Set<String>) -> Inside {
+        var inside = Inside()
+        let layout: WorktreeLayout
+        do {
+            layout = try WorktreeLayout(worktreePath: top.path)
+        } catch {
+            inside.unreadable[top.path] = error.description
+            return inside
+        }
+        inside.heads[top.path] = layout.head()
+        var nestedTops: [Top] = []
+        func visit(_ directory: FilePath, _ text: String, depth: Int) {
+            guard depth < depthLimit,
+                let entries = RepositoryDiscovery.list(directory, text, into: &inside.skipped)
+            else { return }
+            for (child, childText, kind) in RepositoryDiscovery.children(entries, of: directory, text, into: &inside.skipped)
+            where kind == .directory {
+                let relative = Array(childText.utf8.dropFirst(top.path.utf8.count + 1))
+                if layout.isIgnored(relativePath: relative, isDirectory: true) { continue }
+                if FileKind.of(childText + "/.git") != .missing {
+                    if known.contains(childText) {
+                        nestedTops.append(Top(path: childText, depth: depth + 1, bare: false))
+                    } else {
+                        inside.skipped.append(ScanSkip(path: childText, reason: .nested, detail: "inside \(top.path)"))
+                    }
                     continue
                 }
-                if let enclosing {
-                    let relative = Array(childText.utf8.dropFirst(enclosing.path.utf8.count + 1))
-                    if enclosing.layout.isIgnored(relativePath: relative, isDirectory: true) { continue }
-                }
-                visit(child, childText, depth: depth + 1, inside: enclosing)
+                visit(child, childText, depth: depth + 1)
             }
-            enclosing?.layout.releaseIndex()
         }
+        visit(FilePath(top.path), top.path, depth: top.depth)
+        layout.releaseIndex()
+        for nested in nestedTops {
+            let found = walkInside(nested, known: known)
+            inside.heads.merge(found.heads) { first, _ in first }
+            inside.unreadable.merge(found.unreadable) { first, _ in first }
+            inside.skipped += found.skipped
+        }
+        return inside
+    }
 
-        /// `path` holds `.git`: a worktree of a repository found already, one of a repository
-        /// read now, or something to skip (then `nil`: nothing below it is walked).
-        mutating func worktreeTop(_ path: String, inside enclosing: Enclosing?) -> Enclosing? {
-            if !known.contains(path) {
-                if let enclosing {
-                    skip(path, .nested, "inside \(enclosing.path)")
-                    return nil
-                }
-                let inspection: RepositoryInspection
-                do {
-                    inspection = try probe.inspectRepository(at: path)
-                } catch {
-                    skip(path, error.code == .notARepository ? .notARepository : .unreadable, error.description)
-                    return nil
-                }
-                if inspection.isBare {
-                    skip(path, .bare, "a worktree of the bare repository \(inspection.commonDirectory), which has no main clone to be trunk")
-                    return nil
-                }
-                guard !commonDirectories.contains(inspection.commonDirectory),
-                    inspection.worktrees.contains(where: { $0.path == path })
-                else {
-                    skip(path, .notListed, "\(inspection.commonDirectory) lists no worktree here (a copied directory?)")
-                    return nil
-                }
-                commonDirectories.insert(inspection.commonDirectory)
-                known.formUnion(inspection.worktrees.map(\.path))
-                discovery.repositories.append(inspection)
+    // MARK: Listing
+
+    static let dotGit = Array(".git".utf8)
+
+    /// The entries of `directory`, sorted by name; `nil` (and a skip) when it cannot be read.
+    static func list(_ directory: FilePath, _ text: String, into skipped: inout [ScanSkip]) -> [DirectoryEntry]? {
+        do {
+            return try DirectoryListing.entries(of: directory).sorted { $0.name.bytes.lexicographicallyPrecedes($1.name.bytes) }
+        } catch {
+            if error == .permissionDenied {
+                skipped.append(ScanSkip(path: text, reason: .permissionDenied))
+            } else if error != .noSuchFileOrDirectory {
+                skipped.append(ScanSkip(path: text, reason: .unreadable, detail: "\(error)"))
             }
-            guard let layout = try? WorktreeLayout(worktreePath: path) else { return nil }
-            return Enclosing(path: path, layout: layout)
+            return nil
         }
+    }
 
-        static let dotGit = Array(".git".utf8)
-
-        /// A bare repository's top: HEAD, objects/ and refs/ side by side.
-        static func looksBare(_ entries: [DirectoryEntry]) -> Bool {
-            let names = Set(entries.map { String(decoding: $0.name.bytes, as: UTF8.self) })
-            return names.isSuperset(of: ["HEAD", "objects", "refs"])
+    /// The directories and links among `entries` worth a look: not hidden, named in UTF-8
+    /// (the registry stores text; another name is skipped and said).
+    static func children(
+        _ entries: [DirectoryEntry], of directory: FilePath, _ text: String, into skipped: inout [ScanSkip]
+    ) -> [(FilePath, String, DirectoryEntry.Kind)] {
+        var children: [(FilePath, String, DirectoryEntry.Kind)] = []
+        for entry in entries where entry.kind != .other {
+            let name = entry.name.bytes
+            guard name.first != UInt8(ascii: ".") else { continue }
+            let child = directory.appending(entry.name)
+            guard let childText = String(validating: name, as: UTF8.self).map({ text + "/" + $0 }) else {
+                if entry.kind == .directory { skipped.append(ScanSkip(path: String(decoding: child.bytes, as: UTF8.self), reason: .notUTF8)) }
+                continue
+            }
+            children.append((child, childText, entry.kind))
         }
+        return children
+    }
+
+    /// A bare repository's top: HEAD, objects/ and refs/ side by side.
+    static func looksBare(_ entries: [DirectoryEntry]) -> Bool {
+        let names = Set(entries.map { String(decoding: $0.name.bytes, as: UTF8.self) })
+        return names.isSuperset(of: ["HEAD", "objects", "refs"])
+    }
+
+    /// `body` over `items` on every core; results in the order of `items`.
+    static func concurrently<Item: Sendable, Output: Sendable>(
+        _ items: [Item], _ body: @Sendable (Item) -> Output
+    ) -> [Output] {
+        guard items.count > 1 else { return items.map(body) }
+        let results = Mutex<[Int: Output]>([:])
+        DispatchQueue.concurrentPerform(iterations: items.count) { index in
+            let output = body(items[index])
+            results.withLock { $0[index] = output }
+        }
+        return results.withLock { all in (0..<items.count).map { all[$0]! } }
     }
 }
