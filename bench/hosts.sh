@@ -78,6 +78,11 @@ echo "   every agent registered and synced its worktrees:" \
     "$(psql "$url" -At -c "SELECT string_agg(n::text, ' ') FROM (SELECT count(*) AS n FROM worktrees GROUP BY host_id ORDER BY 1) c")"
 python3 bench/hosts_driver.py "$url" "$duration" "$work" "${pids[@]}"
 
+# Part 2 runs alone: the agents stop here.
+for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+pids=()
+
 echo
 echo "== 2. scan: 100 repositories x 10 worktrees"
 root="$work/scan/code"

@@ -2,7 +2,8 @@
 # The main job end to end on a fresh machine: install what is missing, build, start a
 # throwaway PostgreSQL under .imi-demo/, create sample worktrees in different states, record
 # them in a legacy iMi SQLite registry, migrate it (schema + import + verify), run
-# `imi-sync once`, start `imi-sync run` and watch it pick up an edit, and show the result.
+# `imi-sync once`, add a worktree with git and `imi-sync scan` it, start `imi-sync run` and
+# watch it pick up an edit and a new worktree, and show the result.
 #   scripts/demo.sh [--keep]     (--keep leaves the server running afterwards)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -53,6 +54,14 @@ echo "== imi-sync migrate --from $demo/legacy.db   (schema, then the legacy impo
 echo "== imi-sync once"
 "$bin" once
 
+# The demo's own root, never the user's ~/code.
+export IMI_SYSTEM_PATHS="$demo/code"
+trunk=$(awk -F'\t' '$4 == "trunk" { print $6; exit }' "$demo/worktrees.tsv")
+echo
+echo "== git worktree add (no legacy row knows it), then imi-sync scan"
+git -C "$trunk" worktree add --quiet -b feat/scanned "$(dirname "$trunk")/feat-scanned"
+"$bin" scan
+
 echo "== imi-sync run: the background agent sees an edit within a fraction of a second"
 "$bin" run --log-level notice 2> "$demo/agent.log" &
 agent=$!
@@ -66,6 +75,15 @@ for _ in $(seq 1 100); do
     sleep 0.02
 done
 echo "pr-7: uncommitted_files_count = $files, $(( ($(date +%s%N) - start) / 1000000 )) ms after the edit"
+added="$(dirname "$trunk")/feat-by-agent"
+git -C "$trunk" worktree add --quiet -b feat/by-agent "$added"
+start=$(date +%s%N)
+for _ in $(seq 1 200); do
+    synced=$(psql "$IMI_DATABASE_URL" -At -v p="$added" <<< "SELECT count(*) FROM worktrees WHERE active AND last_sync_at IS NOT NULL AND path = :'p'")
+    [[ "$synced" == "1" ]] && break
+    sleep 0.02
+done
+echo "feat-by-agent (git worktree add while run watches): registered and synced $(( ($(date +%s%N) - start) / 1000000 )) ms later"
 kill -TERM "$agent"; wait "$agent" || true
 
 echo
@@ -73,6 +91,8 @@ echo "== imi-sync status (v_inflight_work)"
 "$bin" status
 echo
 "$bin" stats
+echo
+"$bin" hosts
 if $keep; then
     echo "server left running: IMI_DATABASE_URL='$IMI_DATABASE_URL'"
 fi

@@ -121,18 +121,8 @@ extension GitRepository {
             return worktree
         }
         guard readingHead else { return worktree }
-        var opened: OpaquePointer?
-        let openRC = git_repository_open_from_worktree(&opened, handle)
-        guard openRC == 0, let opened else {
-            worktree.condition = .unreadable(
-                detail: GitProbeError.libgit2(
-                    .brokenRepository, path: worktree.path, operation: "git_repository_open_from_worktree",
-                    returnCode: openRC
-                ).description)
-            return worktree
-        }
         do {
-            worktree.head = try GitRepository(adopting: opened, path: worktree.path).head().inspected
+            worktree.head = try head(reference: "worktrees/" + name + "/HEAD").inspected
         } catch {
             worktree.condition = .unreadable(detail: error.description)
         }

@@ -94,10 +94,12 @@ final class GitRepository {
         var commit: git_oid?
     }
 
-    /// Reads HEAD without peeling further than the commit it names.
-    func head() throws(GitProbeError) -> Head {
+    /// Reads HEAD without peeling further than the commit it names. `reference` names another
+    /// HEAD-like reference: `worktrees/<name>/HEAD` is a linked worktree's HEAD read from the
+    /// main repository, without opening the worktree.
+    func head(reference: String = "HEAD") throws(GitProbeError) -> Head {
         var headRef: OpaquePointer?
-        let rc = git_reference_lookup(&headRef, handle, "HEAD")
+        let rc = git_reference_lookup(&headRef, handle, reference)
         guard rc == 0, let headRef else {
             throw .libgit2(.brokenRepository, path: path, operation: "read HEAD", returnCode: rc)
         }

@@ -252,14 +252,24 @@ extension Registry {
                 ])
         }
         var projectIDs: [String] = []
-        for project in changes.newProjects {
-            projectIDs.append(
-                try connection.execute(
-                    """
+        if !changes.newProjects.isEmpty {
+            // One statement; the ids come back in the order of the arrays.
+            let inserted = try connection.execute(
+                """
+                WITH n AS (
+                    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY
+                        AS n (name, remote_origin, default_branch, trunk_path, position)),
+                i AS (
                     INSERT INTO projects (name, remote_origin, default_branch, trunk_path)
-                    VALUES ($1, $2, $3, $4) RETURNING id
-                    """, [project.name, project.remoteOrigin, project.defaultBranch, project.trunkPath]
-                ).decode(0, 0))
+                    SELECT name, remote_origin, default_branch, trunk_path FROM n ORDER BY position
+                    RETURNING id, name)
+                SELECT i.id FROM i JOIN n USING (name) ORDER BY n.position
+                """,
+                [
+                    changes.newProjects.map(\.name), changes.newProjects.map(\.remoteOrigin),
+                    changes.newProjects.map(\.defaultBranch), changes.newProjects.map(\.trunkPath),
+                ])
+            projectIDs = try (0..<inserted.count).map { try inserted.decode($0, 0) }
         }
         guard !changes.newWorktrees.isEmpty else { return [] }
         let projectColumn: [String] = changes.newWorktrees.map { worktree in

@@ -133,7 +133,16 @@ final class AgentLoop: @unchecked Sendable {
             let deadline = nextDeadline()
             publishStatus(nextWake: deadline)
             clock.wait(until: deadline, on: inbox)
-            for input in inbox.drain() { handle(input, at: clock.now()) }
+            // A scan registering a thousand rows sends a thousand notifications: one re-read.
+            var registryChanged = false
+            for input in inbox.drain() {
+                if input == .registryChanged {
+                    registryChanged = true
+                } else {
+                    handle(input, at: clock.now())
+                }
+            }
+            if registryChanged { handle(.registryChanged, at: clock.now()) }
         }
         shutDown()
     }
