@@ -35,6 +35,15 @@ public struct GitProbe: Sendable {
     /// ahead/behind are `nil`. `readAt` is taken before anything is read, so a change made after
     /// it may or may not be included, but none made before it is missed.
     public func probe(path: String, defaultBranch: String) throws(GitProbeError) -> WorktreeState {
+        try probe(path: path, defaultBranch: defaultBranch, remembering: false).state
+    }
+
+    /// The state, and with `remembering` what its status found path by path, for
+    /// ``reprobe(path:after:memory:changedPaths:)``; the memory is `nil` for worktrees whose
+    /// count cannot be redone path by path (submodules, case-insensitive paths).
+    public func probe(
+        path: String, defaultBranch: String, remembering: Bool
+    ) throws(GitProbeError) -> (state: WorktreeState, memory: StatusMemory?) {
         let readAt = Date()
         // Checked first so a vanished worktree is told apart from a directory that is not one.
         guard FileManager.default.fileExists(atPath: path) else {
@@ -42,6 +51,7 @@ public struct GitProbe: Sendable {
         }
 
         let repository = try GitRepository(openingWorktreeAt: path)
+        let indexBefore = remembering ? repository.indexIdentity() : nil
         let head = try repository.head()
 
         var lastCommitHash: String?
@@ -60,8 +70,10 @@ public struct GitProbe: Sendable {
             }
         }
 
-        return WorktreeState(
-            uncommittedFilesCount: try counter.count(in: repository, headCommit: head.commit),
+        let settings = repository.statusSettings()
+        let count = try counter.count(in: repository, headCommit: head.commit, settings: settings)
+        let state = WorktreeState(
+            uncommittedFilesCount: count.lines,
             aheadOfTrunk: ahead,
             behindTrunk: behind,
             lastCommitHash: lastCommitHash,
@@ -70,7 +82,64 @@ public struct GitProbe: Sendable {
             branch: head.branch,
             readAt: readAt
         )
+        var memory: StatusMemory?
+        if let indexBefore, let linesByPath = count.linesByPath, !settings.ignoresCase,
+            repository.indexIdentity() == indexBefore
+        {
+            memory = StatusMemory(
+                linesByPath: linesByPath, renamedPaths: count.renamedPaths, index: indexBefore,
+                settings: settings, headCommit: lastCommitHash, branch: head.branch)
+        }
+        return (state, memory)
     }
+
+    /// The state after edits of `changedPaths` (relative to the worktree top, as git names
+    /// paths), recounted from those paths alone: a status restricted to them, on top of what
+    /// `memory` remembers of the rest. `nil` when that cannot be exact, and a full probe is
+    /// due: the index, HEAD or the status settings changed since `memory`; a path is a
+    /// directory, a `.gitignore`, half of a staged rename, inside an untracked directory, or
+    /// in a directory the index has no entries in (git may collapse it into one line).
+    ///
+    /// Everything but the count is taken from `previous`: HEAD is unchanged, so are the commit,
+    /// its subject and, until a ref changes (which the caller treats as needing a full probe),
+    /// ahead and behind.
+    public func reprobe(
+        path: String, after previous: WorktreeState, memory: StatusMemory, changedPaths: Set<[UInt8]>
+    ) throws(GitProbeError) -> (state: WorktreeState, memory: StatusMemory)? {
+        let readAt = Date()
+        guard !changedPaths.isEmpty, previous.lastCommitHash == memory.headCommit,
+            previous.branch == memory.branch
+        else { return nil }
+        for changed in changedPaths {
+            guard !changed.isEmpty, changed.last != UInt8(ascii: "/"),
+                !memory.renamedPaths.contains(changed),
+                !memory.isInsideUntrackedDirectory(changed),
+                PathBytes.lastComponent(of: changed) != Self.gitignoreName
+            else { return nil }
+        }
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw GitProbeError(code: .missingPath, path: path, operation: "check path exists")
+        }
+        let repository = try GitRepository(openingWorktreeAt: path)
+        guard repository.indexIdentity() == memory.index,
+            repository.statusSettings() == memory.settings
+        else { return nil }
+        let head = try repository.head()
+        guard head.commit.map(GitRepository.hex) == memory.headCommit, head.branch == memory.branch,
+            let recount = try repository.recount(changedPaths, settings: memory.settings),
+            repository.indexIdentity() == memory.index
+        else { return nil }
+
+        var updated = memory
+        for changed in changedPaths { updated.linesByPath[changed] = nil }
+        updated.linesByPath.merge(recount, uniquingKeysWith: +)
+        var state = previous
+        state.uncommittedFilesCount = updated.lines
+        state.readAt = readAt
+        return (state, updated)
+    }
+
+    private static let gitignoreName = Array(".gitignore".utf8)
 
     /// Opens the worktree at `path` and reads its index, the two steps where an unreadable
     /// repository (not a worktree, SHA-256 object names, a sparse index) fails; throws what

@@ -7,6 +7,11 @@ extension GitRepository {
         var lines = 0
         var hasStagedDeletion = false
         var hasStagedAddition = false
+        /// The lines per path, for `StatusMemory`; `nil` when the count came from a pass that
+        /// cannot be redone path by path (submodules).
+        var linesByPath: [[UInt8]: Int]? = [:]
+        /// Both halves of every staged rename.
+        var renamedPaths: Set<[UInt8]> = []
     }
 
     /// Counts the lines `git status --porcelain` (v1) prints, over the whole worktree or, with
@@ -29,9 +34,11 @@ extension GitRepository {
 
         var count = StatusCount()
         try withStatusList(settings: settings, pathList: pathList) { list throws(GitProbeError) in
-            Self.forEachEntry(of: list, correctingWith: &index) { status, _ in
-                count.lines += Self.porcelainLines(forStatus: status)
+            Self.forEachEntry(of: list, correctingWith: &index) { status, entry in
+                let lines = Self.porcelainLines(forStatus: status)
+                count.lines += lines
                 count.noteStaged(status)
+                count.remember(entry, status: status, lines: lines)
             }
         }
         return count
@@ -44,6 +51,7 @@ extension GitRepository {
         pathList: git_strarray?,
         show: git_status_show_t = GIT_STATUS_SHOW_INDEX_AND_WORKDIR,
         excludingSubmodules: Bool = false,
+        recursingUntracked: Bool = false,
         _ body: (OpaquePointer) throws(GitProbeError) -> Void
     ) throws(GitProbeError) {
         var options = git_status_options()
@@ -57,7 +65,9 @@ extension GitRepository {
         var flags = GIT_STATUS_OPT_DISABLE_PATHSPEC_MATCH.rawValue
         switch settings.untrackedFiles {
         case .no: break
-        case .normal: flags |= GIT_STATUS_OPT_INCLUDE_UNTRACKED.rawValue
+        case .normal:
+            flags |= GIT_STATUS_OPT_INCLUDE_UNTRACKED.rawValue
+            if recursingUntracked { flags |= GIT_STATUS_OPT_RECURSE_UNTRACKED_DIRS.rawValue }
         case .all:
             flags |= GIT_STATUS_OPT_INCLUDE_UNTRACKED.rawValue
             flags |= GIT_STATUS_OPT_RECURSE_UNTRACKED_DIRS.rawValue
@@ -107,6 +117,17 @@ extension GitRepository {
             }
             body(status, entry)
         }
+    }
+
+    /// The path an entry has in the index (or had in HEAD, when it is gone from the index).
+    static func indexSidePath(of entry: UnsafePointer<git_status_entry>) -> [UInt8]? {
+        if let path = entry.pointee.index_to_workdir?.pointee.old_file.path {
+            return PathBytes.of(path)
+        }
+        if let path = entry.pointee.head_to_index?.pointee.new_file.path {
+            return PathBytes.of(path)
+        }
+        return nil
     }
 
     /// Worktree-side changes to a tracked path (not "untracked").
@@ -161,6 +182,29 @@ extension GitRepository {
 }
 
 extension GitRepository.StatusCount {
+    /// Keeps what one entry contributed, by its index-side path.
+    mutating func remember(_ entry: UnsafePointer<git_status_entry>, status: UInt32, lines: Int) {
+        guard lines > 0, let path = GitRepository.indexSidePath(of: entry) else { return }
+        linesByPath?[path, default: 0] += lines
+        if status & GIT_STATUS_INDEX_RENAMED.rawValue != 0, let delta = entry.pointee.head_to_index {
+            if let old = delta.pointee.old_file.path { renamedPaths.insert(PathBytes.of(old)) }
+            renamedPaths.insert(path)
+        }
+    }
+
+    /// Adds a disjoint part's count (a partition of the top-level names).
+    mutating func absorb(_ part: Self) {
+        lines += part.lines
+        hasStagedDeletion = hasStagedDeletion || part.hasStagedDeletion
+        hasStagedAddition = hasStagedAddition || part.hasStagedAddition
+        if let theirs = part.linesByPath, linesByPath != nil {
+            linesByPath!.merge(theirs, uniquingKeysWith: +)
+        } else {
+            linesByPath = nil
+        }
+        renamedPaths.formUnion(part.renamedPaths)
+    }
+
     /// Records the staged halves of a possible rename.
     mutating func noteStaged(_ status: UInt32) {
         hasStagedDeletion = hasStagedDeletion || status & GIT_STATUS_INDEX_DELETED.rawValue != 0

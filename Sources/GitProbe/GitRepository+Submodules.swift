@@ -16,7 +16,7 @@ extension GitRepository {
         pathList: git_strarray?,
         index: inout IndexLookup
     ) throws(GitProbeError) -> StatusCount {
-        var count = StatusCount()
+        var count = StatusCount(linesByPath: nil)
         var changedPaths = Set<[UInt8]>()
 
         try withStatusList(settings: settings, pathList: pathList, excludingSubmodules: true) {
@@ -114,15 +114,4 @@ extension GitRepository {
         | GIT_SUBMODULE_STATUS_WD_MODIFIED.rawValue
         | GIT_SUBMODULE_STATUS_WD_INDEX_MODIFIED.rawValue
         | GIT_SUBMODULE_STATUS_WD_WD_MODIFIED.rawValue | GIT_SUBMODULE_STATUS_WD_UNTRACKED.rawValue
-
-    /// The path an entry has in the index (or had in HEAD, when it is gone from the index).
-    private static func indexSidePath(of entry: UnsafePointer<git_status_entry>) -> [UInt8]? {
-        if let path = entry.pointee.index_to_workdir?.pointee.old_file.path {
-            return PathBytes.of(path)
-        }
-        if let path = entry.pointee.head_to_index?.pointee.new_file.path {
-            return PathBytes.of(path)
-        }
-        return nil
-    }
 }

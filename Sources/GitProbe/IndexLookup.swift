@@ -66,6 +66,16 @@ struct IndexLookup: ~Copyable {
         return paths
     }
 
+    /// True when the index has an entry inside the directory `directory` (no trailing `/`).
+    mutating func hasEntries(under directory: [UInt8]) -> Bool {
+        guard let index = loadedIndex() else { return false }
+        var position = 0
+        let prefix = directory + [UInt8(ascii: "/"), 0]
+        return prefix.withUnsafeBufferPointer { bytes in
+            bytes.withMemoryRebound(to: CChar.self) { git_index_find_prefix(&position, index, $0.baseAddress) == 0 }
+        }
+    }
+
     private mutating func loadedIndex() -> OpaquePointer? {
         if !fetched {
             fetched = true

@@ -16,4 +16,16 @@ enum PathBytes {
         guard let slash = path.firstIndex(of: UInt8(ascii: "/")) else { return path }
         return Array(path[..<slash])
     }
+
+    /// The last component: after the last `/`, or the whole path.
+    static func lastComponent(of path: [UInt8]) -> [UInt8] {
+        guard let slash = path.lastIndex(of: UInt8(ascii: "/")) else { return path }
+        return Array(path[(slash + 1)...])
+    }
+
+    /// Everything before the last `/`; empty for a top-level name.
+    static func parent(of path: [UInt8]) -> [UInt8] {
+        guard let slash = path.lastIndex(of: UInt8(ascii: "/")) else { return [] }
+        return Array(path[..<slash])
+    }
 }

@@ -22,17 +22,23 @@ struct PorcelainCounter: Sendable {
     var maxPartitions: Int = min(4, ProcessInfo.processInfo.activeProcessorCount)
 
     func count(in repository: GitRepository, headCommit: git_oid?) throws(GitProbeError) -> Int {
-        let settings = repository.statusSettings()
+        try count(in: repository, headCommit: headCommit, settings: repository.statusSettings()).lines
+    }
+
+    /// The count with what each path contributed (see `StatusMemory`).
+    func count(
+        in repository: GitRepository, headCommit: git_oid?, settings: StatusSettings
+    ) throws(GitProbeError) -> GitRepository.StatusCount {
         guard maxPartitions > 1, !settings.ignoresCase,
             let indexSize = repository.indexFileSize(), indexSize >= partitionThresholdBytes
         else {
-            return try repository.statusCount(settings: settings).lines
+            return try repository.statusCount(settings: settings)
         }
 
         let known = try repository.topLevelNames(headCommit: headCommit)
         let groups = Self.groups(of: known, count: maxPartitions)
         guard groups.count > 1 else {
-            return try repository.statusCount(settings: settings).lines
+            return try repository.statusCount(settings: settings)
         }
 
         let outcomes = Outcomes(count: groups.count)
@@ -63,9 +69,11 @@ struct PorcelainCounter: Sendable {
         if results.contains(where: \.hasUnknownIndexNames)
             || (settings.detectsStagedRenames && Self.mayPairAcrossGroups(results.map(\.count)))
         {
-            return try repository.statusCount(settings: settings).lines
+            return try repository.statusCount(settings: settings)
         }
-        return results.reduce(0) { $0 + $1.count.lines }
+        var total = GitRepository.StatusCount()
+        for result in results { total.absorb(result.count) }
+        return total
     }
 
     /// Splits names round-robin in sorted order, so neighbouring directories (often similar in

@@ -2,9 +2,9 @@
 ///
 /// git reads these on every `status`; libgit2's status ignores them, so the probe reads them
 /// itself to keep counting the lines git would print.
-struct StatusSettings: Equatable {
+struct StatusSettings: Equatable, Sendable {
     /// `status.showUntrackedFiles`.
-    enum UntrackedFiles: Equatable {
+    enum UntrackedFiles: Equatable, Sendable {
         /// Untracked files are not listed at all.
         case no
         /// An untracked directory is one line (git's default).
