@@ -50,7 +50,28 @@ struct SchedulerTests {
         #expect(dirty.nextDeadline == ms(100))
         #expect(dirty.takeDue(at: ms(100)) == ["now"])
         #expect(dirty.nextDeadline == ms(150))
-        #expect(dirty.takeAll() == ["late"])
+        #expect(dirty.takeAll().map(\.id) == ["late"])
+    }
+
+    @Test("a burst's changed files are merged; anything coarser, or too many files, is a full status")
+    func changesMerge() {
+        var dirty = DirtySet(settle: ms(50), maxDelay: ms(500))
+        let a = Array("a.txt".utf8), b = Array("src/b.txt".utf8)
+        dirty.mark("w", at: ms(0), changes: .files([a]))
+        dirty.mark("w", at: ms(10), changes: .files([b]))
+        dirty.mark("x", at: ms(0), changes: .files([a]))
+        dirty.mark("x", at: ms(10))
+        let due = dirty.takeDueChanges(at: ms(100))
+        #expect(due.map(\.id) == ["w", "x"])
+        #expect(due[0].changes == .files([a, b]))
+        #expect(due[1].changes == .everything)
+
+        var many = WorktreeChanges.files([])
+        for index in 0...WorktreeChanges.pathLimit { many.insert(Array("f\(index)".utf8)) }
+        #expect(many == .everything)
+        var after = WorktreeChanges.everything
+        after.merge(.files([a]))
+        #expect(after == .everything)
     }
 
     @Test("reconnect backoff doubles and is capped")

@@ -22,7 +22,7 @@ struct WatchTests {
     }
 
     private func changed(_ id: String) -> Bool {
-        signals.all.contains { if case .changed(let ids) = $0 { ids.contains(id) } else { false } }
+        signals.all.contains { if case .changed(let changes) = $0 { changes[id] != nil } else { false } }
     }
 
     private func makeRepository() throws -> URL {

@@ -47,6 +47,10 @@ final class AgentLoop: @unchecked Sendable {
     private var nextMissingCheck: Duration = .zero
     private var nextWatchdog: Duration = .zero
     private var probes = 0
+    /// Probes answered from the changed paths alone (the rest were full statuses).
+    private var pathProbes = 0
+    /// Per watched worktree, what its last status found, for path-level re-probing.
+    private var remembered: [String: RememberedStatus] = [:]
     private var overflows = 0
     private var reconciles = 0
 
@@ -187,7 +191,7 @@ final class AgentLoop: @unchecked Sendable {
             nextPoll = now + configuration.pollInterval
         }
         if now >= nextReconcile { reconcile(at: now) }
-        let due = dirty.takeDue(at: now)
+        let due = dirty.takeDueChanges(at: now)
         if !due.isEmpty { probe(due) }
         session.flush(at: now)
         if session.isConnected, loadedRegistry, !ready, dirty.isEmpty, session.ledger.pending.isEmpty,
@@ -246,11 +250,15 @@ final class AgentLoop: @unchecked Sendable {
 
     private func handle(_ input: AgentInput, at now: Duration) {
         switch input {
-        case .watch(.changed(let ids)):
+        case .watch(.changed(let changes)):
             let probeable = Set(tracker.probeable)
-            for id in ids where probeable.contains(id) { dirty.mark(id, at: now) }
+            for (id, changed) in changes where probeable.contains(id) {
+                // A polled worktree has directories nobody watches: only a full status is exact.
+                dirty.mark(id, at: now, changes: tracker.state(of: id) == .watched ? changed : .everything)
+            }
         case .watch(.overflow):
             overflows += 1
+            remembered = [:]
             logger.warning("the inotify queue overflowed (fs.inotify.max_queued_events); rescanning every worktree")
             watchAll(tracker.registered(Array(tracker.worktrees.keys)), at: now)
         case .watch(.membership(let triggers)):
@@ -261,6 +269,7 @@ final class AgentLoop: @unchecked Sendable {
             guard let worktree = tracker[id], tracker.state(of: id) != .missing else { return }
             tracker.set(id, .missing)
             dirty.remove(id)
+            remembered[id] = nil
             nextMissingCheck = now + configuration.missingRecheck
             logger.notice(
                 "worktree directory is gone; its stored state is kept and it is watched again if it comes back",
@@ -286,6 +295,7 @@ final class AgentLoop: @unchecked Sendable {
         for worktree in removed {
             watcher?.unwatch(id: worktree.id)
             dirty.remove(worktree.id)
+            remembered[worktree.id] = nil
             session.forget(worktree.id)
             logger.info("stopped watching a worktree removed from the registry",
                         metadata: ["worktree.id": "\(worktree.id)", "worktree.path": "\(worktree.path)"])
@@ -359,6 +369,8 @@ final class AgentLoop: @unchecked Sendable {
     private func watchAll(_ list: [RegisteredWorktree], at now: Duration) {
         var limited: [(String, Int)] = []
         for worktree in list {
+            // Watches are (re)made: whatever happened before them was not seen.
+            remembered[worktree.id] = nil
             let outcome = watcher?.watch(WatchedWorktree(id: worktree.id, path: worktree.path)) ?? .unavailable
             switch outcome {
             case .watching:
@@ -429,12 +441,17 @@ final class AgentLoop: @unchecked Sendable {
         watchAll(back, at: now)
     }
 
-    private func probe(_ ids: [String]) {
-        let outcomes = prober.probeAll(tracker.registered(ids))
+    private func probe(_ due: [(id: String, changes: WorktreeChanges)]) {
+        let requests = due.compactMap { id, changes in
+            tracker[id].map { ProbeRequest(worktree: $0, changes: changes, remembered: remembered[id]) }
+        }
+        let outcomes = prober.probeAll(requests)
         probes += outcomes.count
-        logger.debug("probed", metadata: ["worktree.ids": "\(ids.joined(separator: ","))"])
+        pathProbes += outcomes.count(where: \.pathLevel)
+        logger.debug("probed", metadata: ["worktree.ids": "\(due.map(\.id).joined(separator: ","))"])
         for outcome in outcomes {
             let id = outcome.worktree.id
+            remembered[id] = outcome.remembered
             if let update = outcome.update {
                 _ = tracker.noteProbe(id, succeeded: true)
                 session.record(update)
@@ -468,6 +485,8 @@ final class AgentLoop: @unchecked Sendable {
         let counters = session.counters
         var statistics = Statistics()
         statistics.probes = probes
+        statistics.pathProbes = pathProbes
+        statistics.rememberedEntries = remembered.values.reduce(0) { $0 + $1.memory.entryCount }
         statistics.flushes = counters.flushes
         statistics.rowsWritten = counters.rowsWritten
         statistics.lastWrite = counters.lastWrite

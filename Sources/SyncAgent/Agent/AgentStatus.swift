@@ -8,6 +8,10 @@ final class AgentStatus: Sendable {
     /// A snapshot of the agent, safe to read from any thread.
     struct Statistics: Sendable, Equatable {
         var probes = 0
+        /// Of those, probes answered by a status of the changed paths alone.
+        var pathProbes = 0
+        /// Non-clean paths remembered for path-level probes, over all worktrees.
+        var rememberedEntries = 0
         var flushes = 0
         var rowsWritten = 0
         var lastWrite: Date?

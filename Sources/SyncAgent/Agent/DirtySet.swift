@@ -9,6 +9,8 @@ struct DirtySet {
     struct Entry: Equatable {
         var firstEvent: Duration
         var lastEvent: Duration
+        /// What changed since the worktree was last probed.
+        var changes: WorktreeChanges
     }
 
     var settle: Duration
@@ -24,14 +26,18 @@ struct DirtySet {
     var count: Int { entries.count }
 
     /// Records an event for `id` at `now`; `immediate` makes it due at once (start-up, reconcile).
-    mutating func mark(_ id: String, at now: Duration, immediate: Bool = false) {
+    /// Without `changes` the worktree needs a full status.
+    mutating func mark(
+        _ id: String, at now: Duration, immediate: Bool = false, changes: WorktreeChanges = .everything
+    ) {
         let first = immediate ? now - maxDelay : now
         if var entry = entries[id] {
             entry.lastEvent = now
             entry.firstEvent = min(entry.firstEvent, first)
+            entry.changes.merge(changes)
             entries[id] = entry
         } else {
-            entries[id] = Entry(firstEvent: first, lastEvent: now)
+            entries[id] = Entry(firstEvent: first, lastEvent: now, changes: changes)
         }
     }
 
@@ -50,14 +56,19 @@ struct DirtySet {
 
     /// Removes and returns the worktrees due at `now`, sorted for a stable order.
     mutating func takeDue(at now: Duration) -> [String] {
+        takeDueChanges(at: now).map(\.id)
+    }
+
+    /// Removes and returns the worktrees due at `now` with what changed in each.
+    mutating func takeDueChanges(at now: Duration) -> [(id: String, changes: WorktreeChanges)] {
         let due = entries.filter { dueTime(of: $0.value) <= now }.keys.sorted()
-        for id in due { entries[id] = nil }
-        return due
+        defer { for id in due { entries[id] = nil } }
+        return due.map { ($0, entries[$0]!.changes) }
     }
 
     /// Removes and returns every worktree (shutdown flush).
-    mutating func takeAll() -> [String] {
+    mutating func takeAll() -> [(id: String, changes: WorktreeChanges)] {
         defer { entries = [:] }
-        return entries.keys.sorted()
+        return entries.keys.sorted().map { ($0, entries[$0]!.changes) }
     }
 }

@@ -7,6 +7,10 @@ import RegistryClient
 struct ProbeOutcome: Sendable {
     var worktree: RegisteredWorktree
     var result: Result<WorktreeState, GitProbeError>
+    /// What to remember for the next path-level probe; `nil` forgets.
+    var remembered: RememberedStatus? = nil
+    /// True when the state came from the changed paths alone.
+    var pathLevel = false
 
     var state: WorktreeState? { try? result.get() }
 

@@ -6,7 +6,7 @@ import SystemPackage
 /// What the watcher tells the agent.
 enum WatchSignal: Sendable, Equatable {
     /// Something changed in these worktrees (their files, HEAD, index, refs or ignore rules).
-    case changed(Set<String>)
+    case changed([String: WorktreeChanges])
     /// The kernel queue overflowed: events were lost, every worktree must be rescanned.
     case overflow
     /// The worktree's top directory was deleted or moved away; its watches are gone.
@@ -435,7 +435,7 @@ final class WorktreeWatcher: @unchecked Sendable {
 
     /// Turns raw events into signals, adding and dropping watches as directories come and go.
     private func handleLocked(_ events: [InotifyEvent]) -> [WatchSignal] {
-        var changed = Set<String>()
+        var changed: [String: WorktreeChanges] = [:]
         var signals: [WatchSignal] = []
         var followUp = FollowUp()
         var triggers = Set<MembershipTrigger>()
@@ -464,17 +464,17 @@ final class WorktreeWatcher: @unchecked Sendable {
                 case .tree:
                     if event.isSelfGone, entry.path == worktrees[owner]?.root {
                         removeLocked(owner)
-                        changed.remove(owner)
+                        changed[owner] = nil
                         signals.append(.rootGone(owner))
                         continue
                     }
-                    changed.insert(owner)
+                    changed[owner, default: WorktreeChanges.files([])].merge(treeChange(event, in: entry.path, owner: owner))
                     handleTreeEvent(event, in: entry.path, owner: owner, followUp: &followUp)
                 case .gitDirectory, .refs, .info:
                     // Lock files come and go around every ref or index update; the rename
                     // that follows is the change.
                     if let name = event.name, name.count > 5, name.suffix(5).elementsEqual(Self.lockSuffix) { continue }
-                    changed.insert(owner)
+                    changed[owner, default: WorktreeChanges.files([])].merge(.everything)
                     handleGitEvent(event, in: entry.path, role: role, owner: owner, followUp: &followUp)
                 case .external, .membership:
                     break
@@ -484,7 +484,7 @@ final class WorktreeWatcher: @unchecked Sendable {
         if followUp.externalChanged {
             resolveExternalLocked()
             followUp.refresh.formUnion(worktrees.keys)
-            changed.formUnion(worktrees.keys)
+            for owner in worktrees.keys { changed[owner] = .everything }
         }
         for owner in followUp.refresh where worktrees[owner] != nil { refreshLocked(owner) }
         for owner in followUp.indexChanged.subtracting(followUp.refresh) where worktrees[owner] != nil {
@@ -493,6 +493,15 @@ final class WorktreeWatcher: @unchecked Sendable {
         if !changed.isEmpty { signals.insert(.changed(changed), at: 0) }
         if !triggers.isEmpty { signals.append(.membership(triggers)) }
         return signals
+    }
+
+    /// What a tree event says changed: the file it names, or (a directory, the directory
+    /// itself, `.gitignore`) something only a full status answers.
+    private func treeChange(_ event: InotifyEvent, in directory: FilePath, owner: String) -> WorktreeChanges {
+        guard let name = event.name, !event.isDirectory, name != Self.gitignoreName,
+            let root = worktrees[owner]?.root, let component = event.component
+        else { return .everything }
+        return .files([Self.relative(directory.appending(component), to: root)])
     }
 
     private func handleTreeEvent(
