@@ -41,7 +41,9 @@ struct IncrementalRecountTests {
                 let answer = try next ?? probe.probe(path: tree.path, defaultBranch: "main", remembering: true)
                 state = answer.state
                 memory = answer.memory
-                let expected = try fixture.porcelainLineCount(in: tree)
+                let expected = try fixture.oracleLineCount(in: tree) {
+                    try probe.probe(path: tree.path, defaultBranch: "main").uncommittedFilesCount
+                }.lines
                 try #require(
                     state.uncommittedFilesCount == expected,
                     "seed \(seed) (IMI_PROPERTY_SEED=\(run.seed) case \(number)): \(history.joined(separator: "; "))")

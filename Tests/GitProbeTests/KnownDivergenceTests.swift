@@ -22,6 +22,25 @@ struct KnownDivergenceTests {
         #expect(state.uncommittedFilesCount == 0)
     }
 
+    @Test("a deleted file is not paired with an unmerged path's worktree file as a rename")
+    func unmergedRename() throws {
+        let fixture = try GitFixture()
+        let trunk = try fixture.makeProject("um", files: ["a.txt": "one\n", "b.txt": "base\n"]).trunk
+        try fixture.write("stashed\n", to: "b.txt", in: trunk)
+        try fixture.git(["stash", "--quiet"], in: trunk)
+        try fixture.git(["rm", "--quiet", "b.txt"], in: trunk)
+        try fixture.commit("remove b", in: trunk)
+        _ = try fixture.gitResult(["stash", "pop", "--quiet"], in: trunk)  // modify/delete conflict
+        try fixture.write("one\n", to: "b.txt", in: trunk)
+        try FileManager.default.removeItem(at: trunk.appendingPathComponent("a.txt"))
+
+        let state = try GitProbe().probe(path: trunk.path, defaultBranch: "main")
+
+        #expect(try fixture.porcelainLineCount(in: trunk) == 1)  // "DU b.txt", a.txt paired with it
+        // libgit2 pairs nothing between index and worktree: " D a.txt" + "DU b.txt".
+        #expect(state.uncommittedFilesCount == 2)
+    }
+
     @Test("an intent-to-add file is not paired with a deletion as a worktree rename")
     func intentToAddRename() throws {
         let fixture = try GitFixture()

@@ -1,4 +1,5 @@
 import Foundation
+import GitProbe
 import PostgresClient
 import RegistryClient
 import TestSupport
@@ -23,11 +24,15 @@ struct IncrementalAgentTests {
 
         var generator = SeededGenerator(seed: run.seed)
         var history: [String] = []
+        var unmergedSteps = 0
         for step in 0..<run.cases {
             let operation = WorktreeOperation.random(in: tree, using: &generator)
             history.append(operation.description)
             try operation.apply(in: tree, fixture: fixture)
-            let files = try fixture.porcelainLineCount(in: tree)
+            let (files, fromGit) = try fixture.oracleLineCount(in: tree) {
+                try GitProbe().probe(path: tree.path, defaultBranch: "main").uncommittedFilesCount
+            }
+            if !fromGit { unmergedSteps += 1 }
             let hash = try fixture.revParseHEAD(in: tree)
             let converged = try await eventually("step \(step)", seconds: 10) {
                 let row = try registry.row(id)
@@ -36,9 +41,13 @@ struct IncrementalAgentTests {
                     && statistics.pendingStates == 0
             }
             guard converged else {
+                // Tells a wrong path-level answer from a wrong full status or a missed event.
+                let fresh = try? GitProbe().probe(path: tree.path, defaultBranch: "main").uncommittedFilesCount
+                let porcelain = try fixture.git(["--no-optional-locks", "status", "--porcelain"], in: tree)
                 Issue.record(
                     """
-                    row \(try registry.row(id)) != git (\(files) lines, HEAD \(hash ?? "unborn")) \
+                    row \(try registry.row(id)) != git (\(files) lines, HEAD \(hash ?? "unborn")); \
+                    a full probe now says \(fresh.map(String.init) ?? "error"); git: \(porcelain.debugDescription) \
                     after IMI_PROPERTY_SEED=\(run.seed) step \(step): \(history.suffix(12).joined(separator: "; "))
                     """)
                 break
@@ -48,7 +57,7 @@ struct IncrementalAgentTests {
         // Worth something only if the path-level route was taken, and not for everything.
         #expect(statistics.pathProbes > run.cases / 8)
         #expect(statistics.pathProbes < statistics.probes)
-        print("agent: \(statistics.probes) probes, \(statistics.pathProbes) path-level, \(run.cases) operations, seed \(run.seed)")
+        print("agent: \(statistics.probes) probes, \(statistics.pathProbes) path-level, \(run.cases) operations (\(unmergedSteps) with unmerged paths), seed \(run.seed)")
         await running.stop()
     }
 

@@ -448,7 +448,10 @@ final class AgentLoop: @unchecked Sendable {
         let outcomes = prober.probeAll(requests)
         probes += outcomes.count
         pathProbes += outcomes.count(where: \.pathLevel)
-        logger.debug("probed", metadata: ["worktree.ids": "\(due.map(\.id).joined(separator: ","))"])
+        logger.debug("probed", metadata: [
+            "worktree.ids": "\(due.map(\.id).joined(separator: ","))",
+            "path_level.ids": "\(outcomes.filter(\.pathLevel).map(\.worktree.id).joined(separator: ","))",
+        ])
         for outcome in outcomes {
             let id = outcome.worktree.id
             remembered[id] = outcome.remembered
