@@ -26,6 +26,7 @@ if [[ -n "${IMI_BENCH_REBUILD:-}" || "$(git -C "$tree" ls-files 2>/dev/null | wc
     git config --global user.name bench
     git config --global user.email bench@example.invalid
     git config --global init.defaultBranch main
+    git config --global gc.auto 0   # packed once below, never in the background
     mkdir -p "$tree"
     python3 - "$tree" <<'PY'
 import os, sys
@@ -67,7 +68,11 @@ cpu_wall() {
     shift
     for ((i = 0; i < runs; i++)); do
         /usr/bin/time -f "%e %U %S" "$@" 2>&1 >/dev/null | tail -1
-    done | awk '{w[NR]=$1*1000; c[NR]=($2+$3)*1000} END {n=asort(w); asort(c); m=int((n+1)/2); printf "%.0f %.0f\n", w[m], c[m]}'
+    done | python3 -c '
+import statistics, sys
+rows = [line.split() for line in sys.stdin if line.strip()]
+print("%.0f %.0f" % (statistics.median(float(r[0]) * 1000 for r in rows),
+                     statistics.median((float(r[1]) + float(r[2])) * 1000 for r in rows)))'
 }
 
 echo "== 1. git status --porcelain, 100,000 files (median of 5)"

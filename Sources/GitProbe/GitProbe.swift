@@ -103,8 +103,12 @@ public struct GitProbe: Sendable {
     /// Everything but the count is taken from `previous`: HEAD is unchanged, so are the commit,
     /// its subject and, until a ref changes (which the caller treats as needing a full probe),
     /// ahead and behind.
+    ///
+    /// With `openRepositories`, the worktree's handle (and its parsed index) is taken from
+    /// and returned to that cache, so successive edits do not re-read the index.
     public func reprobe(
-        path: String, after previous: WorktreeState, memory: StatusMemory, changedPaths: Set<[UInt8]>
+        path: String, after previous: WorktreeState, memory: StatusMemory, changedPaths: Set<[UInt8]>,
+        openRepositories: OpenRepositories? = nil
     ) throws(GitProbeError) -> (state: WorktreeState, memory: StatusMemory)? {
         let readAt = Date()
         guard !changedPaths.isEmpty, previous.lastCommitHash == memory.headCommit,
@@ -120,7 +124,12 @@ public struct GitProbe: Sendable {
         guard FileManager.default.fileExists(atPath: path) else {
             throw GitProbeError(code: .missingPath, path: path, operation: "check path exists")
         }
-        let repository = try GitRepository(openingWorktreeAt: path)
+        let repository: GitRepository
+        if let open = openRepositories?.take(path) {
+            repository = open
+        } else {
+            repository = try GitRepository(openingWorktreeAt: path)
+        }
         guard repository.indexIdentity() == memory.index,
             repository.statusSettings() == memory.settings
         else { return nil }
@@ -130,6 +139,7 @@ public struct GitProbe: Sendable {
             repository.indexIdentity() == memory.index
         else { return nil }
 
+        openRepositories?.put(repository, for: path)
         var updated = memory
         for changed in changedPaths { updated.linesByPath[changed] = nil }
         updated.linesByPath.merge(recount, uniquingKeysWith: +)

@@ -7,6 +7,8 @@ import RegistryClient
 /// Probes many worktrees in parallel, as many at once as there are cores.
 struct WorktreeProber: Sendable {
     var probe = GitProbe()
+    /// The repositories of the worktrees being edited now, kept open between path-level probes.
+    var openRepositories = OpenRepositories(capacity: 4)
 
     func probeAll(_ worktrees: [RegisteredWorktree]) -> [ProbeOutcome] {
         probeAll(worktrees.map { ProbeRequest(worktree: $0, changes: .everything, remembered: nil) })
@@ -20,7 +22,9 @@ struct WorktreeProber: Sendable {
         // With a worktree per core already, splitting one worktree's scan over threads only
         // adds contention; split only when the worktrees alone cannot fill the cores.
         let cores = ProcessInfo.processInfo.activeProcessorCount
-        let prober = worktrees.count >= cores ? WorktreeProber(probe: GitProbe(splitsLargeWorktrees: false)) : self
+        let prober =
+            worktrees.count >= cores
+            ? WorktreeProber(probe: GitProbe(splitsLargeWorktrees: false), openRepositories: openRepositories) : self
         DispatchQueue.concurrentPerform(iterations: worktrees.count) { index in
             slots[index] = prober.probeOne(requests[index])
         }
@@ -36,13 +40,14 @@ struct WorktreeProber: Sendable {
         if let remembered = request.remembered, !request.changes.needsFullStatus, !request.changes.paths.isEmpty,
             let answer = try? probe.reprobe(
                 path: worktree.path, after: remembered.state, memory: remembered.memory,
-                changedPaths: request.changes.paths)
+                changedPaths: request.changes.paths, openRepositories: openRepositories)
         {
             // A path-level answer that throws falls through: the full probe says why, exactly.
             return ProbeOutcome(
                 worktree: worktree, result: .success(answer.state),
                 remembered: RememberedStatus(state: answer.state, memory: answer.memory), pathLevel: true)
         }
+        openRepositories.close(worktree.path)
         do {
             let (state, memory) = try probe.probe(
                 path: worktree.path, defaultBranch: worktree.defaultBranch, remembering: true)
