@@ -468,7 +468,9 @@ final class WorktreeWatcher: @unchecked Sendable {
                         signals.append(.rootGone(owner))
                         continue
                     }
-                    changed[owner, default: WorktreeChanges.files([])].merge(treeChange(event, in: entry.path, owner: owner))
+                    if changed[owner]?.needsFullStatus != true {
+                        changed[owner, default: WorktreeChanges.files([])].merge(treeChange(event, in: entry.path, owner: owner))
+                    }
                     handleTreeEvent(event, in: entry.path, owner: owner, followUp: &followUp)
                 case .gitDirectory, .refs, .info:
                     // Lock files come and go around every ref or index update; the rename
@@ -499,9 +501,21 @@ final class WorktreeWatcher: @unchecked Sendable {
     /// itself, `.gitignore`) something only a full status answers.
     private func treeChange(_ event: InotifyEvent, in directory: FilePath, owner: String) -> WorktreeChanges {
         guard let name = event.name, !event.isDirectory, name != Self.gitignoreName,
-            let root = worktrees[owner]?.root, let component = event.component
+            let root = worktrees[owner]?.root
         else { return .everything }
-        return .files([Self.relative(directory.appending(component), to: root)])
+        // Byte prefixes, not FilePath components: this runs for every file event.
+        let directoryBytes = Self.bytes(of: directory)
+        let rootBytes = Self.bytes(of: root)
+        guard directoryBytes.starts(with: rootBytes) else { return .everything }
+        var relative = Array(directoryBytes.dropFirst(rootBytes.count).drop { $0 == UInt8(ascii: "/") })
+        if !relative.isEmpty { relative.append(UInt8(ascii: "/")) }
+        return .files([relative + name])
+    }
+
+    private static func bytes(of path: FilePath) -> [UInt8] {
+        path.withCString { pointer in
+            Array(UnsafeBufferPointer(start: pointer, count: strlen(pointer))).map { UInt8(bitPattern: $0) }
+        }
     }
 
     private func handleTreeEvent(
