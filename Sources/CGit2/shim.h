@@ -15,3 +15,64 @@ static inline int cgit2_opts_set_size(int option, size_t value) {
 static inline int cgit2_opts_get_search_path(int level, git_buf *out) {
     return git_libgit2_opts(GIT_OPT_GET_SEARCH_PATH, level, out);
 }
+
+/* A read-only view of an object backend, for GitProbe's in-memory merges.
+ *
+ * libgit2 "freshens" an object it is asked to write when a backend already has it: the pack
+ * backend then touches the .pack file's mtime, the loose backend the object file's. Objects
+ * written while forecasting merges go to an in-memory (mempack) backend, but the repository's
+ * own backends must never be touched: this wrapper forwards reads and existence checks and
+ * has no write and no freshen, so libgit2 asks `exists` instead. */
+#include <git2/sys/odb_backend.h>
+#include <git2/sys/mempack.h>
+#include <stdlib.h>
+
+typedef struct {
+    git_odb_backend parent;
+    git_odb_backend *inner;
+} cgit2_readonly_backend;
+
+#define CGIT2_INNER(b) (((cgit2_readonly_backend *)(b))->inner)
+
+static int cgit2_ro_read(void **data, size_t *len, git_object_t *type, git_odb_backend *b, const git_oid *oid) {
+    return CGIT2_INNER(b)->read(data, len, type, CGIT2_INNER(b), oid);
+}
+static int cgit2_ro_read_prefix(git_oid *out, void **data, size_t *len, git_object_t *type, git_odb_backend *b,
+                                const git_oid *short_oid, size_t length) {
+    return CGIT2_INNER(b)->read_prefix(out, data, len, type, CGIT2_INNER(b), short_oid, length);
+}
+static int cgit2_ro_read_header(size_t *len, git_object_t *type, git_odb_backend *b, const git_oid *oid) {
+    return CGIT2_INNER(b)->read_header(len, type, CGIT2_INNER(b), oid);
+}
+static int cgit2_ro_exists(git_odb_backend *b, const git_oid *oid) {
+    return CGIT2_INNER(b)->exists(CGIT2_INNER(b), oid);
+}
+static int cgit2_ro_exists_prefix(git_oid *out, git_odb_backend *b, const git_oid *short_oid, size_t length) {
+    return CGIT2_INNER(b)->exists_prefix(out, CGIT2_INNER(b), short_oid, length);
+}
+static int cgit2_ro_refresh(git_odb_backend *b) {
+    return CGIT2_INNER(b)->refresh ? CGIT2_INNER(b)->refresh(CGIT2_INNER(b)) : 0;
+}
+static void cgit2_ro_free(git_odb_backend *b) {
+    CGIT2_INNER(b)->free(CGIT2_INNER(b));
+    free(b);
+}
+
+/* Wraps `inner` (taking ownership) and adds the wrapper to `odb` at `priority`. */
+static inline int cgit2_odb_add_readonly(git_odb *odb, git_odb_backend *inner, int priority) {
+    cgit2_readonly_backend *wrapper = calloc(1, sizeof(cgit2_readonly_backend));
+    if (!wrapper) { inner->free(inner); return -1; }
+    wrapper->parent.version = GIT_ODB_BACKEND_VERSION;
+    wrapper->inner = inner;
+    wrapper->parent.read = inner->read ? cgit2_ro_read : NULL;
+    wrapper->parent.read_prefix = inner->read_prefix ? cgit2_ro_read_prefix : NULL;
+    wrapper->parent.read_header = inner->read_header ? cgit2_ro_read_header : NULL;
+    wrapper->parent.exists = inner->exists ? cgit2_ro_exists : NULL;
+    wrapper->parent.exists_prefix = inner->exists_prefix ? cgit2_ro_exists_prefix : NULL;
+    wrapper->parent.refresh = cgit2_ro_refresh;
+    wrapper->parent.free = cgit2_ro_free;
+    inner->odb = odb;
+    int rc = git_odb_add_backend(odb, &wrapper->parent, priority);
+    if (rc < 0) cgit2_ro_free(&wrapper->parent);
+    return rc;
+}

@@ -152,6 +152,16 @@ extension GitRepository {
         status & ~(GIT_STATUS_WT_NEW.rawValue | GIT_STATUS_IGNORED.rawValue) != 0
     }
 
+    /// `core.fileMode` (default true): whether the executable bit on disk is part of a file's
+    /// mode, as `git add` reads it.
+    func trustsExecutableBit() -> Bool {
+        var config: OpaquePointer?
+        guard git_repository_config_snapshot(&config, handle) == 0, let config else { return true }
+        defer { git_config_free(config) }
+        var value: Int32 = 1
+        return git_config_get_bool(&value, config, "core.filemode") == 0 ? value != 0 : true
+    }
+
     /// Reads the status-related config; unreadable config keeps git's defaults.
     func statusSettings() -> StatusSettings {
         var config: OpaquePointer?

@@ -69,7 +69,9 @@ public final class GitFixture: Sendable {
     }
 
     /// Runs `git <arguments>` in `directory` and returns the outcome whatever the exit status.
-    public func gitResult(_ arguments: [String], in directory: URL) throws -> CommandResult {
+    public func gitResult(
+        _ arguments: [String], in directory: URL, extraEnvironment: [String: String] = [:]
+    ) throws -> CommandResult {
         // Files, not pipes: a chatty git can never block on a full pipe while we wait for it.
         // `-C` instead of a working directory: posix_spawn has no portable chdir action.
         let outputURL = root.appendingPathComponent(".out-\(UUID().uuidString)")
@@ -79,7 +81,8 @@ public final class GitFixture: Sendable {
             try? FileManager.default.removeItem(at: errorURL)
         }
         let process = try ChildProcess(
-            gitExecutable, ["-C", directory.path] + arguments, environment: environment,
+            gitExecutable, ["-C", directory.path] + arguments,
+            environment: environment.merging(extraEnvironment) { $1 },
             standardOutput: outputURL.path, standardError: errorURL.path)
         guard let status = process.waitForExit(timeout: 300) else {
             throw TestSupportError("git \(arguments.joined(separator: " ")) did not finish in \(directory.path)")

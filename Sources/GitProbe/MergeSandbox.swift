@@ -1,0 +1,360 @@
+internal import CGit2
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// An in-memory object store over one repository's objects, for building worktrees' working
+/// states and merging them without writing anything into the repository.
+///
+/// Reads go to the repository's own packs and loose objects (and its alternates) through
+/// read-only wrappers; every object written (blobs of changed files, the trees `git add -A`
+/// would record, merged blobs) goes to a mempack backend that lives as long as the sandbox.
+/// Nothing is written to disk, no file in the repository is touched (not even the mtime a
+/// "freshen" of an existing object would set), no index is written and no lock is taken.
+///
+/// Not `Sendable`: one sandbox is used by one thread. Memory grows with what is built in it;
+/// drop it after a batch.
+public final class MergeSandbox {
+    private let repository: OpaquePointer
+    private let odb: OpaquePointer
+    private let commonDirectory: String
+
+    /// A sandbox over the objects of the repository whose common git directory is
+    /// `commonDirectory` (`.git` of the main clone).
+    public init(commonDirectory: String) throws(GitProbeError) {
+        GitLibrary.initialize()
+        self.commonDirectory = commonDirectory
+        var odb: OpaquePointer?
+        var rc = git_odb_new(&odb)
+        guard rc == 0, let odb else {
+            throw .classified(path: commonDirectory, operation: "git_odb_new", returnCode: rc)
+        }
+        var mempack: UnsafeMutablePointer<git_odb_backend>?
+        rc = git_mempack_new(&mempack)
+        if rc == 0, let mempack { rc = git_odb_add_backend(odb, mempack, 1000) }
+        guard rc == 0 else {
+            git_odb_free(odb)
+            throw .classified(path: commonDirectory, operation: "git_mempack_new", returnCode: rc)
+        }
+        for (offset, objects) in Self.objectDirectories(commonDirectory).enumerated() {
+            var pack: UnsafeMutablePointer<git_odb_backend>?
+            if git_odb_backend_pack(&pack, objects) == 0, let pack {
+                _ = cgit2_odb_add_readonly(odb, pack, Int32(100 - 2 * offset))
+            }
+            var loose: UnsafeMutablePointer<git_odb_backend>?
+            if git_odb_backend_loose(&loose, objects, -1, 0, 0, 0) == 0, let loose {
+                _ = cgit2_odb_add_readonly(odb, loose, Int32(99 - 2 * offset))
+            }
+        }
+        var repository: OpaquePointer?
+        rc = git_repository_wrap_odb(&repository, odb)
+        guard rc == 0, let repository else {
+            git_odb_free(odb)
+            throw .classified(path: commonDirectory, operation: "git_repository_wrap_odb", returnCode: rc)
+        }
+        self.repository = repository
+        self.odb = odb
+    }
+
+    deinit {
+        git_repository_free(repository)
+        git_odb_free(odb)
+    }
+
+    /// `objects/` and the directories `objects/info/alternates` names (one level, as git
+    /// reads them for a normal repository).
+    private static func objectDirectories(_ commonDirectory: String) -> [String] {
+        let objects = commonDirectory + "/objects"
+        var directories = [objects]
+        if let text = try? String(contentsOfFile: objects + "/info/alternates", encoding: .utf8) {
+            for line in text.split(separator: "\n") where !line.hasPrefix("#") && !line.isEmpty {
+                directories.append(line.hasPrefix("/") ? String(line) : objects + "/" + line)
+            }
+        }
+        return directories
+    }
+
+    // MARK: Working states
+
+    /// The worktree at `path`: its change set against `merge-base(HEAD, trunk)` and the tree
+    /// `git add -A` would record, built from its index and the files status reports changed.
+    ///
+    /// File contents are hashed as they are on disk (no clean filters such as CRLF
+    /// conversion, and never a filter driver); symbolic links as their targets.
+    public func workingState(ofWorktreeAt path: String, defaultBranch: String) throws(GitProbeError) -> WorkingState {
+        let worktree = try GitRepository(openingWorktreeAt: path)
+        let head = try worktree.head()
+        let trunk = worktree.firstResolving(GitProbe.trunkCandidates(defaultBranch))?.target
+        guard let gitDirectory = git_repository_path(worktree.handle) else {
+            throw GitProbeError(code: .brokenRepository, path: path, operation: "git_repository_path")
+        }
+        let indexPath = String(cString: gitDirectory) + "index"
+        var index: OpaquePointer?
+        let rc = git_index_open(&index, indexPath)
+        guard rc == 0, let index else {
+            throw .classified(path: path, operation: "git_index_open", returnCode: rc)
+        }
+        defer { git_index_free(index) }
+        try applyWorkdirChanges(of: worktree, to: index)
+
+        var tree = git_oid()
+        let treeRC = git_index_write_tree_to(&tree, index, repository)
+        guard treeRC == 0 else {
+            throw .classified(path: path, operation: "git_index_write_tree_to (in memory)", returnCode: treeRC)
+        }
+
+        var base: git_oid?
+        if let commit = head.commit {
+            base = commit
+            if let trunk {
+                var found = git_oid()
+                var ours = commit
+                var theirs = trunk
+                let baseRC = git_merge_base(&found, repository, &ours, &theirs)
+                if baseRC == 0 {
+                    base = found
+                } else if baseRC == GIT_ENOTFOUND.rawValue {
+                    base = nil
+                } else {
+                    throw .classified(path: path, operation: "git_merge_base", returnCode: baseRC)
+                }
+            }
+        }
+        let changes = try diff(fromCommit: base, toTree: tree, path: path)
+        return WorkingState(
+            worktreePath: path, headCommit: head.commit.map(GitRepository.hex),
+            baseCommit: base.map(GitRepository.hex), tree: GitRepository.hex(tree), changes: changes)
+    }
+
+    /// What `git add -A` does to the index, in memory: every path status sees changed in the
+    /// working directory (untracked ones file by file) is added from disk or removed.
+    private func applyWorkdirChanges(of worktree: GitRepository, to index: OpaquePointer) throws(GitProbeError) {
+        guard let workdir = git_repository_workdir(worktree.handle) else { return }
+        let top = PathBytes.of(workdir)
+        var settings = worktree.statusSettings()
+        settings.untrackedFiles = .all
+        settings.detectsStagedRenames = false
+        let filemode = worktree.trustsExecutableBit()
+        var lookup = IndexLookup(repository: worktree.handle)
+        var changed: [(path: [UInt8], status: UInt32)] = []
+        try worktree.withStatusList(
+            settings: settings, pathList: nil, show: GIT_STATUS_SHOW_WORKDIR_ONLY, excludingSubmodules: true
+        ) { list throws(GitProbeError) in
+            GitRepository.forEachEntry(of: list, correctingWith: &lookup) { status, entry in
+                guard let delta = entry.pointee.index_to_workdir, let name = delta.pointee.new_file.path else { return }
+                changed.append((PathBytes.of(name), status))
+            }
+        }
+        for (path, status) in changed where path.last != UInt8(ascii: "/") {
+            let conflicted = status & GIT_STATUS_CONFLICTED.rawValue != 0
+            if status & (GIT_STATUS_WT_DELETED.rawValue) != 0 || (conflicted && !Self.exists(top + path)) {
+                Self.withCString(path) { name in
+                    _ = git_index_conflict_remove(index, name)
+                    _ = git_index_remove(index, name, 0)
+                }
+                continue
+            }
+            guard status & (GIT_STATUS_WT_NEW.rawValue | GIT_STATUS_WT_MODIFIED.rawValue
+                | GIT_STATUS_WT_TYPECHANGE.rawValue) != 0 || conflicted
+            else { continue }
+            try add(path, from: top, to: index, trustingExecutableBit: filemode, worktreePath: worktree.path)
+        }
+    }
+
+    /// Writes `path`'s content (as on disk) as a blob into the sandbox and stages it.
+    private func add(
+        _ path: [UInt8], from top: [UInt8], to index: OpaquePointer, trustingExecutableBit: Bool,
+        worktreePath: String
+    ) throws(GitProbeError) {
+        let full = top + path
+        var info = stat()
+        guard Self.withCString(full, { lstat($0, &info) }) == 0 else { return }  // gone meanwhile
+        var content: [UInt8]
+        var mode: UInt32
+        switch info.st_mode & S_IFMT {
+        case S_IFLNK:
+            var buffer = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
+            let length = Self.withCString(full) { name in
+                buffer.withUnsafeMutableBufferPointer { readlink(name, UnsafeMutableRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), $0.count) }
+            }
+            guard length >= 0 else { return }
+            content = Array(buffer[..<length])
+            mode = GIT_FILEMODE_LINK.rawValue
+        case S_IFREG:
+            guard let data = Self.readFile(full) else {
+                throw GitProbeError(code: .libgit2, path: worktreePath, operation: "read \(PathChange.text(of: path))")
+            }
+            content = data
+            mode = trustingExecutableBit && info.st_mode & 0o100 != 0
+                ? GIT_FILEMODE_BLOB_EXECUTABLE.rawValue : GIT_FILEMODE_BLOB.rawValue
+        default:
+            return  // a directory or a device: not something `git add` stages as a file
+        }
+        let oid = try writeBlob(content, path: worktreePath)
+        var entry = git_index_entry()
+        entry.mode = mode
+        entry.id = oid
+        entry.file_size = UInt32(truncatingIfNeeded: content.count)
+        let rc = Self.withCString(path) { name in
+            entry.path = name
+            _ = git_index_conflict_remove(index, name)
+            return git_index_add(index, &entry)
+        }
+        guard rc == 0 else {
+            throw .classified(path: worktreePath, operation: "git_index_add (in memory)", returnCode: rc)
+        }
+    }
+
+    /// The blob's id; written into the sandbox unless an object store already has it (an
+    /// existing object is never "freshened").
+    private func writeBlob(_ content: [UInt8], path: String) throws(GitProbeError) -> git_oid {
+        var oid = git_oid()
+        let rc = content.withUnsafeBytes { bytes in
+            git_odb_hash(&oid, bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, bytes.count, GIT_OBJECT_BLOB)
+        }
+        guard rc == 0 else { throw .classified(path: path, operation: "git_odb_hash", returnCode: rc) }
+        if git_odb_exists(odb, &oid) != 0 { return oid }
+        let writeRC = content.withUnsafeBytes { bytes in
+            git_odb_write(&oid, odb, bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, bytes.count, GIT_OBJECT_BLOB)
+        }
+        guard writeRC == 0 else {
+            throw .classified(path: path, operation: "git_odb_write (in memory)", returnCode: writeRC)
+        }
+        return oid
+    }
+
+    /// The paths that differ between `commit`'s tree (the empty tree for `nil`) and `tree`,
+    /// without rename detection.
+    private func diff(fromCommit commit: git_oid?, toTree tree: git_oid, path: String) throws(GitProbeError) -> [PathChange] {
+        let baseTree = try commit.map { oid throws(GitProbeError) in try treeOfCommit(oid, path: path) }
+        defer { git_tree_free(baseTree) }
+        let workTree = try lookupTree(tree, path: path)
+        defer { git_tree_free(workTree) }
+        var diff: OpaquePointer?
+        var options = git_diff_options()
+        git_diff_options_init(&options, UInt32(GIT_DIFF_OPTIONS_VERSION))
+        let rc = git_diff_tree_to_tree(&diff, repository, baseTree, workTree, &options)
+        guard rc == 0, let diff else { throw .classified(path: path, operation: "git_diff_tree_to_tree", returnCode: rc) }
+        defer { git_diff_free(diff) }
+        var changes: [PathChange] = []
+        for position in 0..<git_diff_num_deltas(diff) {
+            guard let delta = git_diff_get_delta(diff, position) else { continue }
+            let kind: PathChange.Kind
+            switch delta.pointee.status {
+            case GIT_DELTA_ADDED: kind = .added
+            case GIT_DELTA_DELETED: kind = .deleted
+            case GIT_DELTA_TYPECHANGE: kind = .typeChanged
+            default: kind = .modified
+            }
+            let name = kind == .deleted ? delta.pointee.old_file.path : delta.pointee.new_file.path
+            if let name { changes.append(PathChange(path: PathBytes.of(name), kind: kind)) }
+        }
+        return changes.sorted()
+    }
+
+    // MARK: Merging
+
+    /// The paths `git merge-tree --write-tree --name-only` would report conflicted when merging
+    /// the two working states, each taken as a commit on top of its HEAD: libgit2's in-memory
+    /// three-way tree merge from `merge-base(HEAD a, HEAD b)`, with rename detection.
+    public func conflictingPaths(_ a: WorkingState, _ b: WorkingState) throws(GitProbeError) -> [[UInt8]] {
+        var ancestor: OpaquePointer?
+        if let headA = a.headCommit.flatMap(Self.oid), let headB = b.headCommit.flatMap(Self.oid) {
+            var found = git_oid()
+            var first = headA
+            var second = headB
+            let rc = git_merge_base(&found, repository, &first, &second)
+            if rc == 0 {
+                ancestor = try treeOfCommit(found, path: a.worktreePath)
+            } else if rc != GIT_ENOTFOUND.rawValue {
+                throw .classified(path: a.worktreePath, operation: "git_merge_base", returnCode: rc)
+            }
+        }
+        defer { git_tree_free(ancestor) }
+        guard let ours = Self.oid(a.tree), let theirs = Self.oid(b.tree) else {
+            throw GitProbeError(code: .brokenRepository, path: a.worktreePath, operation: "parse working tree id")
+        }
+        let ourTree = try lookupTree(ours, path: a.worktreePath)
+        defer { git_tree_free(ourTree) }
+        let theirTree = try lookupTree(theirs, path: b.worktreePath)
+        defer { git_tree_free(theirTree) }
+
+        var options = git_merge_options()
+        git_merge_options_init(&options, UInt32(GIT_MERGE_OPTIONS_VERSION))
+        var merged: OpaquePointer?
+        let rc = git_merge_trees(&merged, repository, ancestor, ourTree, theirTree, &options)
+        guard rc == 0, let merged else {
+            throw .classified(path: a.worktreePath, operation: "git_merge_trees (in memory)", returnCode: rc)
+        }
+        defer { git_index_free(merged) }
+        guard git_index_has_conflicts(merged) != 0 else { return [] }
+        var iterator: OpaquePointer?
+        guard git_index_conflict_iterator_new(&iterator, merged) == 0, let iterator else { return [] }
+        defer { git_index_conflict_iterator_free(iterator) }
+        var paths = Set<[UInt8]>()
+        var base: UnsafePointer<git_index_entry>?
+        var our: UnsafePointer<git_index_entry>?
+        var their: UnsafePointer<git_index_entry>?
+        while git_index_conflict_next(&base, &our, &their, iterator) == 0 {
+            for entry in [base, our, their] {
+                if let name = entry?.pointee.path { paths.insert(PathBytes.of(name)) }
+            }
+        }
+        return paths.sorted { $0.lexicographicallyPrecedes($1) }
+    }
+
+    // MARK: Objects
+
+    private func treeOfCommit(_ oid: git_oid, path: String) throws(GitProbeError) -> OpaquePointer {
+        var commitOid = oid
+        var commit: OpaquePointer?
+        var rc = git_commit_lookup(&commit, repository, &commitOid)
+        guard rc == 0, let commit else { throw .classified(path: path, operation: "git_commit_lookup", returnCode: rc) }
+        defer { git_commit_free(commit) }
+        var tree: OpaquePointer?
+        rc = git_commit_tree(&tree, commit)
+        guard rc == 0, let tree else { throw .classified(path: path, operation: "git_commit_tree", returnCode: rc) }
+        return tree
+    }
+
+    private func lookupTree(_ oid: git_oid, path: String) throws(GitProbeError) -> OpaquePointer {
+        var treeOid = oid
+        var tree: OpaquePointer?
+        let rc = git_tree_lookup(&tree, repository, &treeOid)
+        guard rc == 0, let tree else { throw .classified(path: path, operation: "git_tree_lookup", returnCode: rc) }
+        return tree
+    }
+
+    private static func oid(_ hex: String) -> git_oid? {
+        var oid = git_oid()
+        return git_oid_fromstr(&oid, hex) == 0 ? oid : nil
+    }
+
+    private static func exists(_ path: [UInt8]) -> Bool {
+        var info = stat()
+        return withCString(path) { lstat($0, &info) } == 0
+    }
+
+    private static func readFile(_ path: [UInt8]) -> [UInt8]? {
+        let descriptor = withCString(path) { open($0, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) }
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        var content: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 { return nil }
+            if count == 0 { return content }
+            content.append(contentsOf: chunk[..<count])
+        }
+    }
+
+    private static func withCString<Result>(_ bytes: [UInt8], _ body: (UnsafePointer<CChar>) -> Result) -> Result {
+        (bytes + [0]).withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { body($0.baseAddress!) }
+        }
+    }
+}

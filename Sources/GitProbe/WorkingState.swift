@@ -1,0 +1,62 @@
+/// One path in a worktree's change set: how it differs between `merge-base(HEAD, trunk)` and
+/// the tree `git add -A` would record for the working directory.
+public struct PathChange: Sendable, Hashable, Comparable {
+    public enum Kind: String, Sendable {
+        case added, modified, deleted, typeChanged = "type_changed"
+    }
+
+    /// The path as git stores it (bytes: names need not be UTF-8).
+    public var path: [UInt8]
+    public var kind: Kind
+
+    public init(path: [UInt8], kind: Kind) {
+        self.path = path
+        self.kind = kind
+    }
+
+    /// The path as text: itself when it is UTF-8, else git's quoted form (`"d\377"`), which
+    /// names the same bytes without guessing a decoding.
+    public var text: String { PathChange.text(of: path) }
+
+    public static func text(of path: [UInt8]) -> String {
+        if let text = String(validating: path, as: UTF8.self) { return text }
+        var quoted = "\""
+        for byte in path {
+            switch byte {
+            case UInt8(ascii: "\""): quoted += "\\\""
+            case UInt8(ascii: "\\"): quoted += "\\\\"
+            case 0x20..<0x7F: quoted.append(Character(Unicode.Scalar(byte)))
+            default: quoted += "\\" + String(byte, radix: 8).leftPadded(to: 3)
+            }
+        }
+        return quoted + "\""
+    }
+
+    public static func < (lhs: PathChange, rhs: PathChange) -> Bool {
+        lhs.path.lexicographicallyPrecedes(rhs.path)
+    }
+}
+
+/// A worktree's working state, built in a ``MergeSandbox``: what its change set is and the
+/// tree it would commit, for merging with another worktree's.
+public struct WorkingState: Sendable, Equatable {
+    /// The worktree's top directory.
+    public var worktreePath: String
+    /// HEAD's commit; `nil` when unborn.
+    public var headCommit: String?
+    /// `merge-base(HEAD, trunk)`, the change set's starting point; HEAD without a trunk,
+    /// `nil` (the empty tree) for an unborn HEAD or histories with no common commit.
+    public var baseCommit: String?
+    /// The tree `git add -A` would record (its object lives only in the sandbox).
+    public var tree: String
+    /// The change set, sorted by path.
+    public var changes: [PathChange]
+
+    public var paths: Set<[UInt8]> { Set(changes.map(\.path)) }
+}
+
+extension String {
+    fileprivate func leftPadded(to width: Int) -> String {
+        String(repeating: "0", count: max(0, width - count)) + self
+    }
+}

@@ -1,0 +1,161 @@
+import Foundation
+import TestSupport
+import Testing
+
+@testable import GitProbe
+
+/// Change sets and conflict forecasts built in memory must equal what the git CLI says:
+/// `git diff --no-renames --name-only merge-base <tree of git add -A>` and
+/// `git merge-tree --write-tree --name-only` of the two working states as commits. And
+/// building them must leave the repository exactly as it was.
+@Suite("Overlap and conflict forecast agrees with git merge-tree")
+struct ForecastTests {
+    struct Case: Sendable, CustomTestStringConvertible {
+        var name: String
+        var files: [String: String] = ["README.md": "a\nb\nc\nd\ne\nf\ng\nh\n", "src/app.c": "int main;\n", "docs/x y.md": "x\n"]
+        /// Changes made in worktree A and in B (after both branched from trunk).
+        var a: @Sendable (GitFixture, URL) throws -> Void
+        var b: @Sendable (GitFixture, URL) throws -> Void
+        /// Run on trunk's origin after the worktrees branched.
+        var trunkMoves: Bool = false
+        var expectConflict: Bool? = nil
+        var testDescription: String { name }
+    }
+
+    static func write(_ fixture: GitFixture, _ tree: URL, _ path: String, _ text: String) throws {
+        try fixture.write(text, to: path, in: tree)
+    }
+
+    static let cases: [Case] = [
+        Case(name: "both edit the same line (unstaged)", a: { f, t in try write(f, t, "README.md", "A\nb\nc\nd\ne\nf\ng\nh\n") },
+             b: { f, t in try write(f, t, "README.md", "B\nb\nc\nd\ne\nf\ng\nh\n") }, expectConflict: true),
+        Case(name: "same file, separate hunks: clean", a: { f, t in try write(f, t, "README.md", "A\nb\nc\nd\ne\nf\ng\nh\n") },
+             b: { f, t in try write(f, t, "README.md", "a\nb\nc\nd\ne\nf\ng\nH\n") }, expectConflict: false),
+        Case(name: "committed on one side, staged on the other",
+             a: { f, t in try write(f, t, "src/app.c", "int a;\n"); try f.commitAll("a", in: t) },
+             b: { f, t in try write(f, t, "src/app.c", "int b;\n"); try f.git(["add", "src/app.c"], in: t) }, expectConflict: true),
+        Case(name: "modify/delete", a: { f, t in try write(f, t, "src/app.c", "int a;\n") },
+             b: { f, t in try FileManager.default.removeItem(at: t.appendingPathComponent("src/app.c")) }, expectConflict: true),
+        Case(name: "add/add, untracked on both sides", a: { f, t in try write(f, t, "new.txt", "from a\n") },
+             b: { f, t in try write(f, t, "new.txt", "from b\n") }, expectConflict: true),
+        Case(name: "add/add with the same content: clean", a: { f, t in try write(f, t, "same.txt", "one\n") },
+             b: { f, t in try write(f, t, "same.txt", "one\n") }, expectConflict: false),
+        Case(name: "trunk moved after both branched", a: { f, t in try write(f, t, "README.md", "A\nb\nc\nd\ne\nf\ng\nh\n") },
+             b: { f, t in try write(f, t, "docs/x y.md", "b\n") }, trunkMoves: true, expectConflict: false),
+        Case(name: "ignored files are not changes", a: { f, t in try write(f, t, "build/out.o", "bin\n"); try write(f, t, "a.txt", "a\n") },
+             b: { f, t in try write(f, t, "build/out.o", "other\n"); try write(f, t, "a.txt", "b\n") }, expectConflict: true),
+        Case(name: "rename on one side, edit on the other: clean",
+             a: { f, t in try f.git(["mv", "README.md", "READ.md"], in: t) },
+             b: { f, t in try write(f, t, "README.md", "a\nb\nc\nd\ne\nf\ng\nH\n") }, expectConflict: false),
+        Case(name: "binary files on both sides", a: { f, t in try Data([0, 1, 2, 255, 0]).write(to: t.appendingPathComponent("blob.bin")) },
+             b: { f, t in try Data([0, 9, 9, 255, 0]).write(to: t.appendingPathComponent("blob.bin")) }, expectConflict: true),
+        Case(name: "paths with spaces and quotes", a: { f, t in try write(f, t, "docs/x y.md", "a\n"); try write(f, t, "it's \"q\".txt", "a\n") },
+             b: { f, t in try write(f, t, "docs/x y.md", "b\n"); try write(f, t, "it's \"q\".txt", "a\n") }, expectConflict: true),
+        Case(name: "no overlap", a: { f, t in try write(f, t, "only-a.txt", "a\n") },
+             b: { f, t in try write(f, t, "only-b.txt", "b\n") }, expectConflict: false),
+    ]
+
+    @Test("change sets and conflicts match git", arguments: cases)
+    func matchesGit(_ scenario: Case) throws {
+        let fixture = try GitFixture()
+        let project = try fixture.makeProject("p", files: scenario.files)
+        try fixture.write("build/\n", to: ".gitignore", in: project.trunk)
+        try fixture.commitAll("ignore build", in: project.trunk)
+        try fixture.git(["push", "--quiet", "origin", "main"], in: project.trunk)
+        try fixture.git(["fetch", "--quiet"], in: project.trunk)
+        let a = try fixture.addWorktree("feat-a", branch: "feat/a", to: project)
+        let b = try fixture.addWorktree("feat-b", branch: "feat/b", to: project)
+        if scenario.trunkMoves {
+            try fixture.advanceOrigin(of: project, message: "upstream", file: "README.md")
+            try fixture.git(["fetch", "--quiet"], in: project.trunk)
+        }
+        try scenario.a(fixture, a)
+        try scenario.b(fixture, b)
+
+        let common = project.trunk.appendingPathComponent(".git").path
+        let before = try RepositorySnapshot(common: common, worktrees: [project.trunk, a, b], fixture: fixture)
+        let sandbox = try MergeSandbox(commonDirectory: common)
+        let stateA = try sandbox.workingState(ofWorktreeAt: a.path, defaultBranch: "main")
+        let stateB = try sandbox.workingState(ofWorktreeAt: b.path, defaultBranch: "main")
+        let conflicts = try sandbox.conflictingPaths(stateA, stateB)
+        #expect(try RepositorySnapshot(common: common, worktrees: [project.trunk, a, b], fixture: fixture) == before,
+                "nothing in the repository changed")
+
+        // The oracle writes objects (into this test repository only), so it runs afterwards.
+        let treeA = try Self.gitAddAllTree(fixture, a)
+        let treeB = try Self.gitAddAllTree(fixture, b)
+        #expect(stateA.tree == treeA)
+        #expect(stateB.tree == treeB)
+        #expect(stateA.changes.map(\.text) == (try Self.changeSet(fixture, a, tree: treeA)))
+        #expect(stateB.changes.map(\.text) == (try Self.changeSet(fixture, b, tree: treeB)))
+        let expected = try Self.mergeTreeConflicts(fixture, a: (a, treeA), b: (b, treeB))
+        #expect(conflicts.map { PathChange.text(of: $0) } == expected)
+        if let expectConflict = scenario.expectConflict { #expect(!conflicts.isEmpty == expectConflict) }
+    }
+
+    /// `git add -A` into a copy of the worktree's index, then `git write-tree`.
+    static func gitAddAllTree(_ fixture: GitFixture, _ worktree: URL) throws -> String {
+        let gitDirectory = try fixture.git(["rev-parse", "--absolute-git-dir"], in: worktree).trimmingCharacters(in: .whitespacesAndNewlines)
+        let copy = fixture.root.appendingPathComponent("index-\(UUID().uuidString)")
+        try FileManager.default.copyItem(atPath: gitDirectory + "/index", toPath: copy.path)
+        let environment = ["GIT_INDEX_FILE": copy.path]
+        _ = try fixture.gitResult(["add", "-A"], in: worktree, extraEnvironment: environment)
+        return try fixture.gitResult(["write-tree"], in: worktree, extraEnvironment: environment)
+            .standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// `git diff --no-renames --name-only merge-base(HEAD, origin/HEAD) TREE`, unquoted.
+    static func changeSet(_ fixture: GitFixture, _ worktree: URL, tree: String) throws -> [String] {
+        let base = try fixture.git(["merge-base", "HEAD", "origin/HEAD"], in: worktree).trimmingCharacters(in: .whitespacesAndNewlines)
+        return try fixture.git(["-c", "core.quotePath=false", "diff", "--no-renames", "--name-only", base, tree], in: worktree)
+            .split(separator: "\n").map { unquote(String($0)) }.sorted()
+    }
+
+    /// The conflicted paths of `git merge-tree --write-tree --name-only` of the two working
+    /// states as commits on top of their HEADs.
+    static func mergeTreeConflicts(_ fixture: GitFixture, a: (URL, String), b: (URL, String)) throws -> [String] {
+        func commit(_ worktree: URL, _ tree: String) throws -> String {
+            try fixture.git(["commit-tree", tree, "-p", "HEAD", "-m", "working state"], in: worktree)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let first = try commit(a.0, a.1)
+        let second = try commit(b.0, b.1)
+        let result = try fixture.gitResult(
+            ["-c", "core.quotePath=false", "merge-tree", "--write-tree", "--name-only", first, second], in: a.0)
+        let lines = result.standardOutput.split(separator: "\n", omittingEmptySubsequences: false).dropFirst()
+        return lines.prefix { !$0.isEmpty }.map { unquote(String($0)) }.sorted()
+    }
+
+    /// git quotes names with `"` or control characters even with core.quotePath=false.
+    static func unquote(_ name: String) -> String {
+        guard name.hasPrefix("\""), name.hasSuffix("\""), name.count >= 2 else { return name }
+        return String(name.dropFirst().dropLast()).replacingOccurrences(of: "\\\"", with: "\"")
+            .replacingOccurrences(of: "\\\\", with: "\\")
+    }
+}
+
+/// Everything in a repository a forecast must not change: object files (names, sizes,
+/// mtimes), index files and lock files of every worktree.
+struct RepositorySnapshot: Equatable {
+    var files: [String: String]
+
+    init(common: String, worktrees: [URL], fixture: GitFixture) throws {
+        files = [:]
+        let manager = FileManager.default
+        var roots = [common]
+        for worktree in worktrees {
+            roots.append(try fixture.git(["rev-parse", "--absolute-git-dir"], in: worktree).trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        for root in roots {
+            guard let walker = manager.enumerator(atPath: root) else { continue }
+            for case let relative as String in walker {
+                let path = root + "/" + relative
+                let attributes = try manager.attributesOfItem(atPath: path)
+                guard (attributes[.type] as? FileAttributeType) == .typeRegular else { continue }
+                let size = attributes[.size] as? Int ?? -1
+                let modified = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+                files[path] = "\(size) \(modified)"
+            }
+        }
+    }
+}
