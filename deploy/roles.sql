@@ -51,6 +51,10 @@ BEGIN
         -- Git state.
         EXECUTE format('GRANT UPDATE (has_uncommitted_changes, uncommitted_files_count, ahead_of_trunk, '
             'behind_trunk, last_commit_hash, last_commit_message, last_sync_at) ON worktrees TO %I', agent);
+        -- Overlap forecast: change sets and pair verdicts (migration 006).
+        EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON worktree_change_sets, worktree_changes, '
+            'worktree_pair_verdicts, worktree_pair_conflicts TO %I', agent);
+        EXECUTE format('GRANT SELECT ON v_worktree_overlaps TO %I', agent);
     END LOOP;
 END
 $$;

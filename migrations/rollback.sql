@@ -1,6 +1,11 @@
 -- Removes everything the numbered migrations created, including imi-sync's
 -- record of applied migrations. The pg_trgm extension is left in place: other schemas in
 -- the same database may use it.
+DROP VIEW IF EXISTS v_worktree_overlaps;
+DROP TABLE IF EXISTS worktree_pair_conflicts;
+DROP TABLE IF EXISTS worktree_pair_verdicts;
+DROP TABLE IF EXISTS worktree_changes;
+DROP TABLE IF EXISTS worktree_change_sets;
 DROP VIEW IF EXISTS v_inflight_work;
 DROP VIEW IF EXISTS v_worktrees_detail;
 DROP VIEW IF EXISTS v_projects_summary;

@@ -77,6 +77,13 @@ public final class MergeSandbox {
         return directories
     }
 
+    /// The common git directory of the worktree at `path` (what a sandbox is made over).
+    public static func commonDirectory(ofWorktreeAt path: String) throws(GitProbeError) -> String {
+        GitLibrary.initialize()
+        let worktree = try GitRepository(openingWorktreeAt: path)
+        return GitRepository.trimmed(git_repository_commondir(worktree.handle))
+    }
+
     // MARK: Working states
 
     /// The worktree at `path`: its change set against `merge-base(HEAD, trunk)` and the tree

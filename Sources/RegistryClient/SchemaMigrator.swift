@@ -121,6 +121,7 @@ public struct SchemaMigrator {
     public static let landmarks: [Int: (kind: String, name: String)] = [
         1: ("table", "projects"), 2: ("function", "get_registry_stats()"),
         4: ("function", "imi_notify_registry_changed()"), 5: ("table", "hosts"),
+        6: ("table", "worktree_change_sets"),
     ]
 
     /// Whether the landmark of `migration` exists (always false for a file without one).

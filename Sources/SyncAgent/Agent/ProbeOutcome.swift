@@ -61,3 +61,8 @@ enum InflightStatus: String, Sendable {
         }
     }
 }
+
+extension WorktreeState {
+    /// Uncommitted changes or commits ahead of trunk: the worktree has a change set.
+    var isInFlight: Bool { uncommittedFilesCount > 0 || (aheadOfTrunk ?? 0) > 0 }
+}

@@ -26,6 +26,10 @@ enum OnceOutput {
         lines.append(
             "\(report.outcomes.count) worktrees read, \(report.rowsWritten) rows written, "
                 + "\(report.failures.count) could not be read, in \(milliseconds) ms")
+        lines.append(
+            "overlaps: \(report.forecast.changeSetsWritten) change sets written, \(report.forecast.pairsMerged) pairs merged"
+                + (report.forecast.failures > 0 ? ", \(report.forecast.failures) could not be built" : "")
+                + " (imi-sync conflicts lists them)")
         return lines.joined(separator: "\n")
     }
 
@@ -36,6 +40,8 @@ enum OnceOutput {
                 worktrees: report.outcomes.count,
                 written: report.rowsWritten,
                 failed: report.failures.count,
+                changeSetsWritten: report.forecast.changeSetsWritten,
+                pairsMerged: report.forecast.pairsMerged,
                 elapsedSeconds: Double(report.elapsed.components.seconds)
                     + Double(report.elapsed.components.attoseconds) / 1e18))
         return JSONOutput.render(document)
@@ -84,6 +90,8 @@ enum OnceOutput {
             var worktrees: Int
             var written: Int
             var failed: Int
+            var changeSetsWritten: Int
+            var pairsMerged: Int
             var elapsedSeconds: Double
         }
 

@@ -11,6 +11,8 @@ struct OnceSync {
         var outcomes: [ProbeOutcome]
         var rowsWritten: Int
         var elapsed: Duration
+        /// The overlap forecast that followed.
+        var forecast = OverlapForecaster.Report()
 
         var failures: [ProbeOutcome] { outcomes.filter { $0.failure != nil } }
     }
@@ -45,6 +47,10 @@ struct OnceSync {
             }
         }
         let written = try registry.write(outcomes.compactMap(\.update))
-        return Report(outcomes: outcomes, rowsWritten: written, elapsed: clock.now - start)
+        let targets = outcomes.compactMap { outcome in
+            outcome.state.map { OverlapForecaster.Target(worktree: outcome.worktree, inFlight: $0.isInFlight) }
+        }
+        let forecast = try OverlapForecaster(logger: logger).forecast(targets, local: worktrees, registry: registry)
+        return Report(outcomes: outcomes, rowsWritten: written, elapsed: clock.now - start, forecast: forecast)
     }
 }

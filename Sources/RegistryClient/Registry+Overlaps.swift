@@ -1,0 +1,230 @@
+import struct Foundation.Date
+import PostgresClient
+
+/// A worktree's change set, as written to `worktree_change_sets` and `worktree_changes`.
+public struct ChangeSetUpdate: Sendable, Equatable {
+    public var worktreeID: String
+    public var headCommit: String?
+    public var baseCommit: String?
+    public var workingTree: String
+    /// (path, kind) sorted by path; kind is `added`, `modified`, `deleted` or `type_changed`.
+    public var changes: [PathKind]
+
+    public struct PathKind: Sendable, Equatable {
+        public var path: String
+        public var kind: String
+
+        public init(path: String, kind: String) {
+            self.path = path
+            self.kind = kind
+        }
+    }
+
+    public init(worktreeID: String, headCommit: String?, baseCommit: String?, workingTree: String, changes: [PathKind]) {
+        self.worktreeID = worktreeID
+        self.headCommit = headCommit
+        self.baseCommit = baseCommit
+        self.workingTree = workingTree
+        self.changes = changes
+    }
+}
+
+/// The merge of two worktrees' working states (`worktreeA < worktreeB`).
+public struct PairVerdict: Sendable, Equatable {
+    public var worktreeA: String
+    public var worktreeB: String
+    public var treeA: String
+    public var treeB: String
+    public var conflictPaths: [String]
+
+    public init(worktreeA: String, worktreeB: String, treeA: String, treeB: String, conflictPaths: [String]) {
+        self.worktreeA = worktreeA
+        self.worktreeB = worktreeB
+        self.treeA = treeA
+        self.treeB = treeB
+        self.conflictPaths = conflictPaths
+    }
+}
+
+/// One row of `v_worktree_overlaps`, with names for people.
+public struct OverlapRecord: Sendable, Equatable {
+    public var project: String
+    public var worktreeA: String
+    public var nameA: String
+    public var pathA: String
+    public var hostA: String?
+    public var worktreeB: String
+    public var nameB: String
+    public var pathB: String
+    public var hostB: String?
+    public var path: String
+    public var kindA: String
+    public var kindB: String
+    /// `nil`: not merged here (different hosts, or no verdict for these two states yet).
+    public var conflict: Bool?
+}
+
+extension Registry {
+    /// What each worktree's stored change set was computed from: "working-tree base-commit".
+    public func storedChangeSetKeys(of ids: [String]) throws -> [String: String] {
+        guard !ids.isEmpty else { return [:] }
+        let result = try connection.execute(
+            """
+            SELECT worktree_id, working_tree || ' ' || coalesce(base_commit, '-')
+            FROM worktree_change_sets WHERE worktree_id = ANY($1::uuid[])
+            """, [ids])
+        var keys: [String: String] = [:]
+        for row in 0..<result.count { keys[try result.decode(row, 0)] = try result.decode(row, 1) }
+        return keys
+    }
+
+    /// Replaces the change sets of these worktrees, in one transaction of batched statements.
+    public func writeChangeSets(_ updates: [ChangeSetUpdate]) throws {
+        guard !updates.isEmpty else { return }
+        try connection.transaction {
+            for batch in batches(updates) {
+                let ids = batch.map(\.worktreeID)
+                try connection.execute(
+                    """
+                    INSERT INTO worktree_change_sets (worktree_id, head_commit, base_commit, working_tree, path_count, computed_at)
+                    SELECT u.id, u.head, u.base, u.tree, u.count, now()
+                    FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::integer[]) AS u(id, head, base, tree, count)
+                    ON CONFLICT (worktree_id) DO UPDATE SET
+                        head_commit = EXCLUDED.head_commit, base_commit = EXCLUDED.base_commit,
+                        working_tree = EXCLUDED.working_tree, path_count = EXCLUDED.path_count,
+                        computed_at = EXCLUDED.computed_at
+                    """,
+                    [ids, batch.map(\.headCommit), batch.map(\.baseCommit), batch.map(\.workingTree),
+                     batch.map(\.changes.count)])
+                try connection.execute("DELETE FROM worktree_changes WHERE worktree_id = ANY($1::uuid[])", [ids])
+                let rows = batch.flatMap { update in update.changes.map { (update.worktreeID, $0) } }
+                guard !rows.isEmpty else { continue }
+                try connection.execute(
+                    """
+                    INSERT INTO worktree_changes (worktree_id, path, kind)
+                    SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[])
+                    """,
+                    [rows.map(\.0), rows.map(\.1.path), rows.map(\.1.kind)])
+            }
+        }
+    }
+
+    /// The key `storedChangeSetKeys` gives for this update.
+    public static func changeSetKey(_ update: ChangeSetUpdate) -> String {
+        update.workingTree + " " + (update.baseCommit ?? "-")
+    }
+
+    /// The trees of the stored verdicts of pairs that involve any of `ids`, keyed "a b".
+    public func storedVerdicts(involving ids: [String]) throws -> [String: (treeA: String, treeB: String)] {
+        guard !ids.isEmpty else { return [:] }
+        let result = try connection.execute(
+            """
+            SELECT worktree_id_a, worktree_id_b, tree_a, tree_b FROM worktree_pair_verdicts
+            WHERE worktree_id_a = ANY($1::uuid[]) OR worktree_id_b = ANY($1::uuid[])
+            """, [ids])
+        var verdicts: [String: (treeA: String, treeB: String)] = [:]
+        for row in 0..<result.count {
+            let a: String = try result.decode(row, 0)
+            let b: String = try result.decode(row, 1)
+            verdicts[a + " " + b] = (try result.decode(row, 2), try result.decode(row, 3))
+        }
+        return verdicts
+    }
+
+    /// Replaces these pairs' verdicts and conflicted paths, in one transaction.
+    public func writeVerdicts(_ verdicts: [PairVerdict]) throws {
+        guard !verdicts.isEmpty else { return }
+        try connection.transaction {
+            for batch in batches(verdicts) {
+                let a = batch.map(\.worktreeA)
+                let b = batch.map(\.worktreeB)
+                try connection.execute(
+                    """
+                    INSERT INTO worktree_pair_verdicts (worktree_id_a, worktree_id_b, tree_a, tree_b, computed_at)
+                    SELECT v.a, v.b, v.ta, v.tb, now() FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[]) AS v(a, b, ta, tb)
+                    ON CONFLICT (worktree_id_a, worktree_id_b) DO UPDATE SET
+                        tree_a = EXCLUDED.tree_a, tree_b = EXCLUDED.tree_b, computed_at = EXCLUDED.computed_at
+                    """,
+                    [a, b, batch.map(\.treeA), batch.map(\.treeB)])
+                try connection.execute(
+                    """
+                    DELETE FROM worktree_pair_conflicts c USING unnest($1::uuid[], $2::uuid[]) AS p(a, b)
+                    WHERE c.worktree_id_a = p.a AND c.worktree_id_b = p.b
+                    """, [a, b])
+                let rows = batch.flatMap { verdict in verdict.conflictPaths.map { (verdict.worktreeA, verdict.worktreeB, $0) } }
+                guard !rows.isEmpty else { continue }
+                try connection.execute(
+                    """
+                    INSERT INTO worktree_pair_conflicts (worktree_id_a, worktree_id_b, path)
+                    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[])
+                    """,
+                    [rows.map(\.0), rows.map(\.1), rows.map(\.2)])
+            }
+        }
+    }
+
+    /// The other active worktrees whose stored change sets share a path with `id`'s.
+    public func overlappingWorktrees(of id: String) throws -> [String] {
+        let result = try connection.execute(
+            """
+            SELECT DISTINCT CASE WHEN worktree_id_a = $1::uuid THEN worktree_id_b ELSE worktree_id_a END
+            FROM v_worktree_overlaps WHERE worktree_id_a = $1::uuid OR worktree_id_b = $1::uuid
+            """, [id])
+        return try (0..<result.count).map { try result.decode($0, 0) }
+    }
+
+    /// `v_worktree_overlaps` with names, for `conflicts` and `check`; `project` narrows it,
+    /// `worktree` keeps the pairs that worktree is in, `paths` the rows of those paths.
+    public func overlaps(project: String? = nil, worktree: String? = nil, paths: [String]? = nil) throws -> [OverlapRecord] {
+        let result = try connection.execute(
+            """
+            SELECT p.name, o.worktree_id_a, wa.name, wa.path, ha.name, o.worktree_id_b, wb.name, wb.path, hb.name,
+                   o.path, o.kind_a, o.kind_b, o.conflict
+            FROM v_worktree_overlaps o
+            JOIN projects p ON p.id = o.project_id
+            JOIN worktrees wa ON wa.id = o.worktree_id_a
+            JOIN worktrees wb ON wb.id = o.worktree_id_b
+            LEFT JOIN hosts ha ON ha.id = wa.host_id
+            LEFT JOIN hosts hb ON hb.id = wb.host_id
+            WHERE ($1::text IS NULL OR p.name = $1)
+              AND ($2::uuid IS NULL OR o.worktree_id_a = $2::uuid OR o.worktree_id_b = $2::uuid)
+              AND ($3::text[] IS NULL OR o.path = ANY($3::text[]))
+            ORDER BY p.name, wa.name, wb.name, o.path
+            """, [project, worktree, paths])
+        return try (0..<result.count).map { row in
+            OverlapRecord(
+                project: try result.decode(row, 0), worktreeA: try result.decode(row, 1), nameA: try result.decode(row, 2),
+                pathA: try result.decode(row, 3), hostA: try result.decode(row, 4, as: String?.self),
+                worktreeB: try result.decode(row, 5), nameB: try result.decode(row, 6), pathB: try result.decode(row, 7),
+                hostB: try result.decode(row, 8, as: String?.self), path: try result.decode(row, 9),
+                kindA: try result.decode(row, 10), kindB: try result.decode(row, 11),
+                conflict: try result.decode(row, 12, as: Bool?.self))
+        }
+    }
+
+    /// The other active worktrees of `projectName` whose stored change sets contain any of
+    /// `paths`: (worktree, its host's name, path).
+    public func worktreesChanging(
+        _ paths: [String], inProject projectName: String, except id: String
+    ) throws -> [(worktree: RegisteredWorktree, host: String?, path: String)] {
+        let result = try connection.execute(
+            """
+            SELECT w.id, p.name, w.name, w.path, p.default_branch, w.host_id, h.name, c.path
+            FROM worktree_changes c
+            JOIN worktrees w ON w.id = c.worktree_id
+            JOIN projects p ON p.id = w.project_id
+            LEFT JOIN hosts h ON h.id = w.host_id
+            WHERE w.active AND p.name = $1 AND w.id <> $2::uuid AND c.path = ANY($3::text[])
+            ORDER BY c.path, w.name
+            """, [projectName, id, paths])
+        return try (0..<result.count).map { row in
+            (
+                RegisteredWorktree(
+                    id: try result.decode(row, 0), projectName: try result.decode(row, 1), name: try result.decode(row, 2),
+                    path: try result.decode(row, 3), defaultBranch: try result.decode(row, 4),
+                    hostID: try result.decode(row, 5, as: String?.self)),
+                try result.decode(row, 6, as: String?.self), try result.decode(row, 7)
+            )
+        }
+    }
+}

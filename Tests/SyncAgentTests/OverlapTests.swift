@@ -1,0 +1,100 @@
+import Foundation
+import PostgresClient
+import RegistryClient
+import TestSupport
+import Testing
+
+@testable import SyncAgent
+
+/// `once` stores change sets and verdicts; v_worktree_overlaps, `conflicts` and `check`
+/// answer from them: real git worktrees, a real PostgreSQL, the built binary.
+@Suite("Overlap forecast: once, v_worktree_overlaps, conflicts and check")
+struct OverlapTests {
+    struct Setup {
+        let git: GitFixture
+        let registry: RegistrySeeder
+        let project: GitFixture.Project
+        var ids: [String: String] = [:]
+        var paths: [String: URL] = [:]
+
+        init() throws {
+            git = try GitFixture()
+            registry = try RegistrySeeder.freshRegistry(prefix: "overlap")
+            project = try git.makeProject("app", files: ["README.md": "a\nb\nc\nd\ne\nf\n", "src/app.c": "int x;\n", "docs/guide.md": "g\n"])
+            let projectID = try registry.addProject("app", trunk: project.trunk)
+            ids["trunk"] = try registry.addWorktree("trunk-main", path: project.trunk, project: projectID)
+            paths["trunk"] = project.trunk
+            for name in ["a", "b", "c", "d"] {
+                let path = try git.addWorktree("feat-\(name)", branch: "feat/\(name)", to: project)
+                paths[name] = path
+                ids[name] = try registry.addWorktree("feat-\(name)", path: path, project: projectID, branch: "feat/\(name)")
+            }
+        }
+
+        func imiSync(_ arguments: [String], host: String = "here") throws -> (status: Int32?, output: String) {
+            let output = git.root.appendingPathComponent("out-\(UUID().uuidString)").path
+            let process = try ChildProcess(
+                try imiSyncBinary(),
+                arguments + ["--database-url", registry.connection.settings.conninfo, "--config", "/dev/null", "--host", host],
+                environment: ["PATH": "/usr/bin:/bin", "HOME": git.home.path], standardOutput: output,
+                standardError: output)
+            let status = process.waitForExit(timeout: 60)
+            return (status, (try? String(contentsOfFile: output, encoding: .utf8)) ?? "")
+        }
+
+        /// (a, b, path) -> conflict, with names instead of ids.
+        func overlaps() throws -> [String: String] {
+            let names = Dictionary(uniqueKeysWithValues: ids.map { ($0.value, $0.key) })
+            var rows: [String: String] = [:]
+            for record in try Registry(connection: registry.connection).overlaps() {
+                let pair = [names[record.worktreeA]!, names[record.worktreeB]!].sorted().joined(separator: "+")
+                rows[pair + " " + record.path] = record.conflict.map { $0 ? "conflict" : "clean" } ?? "unknown"
+            }
+            return rows
+        }
+    }
+
+    @Test("overlaps by path, conflicts from the in-memory merge, other hosts unknown, kept current by once")
+    func forecastEndToEnd() throws {
+        let setup = try Setup()
+        try setup.git.write("A\nb\nc\nd\ne\nf\n", to: "README.md", in: setup.paths["a"]!)
+        try setup.git.write("B\nb\nc\nd\ne\nf\n", to: "README.md", in: setup.paths["b"]!)
+        try setup.git.write("int a;\n", to: "src/app.c", in: setup.paths["a"]!)
+        try setup.git.commitAll("a's change", in: setup.paths["a"]!)
+        try setup.git.write("a\nb\nc\nd\ne\nC\n", to: "README.md", in: setup.paths["c"]!)
+        try setup.git.write("new\n", to: "only-d.txt", in: setup.paths["d"]!)
+        // c lives on another machine: its host's agent computes its change set.
+        let elsewhere = try Registry(connection: setup.registry.connection).registerHost(named: "elsewhere", agentVersion: nil)
+        try setup.registry.connection.execute("UPDATE worktrees SET host_id = $1 WHERE id = $2", [elsewhere, setup.ids["c"]!])
+
+        #expect(try setup.imiSync(["once"]).status == 0)
+        #expect(try setup.imiSync(["once"], host: "elsewhere").status == 0)
+        #expect(try setup.overlaps() == [
+            "a+b README.md": "conflict",
+            "a+c README.md": "unknown",
+            "b+c README.md": "unknown",
+        ])
+        let changeSet = try setup.registry.connection.execute(
+            "SELECT path, kind FROM worktree_changes WHERE worktree_id = $1 ORDER BY path", [setup.ids["a"]!])
+        #expect(try (0..<changeSet.count).map { try changeSet.decode($0, 0) as String } == ["README.md", "src/app.c"])
+
+        let conflicts = try setup.imiSync(["conflicts", "--json"])
+        #expect(conflicts.status == 2)
+        #expect(conflicts.output.contains("\"conflict\" : true") || conflicts.output.contains("\"conflict\":true"), "\(conflicts.output)")
+
+        let aReadme = setup.paths["a"]!.appendingPathComponent("README.md").path
+        let checked = try setup.imiSync(["check", "--worktree", setup.paths["a"]!.path, aReadme])
+        #expect(checked.status == 2, "\(checked.output)")
+        let dFile = setup.paths["d"]!.appendingPathComponent("README.md").path
+        #expect(try setup.imiSync(["check", "--worktree", setup.paths["d"]!.path, dFile]).status == 2 - 1,
+                "d does not change README.md itself: others do, no conflict predicted for d")
+        let guide = setup.paths["a"]!.appendingPathComponent("docs/guide.md").path
+        #expect(try setup.imiSync(["check", "--worktree", setup.paths["a"]!.path, guide]).status == 0)
+
+        // b resolves its side the same way a did: still an overlap, now a clean merge.
+        try setup.git.write("A\nb\nc\nd\ne\nf\n", to: "README.md", in: setup.paths["b"]!)
+        #expect(try setup.imiSync(["once"]).status == 0)
+        #expect(try setup.overlaps()["a+b README.md"] == "clean")
+        #expect(try setup.imiSync(["check", "--worktree", setup.paths["b"]!.path, setup.paths["b"]!.appendingPathComponent("README.md").path]).status == 1)
+    }
+}
