@@ -97,4 +97,24 @@ struct OverlapTests {
         #expect(try setup.overlaps()["a+b README.md"] == "clean")
         #expect(try setup.imiSync(["check", "--worktree", setup.paths["b"]!.path, setup.paths["b"]!.appendingPathComponent("README.md").path]).status == 1)
     }
+
+    @Test("run keeps the forecast live: an edit that creates or removes an overlap reaches the view")
+    func liveUnderRun() async throws {
+        let setup = try Setup()
+        let running = RunningAgent(settings: setup.registry.settings)
+        #expect(try await eventually("ready") { running.statistics.ready })
+        #expect(try await eventually("first forecast") { running.statistics.forecastPasses >= 1 })
+        #expect(try setup.overlaps().isEmpty)
+
+        try setup.git.write("A\nb\nc\nd\ne\nf\n", to: "README.md", in: setup.paths["a"]!)
+        try setup.git.write("B\nb\nc\nd\ne\nf\n", to: "README.md", in: setup.paths["b"]!)
+        #expect(try await eventually("overlap with a conflict") { try setup.overlaps() == ["a+b README.md": "conflict"] })
+
+        try setup.git.write("a\nb\nc\nd\ne\nF\n", to: "README.md", in: setup.paths["b"]!)
+        #expect(try await eventually("still overlapping, now clean") { try setup.overlaps() == ["a+b README.md": "clean"] })
+
+        try setup.git.git(["checkout", "--quiet", "--", "README.md"], in: setup.paths["b"]!)
+        #expect(try await eventually("overlap gone") { try setup.overlaps().isEmpty })
+        await running.stop()
+    }
 }

@@ -18,6 +18,11 @@ struct AgentConfiguration: Equatable, Sendable {
     var reconnect = Backoff(initial: .milliseconds(250), cap: .seconds(30))
     /// Keeping the registry's membership true (worktrees and clones added, moved, removed).
     var membership = Membership()
+    /// The overlap forecast: re-evaluated once a probed worktree has been quiet for `settle`,
+    /// or `maxDelay` after its first unevaluated probe (it costs a full status of the
+    /// worktree and of each partner, so it runs less often than probes).
+    var forecastSettle: Duration = .milliseconds(200)
+    var forecastMaxDelay: Duration = .milliseconds(800)
     /// The legacy SQLite registry to follow during the dual-run period (`[database.fallback]
     /// enabled = true`); `nil` otherwise.
     var followedLegacyRegistry: String?

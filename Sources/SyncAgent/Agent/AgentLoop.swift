@@ -51,6 +51,12 @@ final class AgentLoop: @unchecked Sendable {
     private var pathProbes = 0
     /// Per watched worktree, what its last status found, for path-level re-probing.
     private var remembered: [String: RememberedStatus] = [:]
+    /// Worktrees probed since their overlap forecast was last evaluated, and whether each is
+    /// in flight.
+    private var forecastDirty: DirtySet
+    private var inFlight: [String: Bool] = [:]
+    private var forecastPasses = 0
+    private var pairsMerged = 0
     private var overflows = 0
     private var reconciles = 0
 
@@ -76,6 +82,7 @@ final class AgentLoop: @unchecked Sendable {
         self.watchLimit = watchLimit
         self.status = AgentStatus(notifier: notifier, logger: logger)
         self.dirty = DirtySet(settle: configuration.settle, maxDelay: configuration.maxDelay)
+        self.forecastDirty = DirtySet(settle: configuration.forecastSettle, maxDelay: configuration.forecastMaxDelay)
         self.membership = MembershipKeeper(configuration: configuration.membership, logger: logger)
         self.legacy = configuration.followedLegacyRegistry.map { LegacyFollower(path: $0, logger: logger) }
         let backoffBox = BackoffBox(configuration.reconnect)
@@ -192,8 +199,9 @@ final class AgentLoop: @unchecked Sendable {
         }
         if now >= nextReconcile { reconcile(at: now) }
         let due = dirty.takeDueChanges(at: now)
-        if !due.isEmpty { probe(due) }
+        if !due.isEmpty { probe(due, at: now) }
         session.flush(at: now)
+        if session.isConnected, let deadline = forecastDirty.nextDeadline, now >= deadline { forecast(at: now) }
         if session.isConnected, loadedRegistry, !ready, dirty.isEmpty, session.ledger.pending.isEmpty,
             membership.walkedOnce || !configuration.membership.enabled
         {
@@ -212,6 +220,7 @@ final class AgentLoop: @unchecked Sendable {
     private func nextDeadline() -> Duration? {
         var candidates: [Duration] = [nextReconcile]
         if let deadline = dirty.nextDeadline { candidates.append(deadline) }
+        if session.isConnected, let deadline = forecastDirty.nextDeadline { candidates.append(deadline) }
         if let deadline = session.nextDeadline { candidates.append(deadline) }
         if session.isConnected, let deadline = membership.nextDeadline { candidates.append(deadline) }
         if session.isConnected, let deadline = legacy?.nextDeadline { candidates.append(deadline) }
@@ -295,6 +304,7 @@ final class AgentLoop: @unchecked Sendable {
         for worktree in removed {
             watcher?.unwatch(id: worktree.id)
             dirty.remove(worktree.id)
+            forecastDirty.remove(worktree.id)
             remembered[worktree.id] = nil
             session.forget(worktree.id)
             logger.info("stopped watching a worktree removed from the registry",
@@ -441,7 +451,7 @@ final class AgentLoop: @unchecked Sendable {
         watchAll(back, at: now)
     }
 
-    private func probe(_ due: [(id: String, changes: WorktreeChanges)]) {
+    private func probe(_ due: [(id: String, changes: WorktreeChanges)], at now: Duration? = nil) {
         let requests = due.compactMap { id, changes in
             tracker[id].map { ProbeRequest(worktree: $0, changes: changes, remembered: remembered[id]) }
         }
@@ -455,6 +465,10 @@ final class AgentLoop: @unchecked Sendable {
         for outcome in outcomes {
             let id = outcome.worktree.id
             remembered[id] = outcome.remembered
+            if let state = outcome.state, let now {
+                inFlight[id] = state.isInFlight
+                forecastDirty.mark(id, at: now)
+            }
             if let update = outcome.update {
                 _ = tracker.noteProbe(id, succeeded: true)
                 session.record(update)
@@ -463,6 +477,28 @@ final class AgentLoop: @unchecked Sendable {
                             metadata: ["worktree.id": "\(id)", "error": "\(failure)"])
             }
         }
+    }
+
+    /// Re-evaluates the change sets of the worktrees probed lately and the pairs they are in.
+    private func forecast(at now: Duration) {
+        let due = forecastDirty.takeDue(at: now)
+        let targets = tracker.registered(due).map { OverlapForecaster.Target(worktree: $0, inFlight: inFlight[$0.id] ?? false) }
+        guard !targets.isEmpty else { return }
+        let local = tracker.registered(Array(tracker.worktrees.keys))
+        let report = session.withRegistry(at: now) { registry, _ in
+            try OverlapForecaster(logger: logger).forecast(targets, local: local, registry: registry)
+        }
+        guard let report else {
+            // Not written (the database is away or refused it): evaluate again later.
+            for target in targets { forecastDirty.mark(target.worktree.id, at: now) }
+            return
+        }
+        forecastPasses += 1
+        pairsMerged += report.pairsMerged
+        logger.debug("forecast", metadata: [
+            "worktree.ids": "\(due.joined(separator: ","))", "change_sets.written": "\(report.changeSetsWritten)",
+            "pairs.merged": "\(report.pairsMerged)",
+        ])
     }
 
     private func shutDown() {
@@ -489,6 +525,8 @@ final class AgentLoop: @unchecked Sendable {
         var statistics = Statistics()
         statistics.probes = probes
         statistics.pathProbes = pathProbes
+        statistics.forecastPasses = forecastPasses
+        statistics.pairsMerged = pairsMerged
         statistics.rememberedEntries = remembered.values.reduce(0) { $0 + $1.memory.entryCount }
         statistics.flushes = counters.flushes
         statistics.rowsWritten = counters.rowsWritten

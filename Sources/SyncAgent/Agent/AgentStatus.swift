@@ -12,6 +12,9 @@ final class AgentStatus: Sendable {
         var pathProbes = 0
         /// Non-clean paths remembered for path-level probes, over all worktrees.
         var rememberedEntries = 0
+        /// Overlap forecast passes, and the pairs they merged.
+        var forecastPasses = 0
+        var pairsMerged = 0
         var flushes = 0
         var rowsWritten = 0
         var lastWrite: Date?
