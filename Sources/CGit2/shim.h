@@ -11,6 +11,11 @@ static inline int cgit2_opts_set_size(int option, size_t value) {
     return git_libgit2_opts(option, value);
 }
 
+/* GIT_OPT_SET_CACHE_OBJECT_LIMIT: how large an object of `type` may be and still be cached. */
+static inline int cgit2_opts_set_cache_object_limit(git_object_t type, size_t size) {
+    return git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, type, size);
+}
+
 /* GIT_OPT_GET_SEARCH_PATH: where libgit2 looks for the config (and ignore) files of one level. */
 static inline int cgit2_opts_get_search_path(int level, git_buf *out) {
     return git_libgit2_opts(GIT_OPT_GET_SEARCH_PATH, level, out);

@@ -26,6 +26,10 @@ public final class MergeSandbox {
     /// `commonDirectory` (`.git` of the main clone).
     public init(commonDirectory: String) throws(GitProbeError) {
         GitLibrary.initialize()
+        // libgit2 caches no blobs by default, so every pair's merge of a shared file would
+        // inflate the same base blob again; small blobs are kept (within the global cache
+        // limit GitLibrary sets).
+        _ = Self.cachesSmallBlobs
         self.commonDirectory = commonDirectory
         var odb: OpaquePointer?
         var rc = git_odb_new(&odb)
@@ -58,6 +62,10 @@ public final class MergeSandbox {
         self.repository = repository
         self.odb = odb
     }
+
+    private static let cachesSmallBlobs: Bool = {
+        cgit2_opts_set_cache_object_limit(GIT_OBJECT_BLOB, 64 * 1024) == 0
+    }()
 
     deinit {
         git_repository_free(repository)

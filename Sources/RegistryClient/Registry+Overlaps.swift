@@ -163,14 +163,16 @@ extension Registry {
         }
     }
 
-    /// The other active worktrees whose stored change sets share a path with `id`'s.
-    public func overlappingWorktrees(of id: String) throws -> [String] {
+    /// The pairs (a < b) of active worktrees whose stored change sets share a path, among
+    /// those that involve any of `ids`.
+    public func overlappingPairs(involving ids: [String]) throws -> [(String, String)] {
+        guard !ids.isEmpty else { return [] }
         let result = try connection.execute(
             """
-            SELECT DISTINCT CASE WHEN worktree_id_a = $1::uuid THEN worktree_id_b ELSE worktree_id_a END
-            FROM v_worktree_overlaps WHERE worktree_id_a = $1::uuid OR worktree_id_b = $1::uuid
-            """, [id])
-        return try (0..<result.count).map { try result.decode($0, 0) }
+            SELECT DISTINCT worktree_id_a, worktree_id_b FROM v_worktree_overlaps
+            WHERE worktree_id_a = ANY($1::uuid[]) OR worktree_id_b = ANY($1::uuid[])
+            """, [ids])
+        return try (0..<result.count).map { (try result.decode($0, 0), try result.decode($0, 1)) }
     }
 
     /// `v_worktree_overlaps` with names, for `conflicts` and `check`; `project` narrows it,

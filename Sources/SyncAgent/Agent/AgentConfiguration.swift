@@ -21,8 +21,8 @@ struct AgentConfiguration: Equatable, Sendable {
     /// The overlap forecast: re-evaluated once a probed worktree has been quiet for `settle`,
     /// or `maxDelay` after its first unevaluated probe (it costs a full status of the
     /// worktree and of each partner, so it runs less often than probes).
-    var forecastSettle: Duration = .milliseconds(200)
-    var forecastMaxDelay: Duration = .milliseconds(800)
+    var forecastSettle: Duration = .milliseconds(100)
+    var forecastMaxDelay: Duration = .milliseconds(600)
     /// The legacy SQLite registry to follow during the dual-run period (`[database.fallback]
     /// enabled = true`); `nil` otherwise.
     var followedLegacyRegistry: String?

@@ -56,6 +56,7 @@ final class AgentLoop: @unchecked Sendable {
     private var forecastDirty: DirtySet
     private var inFlight: [String: Bool] = [:]
     private var forecastPasses = 0
+    private lazy var forecaster = OverlapForecaster(logger: logger)
     private var pairsMerged = 0
     private var overflows = 0
     private var reconciles = 0
@@ -305,6 +306,7 @@ final class AgentLoop: @unchecked Sendable {
             watcher?.unwatch(id: worktree.id)
             dirty.remove(worktree.id)
             forecastDirty.remove(worktree.id)
+            forecaster.invalidate(worktree.id)
             remembered[worktree.id] = nil
             session.forget(worktree.id)
             logger.info("stopped watching a worktree removed from the registry",
@@ -467,6 +469,7 @@ final class AgentLoop: @unchecked Sendable {
             remembered[id] = outcome.remembered
             if let state = outcome.state, let now {
                 inFlight[id] = state.isInFlight
+                forecaster.invalidate(id)
                 forecastDirty.mark(id, at: now)
             }
             if let update = outcome.update {
@@ -486,7 +489,7 @@ final class AgentLoop: @unchecked Sendable {
         guard !targets.isEmpty else { return }
         let local = tracker.registered(Array(tracker.worktrees.keys))
         let report = session.withRegistry(at: now) { registry, _ in
-            try OverlapForecaster(logger: logger).forecast(targets, local: local, registry: registry)
+            try forecaster.forecast(targets, local: local, registry: registry)
         }
         guard let report else {
             // Not written (the database is away or refused it): evaluate again later.

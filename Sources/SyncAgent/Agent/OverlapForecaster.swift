@@ -10,13 +10,27 @@ import RegistryClient
 /// Working states are built in a ``MergeSandbox`` per repository (nothing is written into a
 /// repository); change sets and verdicts are written only when they changed, in batched
 /// statements. `once` gives it every worktree of this host; `run` the ones it just probed,
-/// and it brings in (from the stored change sets) the partners they overlap with.
-struct OverlapForecaster {
-    var logger: Logger
+/// and it brings in (from the stored change sets) the partners they overlap with. A partner
+/// that was not probed since its working state was built is not built again: `run` keeps
+/// one forecaster, whose sandboxes and states live until `invalidate` or `maxBuilds`.
+final class OverlapForecaster {
+    let logger: Logger
+    /// Builds after which the sandboxes (whose in-memory objects only grow) start afresh.
+    var maxBuilds = 2000
+
+    private var sandboxes: [String: MergeSandbox] = [:]
+    private var commonOf: [String: String] = [:]
+    private var states: [String: WorkingState] = [:]
+    private var builds = 0
+
+    init(logger: Logger) {
+        self.logger = logger
+    }
 
     /// What one pass did.
     struct Report: Sendable, Equatable {
         var changeSetsWritten = 0
+        var statesBuilt = 0
         var pairsMerged = 0
         var verdictsWritten = 0
         var failures = 0
@@ -29,74 +43,56 @@ struct OverlapForecaster {
         var inFlight: Bool
     }
 
+    /// Forgets a worktree's working state (it was probed again, or went away).
+    func invalidate(_ id: String) {
+        states[id] = nil
+    }
+
     /// `local` is every active worktree of this host (for looking up partners by id).
     func forecast(_ targets: [Target], local: [RegisteredWorktree], registry: Registry) throws -> Report {
         var report = Report()
         guard !targets.isEmpty else { return report }
-        let byID = Dictionary(local.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
-        var states: [String: WorkingState] = [:]
-        var updates: [ChangeSetUpdate] = []
-        var sandboxes: [String: MergeSandbox] = [:]
-        var commonOf: [String: String] = [:]
-
-        func state(of worktree: RegisteredWorktree) -> WorkingState? {
-            if let known = states[worktree.id] { return known }
-            do {
-                let common = try commonOf[worktree.id] ?? MergeSandbox.commonDirectory(ofWorktreeAt: worktree.path)
-                commonOf[worktree.id] = common
-                let sandbox = try sandboxes[common] ?? MergeSandbox(commonDirectory: common)
-                sandboxes[common] = sandbox
-                let built = try sandbox.workingState(ofWorktreeAt: worktree.path, defaultBranch: worktree.defaultBranch)
-                states[worktree.id] = built
-                return built
-            } catch {
-                report.failures += 1
-                logger.info("cannot build the working state of a worktree; its change set is kept",
-                            metadata: ["worktree.id": "\(worktree.id)", "error": "\(error)"])
-                return nil
-            }
+        if builds >= maxBuilds {
+            sandboxes = [:]
+            states = [:]
+            builds = 0
         }
+        let byID = Dictionary(local.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        let targetIDs = Set(targets.map(\.worktree.id))
+        for id in targetIDs { states[id] = nil }
 
+        var updates: [ChangeSetUpdate] = []
         for target in targets {
-            if !target.inFlight {
+            guard target.inFlight else {
                 updates.append(ChangeSetUpdate(
                     worktreeID: target.worktree.id, headCommit: nil, baseCommit: nil, workingTree: "", changes: []))
                 continue
             }
-            guard let built = state(of: target.worktree) else { continue }
-            updates.append(ChangeSetUpdate(
-                worktreeID: target.worktree.id, headCommit: built.headCommit, baseCommit: built.baseCommit,
-                workingTree: built.tree,
-                changes: built.changes.map { .init(path: $0.text, kind: $0.kind.rawValue) }))
+            guard let built = state(of: target.worktree, report: &report) else { continue }
+            updates.append(Self.update(target.worktree.id, built))
         }
-        let stored = try registry.storedChangeSetKeys(of: updates.map(\.worktreeID))
-        let changed = updates.filter { stored[$0.worktreeID] != Registry.changeSetKey($0) }
-        try registry.writeChangeSets(changed)
-        report.changeSetsWritten = changed.count
+        report.changeSetsWritten += try writeChanged(updates, registry: registry)
 
-        // Pairs: each target with every overlapping worktree of this host (targets first,
-        // then partners the stored change sets name), merged when their states are new.
-        var pairs: [(String, String)] = []
-        var seen = Set<String>()
-        let targetIDs = Set(targets.map(\.worktree.id))
-        for target in targets where states[target.worktree.id] != nil {
-            var partners = Set(targets.map(\.worktree.id)).subtracting([target.worktree.id])
-            partners.formUnion(try registry.overlappingWorktrees(of: target.worktree.id).filter { !targetIDs.contains($0) })
-            for partner in partners {
-                guard let other = byID[partner], other.hostID == target.worktree.hostID,
-                    other.projectName == target.worktree.projectName
-                else { continue }
-                let (a, b) = target.worktree.id < partner ? (target.worktree.id, partner) : (partner, target.worktree.id)
-                if seen.insert(a + " " + b).inserted { pairs.append((a, b)) }
-            }
+        // Pairs: targets with each other, and with the partners the stored change sets name.
+        var pairs = Set<[String]>()
+        let inFlightTargets = targets.filter { states[$0.worktree.id] != nil }.map(\.worktree.id)
+        for (index, a) in inFlightTargets.enumerated() {
+            for b in inFlightTargets[(index + 1)...] { pairs.insert([a, b].sorted()) }
         }
+        for (a, b) in try registry.overlappingPairs(involving: inFlightTargets) { pairs.insert([a, b]) }
+
         let storedVerdicts = try registry.storedVerdicts(involving: Array(targetIDs))
         var verdicts: [PairVerdict] = []
-        for (a, b) in pairs {
-            guard let worktreeA = byID[a], let worktreeB = byID[b],
-                let stateA = states[a] ?? (targetIDs.contains(a) ? nil : state(of: worktreeA)),
-                let stateB = states[b] ?? (targetIDs.contains(b) ? nil : state(of: worktreeB)),
-                !stateA.paths.isDisjoint(with: stateB.paths),
+        var partnersBuilt: [String] = []
+        for pair in pairs.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
+            let (a, b) = (pair[0], pair[1])
+            guard let worktreeA = byID[a], let worktreeB = byID[b], worktreeA.hostID == worktreeB.hostID,
+                worktreeA.projectName == worktreeB.projectName
+            else { continue }
+            for (id, worktree) in [(a, worktreeA), (b, worktreeB)] where states[id] == nil && !targetIDs.contains(id) {
+                if state(of: worktree, report: &report) != nil { partnersBuilt.append(id) }
+            }
+            guard let stateA = states[a], let stateB = states[b], !stateA.paths.isDisjoint(with: stateB.paths),
                 let common = commonOf[a], commonOf[b] == common, let sandbox = sandboxes[common]
             else { continue }
             if let known = storedVerdicts[a + " " + b], known.treeA == stateA.tree, known.treeB == stateB.tree { continue }
@@ -112,18 +108,44 @@ struct OverlapForecaster {
                             metadata: ["worktree.ids": "\(a),\(b)", "error": "\(error)"])
             }
         }
-        // A partner whose state was rebuilt for a merge may have moved on since it was stored.
-        let partnerUpdates = states.filter { !targetIDs.contains($0.key) }.map { id, built in
-            ChangeSetUpdate(
-                worktreeID: id, headCommit: built.headCommit, baseCommit: built.baseCommit, workingTree: built.tree,
-                changes: built.changes.map { .init(path: $0.text, kind: $0.kind.rawValue) })
-        }
-        let storedPartners = try registry.storedChangeSetKeys(of: partnerUpdates.map(\.worktreeID))
-        let changedPartners = partnerUpdates.filter { storedPartners[$0.worktreeID] != Registry.changeSetKey($0) }
-        try registry.writeChangeSets(changedPartners)
-        report.changeSetsWritten += changedPartners.count
+        // A partner built afresh may have moved on since its change set was stored.
+        report.changeSetsWritten += try writeChanged(
+            partnersBuilt.compactMap { id in states[id].map { Self.update(id, $0) } }, registry: registry)
         try registry.writeVerdicts(verdicts)
         report.verdictsWritten = verdicts.count
         return report
+    }
+
+    private func state(of worktree: RegisteredWorktree, report: inout Report) -> WorkingState? {
+        if let known = states[worktree.id] { return known }
+        do {
+            let common = try commonOf[worktree.id] ?? MergeSandbox.commonDirectory(ofWorktreeAt: worktree.path)
+            commonOf[worktree.id] = common
+            let sandbox = try sandboxes[common] ?? MergeSandbox(commonDirectory: common)
+            sandboxes[common] = sandbox
+            let built = try sandbox.workingState(ofWorktreeAt: worktree.path, defaultBranch: worktree.defaultBranch)
+            states[worktree.id] = built
+            builds += 1
+            report.statesBuilt += 1
+            return built
+        } catch {
+            report.failures += 1
+            logger.info("cannot build the working state of a worktree; its change set is kept",
+                        metadata: ["worktree.id": "\(worktree.id)", "error": "\(error)"])
+            return nil
+        }
+    }
+
+    private func writeChanged(_ updates: [ChangeSetUpdate], registry: Registry) throws -> Int {
+        let stored = try registry.storedChangeSetKeys(of: updates.map(\.worktreeID))
+        let changed = updates.filter { stored[$0.worktreeID] != Registry.changeSetKey($0) }
+        try registry.writeChangeSets(changed)
+        return changed.count
+    }
+
+    private static func update(_ id: String, _ built: WorkingState) -> ChangeSetUpdate {
+        ChangeSetUpdate(
+            worktreeID: id, headCommit: built.headCommit, baseCommit: built.baseCommit, workingTree: built.tree,
+            changes: built.changes.map { .init(path: $0.text, kind: $0.kind.rawValue) })
     }
 }
