@@ -84,6 +84,17 @@ for _ in $(seq 1 200); do
     sleep 0.02
 done
 echo "feat-by-agent (git worktree add while run watches): registered and synced $(( ($(date +%s%N) - start) / 1000000 )) ms later"
+# Two worktrees of one project start the same new file: the forecast sees the collision.
+login=$(awk -F'\t' '$3 == "feat-login" { print $6 }' "$demo/worktrees.tsv")
+echo "login notes" > "$login/NOTES.md"
+echo "scanned notes" > "$(dirname "$trunk")/feat-scanned/NOTES.md"
+start=$(date +%s%N)
+for _ in $(seq 1 200); do
+    seen=$(psql "$IMI_DATABASE_URL" -Atc "SELECT count(*) FROM v_worktree_overlaps WHERE path = 'NOTES.md' AND conflict")
+    [[ "$seen" == "1" ]] && break
+    sleep 0.02
+done
+echo "NOTES.md started in feat-login and feat-scanned: conflict forecast in the registry $(( ($(date +%s%N) - start) / 1000000 )) ms later"
 kill -TERM "$agent"; wait "$agent" || true
 
 echo
@@ -93,6 +104,9 @@ echo
 "$bin" stats
 echo
 "$bin" hosts
+echo
+echo "== imi-sync conflicts (v_worktree_overlaps; exit 2: a conflict is predicted)"
+"$bin" conflicts || [[ $? == 2 ]]
 if $keep; then
     echo "server left running: IMI_DATABASE_URL='$IMI_DATABASE_URL'"
 fi

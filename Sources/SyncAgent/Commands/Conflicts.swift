@@ -70,7 +70,7 @@ struct Conflicts: ParsableCommand {
             }
             print(table.render())
             let conflicting = pairs.filter { $0.conflict == true }.count
-            print("\n\(pairs.count) pairs overlap, \(conflicting) would conflict")
+            print("\n\(pairs.count) \(pairs.count == 1 ? "pair overlaps" : "pairs overlap"), \(conflicting) would conflict")
         }
         if pairs.contains(where: { $0.conflict == true }) { throw ExitCode(2) }
     }
