@@ -113,3 +113,28 @@ BEGIN
 END
 $$;
 REVOKE ALL ON PROCEDURE imi_grant_host(text, text) FROM PUBLIC;
+
+-- imi_sync_mcp: `imi-sync mcp`, the agents' MCP server. Reads everything the tools answer
+-- from; writes only a worktree's holder (claim_worktree / release_worktree) and the activity
+-- log of those claims. get_worktree_state's refresh cannot write git state as this role: it
+-- returns the fresh state with "written": false and the refusal.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'imi_sync_mcp') THEN
+        CREATE ROLE imi_sync_mcp LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT;
+    END IF;
+EXCEPTION
+    WHEN duplicate_object OR unique_violation THEN NULL;
+END
+$$;
+REVOKE ALL ON ALL TABLES IN SCHEMA public FROM imi_sync_mcp;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM imi_sync_mcp;
+REVOKE CREATE ON SCHEMA public FROM imi_sync_mcp;
+GRANT USAGE ON SCHEMA public TO imi_sync_mcp;
+GRANT SELECT ON projects, worktree_types, worktrees, hosts, imi_schema_migrations, worktree_change_sets,
+    worktree_changes, worktree_pair_verdicts, worktree_pair_conflicts, v_worktrees_detail, v_inflight_work,
+    v_worktree_overlaps, v_projects_summary, agent_activities TO imi_sync_mcp;
+GRANT UPDATE (agent_id, agent_claimed_at, agent_lease_expires_at) ON worktrees TO imi_sync_mcp;
+GRANT INSERT ON agent_activities TO imi_sync_mcp;
+DROP POLICY IF EXISTS imi_mcp_claim ON worktrees;
+CREATE POLICY imi_mcp_claim ON worktrees FOR UPDATE TO imi_sync_mcp USING (true) WITH CHECK (true);

@@ -1,6 +1,8 @@
 -- Removes everything the numbered migrations created, including imi-sync's
 -- record of applied migrations. The pg_trgm extension is left in place: other schemas in
 -- the same database may use it.
+ALTER TABLE IF EXISTS worktrees DROP COLUMN IF EXISTS agent_lease_expires_at;
+ALTER TABLE IF EXISTS worktrees DROP COLUMN IF EXISTS agent_claimed_at;
 DROP VIEW IF EXISTS v_worktree_overlaps;
 DROP TABLE IF EXISTS worktree_pair_conflicts;
 DROP TABLE IF EXISTS worktree_pair_verdicts;

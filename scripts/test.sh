@@ -9,6 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/ensure-packages.sh
+scripts/ensure-venv.sh
 swift build --build-tests
 swift test --skip-build "$@"
 

@@ -573,6 +573,20 @@ WHERE wa.active AND wb.active AND wa.project_id = wb.project_id;
 
 """##
         ),
+        Migration(
+            version: 7,
+            name: "007_claims",
+            sql: ##"""
+-- Agents claim worktrees (imi-sync mcp: claim_worktree / release_worktree). The holder is
+-- worktrees.agent_id, as before; a claim may carry a lease, after which another agent may take
+-- it over. Safe to run more than once.
+
+ALTER TABLE worktrees ADD COLUMN IF NOT EXISTS agent_claimed_at timestamptz;
+-- NULL: the claim holds until it is released.
+ALTER TABLE worktrees ADD COLUMN IF NOT EXISTS agent_lease_expires_at timestamptz;
+
+"""##
+        ),
     ]
 
     /// migrations/rollback.sql: removes everything the migrations create.
@@ -580,6 +594,8 @@ WHERE wa.active AND wb.active AND wa.project_id = wb.project_id;
 -- Removes everything the numbered migrations created, including imi-sync's
 -- record of applied migrations. The pg_trgm extension is left in place: other schemas in
 -- the same database may use it.
+ALTER TABLE IF EXISTS worktrees DROP COLUMN IF EXISTS agent_lease_expires_at;
+ALTER TABLE IF EXISTS worktrees DROP COLUMN IF EXISTS agent_claimed_at;
 DROP VIEW IF EXISTS v_worktree_overlaps;
 DROP TABLE IF EXISTS worktree_pair_conflicts;
 DROP TABLE IF EXISTS worktree_pair_verdicts;

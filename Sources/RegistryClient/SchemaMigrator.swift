@@ -121,15 +121,25 @@ public struct SchemaMigrator {
     public static let landmarks: [Int: (kind: String, name: String)] = [
         1: ("table", "projects"), 2: ("function", "get_registry_stats()"),
         4: ("function", "imi_notify_registry_changed()"), 5: ("table", "hosts"),
-        6: ("table", "worktree_change_sets"),
+        6: ("table", "worktree_change_sets"), 7: ("column", "worktrees.agent_lease_expires_at"),
     ]
 
     /// Whether the landmark of `migration` exists (always false for a file without one).
     private func isPresent(_ migration: Migration) throws -> Bool {
         guard let landmark = Self.landmarks[migration.version] else { return false }
-        let sql = landmark.kind == "table"
-            ? "SELECT to_regclass($1) IS NOT NULL" : "SELECT to_regprocedure($1) IS NOT NULL"
-        return try connection.execute(sql, [landmark.name]).decode(0, 0)
+        switch landmark.kind {
+        case "table":
+            return try connection.execute("SELECT to_regclass($1) IS NOT NULL", [landmark.name]).decode(0, 0)
+        case "column":
+            let parts = landmark.name.split(separator: ".").map(String.init)
+            return try connection.execute(
+                """
+                SELECT EXISTS (SELECT 1 FROM information_schema.columns
+                               WHERE table_schema = current_schema() AND table_name = $1 AND column_name = $2)
+                """, [parts[0], parts[1]]).decode(0, 0)
+        default:
+            return try connection.execute("SELECT to_regprocedure($1) IS NOT NULL", [landmark.name]).decode(0, 0)
+        }
     }
 
     /// The applied versions against the embedded ones.

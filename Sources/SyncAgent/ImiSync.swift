@@ -22,7 +22,7 @@ struct ImiSync: AsyncParsableCommand {
         version: version,
         subcommands: [
             Once.self, Run.self, Scan.self, Probe.self, Migrate.self, Status.self, Stats.self, Doctor.self,
-            Maintain.self, Config.self, Hosts.self, Conflicts.self, Check.self,
+            Maintain.self, Config.self, Hosts.self, Conflicts.self, Check.self, Mcp.self,
         ]
     )
 

@@ -142,7 +142,8 @@ struct RunAgentTests {
         #expect(try await eventually("written after restart", seconds: 30) {
             try reader.execute("SELECT uncommitted_files_count FROM worktrees WHERE id = $1", [id]).int(0, 0) == 3
         })
-        #expect(running.statistics.databaseUp)
+        // The statistics are published at the end of the loop's step, after the write.
+        #expect(try await eventually("reported up") { running.statistics.databaseUp })
         // Still following changes after the reconnect (LISTEN and writes both back).
         try write("four\n", "d.txt", in: project.trunk)
         #expect(try await eventually("edit after reconnect") {

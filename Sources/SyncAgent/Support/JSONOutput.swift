@@ -45,3 +45,4 @@ struct NullWhenAbsent<Value: Encodable>: Encodable {
         }
     }
 }
+extension NullWhenAbsent: Sendable where Value: Sendable {}

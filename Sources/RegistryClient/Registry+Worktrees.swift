@@ -1,0 +1,70 @@
+import struct Foundation.Date
+import PostgresClient
+
+/// One worktree row as agents ask for it (`imi-sync mcp`): identity, git state, holder.
+public struct WorktreeRecord: Sendable, Equatable {
+    public var id: String
+    public var project: String
+    public var defaultBranch: String
+    public var worktree: String
+    public var type: String
+    public var branch: String
+    public var path: String
+    public var host: String?
+    public var hostID: String?
+    public var active: Bool
+    public var status: String?
+    public var uncommittedFilesCount: Int?
+    public var aheadOfTrunk: Int?
+    public var behindTrunk: Int?
+    public var lastCommitHash: String?
+    public var lastCommitMessage: String?
+    public var lastSyncAt: Date?
+    public var stale: Bool?
+    public var agentID: String?
+    public var agentLeaseExpiresAt: Date?
+    /// Paths in its stored change set; `nil` when none was computed.
+    public var changeSetSize: Int?
+}
+
+extension Registry {
+    /// Worktrees by project and host names (`nil`: any), active ones unless `includeInactive`;
+    /// or the one with `id`, or the active one at `path`.
+    public func worktreeRecords(
+        project: String? = nil, host: String? = nil, includeInactive: Bool = false, id: String? = nil,
+        path: String? = nil
+    ) throws -> [WorktreeRecord] {
+        let result = try connection.execute(
+            """
+            SELECT d.id, d.project_name, d.default_branch, d.name, d.type_name, d.branch_name, d.path, d.host_name,
+                   d.host_id, d.active, d.status, d.uncommitted_files_count, d.ahead_of_trunk, d.behind_trunk,
+                   d.last_commit_hash, d.last_commit_message, d.last_sync_at, d.stale, d.agent_id,
+                   w.agent_lease_expires_at, c.path_count
+            FROM v_worktrees_detail d
+            JOIN worktrees w ON w.id = d.id
+            LEFT JOIN worktree_change_sets c ON c.worktree_id = d.id
+            WHERE ($1::text IS NULL OR d.project_name = $1)
+              AND ($2::text IS NULL OR d.host_name = $2)
+              AND ($3 OR d.active OR $4::uuid IS NOT NULL)
+              AND ($4::uuid IS NULL OR d.id = $4::uuid)
+              AND ($5::text IS NULL OR (d.path = $5 AND d.active))
+            ORDER BY d.project_name, d.name
+            """, [project, host, includeInactive, id, path])
+        return try (0..<result.count).map { row in
+            WorktreeRecord(
+                id: try result.decode(row, 0), project: try result.decode(row, 1), defaultBranch: try result.decode(row, 2),
+                worktree: try result.decode(row, 3), type: try result.decode(row, 4), branch: try result.decode(row, 5),
+                path: try result.decode(row, 6), host: try result.decode(row, 7, as: String?.self),
+                hostID: try result.decode(row, 8, as: String?.self), active: try result.decode(row, 9),
+                status: try result.decode(row, 10, as: String?.self),
+                uncommittedFilesCount: try result.decode(row, 11, as: Int?.self),
+                aheadOfTrunk: try result.decode(row, 12, as: Int?.self), behindTrunk: try result.decode(row, 13, as: Int?.self),
+                lastCommitHash: try result.decode(row, 14, as: String?.self),
+                lastCommitMessage: try result.decode(row, 15, as: String?.self),
+                lastSyncAt: try result.decode(row, 16, as: Date?.self), stale: try result.decode(row, 17, as: Bool?.self),
+                agentID: try result.decode(row, 18, as: String?.self),
+                agentLeaseExpiresAt: try result.decode(row, 19, as: Date?.self),
+                changeSetSize: try result.decode(row, 20, as: Int?.self))
+        }
+    }
+}

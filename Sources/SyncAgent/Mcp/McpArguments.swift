@@ -1,0 +1,73 @@
+import MCP
+
+/// A tool's arguments, read with one clear line for whatever is missing or mistyped.
+struct McpArguments {
+    let tool: String
+    let values: [String: Value]
+
+    func string(_ name: String) throws -> String? {
+        guard let value = values[name], value != .null else { return nil }
+        guard let text = value.stringValue else { throw McpToolError("\(tool): argument '\(name)' must be a string") }
+        return text
+    }
+
+    func requiredString(_ name: String) throws -> String {
+        guard let text = try string(name), !text.isEmpty else {
+            throw McpToolError("\(tool): argument '\(name)' is required")
+        }
+        return text
+    }
+
+    func bool(_ name: String) throws -> Bool? {
+        guard let value = values[name], value != .null else { return nil }
+        guard let flag = value.boolValue else { throw McpToolError("\(tool): argument '\(name)' must be a boolean") }
+        return flag
+    }
+
+    func integer(_ name: String, in range: ClosedRange<Int>) throws -> Int? {
+        guard let value = values[name], value != .null else { return nil }
+        let number = value.intValue ?? value.doubleValue.flatMap { $0 == $0.rounded() ? Int(exactly: $0) : nil }
+        guard let number else { throw McpToolError("\(tool): argument '\(name)' must be an integer") }
+        guard range.contains(number) else {
+            throw McpToolError("\(tool): argument '\(name)' must be between \(range.lowerBound) and \(range.upperBound)")
+        }
+        return number
+    }
+
+    /// The worktree named by `worktree_id` or `path` (exactly one of them).
+    func worktreeReference() throws -> (id: String?, path: String?) {
+        let id = try string("worktree_id")
+        let path = try string("path")
+        switch (id, path) {
+        case (nil, nil): throw McpToolError("\(tool): give 'path' or 'worktree_id'")
+        case (.some, .some): throw McpToolError("\(tool): give 'path' or 'worktree_id', not both")
+        default: break
+        }
+        if let id, !McpArguments.isUUID(id) { throw McpToolError("\(tool): 'worktree_id' must be a UUID, not \(id.debugDescription)") }
+        return (id, path.map(McpArguments.normalized))
+    }
+
+    static func isUUID(_ text: String) -> Bool {
+        let hex = Set("0123456789abcdefABCDEF")
+        let groups = text.split(separator: "-", omittingEmptySubsequences: false)
+        return groups.map(\.count) == [8, 4, 4, 4, 12] && groups.allSatisfy { $0.allSatisfy(hex.contains) }
+    }
+
+    /// A path without a trailing `/` and without `.` components, as the registry stores paths.
+    static func normalized(_ path: String) -> String {
+        var parts: [Substring] = []
+        for part in path.split(separator: "/") where part != "." {
+            if part == "..", !parts.isEmpty { parts.removeLast() } else if part != ".." { parts.append(part) }
+        }
+        return path.hasPrefix("/") ? "/" + parts.joined(separator: "/") : parts.joined(separator: "/")
+    }
+}
+
+/// A tool call that cannot be answered: one line for the agent, the server keeps serving.
+struct McpToolError: Error, CustomStringConvertible {
+    let description: String
+
+    init(_ description: String) {
+        self.description = description
+    }
+}
