@@ -4,6 +4,7 @@
 # prints the binary's path. Build output goes to standard error.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-flags=(-c release --static-swift-stdlib --product imi-sync)
+# The MCP SDK pulls in FoundationNetworking, whose static archive needs libcurl at link time.
+flags=(-c release --static-swift-stdlib --product imi-sync -Xlinker -lcurl)
 swift build "${flags[@]}" >&2
 echo "$(swift build "${flags[@]}" --show-bin-path)/imi-sync"

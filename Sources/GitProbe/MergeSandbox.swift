@@ -26,9 +26,9 @@ public final class MergeSandbox {
     /// `commonDirectory` (`.git` of the main clone).
     public init(commonDirectory: String) throws(GitProbeError) {
         GitLibrary.initialize()
-        // libgit2 caches no blobs by default, so every pair's merge of a shared file would
-        // inflate the same base blob again; small blobs are kept (within the global cache
-        // limit GitLibrary sets).
+        // libgit2 caches no blobs and no trees over 4 KB by default, so every pair's merge
+        // would inflate the same base trees and blobs again; they are kept (within the global
+        // cache limit GitLibrary sets).
         _ = Self.cachesSmallBlobs
         self.commonDirectory = commonDirectory
         var odb: OpaquePointer?
@@ -65,6 +65,7 @@ public final class MergeSandbox {
 
     private static let cachesSmallBlobs: Bool = {
         cgit2_opts_set_cache_object_limit(GIT_OBJECT_BLOB, 64 * 1024) == 0
+            && cgit2_opts_set_cache_object_limit(GIT_OBJECT_TREE, 1024 * 1024) == 0
     }()
 
     deinit {
@@ -100,20 +101,48 @@ public final class MergeSandbox {
     /// File contents are hashed as they are on disk (no clean filters such as CRLF
     /// conversion, and never a filter driver); symbolic links as their targets.
     public func workingState(ofWorktreeAt path: String, defaultBranch: String) throws(GitProbeError) -> WorkingState {
-        let worktree = try GitRepository(openingWorktreeAt: path)
-        let head = try worktree.head()
-        let trunk = worktree.firstResolving(GitProbe.trunkCandidates(defaultBranch))?.target
-        guard let gitDirectory = git_repository_path(worktree.handle) else {
-            throw GitProbeError(code: .brokenRepository, path: path, operation: "git_repository_path")
-        }
-        let indexPath = String(cString: gitDirectory) + "index"
+        try workingState(from: Self.scan(worktreeAt: path, defaultBranch: defaultBranch))
+    }
+
+    /// Worktrees whose working states this sandbox built, by path (so another thread's
+    /// sandbox knows what to build before merging).
+    private var built: Set<String> = []
+
+    /// Whether this sandbox built the working state of the scan's worktree already.
+    public func holds(treeOf scan: WorkdirScan) -> Bool { built.contains(scan.worktreePath) }
+
+    /// The working state from a scan made earlier (possibly on another thread).
+    public func workingState(from scan: WorkdirScan) throws(GitProbeError) -> WorkingState {
+        let path = scan.worktreePath
         var index: OpaquePointer?
-        let rc = git_index_open(&index, indexPath)
+        let rc = git_index_open(&index, scan.indexPath)
         guard rc == 0, let index else {
             throw .classified(path: path, operation: "git_index_open", returnCode: rc)
         }
         defer { git_index_free(index) }
-        try applyWorkdirChanges(of: worktree, to: index)
+        for edit in scan.edits {
+            switch edit {
+            case .remove(let file):
+                Self.withCString(file) { name in
+                    _ = git_index_conflict_remove(index, name)
+                    _ = git_index_remove(index, name, 0)
+                }
+            case .add(let file, let content, let mode):
+                let oid = try writeBlob(content, path: path)
+                var entry = git_index_entry()
+                entry.mode = mode
+                entry.id = oid
+                entry.file_size = UInt32(truncatingIfNeeded: content.count)
+                let addRC = Self.withCString(file) { name in
+                    entry.path = name
+                    _ = git_index_conflict_remove(index, name)
+                    return git_index_add(index, &entry)
+                }
+                guard addRC == 0 else {
+                    throw .classified(path: path, operation: "git_index_add (in memory)", returnCode: addRC)
+                }
+            }
+        }
 
         var tree = git_oid()
         let treeRC = git_index_write_tree_to(&tree, index, repository)
@@ -121,33 +150,39 @@ public final class MergeSandbox {
             throw .classified(path: path, operation: "git_index_write_tree_to (in memory)", returnCode: treeRC)
         }
 
-        var base: git_oid?
-        if let commit = head.commit {
-            base = commit
-            if let trunk {
-                var found = git_oid()
-                var ours = commit
-                var theirs = trunk
-                let baseRC = git_merge_base(&found, repository, &ours, &theirs)
-                if baseRC == 0 {
-                    base = found
-                } else if baseRC == GIT_ENOTFOUND.rawValue {
-                    base = nil
-                } else {
-                    throw .classified(path: path, operation: "git_merge_base", returnCode: baseRC)
-                }
+        let head = scan.headCommit.flatMap(Self.oid)
+        var base = head
+        if let commit = head, let trunk = scan.trunkCommit.flatMap(Self.oid) {
+            var found = git_oid()
+            var ours = commit
+            var theirs = trunk
+            let baseRC = git_merge_base(&found, repository, &ours, &theirs)
+            if baseRC == 0 {
+                base = found
+            } else if baseRC == GIT_ENOTFOUND.rawValue {
+                base = nil
+            } else {
+                throw .classified(path: path, operation: "git_merge_base", returnCode: baseRC)
             }
         }
         let changes = try diff(fromCommit: base, toTree: tree, path: path)
+        built.insert(path)
         return WorkingState(
-            worktreePath: path, headCommit: head.commit.map(GitRepository.hex),
-            baseCommit: base.map(GitRepository.hex), tree: GitRepository.hex(tree), changes: changes)
+            worktreePath: path, headCommit: scan.headCommit, baseCommit: base.map(GitRepository.hex),
+            tree: GitRepository.hex(tree), changes: changes)
     }
 
-    /// What `git add -A` does to the index, in memory: every path status sees changed in the
-    /// working directory (untracked ones file by file) is added from disk or removed.
-    private func applyWorkdirChanges(of worktree: GitRepository, to index: OpaquePointer) throws(GitProbeError) {
-        guard let workdir = git_repository_workdir(worktree.handle) else { return }
+    /// Reads what `git add -A` would change in the worktree's index: every path status sees
+    /// changed in the working directory (untracked ones file by file), with its content as on
+    /// disk. Needs no sandbox, so worktrees can be scanned on several threads at once.
+    public static func scan(worktreeAt path: String, defaultBranch: String) throws(GitProbeError) -> WorkdirScan {
+        GitLibrary.initialize()
+        let worktree = try GitRepository(openingWorktreeAt: path)
+        let head = try worktree.head()
+        let trunk = worktree.firstResolving(GitProbe.trunkCandidates(defaultBranch))?.target
+        guard let gitDirectory = git_repository_path(worktree.handle), let workdir = git_repository_workdir(worktree.handle) else {
+            throw GitProbeError(code: .brokenRepository, path: path, operation: "git_repository_path")
+        }
         let top = PathBytes.of(workdir)
         var settings = worktree.statusSettings()
         settings.untrackedFiles = .all
@@ -163,63 +198,48 @@ public final class MergeSandbox {
                 changed.append((PathBytes.of(name), status))
             }
         }
-        for (path, status) in changed where path.last != UInt8(ascii: "/") {
+        var edits: [WorkdirScan.Edit] = []
+        for (file, status) in changed where file.last != UInt8(ascii: "/") {
             let conflicted = status & GIT_STATUS_CONFLICTED.rawValue != 0
-            if status & (GIT_STATUS_WT_DELETED.rawValue) != 0 || (conflicted && !Self.exists(top + path)) {
-                Self.withCString(path) { name in
-                    _ = git_index_conflict_remove(index, name)
-                    _ = git_index_remove(index, name, 0)
-                }
+            if status & GIT_STATUS_WT_DELETED.rawValue != 0 || (conflicted && !exists(top + file)) {
+                edits.append(.remove(file))
                 continue
             }
             guard status & (GIT_STATUS_WT_NEW.rawValue | GIT_STATUS_WT_MODIFIED.rawValue
-                | GIT_STATUS_WT_TYPECHANGE.rawValue) != 0 || conflicted
+                | GIT_STATUS_WT_TYPECHANGE.rawValue) != 0 || conflicted,
+                let (content, mode) = try read(top + file, trustingExecutableBit: filemode, worktreePath: path)
             else { continue }
-            try add(path, from: top, to: index, trustingExecutableBit: filemode, worktreePath: worktree.path)
+            edits.append(.add(file, content: content, mode: mode))
         }
+        return WorkdirScan(
+            worktreePath: path, indexPath: String(cString: gitDirectory) + "index",
+            headCommit: head.commit.map(GitRepository.hex), trunkCommit: trunk.map(GitRepository.hex), edits: edits)
     }
 
-    /// Writes `path`'s content (as on disk) as a blob into the sandbox and stages it.
-    private func add(
-        _ path: [UInt8], from top: [UInt8], to index: OpaquePointer, trustingExecutableBit: Bool,
-        worktreePath: String
-    ) throws(GitProbeError) {
-        let full = top + path
+    /// A file's content and mode as `git add` stages it; `nil` for what it would not stage
+    /// as a file (gone meanwhile, a directory, a device).
+    private static func read(
+        _ full: [UInt8], trustingExecutableBit: Bool, worktreePath: String
+    ) throws(GitProbeError) -> (content: [UInt8], mode: UInt32)? {
         var info = stat()
-        guard Self.withCString(full, { lstat($0, &info) }) == 0 else { return }  // gone meanwhile
-        var content: [UInt8]
-        var mode: UInt32
+        guard withCString(full, { lstat($0, &info) }) == 0 else { return nil }
         switch info.st_mode & S_IFMT {
         case S_IFLNK:
             var buffer = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
-            let length = Self.withCString(full) { name in
+            let length = withCString(full) { name in
                 buffer.withUnsafeMutableBufferPointer { readlink(name, UnsafeMutableRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), $0.count) }
             }
-            guard length >= 0 else { return }
-            content = Array(buffer[..<length])
-            mode = GIT_FILEMODE_LINK.rawValue
+            guard length >= 0 else { return nil }
+            return (Array(buffer[..<length]), GIT_FILEMODE_LINK.rawValue)
         case S_IFREG:
-            guard let data = Self.readFile(full) else {
-                throw GitProbeError(code: .libgit2, path: worktreePath, operation: "read \(PathChange.text(of: path))")
+            guard let data = readFile(full) else {
+                throw GitProbeError(code: .libgit2, path: worktreePath, operation: "read \(PathChange.text(of: full))")
             }
-            content = data
-            mode = trustingExecutableBit && info.st_mode & 0o100 != 0
+            let mode = trustingExecutableBit && info.st_mode & 0o100 != 0
                 ? GIT_FILEMODE_BLOB_EXECUTABLE.rawValue : GIT_FILEMODE_BLOB.rawValue
+            return (data, mode)
         default:
-            return  // a directory or a device: not something `git add` stages as a file
-        }
-        let oid = try writeBlob(content, path: worktreePath)
-        var entry = git_index_entry()
-        entry.mode = mode
-        entry.id = oid
-        entry.file_size = UInt32(truncatingIfNeeded: content.count)
-        let rc = Self.withCString(path) { name in
-            entry.path = name
-            _ = git_index_conflict_remove(index, name)
-            return git_index_add(index, &entry)
-        }
-        guard rc == 0 else {
-            throw .classified(path: worktreePath, operation: "git_index_add (in memory)", returnCode: rc)
+            return nil
         }
     }
 
@@ -360,7 +380,7 @@ public final class MergeSandbox {
         var content: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
-            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
             if count < 0 { return nil }
             if count == 0 { return content }
             content.append(contentsOf: chunk[..<count])

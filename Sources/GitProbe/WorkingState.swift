@@ -60,3 +60,18 @@ extension String {
         String(repeating: "0", count: max(0, width - count)) + self
     }
 }
+
+/// What a worktree's working directory adds to its index (`MergeSandbox.scan`): read on any
+/// thread, turned into a ``WorkingState`` by a sandbox.
+public struct WorkdirScan: Sendable {
+    enum Edit: Sendable {
+        case remove([UInt8])
+        case add([UInt8], content: [UInt8], mode: UInt32)
+    }
+
+    let worktreePath: String
+    let indexPath: String
+    let headCommit: String?
+    let trunkCommit: String?
+    let edits: [Edit]
+}

@@ -117,4 +117,35 @@ struct OverlapTests {
         #expect(try await eventually("overlap gone") { try setup.overlaps().isEmpty })
         await running.stop()
     }
+
+    @Test("a large matrix (merged on several threads) gives every pair's verdict")
+    func largeMatrix() throws {
+        let git = try GitFixture()
+        let registry = try RegistrySeeder.freshRegistry(prefix: "matrix")
+        let project = try git.makeProject("big", files: ["shared.txt": (1...20).map(String.init).joined(separator: "\n") + "\n"])
+        let projectID = try registry.addProject("big", trunk: project.trunk)
+        var ids: [String] = []
+        for index in 1...9 {
+            let path = try git.addWorktree("feat-\(index)", branch: "feat/\(index)", to: project)
+            ids.append(try registry.addWorktree("feat-\(index)", path: path, project: projectID, branch: "feat/\(index)"))
+            // Odd ones all rewrite line 1 (they conflict with each other); even ones a line of
+            // their own, never next to another's (adjacent changes conflict in git too).
+            var lines = (1...20).map(String.init)
+            if index % 2 == 1 { lines[0] = "by \(index)" } else { lines[2 * index + 2] = "by \(index)" }
+            try git.write(lines.joined(separator: "\n") + "\n", to: "shared.txt", in: path)
+        }
+        let output = git.root.appendingPathComponent("once.out").path
+        let once = try ChildProcess(
+            try imiSyncBinary(), ["once", "--database-url", registry.connection.settings.conninfo, "--config", "/dev/null"],
+            environment: ["PATH": "/usr/bin:/bin", "HOME": git.home.path], standardOutput: output, standardError: output)
+        #expect(once.waitForExit(timeout: 60) == 0)
+        let verdicts = try registry.connection.execute("SELECT count(*) FROM worktree_pair_verdicts").int(0, 0)
+        #expect(verdicts == 36, "every pair of 9 overlapping worktrees merged")
+        let conflicting = try registry.connection.execute(
+            "SELECT count(DISTINCT (worktree_id_a, worktree_id_b)) FROM worktree_pair_conflicts").int(0, 0)
+        #expect(conflicting == 10, "the 5 odd worktrees conflict pairwise: 5 * 4 / 2")
+        let clean = try registry.connection.execute(
+            "SELECT count(*) FROM v_worktree_overlaps WHERE conflict = false").int(0, 0)
+        #expect(clean == 26)
+    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import GitProbe
 import Logging
 import PostgresClient
@@ -61,6 +62,8 @@ final class OverlapForecaster {
         let targetIDs = Set(targets.map(\.worktree.id))
         for id in targetIDs { states[id] = nil }
 
+        // The working directories are read on every core; the sandboxes build from the scans.
+        let scans = Self.scanAll(targets.filter(\.inFlight).map(\.worktree))
         var updates: [ChangeSetUpdate] = []
         for target in targets {
             guard target.inFlight else {
@@ -68,7 +71,7 @@ final class OverlapForecaster {
                     worktreeID: target.worktree.id, headCommit: nil, baseCommit: nil, workingTree: "", changes: []))
                 continue
             }
-            guard let built = state(of: target.worktree, report: &report) else { continue }
+            guard let built = state(of: target.worktree, scan: scans[target.worktree.id], report: &report) else { continue }
             updates.append(Self.update(target.worktree.id, built))
         }
         report.changeSetsWritten += try writeChanged(updates, registry: registry)
@@ -82,8 +85,8 @@ final class OverlapForecaster {
         for (a, b) in try registry.overlappingPairs(involving: inFlightTargets) { pairs.insert([a, b]) }
 
         let storedVerdicts = try registry.storedVerdicts(involving: Array(targetIDs))
-        var verdicts: [PairVerdict] = []
         var partnersBuilt: [String] = []
+        var jobs: [MergeJob] = []
         for pair in pairs.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
             let (a, b) = (pair[0], pair[1])
             guard let worktreeA = byID[a], let worktreeB = byID[b], worktreeA.hostID == worktreeB.hostID,
@@ -93,19 +96,23 @@ final class OverlapForecaster {
                 if state(of: worktree, report: &report) != nil { partnersBuilt.append(id) }
             }
             guard let stateA = states[a], let stateB = states[b], !stateA.paths.isDisjoint(with: stateB.paths),
-                let common = commonOf[a], commonOf[b] == common, let sandbox = sandboxes[common]
+                let common = commonOf[a], commonOf[b] == common, sandboxes[common] != nil
             else { continue }
             if let known = storedVerdicts[a + " " + b], known.treeA == stateA.tree, known.treeB == stateB.tree { continue }
-            do {
-                let conflicts = try sandbox.conflictingPaths(stateA, stateB)
+            jobs.append(MergeJob(a: a, b: b, stateA: stateA, stateB: stateB, common: common))
+        }
+        var verdicts: [PairVerdict] = []
+        for (job, result) in zip(jobs, merge(jobs, scans: scans, byID: byID)) {
+            switch result {
+            case .success(let conflicts):
                 report.pairsMerged += 1
                 verdicts.append(PairVerdict(
-                    worktreeA: a, worktreeB: b, treeA: stateA.tree, treeB: stateB.tree,
+                    worktreeA: job.a, worktreeB: job.b, treeA: job.stateA.tree, treeB: job.stateB.tree,
                     conflictPaths: conflicts.map(PathChange.text(of:))))
-            } catch {
+            case .failure(let error):
                 report.failures += 1
                 logger.info("cannot merge two working states; their verdict is unknown",
-                            metadata: ["worktree.ids": "\(a),\(b)", "error": "\(error)"])
+                            metadata: ["worktree.ids": "\(job.a),\(job.b)", "error": "\(error)"])
             }
         }
         // A partner built afresh may have moved on since its change set was stored.
@@ -116,14 +123,18 @@ final class OverlapForecaster {
         return report
     }
 
-    private func state(of worktree: RegisteredWorktree, report: inout Report) -> WorkingState? {
+    private func state(
+        of worktree: RegisteredWorktree, scan: Result<WorkdirScan, GitProbeError>? = nil, report: inout Report
+    ) -> WorkingState? {
         if let known = states[worktree.id] { return known }
         do {
             let common = try commonOf[worktree.id] ?? MergeSandbox.commonDirectory(ofWorktreeAt: worktree.path)
             commonOf[worktree.id] = common
             let sandbox = try sandboxes[common] ?? MergeSandbox(commonDirectory: common)
             sandboxes[common] = sandbox
-            let built = try sandbox.workingState(ofWorktreeAt: worktree.path, defaultBranch: worktree.defaultBranch)
+            let scanned = try scan?.get()
+                ?? MergeSandbox.scan(worktreeAt: worktree.path, defaultBranch: worktree.defaultBranch)
+            let built = try sandbox.workingState(from: scanned)
             states[worktree.id] = built
             builds += 1
             report.statesBuilt += 1
@@ -134,6 +145,69 @@ final class OverlapForecaster {
                         metadata: ["worktree.id": "\(worktree.id)", "error": "\(error)"])
             return nil
         }
+    }
+
+    private struct MergeJob: Sendable {
+        var a: String
+        var b: String
+        var stateA: WorkingState
+        var stateB: WorkingState
+        var common: String
+    }
+
+    /// Merges the pairs: in this forecaster's sandboxes, or for a large batch split over the
+    /// cores, each extra thread with sandboxes of its own in which it builds the states again
+    /// (from the scans: the same trees, so the same verdicts).
+    private func merge(
+        _ jobs: [MergeJob], scans: [String: Result<WorkdirScan, GitProbeError>], byID: [String: RegisteredWorktree]
+    ) -> [Result<[[UInt8]], GitProbeError>] {
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        guard jobs.count >= 32, cores > 1 else {
+            return jobs.map { job in
+                Result { () throws(GitProbeError) in try sandboxes[job.common]!.conflictingPaths(job.stateA, job.stateB) }
+            }
+        }
+        let workers = min(cores, 4)
+        let results = Mutex<[Int: Result<[[UInt8]], GitProbeError>]>([:])
+        let own = UncheckedSandboxes(sandboxes)
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            var local: [String: MergeSandbox] = worker == 0 ? own.value : [:]
+            for index in stride(from: worker, to: jobs.count, by: workers) {
+                let job = jobs[index]
+                let result = Result { () throws(GitProbeError) -> [[UInt8]] in
+                    if local[job.common] == nil { local[job.common] = try MergeSandbox(commonDirectory: job.common) }
+                    let sandbox = local[job.common]!
+                    if worker != 0 {
+                        for id in [job.a, job.b] {
+                            guard let worktree = byID[id] else { continue }
+                            let scan: WorkdirScan
+                            if let known = scans[id] {
+                                scan = try known.get()
+                            } else {
+                                scan = try MergeSandbox.scan(worktreeAt: worktree.path, defaultBranch: worktree.defaultBranch)
+                            }
+                            if !sandbox.holds(treeOf: scan) { _ = try sandbox.workingState(from: scan) }
+                        }
+                    }
+                    return try sandbox.conflictingPaths(job.stateA, job.stateB)
+                }
+                results.withLock { $0[index] = result }
+            }
+        }
+        return results.withLock { all in jobs.indices.map { all[$0]! } }
+    }
+
+    /// Scans the worktrees' working directories in parallel.
+    private static func scanAll(_ worktrees: [RegisteredWorktree]) -> [String: Result<WorkdirScan, GitProbeError>] {
+        let results = Mutex<[String: Result<WorkdirScan, GitProbeError>]>([:])
+        DispatchQueue.concurrentPerform(iterations: worktrees.count) { index in
+            let worktree = worktrees[index]
+            let result = Result { () throws(GitProbeError) in
+                try MergeSandbox.scan(worktreeAt: worktree.path, defaultBranch: worktree.defaultBranch)
+            }
+            results.withLock { $0[worktree.id] = result }
+        }
+        return results.withLock { $0 }
     }
 
     private func writeChanged(_ updates: [ChangeSetUpdate], registry: Registry) throws -> Int {
@@ -148,4 +222,10 @@ final class OverlapForecaster {
             worktreeID: id, headCommit: built.headCommit, baseCommit: built.baseCommit, workingTree: built.tree,
             changes: built.changes.map { .init(path: $0.text, kind: $0.kind.rawValue) })
     }
+}
+
+/// Sandboxes handed to exactly one worker thread.
+private struct UncheckedSandboxes: @unchecked Sendable {
+    let value: [String: MergeSandbox]
+    init(_ value: [String: MergeSandbox]) { self.value = value }
 }
