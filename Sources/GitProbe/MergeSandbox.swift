@@ -86,6 +86,13 @@ public final class MergeSandbox {
         return directories
     }
 
+    /// The size of the index file of the worktree at `path` (0 when it cannot be read): how
+    /// expensive a scan of it is.
+    public static func indexFileSize(ofWorktreeAt path: String) -> Int {
+        GitLibrary.initialize()
+        return (try? GitRepository(openingWorktreeAt: path))?.indexFileSize() ?? 0
+    }
+
     /// The common git directory of the worktree at `path` (what a sandbox is made over).
     public static func commonDirectory(ofWorktreeAt path: String) throws(GitProbeError) -> String {
         GitLibrary.initialize()
@@ -170,6 +177,155 @@ public final class MergeSandbox {
         return WorkingState(
             worktreePath: path, headCommit: scan.headCommit, baseCommit: base.map(GitRepository.hex),
             tree: GitRepository.hex(tree), changes: changes)
+    }
+
+    /// The working state of a worktree known to be clean (nothing uncommitted): its tree is
+    /// HEAD's, so nothing needs to be read but HEAD and the merge base. Edits are then
+    /// applied with ``updatedWorkingState(_:changedPaths:)``.
+    public func cleanWorkingState(ofWorktreeAt path: String, defaultBranch: String) throws(GitProbeError) -> WorkingState? {
+        let worktree = try GitRepository(openingWorktreeAt: path)
+        guard let commit = try worktree.head().commit else { return nil }
+        let trunk = worktree.firstResolving(GitProbe.trunkCandidates(defaultBranch))?.target
+        let headTree = try treeOfCommit(commit, path: path)
+        defer { git_tree_free(headTree) }
+        guard let treeID = git_tree_id(headTree)?.pointee else { return nil }
+        var base: git_oid? = commit
+        if let trunk {
+            var found = git_oid()
+            var ours = commit
+            var theirs = trunk
+            let rc = git_merge_base(&found, repository, &ours, &theirs)
+            if rc == 0 { base = found } else if rc == GIT_ENOTFOUND.rawValue { base = nil } else {
+                throw .classified(path: path, operation: "git_merge_base", returnCode: rc)
+            }
+        }
+        let changes = try diff(fromCommit: base, toTree: treeID, path: path)
+        built.insert(path)
+        return WorkingState(
+            worktreePath: path, headCommit: GitRepository.hex(commit), baseCommit: base.map(GitRepository.hex),
+            tree: GitRepository.hex(treeID), changes: changes)
+    }
+
+    /// The working state after edits of the files `changedPaths` (relative to the worktree
+    /// top), from `previous` built in this sandbox: its tree updated path by path
+    /// (`git_tree_create_updated`, in memory) and its change set recomputed for those paths
+    /// alone. `nil` when that cannot be exact and the state must be built afresh: `previous`
+    /// is not in this sandbox, HEAD moved, a path is a directory, a new path is one git
+    /// ignores (only the index could say whether `git add -A` takes it), a `.gitignore`, or a
+    /// removal would empty a directory.
+    public func updatedWorkingState(
+        _ previous: WorkingState, changedPaths: Set<[UInt8]>
+    ) throws(GitProbeError) -> WorkingState? {
+        let path = previous.worktreePath
+        guard built.contains(path), let previousTree = Self.oid(previous.tree) else { return nil }
+        let worktree = try GitRepository(openingWorktreeAt: path)
+        guard try worktree.head().commit.map(GitRepository.hex) == previous.headCommit,
+            let workdir = git_repository_workdir(worktree.handle)
+        else { return nil }
+        let top = PathBytes.of(workdir)
+        let filemode = worktree.trustsExecutableBit()
+        let oldTree = try lookupTree(previousTree, path: path)
+        defer { git_tree_free(oldTree) }
+
+        var updates: [(path: [UInt8], remove: Bool, id: git_oid, mode: UInt32)] = []
+        for changed in changedPaths.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
+            // New ignore rules can change what `git add -A` takes anywhere.
+            if PathBytes.lastComponent(of: changed) == Array(".gitignore".utf8) { return nil }
+            let old = Self.entry(changed, in: oldTree)
+            var info = stat()
+            if Self.withCString(top + changed, { lstat($0, &info) }) != 0 {
+                guard let old else { continue }
+                if Self.entryCount(ofParentOf: changed, in: oldTree) <= 1 { return nil }
+                updates.append((changed, true, old.id, old.mode))
+                continue
+            }
+            if info.st_mode & S_IFMT == S_IFDIR { return nil }
+            if old == nil, Self.isIgnored(changed, in: worktree) { return nil }
+            guard let (content, mode) = try Self.read(top + changed, trustingExecutableBit: filemode, worktreePath: path) else {
+                return nil
+            }
+            let id = try writeBlob(content, path: path)
+            if let old, old.mode == mode, git_oid_equal([id], [old.id]) != 0 { continue }
+            updates.append((changed, false, id, mode))
+        }
+
+        var tree = previousTree
+        if !updates.isEmpty {
+            // Names byte for byte: they need not be UTF-8.
+            let exact: [UnsafeMutablePointer<CChar>] = updates.map { update in
+                let copy = UnsafeMutablePointer<CChar>.allocate(capacity: update.path.count + 1)
+                for (offset, byte) in update.path.enumerated() { copy[offset] = CChar(bitPattern: byte) }
+                copy[update.path.count] = 0
+                return copy
+            }
+            defer { for name in exact { name.deallocate() } }
+            let list = updates.enumerated().map { index, update in
+                git_tree_update(
+                    action: update.remove ? GIT_TREE_UPDATE_REMOVE : GIT_TREE_UPDATE_UPSERT, id: update.id,
+                    filemode: git_filemode_t(update.mode), path: UnsafePointer(exact[index]))
+            }
+            let rc = list.withUnsafeBufferPointer { buffer in
+                git_tree_create_updated(&tree, repository, oldTree, buffer.count, buffer.baseAddress)
+            }
+            guard rc == 0 else { return nil }
+        }
+
+        let newTree = try lookupTree(tree, path: path)
+        defer { git_tree_free(newTree) }
+        let baseTree = try previous.baseCommit.flatMap(Self.oid).map { oid throws(GitProbeError) in try treeOfCommit(oid, path: path) }
+        defer { git_tree_free(baseTree) }
+        var changes = previous.changes.filter { !changedPaths.contains($0.path) }
+        for changed in changedPaths {
+            let before = baseTree.flatMap { Self.entry(changed, in: $0) }
+            let after = Self.entry(changed, in: newTree)
+            let kind: PathChange.Kind?
+            switch (before, after) {
+            case (nil, nil): kind = nil
+            case (nil, .some): kind = .added
+            case (.some, nil): kind = .deleted
+            case (.some(let old), .some(let new)):
+                if old.mode == new.mode, git_oid_equal([old.id], [new.id]) != 0 {
+                    kind = nil
+                } else if (old.mode & 0o170000) != (new.mode & 0o170000) {
+                    kind = .typeChanged
+                } else {
+                    kind = .modified
+                }
+            }
+            if let kind { changes.append(PathChange(path: changed, kind: kind)) }
+        }
+        return WorkingState(
+            worktreePath: path, headCommit: previous.headCommit, baseCommit: previous.baseCommit,
+            tree: GitRepository.hex(tree), changes: changes.sorted())
+    }
+
+    /// The entry at `path` (a file, never a directory) in `tree`.
+    private static func entry(_ path: [UInt8], in tree: OpaquePointer) -> (id: git_oid, mode: UInt32)? {
+        var found: OpaquePointer?
+        guard withCString(path, { git_tree_entry_bypath(&found, tree, $0) }) == 0, let found else { return nil }
+        defer { git_tree_entry_free(found) }
+        guard git_tree_entry_type(found) != GIT_OBJECT_TREE, let id = git_tree_entry_id(found) else { return nil }
+        return (id.pointee, git_tree_entry_filemode(found).rawValue)
+    }
+
+    /// How many entries the directory holding `path` has in `tree`.
+    private static func entryCount(ofParentOf path: [UInt8], in tree: OpaquePointer) -> Int {
+        let parent = PathBytes.parent(of: path)
+        guard !parent.isEmpty else { return git_tree_entrycount(tree) }
+        var found: OpaquePointer?
+        guard withCString(parent, { git_tree_entry_bypath(&found, tree, $0) }) == 0, let found else { return 0 }
+        defer { git_tree_entry_free(found) }
+        var subtree: OpaquePointer?
+        guard let id = git_tree_entry_id(found), git_tree_lookup(&subtree, git_tree_owner(tree), id) == 0, let subtree else {
+            return 0
+        }
+        defer { git_tree_free(subtree) }
+        return git_tree_entrycount(subtree)
+    }
+
+    private static func isIgnored(_ path: [UInt8], in worktree: GitRepository) -> Bool {
+        var ignored: Int32 = 0
+        return withCString(path) { git_ignore_path_is_ignored(&ignored, worktree.handle, $0) } == 0 && ignored != 0
     }
 
     /// Reads what `git add -A` would change in the worktree's index: every path status sees

@@ -98,6 +98,51 @@ struct ForecastTests {
         if let expectConflict = scenario.expectConflict { #expect(!conflicts.isEmpty == expectConflict) }
     }
 
+    @Test("a working state updated from the changed files equals one built afresh")
+    func pathLevelUpdates() throws {
+        let run = PropertyRun(defaultCases: 40)
+        var updated = 0
+        for number in 0..<run.cases {
+            let seed = run.seed(ofCase: number)
+            var generator = SeededGenerator(seed: seed)
+            let fixture = try GitFixture()
+            let project = try fixture.makeProject("p", files: WorktreeOperation.seedFiles)
+            try fixture.git(["fetch", "--quiet"], in: project.trunk)
+            let tree = try fixture.addWorktree("feat-x", branch: "feat/x", to: project)
+            let common = project.trunk.appendingPathComponent(".git").path
+            let sandbox = try MergeSandbox(commonDirectory: common)
+            // A clean worktree's state is HEAD's tree, read without a scan; it must equal a scan's.
+            let clean = try #require(try sandbox.cleanWorkingState(ofWorktreeAt: tree.path, defaultBranch: "main"))
+            #expect(clean == (try sandbox.workingState(ofWorktreeAt: tree.path, defaultBranch: "main")))
+            var state = clean
+            var history: [String] = []
+            for _ in 0..<6 {
+                let operation = WorktreeOperation.random(in: tree, using: &generator)
+                guard case .write = operation else {
+                    if case .delete = operation {} else if case .rename = operation {} else { continue }
+                    history.append(operation.description)
+                    let touched = try operation.apply(in: tree, fixture: fixture)
+                    try check(touched)
+                    continue
+                }
+                history.append(operation.description)
+                try check(try operation.apply(in: tree, fixture: fixture))
+            }
+            func check(_ touched: WorktreeOperation.Touched) throws {
+                let fresh = try sandbox.workingState(ofWorktreeAt: tree.path, defaultBranch: "main")
+                if case .paths(let paths) = touched, !paths.isEmpty,
+                    let answer = try sandbox.updatedWorkingState(state, changedPaths: Set(paths.map { Array($0.utf8) }))
+                {
+                    updated += 1
+                    #expect(answer == fresh, "IMI_PROPERTY_SEED=\(run.seed) case \(number): \(history.joined(separator: "; "))")
+                }
+                state = fresh
+            }
+        }
+        #expect(updated > run.cases)
+        print("working states: \(updated) updated path by path, \(run.cases) cases, seed \(run.seed)")
+    }
+
     /// `git add -A` into a copy of the worktree's index, then `git write-tree`.
     static func gitAddAllTree(_ fixture: GitFixture, _ worktree: URL) throws -> String {
         let gitDirectory = try fixture.git(["rev-parse", "--absolute-git-dir"], in: worktree).trimmingCharacters(in: .whitespacesAndNewlines)

@@ -55,8 +55,14 @@ final class AgentLoop: @unchecked Sendable {
     /// in flight.
     private var forecastDirty: DirtySet
     private var inFlight: [String: Bool] = [:]
+    /// What changed in each worktree since its working state was last built.
+    private var forecastChanges: [String: WorktreeChanges] = [:]
     private var forecastPasses = 0
-    private lazy var forecaster = OverlapForecaster(logger: logger)
+    private lazy var forecaster: OverlapForecaster = {
+        let forecaster = OverlapForecaster(logger: logger)
+        forecaster.keepsCleanStates = true
+        return forecaster
+    }()
     private var pairsMerged = 0
     private var overflows = 0
     private var reconciles = 0
@@ -307,6 +313,7 @@ final class AgentLoop: @unchecked Sendable {
             dirty.remove(worktree.id)
             forecastDirty.remove(worktree.id)
             forecaster.invalidate(worktree.id)
+            forecastChanges[worktree.id] = nil
             remembered[worktree.id] = nil
             session.forget(worktree.id)
             logger.info("stopped watching a worktree removed from the registry",
@@ -458,6 +465,7 @@ final class AgentLoop: @unchecked Sendable {
             tracker[id].map { ProbeRequest(worktree: $0, changes: changes, remembered: remembered[id]) }
         }
         let outcomes = prober.probeAll(requests)
+        let changes = Dictionary(due.map { ($0.id, $0.changes) }, uniquingKeysWith: { first, _ in first })
         probes += outcomes.count
         pathProbes += outcomes.count(where: \.pathLevel)
         logger.debug("probed", metadata: [
@@ -469,7 +477,8 @@ final class AgentLoop: @unchecked Sendable {
             remembered[id] = outcome.remembered
             if let state = outcome.state, let now {
                 inFlight[id] = state.isInFlight
-                forecaster.invalidate(id)
+                let changed = outcome.pathLevel ? changes[id] ?? .everything : .everything
+                forecastChanges[id, default: WorktreeChanges.files([])].merge(changed)
                 forecastDirty.mark(id, at: now)
             }
             if let update = outcome.update {
@@ -485,15 +494,23 @@ final class AgentLoop: @unchecked Sendable {
     /// Re-evaluates the change sets of the worktrees probed lately and the pairs they are in.
     private func forecast(at now: Duration) {
         let due = forecastDirty.takeDue(at: now)
-        let targets = tracker.registered(due).map { OverlapForecaster.Target(worktree: $0, inFlight: inFlight[$0.id] ?? false) }
+        let targets = tracker.registered(due).map { worktree in
+            let changes = forecastChanges.removeValue(forKey: worktree.id) ?? .everything
+            return OverlapForecaster.Target(
+                worktree: worktree, inFlight: inFlight[worktree.id] ?? false,
+                changedPaths: changes.needsFullStatus || changes.paths.isEmpty ? nil : changes.paths)
+        }
         guard !targets.isEmpty else { return }
         let local = tracker.registered(Array(tracker.worktrees.keys))
         let report = session.withRegistry(at: now) { registry, _ in
             try forecaster.forecast(targets, local: local, registry: registry)
         }
         guard let report else {
-            // Not written (the database is away or refused it): evaluate again later.
-            for target in targets { forecastDirty.mark(target.worktree.id, at: now) }
+            // Not written (the database is away or refused it): evaluate again, afresh, later.
+            for target in targets {
+                forecaster.invalidate(target.worktree.id)
+                forecastDirty.mark(target.worktree.id, at: now)
+            }
             return
         }
         forecastPasses += 1

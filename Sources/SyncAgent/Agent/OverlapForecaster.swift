@@ -18,6 +18,12 @@ final class OverlapForecaster {
     let logger: Logger
     /// Builds after which the sandboxes (whose in-memory objects only grow) start afresh.
     var maxBuilds = 2000
+    /// Keep a state for clean worktrees too (HEAD's tree, read without a scan), so the first
+    /// edit of one is applied path by path; `run` sets it, `once` has no later edits.
+    var keepsCleanStates = false
+    /// Only for worktrees whose index is at least this large: a small one is scanned in a
+    /// millisecond, and a sandbox kept for it would cost memory for nothing.
+    var cleanStateMinimumIndexBytes = 256 * 1024
 
     private var sandboxes: [String: MergeSandbox] = [:]
     private var commonOf: [String: String] = [:]
@@ -32,6 +38,8 @@ final class OverlapForecaster {
     struct Report: Sendable, Equatable {
         var changeSetsWritten = 0
         var statesBuilt = 0
+        /// States updated from the changed files alone.
+        var statesUpdated = 0
         var pairsMerged = 0
         var verdictsWritten = 0
         var failures = 0
@@ -42,6 +50,9 @@ final class OverlapForecaster {
     struct Target {
         var worktree: RegisteredWorktree
         var inFlight: Bool
+        /// The files changed since its state was last built, when only files changed (the
+        /// probes were path-level); `nil`: build it afresh.
+        var changedPaths: Set<[UInt8]>? = nil
     }
 
     /// Forgets a worktree's working state (it was probed again, or went away).
@@ -60,15 +71,27 @@ final class OverlapForecaster {
         }
         let byID = Dictionary(local.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         let targetIDs = Set(targets.map(\.worktree.id))
-        for id in targetIDs { states[id] = nil }
-
-        // The working directories are read on every core; the sandboxes build from the scans.
-        let scans = Self.scanAll(targets.filter(\.inFlight).map(\.worktree))
+        // A state known here whose files alone changed is updated path by path; the others
+        // are built afresh, their working directories read on every core first.
+        for target in targets {
+            let id = target.worktree.id
+            guard target.inFlight, let paths = target.changedPaths, let previous = states[id],
+                let common = commonOf[id], let sandbox = sandboxes[common],
+                let updated = try? sandbox.updatedWorkingState(previous, changedPaths: paths)
+            else {
+                states[id] = nil
+                continue
+            }
+            states[id] = updated
+            report.statesUpdated += 1
+        }
+        let scans = Self.scanAll(targets.filter { $0.inFlight && states[$0.worktree.id] == nil }.map(\.worktree))
         var updates: [ChangeSetUpdate] = []
         for target in targets {
             guard target.inFlight else {
                 updates.append(ChangeSetUpdate(
                     worktreeID: target.worktree.id, headCommit: nil, baseCommit: nil, workingTree: "", changes: []))
+                if keepsCleanStates { keepCleanState(of: target.worktree) }
                 continue
             }
             guard let built = state(of: target.worktree, scan: scans[target.worktree.id], report: &report) else { continue }
@@ -121,6 +144,23 @@ final class OverlapForecaster {
         try registry.writeVerdicts(verdicts)
         report.verdictsWritten = verdicts.count
         return report
+    }
+
+    /// HEAD's tree as the state of a clean worktree; nothing is kept when it cannot be read.
+    private func keepCleanState(of worktree: RegisteredWorktree) {
+        guard MergeSandbox.indexFileSize(ofWorktreeAt: worktree.path) >= cleanStateMinimumIndexBytes else {
+            states[worktree.id] = nil
+            return
+        }
+        do {
+            let common = try commonOf[worktree.id] ?? MergeSandbox.commonDirectory(ofWorktreeAt: worktree.path)
+            commonOf[worktree.id] = common
+            let sandbox = try sandboxes[common] ?? MergeSandbox(commonDirectory: common)
+            sandboxes[common] = sandbox
+            states[worktree.id] = try sandbox.cleanWorkingState(ofWorktreeAt: worktree.path, defaultBranch: worktree.defaultBranch)
+        } catch {
+            states[worktree.id] = nil
+        }
     }
 
     private func state(
