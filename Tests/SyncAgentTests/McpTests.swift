@@ -97,12 +97,19 @@ struct McpTests {
             ])
         }
         #expect((try document("list_inflight_work_project")["worktrees"] as? [Any])?.count == inflight.count)
-        #expect((try document("list_worktrees")["worktrees"] as? [Any])?.count == 5)
+        let all = try #require(try document("list_worktrees")["worktrees"] as? [[String: Any]])
+        #expect(all.count == 5)
+        #expect(all.allSatisfy { $0["active"] as? Bool == true && $0["type"] is String && $0["branch"] is String && $0["id"] is String })
 
         // get_worktree_state, stored and refreshed.
         let state = try #require(try document("get_worktree_state")["worktree"] as? [String: Any])
         #expect(state["id"] as? String == setup.ids["a"])
         #expect(state["change_set_size"] as? Int == 2)
+        #expect(Set(state.keys) == [
+            "id", "project", "worktree", "path", "host", "status", "uncommitted_files_count", "ahead_of_trunk",
+            "behind_trunk", "agent_id", "last_sync_at", "stale", "branch", "agent_lease_expires_at", "last_commit_hash",
+            "last_commit_message", "change_set_size",
+        ])
         #expect(state["uncommitted_files_count"] as? Int == 2)
         let refreshed = try document("get_worktree_state_refresh")
         #expect(refreshed["refreshed"] as? Bool == true)

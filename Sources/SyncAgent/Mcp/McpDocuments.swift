@@ -51,80 +51,61 @@ enum McpDocuments {
 
     /// `list_worktrees`: the common fields and what else a worktree row says.
     struct ListedWorktree: Encodable, Sendable {
-        var id: String
-        var project: String
-        var worktree: String
+        var common: Worktree
         var type: String
         var branch: String
-        var path: String
-        @NullWhenAbsent var host: String?
         var active: Bool
-        @NullWhenAbsent var status: String?
-        @NullWhenAbsent var uncommittedFilesCount: Int?
-        @NullWhenAbsent var aheadOfTrunk: Int?
-        @NullWhenAbsent var behindTrunk: Int?
-        @NullWhenAbsent var agentId: String?
-        @NullWhenAbsent var lastSyncAt: Date?
-        @NullWhenAbsent var stale: Bool?
 
         init(_ record: WorktreeRecord) {
-            id = record.id
-            project = record.project
-            worktree = record.worktree
+            common = Worktree(record)
             type = record.type
             branch = record.branch
-            path = record.path
-            host = record.host
             active = record.active
-            status = record.status
-            uncommittedFilesCount = record.uncommittedFilesCount
-            aheadOfTrunk = record.aheadOfTrunk
-            behindTrunk = record.behindTrunk
-            agentId = record.agentID
-            lastSyncAt = record.lastSyncAt
-            stale = record.stale
+        }
+
+        private enum CodingKeys: String, CodingKey { case type, branch, active }
+
+        /// The common fields and these in one object (JSONEncoder merges keyed containers).
+        func encode(to encoder: any Encoder) throws {
+            try common.encode(to: encoder)
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(type, forKey: .type)
+            try container.encode(branch, forKey: .branch)
+            try container.encode(active, forKey: .active)
         }
     }
 
-    /// `get_worktree_state`.
+    /// `get_worktree_state`: the common fields, the last commit, the lease, the change set.
     struct State: Encodable, Sendable {
-        var id: String
-        var project: String
-        var worktree: String
+        var common: Worktree
         var branch: String
-        var path: String
-        @NullWhenAbsent var host: String?
-        @NullWhenAbsent var status: String?
-        @NullWhenAbsent var uncommittedFilesCount: Int?
-        @NullWhenAbsent var aheadOfTrunk: Int?
-        @NullWhenAbsent var behindTrunk: Int?
-        @NullWhenAbsent var agentId: String?
         @NullWhenAbsent var agentLeaseExpiresAt: Date?
-        @NullWhenAbsent var lastSyncAt: Date?
-        @NullWhenAbsent var stale: Bool?
         @NullWhenAbsent var lastCommitHash: String?
         @NullWhenAbsent var lastCommitMessage: String?
         /// Paths in its change set (`v_worktree_overlaps`); null when none was computed.
         @NullWhenAbsent var changeSetSize: Int?
 
         init(_ record: WorktreeRecord) {
-            id = record.id
-            project = record.project
-            worktree = record.worktree
+            common = Worktree(record)
             branch = record.branch
-            path = record.path
-            host = record.host
-            status = record.status
-            uncommittedFilesCount = record.uncommittedFilesCount
-            aheadOfTrunk = record.aheadOfTrunk
-            behindTrunk = record.behindTrunk
-            agentId = record.agentID
             agentLeaseExpiresAt = record.agentLeaseExpiresAt
-            lastSyncAt = record.lastSyncAt
-            stale = record.stale
             lastCommitHash = record.lastCommitHash
             lastCommitMessage = record.lastCommitMessage
             changeSetSize = record.changeSetSize
+        }
+
+        private enum CodingKeys: String, CodingKey {
+            case branch, agentLeaseExpiresAt, lastCommitHash, lastCommitMessage, changeSetSize
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            try common.encode(to: encoder)
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(branch, forKey: .branch)
+            try container.encode(_agentLeaseExpiresAt, forKey: .agentLeaseExpiresAt)
+            try container.encode(_lastCommitHash, forKey: .lastCommitHash)
+            try container.encode(_lastCommitMessage, forKey: .lastCommitMessage)
+            try container.encode(_changeSetSize, forKey: .changeSetSize)
         }
     }
 
