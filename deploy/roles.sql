@@ -138,3 +138,47 @@ GRANT UPDATE (agent_id, agent_claimed_at, agent_lease_expires_at) ON worktrees T
 GRANT INSERT ON agent_activities TO imi_sync_mcp;
 DROP POLICY IF EXISTS imi_mcp_claim ON worktrees;
 CREATE POLICY imi_mcp_claim ON worktrees FOR UPDATE TO imi_sync_mcp USING (true) WITH CHECK (true);
+
+-- The overlap forecast's tables (migration 006): every role may read them; imi_sync_agent
+-- writes any row; a host's role only the change sets of its own worktrees, and verdicts of
+-- pairs whose two worktrees are both its own (a pair is merged on the host that has both).
+ALTER TABLE worktree_change_sets ENABLE ROW LEVEL SECURITY;
+ALTER TABLE worktree_changes ENABLE ROW LEVEL SECURITY;
+ALTER TABLE worktree_pair_verdicts ENABLE ROW LEVEL SECURITY;
+ALTER TABLE worktree_pair_conflicts ENABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS imi_read_all ON worktree_change_sets;
+DROP POLICY IF EXISTS imi_single_agent ON worktree_change_sets;
+DROP POLICY IF EXISTS imi_host_own ON worktree_change_sets;
+CREATE POLICY imi_read_all ON worktree_change_sets FOR SELECT USING (true);
+CREATE POLICY imi_single_agent ON worktree_change_sets FOR ALL TO imi_sync_agent USING (true) WITH CHECK (true);
+CREATE POLICY imi_host_own ON worktree_change_sets FOR ALL TO imi_sync_host
+    USING (EXISTS (SELECT 1 FROM worktrees w WHERE w.id = worktree_id AND w.host_id = imi_current_host()))
+    WITH CHECK (EXISTS (SELECT 1 FROM worktrees w WHERE w.id = worktree_id AND w.host_id = imi_current_host()));
+DROP POLICY IF EXISTS imi_read_all ON worktree_changes;
+DROP POLICY IF EXISTS imi_single_agent ON worktree_changes;
+DROP POLICY IF EXISTS imi_host_own ON worktree_changes;
+CREATE POLICY imi_read_all ON worktree_changes FOR SELECT USING (true);
+CREATE POLICY imi_single_agent ON worktree_changes FOR ALL TO imi_sync_agent USING (true) WITH CHECK (true);
+CREATE POLICY imi_host_own ON worktree_changes FOR ALL TO imi_sync_host
+    USING (EXISTS (SELECT 1 FROM worktrees w WHERE w.id = worktree_id AND w.host_id = imi_current_host()))
+    WITH CHECK (EXISTS (SELECT 1 FROM worktrees w WHERE w.id = worktree_id AND w.host_id = imi_current_host()));
+DROP POLICY IF EXISTS imi_read_all ON worktree_pair_verdicts;
+DROP POLICY IF EXISTS imi_single_agent ON worktree_pair_verdicts;
+DROP POLICY IF EXISTS imi_host_own ON worktree_pair_verdicts;
+CREATE POLICY imi_read_all ON worktree_pair_verdicts FOR SELECT USING (true);
+CREATE POLICY imi_single_agent ON worktree_pair_verdicts FOR ALL TO imi_sync_agent USING (true) WITH CHECK (true);
+CREATE POLICY imi_host_own ON worktree_pair_verdicts FOR ALL TO imi_sync_host
+    USING (NOT EXISTS (SELECT 1 FROM worktrees w WHERE w.id IN (worktree_id_a, worktree_id_b)
+                       AND w.host_id IS DISTINCT FROM imi_current_host()))
+    WITH CHECK (NOT EXISTS (SELECT 1 FROM worktrees w WHERE w.id IN (worktree_id_a, worktree_id_b)
+                            AND w.host_id IS DISTINCT FROM imi_current_host()));
+DROP POLICY IF EXISTS imi_read_all ON worktree_pair_conflicts;
+DROP POLICY IF EXISTS imi_single_agent ON worktree_pair_conflicts;
+DROP POLICY IF EXISTS imi_host_own ON worktree_pair_conflicts;
+CREATE POLICY imi_read_all ON worktree_pair_conflicts FOR SELECT USING (true);
+CREATE POLICY imi_single_agent ON worktree_pair_conflicts FOR ALL TO imi_sync_agent USING (true) WITH CHECK (true);
+CREATE POLICY imi_host_own ON worktree_pair_conflicts FOR ALL TO imi_sync_host
+    USING (NOT EXISTS (SELECT 1 FROM worktrees w WHERE w.id IN (worktree_id_a, worktree_id_b)
+                       AND w.host_id IS DISTINCT FROM imi_current_host()))
+    WITH CHECK (NOT EXISTS (SELECT 1 FROM worktrees w WHERE w.id IN (worktree_id_a, worktree_id_b)
+                            AND w.host_id IS DISTINCT FROM imi_current_host()));

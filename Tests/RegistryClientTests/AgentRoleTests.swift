@@ -135,4 +135,27 @@ struct AgentRoleTests {
         let legacy: String = try owner.connection.execute("SELECT id FROM worktrees WHERE host_id IS NULL").decode(0, 0)
         #expect(try registry.adopt([legacy], host: hostA) == 1)
     }
+
+    @Test("row-level security: host A's role writes the change sets and verdicts of its own worktrees only")
+    func forecastRowsAreFenced() throws {
+        let (owner, a, rowA, rowB, _) = try twoHosts()
+        let registry = Registry(connection: a)
+        func changeSet(_ id: String) -> ChangeSetUpdate {
+            ChangeSetUpdate(
+                worktreeID: id, headCommit: "h", baseCommit: "b", workingTree: "t",
+                changes: [.init(path: "README.md", kind: "modified")])
+        }
+        try registry.writeChangeSets([changeSet(rowA)])
+        #expect(try owner.connection.execute("SELECT count(*) FROM worktree_changes WHERE worktree_id = $1", [rowA]).int(0, 0) == 1)
+        let foreign = #expect(throws: PostgresError.self) { try registry.writeChangeSets([changeSet(rowB)]) }
+        #expect(foreign?.sqlState == "42501")
+        let (first, second) = rowA < rowB ? (rowA, rowB) : (rowB, rowA)
+        let pair = #expect(throws: PostgresError.self) {
+            try registry.writeVerdicts([PairVerdict(worktreeA: first, worktreeB: second, treeA: "x", treeB: "y", conflictPaths: [])])
+        }
+        #expect(pair?.sqlState == "42501", "a pair with another host's worktree is not A's to judge")
+        #expect(try owner.connection.execute("SELECT count(*) FROM worktree_change_sets WHERE worktree_id = $1", [rowB]).int(0, 0) == 0)
+        // Everyone reads them: A sees its own change set through the view's tables.
+        #expect(try a.execute("SELECT count(*) FROM worktree_changes").int(0, 0) == 1)
+    }
 }
