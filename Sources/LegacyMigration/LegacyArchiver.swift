@@ -123,7 +123,7 @@ public struct LegacyArchiver {
             let handle = FileHandle(forWritingAtPath: path)
         else { throw LegacyError(.invalidInput, "cannot write \(path)") }
         defer { try? handle.close() }
-        let statement = try legacy.connection.prepare("SELECT * FROM \"\(table)\" ORDER BY _rowid_")
+        let statement = try legacy.connection.prepare("SELECT * FROM " + LegacyTable.quoted(table) + " ORDER BY _rowid_")
         var buffer = [UInt8]()
         func field(_ bytes: UnsafeBufferPointer<UInt8>?) {
             guard let bytes else { return }

@@ -117,7 +117,7 @@ public final class LegacyRegistry {
                 counts[table.name] = 0
                 continue
             }
-            let rows = try connection.rows("SELECT count(*) FROM \"\(table.name)\"")
+            let rows = try connection.rows("SELECT count(*) FROM " + table.quotedName)
             counts[table.name] = Int(rows.first?.first.flatMap { $0 } ?? "0") ?? 0
         }
         return counts
@@ -128,8 +128,8 @@ public final class LegacyRegistry {
     /// decides whether a known column is selected or replaced by NULL.
     func selectStatement(for table: LegacyTable) -> String? {
         guard let present = schema[table.name] else { return nil }
-        let columns = table.columns.map { present.contains($0.name) ? "\"\($0.name)\"" : "NULL" }
-        return "SELECT _rowid_, \(columns.joined(separator: ", ")) FROM \"\(table.name)\" ORDER BY _rowid_"
+        let columns = table.columns.map { present.contains($0.name) ? LegacyTable.quoted($0.name) : "NULL" }
+        return "SELECT _rowid_, " + columns.joined(separator: ", ") + " FROM " + table.quotedName + " ORDER BY _rowid_"
     }
 
     /// Streams every row of `table` into `writer` as staging rows; returns how many were read.

@@ -31,6 +31,15 @@ struct LegacyTable: Sendable {
     var required: Bool
     var columns: [Column]
 
+    /// An SQLite identifier as SQL text: identifiers cannot be bound as parameters, so the
+    /// names this program knows (never a value from a file) are quoted here, `"` doubled.
+    static func quoted(_ identifier: String) -> String {
+        "\"" + identifier.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    /// The table's name, quoted for SQLite.
+    var quotedName: String { Self.quoted(name) }
+
     /// The temporary table the rows are copied into.
     var stagingName: String { "legacy_stage_\(name)" }
 

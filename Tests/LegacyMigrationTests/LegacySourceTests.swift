@@ -7,6 +7,15 @@ import Testing
 
 @Suite("Legacy source: read-only, bad input")
 struct LegacySourceTests {
+    @Test("SQLite identifiers in statement text are quoted, a quote doubled; the SELECT names only known columns")
+    func identifiersAreQuoted() {
+        #expect(LegacyTable.quoted("worktrees") == "\"worktrees\"")
+        #expect(LegacyTable.quoted("a\"b") == "\"a\"\"b\"")
+        for table in LegacyTable.all {
+            #expect(table.quotedName == LegacyTable.quoted(table.name))
+        }
+    }
+
     @Test(
         "the file is byte-identical after an import while another process holds it open",
         arguments: ["delete", "wal"])
