@@ -110,6 +110,7 @@ struct ForecastTests {
             try fixture.git(["fetch", "--quiet"], in: project.trunk)
             let tree = try fixture.addWorktree("feat-x", branch: "feat/x", to: project)
             let common = project.trunk.appendingPathComponent(".git").path
+            let before = try RepositorySnapshot(common: common, worktrees: [project.trunk, tree], fixture: fixture)
             let sandbox = try MergeSandbox(commonDirectory: common)
             // A clean worktree's state is HEAD's tree, read without a scan; it must equal a scan's.
             let clean = try #require(try sandbox.cleanWorkingState(ofWorktreeAt: tree.path, defaultBranch: "main"))
@@ -138,6 +139,8 @@ struct ForecastTests {
                 }
                 state = fresh
             }
+            #expect(try RepositorySnapshot(common: common, worktrees: [project.trunk, tree], fixture: fixture) == before,
+                    "building and updating working states wrote nothing into the repository")
         }
         #expect(updated > run.cases)
         print("working states: \(updated) updated path by path, \(run.cases) cases, seed \(run.seed)")
@@ -185,16 +188,24 @@ struct ForecastTests {
 }
 
 /// Everything in a repository a forecast must not change: object files (names, sizes,
-/// mtimes), index files and lock files of every worktree.
+/// mtimes), index files (and their bytes) and lock files of every worktree, and the object
+/// counts `git count-objects -v` reports.
 struct RepositorySnapshot: Equatable {
     var files: [String: String]
+    var objectCounts: String
+    var indexes: [Data]
 
     init(common: String, worktrees: [URL], fixture: GitFixture) throws {
         files = [:]
+        objectCounts = try fixture.git(["count-objects", "-v"], in: worktrees[0])
+        indexes = []
         let manager = FileManager.default
         var roots = [common]
         for worktree in worktrees {
-            roots.append(try fixture.git(["rev-parse", "--absolute-git-dir"], in: worktree).trimmingCharacters(in: .whitespacesAndNewlines))
+            let gitDirectory = try fixture.git(["rev-parse", "--absolute-git-dir"], in: worktree)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            roots.append(gitDirectory)
+            indexes.append((try? Data(contentsOf: URL(fileURLWithPath: gitDirectory + "/index"))) ?? Data())
         }
         for root in roots {
             guard let walker = manager.enumerator(atPath: root) else { continue }
