@@ -18,8 +18,8 @@ internal import CGit2
 /// Not `Sendable`: one sandbox is used by one thread. Memory grows with what is built in it;
 /// drop it after a batch.
 public final class MergeSandbox {
-    private let repository: OpaquePointer
-    private let odb: OpaquePointer
+    let repository: OpaquePointer
+    let odb: OpaquePointer
     private let commonDirectory: String
 
     /// A sandbox over the objects of the repository whose common git directory is
@@ -100,351 +100,9 @@ public final class MergeSandbox {
         return GitRepository.trimmed(git_repository_commondir(worktree.handle))
     }
 
-    // MARK: Working states
-
-    /// The worktree at `path`: its change set against `merge-base(HEAD, trunk)` and the tree
-    /// `git add -A` would record, built from its index and the files status reports changed.
-    ///
-    /// File contents are hashed as they are on disk (no clean filters such as CRLF
-    /// conversion, and never a filter driver); symbolic links as their targets.
-    public func workingState(ofWorktreeAt path: String, defaultBranch: String) throws(GitProbeError) -> WorkingState {
-        try workingState(from: Self.scan(worktreeAt: path, defaultBranch: defaultBranch))
-    }
-
     /// Worktrees whose working states this sandbox built, by path (so another thread's
     /// sandbox knows what to build before merging).
-    private var built: Set<String> = []
-
-    /// Whether this sandbox built the working state of the scan's worktree already.
-    public func holds(treeOf scan: WorkdirScan) -> Bool { built.contains(scan.worktreePath) }
-
-    /// The working state from a scan made earlier (possibly on another thread).
-    public func workingState(from scan: WorkdirScan) throws(GitProbeError) -> WorkingState {
-        let path = scan.worktreePath
-        var index: OpaquePointer?
-        let rc = git_index_open(&index, scan.indexPath)
-        guard rc == 0, let index else {
-            throw .classified(path: path, operation: "git_index_open", returnCode: rc)
-        }
-        defer { git_index_free(index) }
-        for edit in scan.edits {
-            switch edit {
-            case .remove(let file):
-                Self.withCString(file) { name in
-                    _ = git_index_conflict_remove(index, name)
-                    _ = git_index_remove(index, name, 0)
-                }
-            case .add(let file, let content, let mode):
-                let oid = try writeBlob(content, path: path)
-                var entry = git_index_entry()
-                entry.mode = mode
-                entry.id = oid
-                entry.file_size = UInt32(truncatingIfNeeded: content.count)
-                let addRC = Self.withCString(file) { name in
-                    entry.path = name
-                    _ = git_index_conflict_remove(index, name)
-                    return git_index_add(index, &entry)
-                }
-                guard addRC == 0 else {
-                    throw .classified(path: path, operation: "git_index_add (in memory)", returnCode: addRC)
-                }
-            }
-        }
-
-        var tree = git_oid()
-        let treeRC = git_index_write_tree_to(&tree, index, repository)
-        guard treeRC == 0 else {
-            throw .classified(path: path, operation: "git_index_write_tree_to (in memory)", returnCode: treeRC)
-        }
-
-        let head = scan.headCommit.flatMap(Self.oid)
-        var base = head
-        if let commit = head, let trunk = scan.trunkCommit.flatMap(Self.oid) {
-            var found = git_oid()
-            var ours = commit
-            var theirs = trunk
-            let baseRC = git_merge_base(&found, repository, &ours, &theirs)
-            if baseRC == 0 {
-                base = found
-            } else if baseRC == GIT_ENOTFOUND.rawValue {
-                base = nil
-            } else {
-                throw .classified(path: path, operation: "git_merge_base", returnCode: baseRC)
-            }
-        }
-        let changes = try diff(fromCommit: base, toTree: tree, path: path)
-        built.insert(path)
-        return WorkingState(
-            worktreePath: path, headCommit: scan.headCommit, baseCommit: base.map(GitRepository.hex),
-            tree: GitRepository.hex(tree), changes: changes)
-    }
-
-    /// The working state of a worktree known to be clean (nothing uncommitted): its tree is
-    /// HEAD's, so nothing needs to be read but HEAD and the merge base. Edits are then
-    /// applied with ``updatedWorkingState(_:changedPaths:)``.
-    public func cleanWorkingState(ofWorktreeAt path: String, defaultBranch: String) throws(GitProbeError) -> WorkingState? {
-        let worktree = try GitRepository(openingWorktreeAt: path)
-        guard let commit = try worktree.head().commit else { return nil }
-        let trunk = worktree.firstResolving(GitProbe.trunkCandidates(defaultBranch))?.target
-        let headTree = try treeOfCommit(commit, path: path)
-        defer { git_tree_free(headTree) }
-        guard let treeID = git_tree_id(headTree)?.pointee else { return nil }
-        var base: git_oid? = commit
-        if let trunk {
-            var found = git_oid()
-            var ours = commit
-            var theirs = trunk
-            let rc = git_merge_base(&found, repository, &ours, &theirs)
-            if rc == 0 { base = found } else if rc == GIT_ENOTFOUND.rawValue { base = nil } else {
-                throw .classified(path: path, operation: "git_merge_base", returnCode: rc)
-            }
-        }
-        let changes = try diff(fromCommit: base, toTree: treeID, path: path)
-        built.insert(path)
-        return WorkingState(
-            worktreePath: path, headCommit: GitRepository.hex(commit), baseCommit: base.map(GitRepository.hex),
-            tree: GitRepository.hex(treeID), changes: changes)
-    }
-
-    /// The working state after edits of the files `changedPaths` (relative to the worktree
-    /// top), from `previous` built in this sandbox: its tree updated path by path
-    /// (`git_tree_create_updated`, in memory) and its change set recomputed for those paths
-    /// alone. `nil` when that cannot be exact and the state must be built afresh: `previous`
-    /// is not in this sandbox, HEAD moved, a path is a directory, a new path is one git
-    /// ignores (only the index could say whether `git add -A` takes it), a `.gitignore`, or a
-    /// removal would empty a directory.
-    public func updatedWorkingState(
-        _ previous: WorkingState, changedPaths: Set<[UInt8]>
-    ) throws(GitProbeError) -> WorkingState? {
-        let path = previous.worktreePath
-        guard built.contains(path), let previousTree = Self.oid(previous.tree) else { return nil }
-        let worktree = try GitRepository(openingWorktreeAt: path)
-        guard try worktree.head().commit.map(GitRepository.hex) == previous.headCommit,
-            let workdir = git_repository_workdir(worktree.handle)
-        else { return nil }
-        let top = PathBytes.of(workdir)
-        let filemode = worktree.trustsExecutableBit()
-        let oldTree = try lookupTree(previousTree, path: path)
-        defer { git_tree_free(oldTree) }
-
-        var updates: [(path: [UInt8], remove: Bool, id: git_oid, mode: UInt32)] = []
-        for changed in changedPaths.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
-            // New ignore rules can change what `git add -A` takes anywhere.
-            if PathBytes.lastComponent(of: changed) == Array(".gitignore".utf8) { return nil }
-            let old = Self.entry(changed, in: oldTree)
-            var info = stat()
-            if Self.withCString(top + changed, { lstat($0, &info) }) != 0 {
-                guard let old else { continue }
-                if Self.entryCount(ofParentOf: changed, in: oldTree) <= 1 { return nil }
-                updates.append((changed, true, old.id, old.mode))
-                continue
-            }
-            if info.st_mode & S_IFMT == S_IFDIR { return nil }
-            if old == nil, Self.isIgnored(changed, in: worktree) { return nil }
-            guard let (content, mode) = try Self.read(top + changed, trustingExecutableBit: filemode, worktreePath: path) else {
-                return nil
-            }
-            let id = try writeBlob(content, path: path)
-            if let old, old.mode == mode, git_oid_equal([id], [old.id]) != 0 { continue }
-            updates.append((changed, false, id, mode))
-        }
-
-        var tree = previousTree
-        if !updates.isEmpty {
-            // Names byte for byte: they need not be UTF-8.
-            let exact: [UnsafeMutablePointer<CChar>] = updates.map { update in
-                let copy = UnsafeMutablePointer<CChar>.allocate(capacity: update.path.count + 1)
-                for (offset, byte) in update.path.enumerated() { copy[offset] = CChar(bitPattern: byte) }
-                copy[update.path.count] = 0
-                return copy
-            }
-            defer { for name in exact { name.deallocate() } }
-            let list = updates.enumerated().map { index, update in
-                git_tree_update(
-                    action: update.remove ? GIT_TREE_UPDATE_REMOVE : GIT_TREE_UPDATE_UPSERT, id: update.id,
-                    filemode: git_filemode_t(update.mode), path: UnsafePointer(exact[index]))
-            }
-            let rc = list.withUnsafeBufferPointer { buffer in
-                git_tree_create_updated(&tree, repository, oldTree, buffer.count, buffer.baseAddress)
-            }
-            guard rc == 0 else { return nil }
-        }
-
-        let newTree = try lookupTree(tree, path: path)
-        defer { git_tree_free(newTree) }
-        let baseTree = try previous.baseCommit.flatMap(Self.oid).map { oid throws(GitProbeError) in try treeOfCommit(oid, path: path) }
-        defer { git_tree_free(baseTree) }
-        var changes = previous.changes.filter { !changedPaths.contains($0.path) }
-        for changed in changedPaths {
-            let before = baseTree.flatMap { Self.entry(changed, in: $0) }
-            let after = Self.entry(changed, in: newTree)
-            let kind: PathChange.Kind?
-            switch (before, after) {
-            case (nil, nil): kind = nil
-            case (nil, .some): kind = .added
-            case (.some, nil): kind = .deleted
-            case (.some(let old), .some(let new)):
-                if old.mode == new.mode, git_oid_equal([old.id], [new.id]) != 0 {
-                    kind = nil
-                } else if (old.mode & 0o170000) != (new.mode & 0o170000) {
-                    kind = .typeChanged
-                } else {
-                    kind = .modified
-                }
-            }
-            if let kind { changes.append(PathChange(path: changed, kind: kind)) }
-        }
-        return WorkingState(
-            worktreePath: path, headCommit: previous.headCommit, baseCommit: previous.baseCommit,
-            tree: GitRepository.hex(tree), changes: changes.sorted())
-    }
-
-    /// The entry at `path` (a file, never a directory) in `tree`.
-    private static func entry(_ path: [UInt8], in tree: OpaquePointer) -> (id: git_oid, mode: UInt32)? {
-        var found: OpaquePointer?
-        guard withCString(path, { git_tree_entry_bypath(&found, tree, $0) }) == 0, let found else { return nil }
-        defer { git_tree_entry_free(found) }
-        guard git_tree_entry_type(found) != GIT_OBJECT_TREE, let id = git_tree_entry_id(found) else { return nil }
-        return (id.pointee, git_tree_entry_filemode(found).rawValue)
-    }
-
-    /// How many entries the directory holding `path` has in `tree`.
-    private static func entryCount(ofParentOf path: [UInt8], in tree: OpaquePointer) -> Int {
-        let parent = PathBytes.parent(of: path)
-        guard !parent.isEmpty else { return git_tree_entrycount(tree) }
-        var found: OpaquePointer?
-        guard withCString(parent, { git_tree_entry_bypath(&found, tree, $0) }) == 0, let found else { return 0 }
-        defer { git_tree_entry_free(found) }
-        var subtree: OpaquePointer?
-        guard let id = git_tree_entry_id(found), git_tree_lookup(&subtree, git_tree_owner(tree), id) == 0, let subtree else {
-            return 0
-        }
-        defer { git_tree_free(subtree) }
-        return git_tree_entrycount(subtree)
-    }
-
-    private static func isIgnored(_ path: [UInt8], in worktree: GitRepository) -> Bool {
-        var ignored: Int32 = 0
-        return withCString(path) { git_ignore_path_is_ignored(&ignored, worktree.handle, $0) } == 0 && ignored != 0
-    }
-
-    /// Reads what `git add -A` would change in the worktree's index: every path status sees
-    /// changed in the working directory (untracked ones file by file), with its content as on
-    /// disk. Needs no sandbox, so worktrees can be scanned on several threads at once.
-    public static func scan(worktreeAt path: String, defaultBranch: String) throws(GitProbeError) -> WorkdirScan {
-        GitLibrary.initialize()
-        let worktree = try GitRepository(openingWorktreeAt: path)
-        let head = try worktree.head()
-        let trunk = worktree.firstResolving(GitProbe.trunkCandidates(defaultBranch))?.target
-        guard let gitDirectory = git_repository_path(worktree.handle), let workdir = git_repository_workdir(worktree.handle) else {
-            throw GitProbeError(code: .brokenRepository, path: path, operation: "git_repository_path")
-        }
-        let top = PathBytes.of(workdir)
-        var settings = worktree.statusSettings()
-        settings.untrackedFiles = .all
-        settings.detectsStagedRenames = false
-        let filemode = worktree.trustsExecutableBit()
-        var lookup = IndexLookup(repository: worktree.handle)
-        var changed: [(path: [UInt8], status: UInt32)] = []
-        try worktree.withStatusList(
-            settings: settings, pathList: nil, show: GIT_STATUS_SHOW_WORKDIR_ONLY, excludingSubmodules: true
-        ) { list throws(GitProbeError) in
-            GitRepository.forEachEntry(of: list, correctingWith: &lookup) { status, entry in
-                guard let delta = entry.pointee.index_to_workdir, let name = delta.pointee.new_file.path else { return }
-                changed.append((PathBytes.of(name), status))
-            }
-        }
-        var edits: [WorkdirScan.Edit] = []
-        for (file, status) in changed where file.last != UInt8(ascii: "/") {
-            let conflicted = status & GIT_STATUS_CONFLICTED.rawValue != 0
-            if status & GIT_STATUS_WT_DELETED.rawValue != 0 || (conflicted && !exists(top + file)) {
-                edits.append(.remove(file))
-                continue
-            }
-            guard status & (GIT_STATUS_WT_NEW.rawValue | GIT_STATUS_WT_MODIFIED.rawValue
-                | GIT_STATUS_WT_TYPECHANGE.rawValue) != 0 || conflicted,
-                let (content, mode) = try read(top + file, trustingExecutableBit: filemode, worktreePath: path)
-            else { continue }
-            edits.append(.add(file, content: content, mode: mode))
-        }
-        return WorkdirScan(
-            worktreePath: path, indexPath: String(cString: gitDirectory) + "index",
-            headCommit: head.commit.map(GitRepository.hex), trunkCommit: trunk.map(GitRepository.hex), edits: edits)
-    }
-
-    /// A file's content and mode as `git add` stages it; `nil` for what it would not stage
-    /// as a file (gone meanwhile, a directory, a device).
-    private static func read(
-        _ full: [UInt8], trustingExecutableBit: Bool, worktreePath: String
-    ) throws(GitProbeError) -> (content: [UInt8], mode: UInt32)? {
-        var info = stat()
-        guard withCString(full, { lstat($0, &info) }) == 0 else { return nil }
-        switch info.st_mode & S_IFMT {
-        case S_IFLNK:
-            var buffer = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
-            let length = withCString(full) { name in
-                buffer.withUnsafeMutableBufferPointer { readlink(name, UnsafeMutableRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), $0.count) }
-            }
-            guard length >= 0 else { return nil }
-            return (Array(buffer[..<length]), GIT_FILEMODE_LINK.rawValue)
-        case S_IFREG:
-            guard let data = readFile(full) else {
-                throw GitProbeError(code: .libgit2, path: worktreePath, operation: "read \(PathChange.text(of: full))")
-            }
-            let mode = trustingExecutableBit && info.st_mode & 0o100 != 0
-                ? GIT_FILEMODE_BLOB_EXECUTABLE.rawValue : GIT_FILEMODE_BLOB.rawValue
-            return (data, mode)
-        default:
-            return nil
-        }
-    }
-
-    /// The blob's id; written into the sandbox unless an object store already has it (an
-    /// existing object is never "freshened").
-    private func writeBlob(_ content: [UInt8], path: String) throws(GitProbeError) -> git_oid {
-        var oid = git_oid()
-        let rc = content.withUnsafeBytes { bytes in
-            git_odb_hash(&oid, bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, bytes.count, GIT_OBJECT_BLOB)
-        }
-        guard rc == 0 else { throw .classified(path: path, operation: "git_odb_hash", returnCode: rc) }
-        if git_odb_exists(odb, &oid) != 0 { return oid }
-        let writeRC = content.withUnsafeBytes { bytes in
-            git_odb_write(&oid, odb, bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, bytes.count, GIT_OBJECT_BLOB)
-        }
-        guard writeRC == 0 else {
-            throw .classified(path: path, operation: "git_odb_write (in memory)", returnCode: writeRC)
-        }
-        return oid
-    }
-
-    /// The paths that differ between `commit`'s tree (the empty tree for `nil`) and `tree`,
-    /// without rename detection.
-    private func diff(fromCommit commit: git_oid?, toTree tree: git_oid, path: String) throws(GitProbeError) -> [PathChange] {
-        let baseTree = try commit.map { oid throws(GitProbeError) in try treeOfCommit(oid, path: path) }
-        defer { git_tree_free(baseTree) }
-        let workTree = try lookupTree(tree, path: path)
-        defer { git_tree_free(workTree) }
-        var diff: OpaquePointer?
-        var options = git_diff_options()
-        git_diff_options_init(&options, UInt32(GIT_DIFF_OPTIONS_VERSION))
-        let rc = git_diff_tree_to_tree(&diff, repository, baseTree, workTree, &options)
-        guard rc == 0, let diff else { throw .classified(path: path, operation: "git_diff_tree_to_tree", returnCode: rc) }
-        defer { git_diff_free(diff) }
-        var changes: [PathChange] = []
-        for position in 0..<git_diff_num_deltas(diff) {
-            guard let delta = git_diff_get_delta(diff, position) else { continue }
-            let kind: PathChange.Kind
-            switch delta.pointee.status {
-            case GIT_DELTA_ADDED: kind = .added
-            case GIT_DELTA_DELETED: kind = .deleted
-            case GIT_DELTA_TYPECHANGE: kind = .typeChanged
-            default: kind = .modified
-            }
-            let name = kind == .deleted ? delta.pointee.old_file.path : delta.pointee.new_file.path
-            if let name { changes.append(PathChange(path: PathBytes.of(name), kind: kind)) }
-        }
-        return changes.sorted()
-    }
+    var built: Set<String> = []
 
     // MARK: Merging
 
@@ -499,7 +157,7 @@ public final class MergeSandbox {
 
     // MARK: Objects
 
-    private func treeOfCommit(_ oid: git_oid, path: String) throws(GitProbeError) -> OpaquePointer {
+    func treeOfCommit(_ oid: git_oid, path: String) throws(GitProbeError) -> OpaquePointer {
         var commitOid = oid
         var commit: OpaquePointer?
         var rc = git_commit_lookup(&commit, repository, &commitOid)
@@ -511,7 +169,7 @@ public final class MergeSandbox {
         return tree
     }
 
-    private func lookupTree(_ oid: git_oid, path: String) throws(GitProbeError) -> OpaquePointer {
+    func lookupTree(_ oid: git_oid, path: String) throws(GitProbeError) -> OpaquePointer {
         var treeOid = oid
         var tree: OpaquePointer?
         let rc = git_tree_lookup(&tree, repository, &treeOid)
@@ -519,17 +177,17 @@ public final class MergeSandbox {
         return tree
     }
 
-    private static func oid(_ hex: String) -> git_oid? {
+    static func oid(_ hex: String) -> git_oid? {
         var oid = git_oid()
         return git_oid_fromstr(&oid, hex) == 0 ? oid : nil
     }
 
-    private static func exists(_ path: [UInt8]) -> Bool {
+    static func exists(_ path: [UInt8]) -> Bool {
         var info = stat()
         return withCString(path) { lstat($0, &info) } == 0
     }
 
-    private static func readFile(_ path: [UInt8]) -> [UInt8]? {
+    static func readFile(_ path: [UInt8]) -> [UInt8]? {
         let descriptor = withCString(path) { open($0, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) }
         guard descriptor >= 0 else { return nil }
         defer { close(descriptor) }
@@ -543,7 +201,7 @@ public final class MergeSandbox {
         }
     }
 
-    private static func withCString<Result>(_ bytes: [UInt8], _ body: (UnsafePointer<CChar>) -> Result) -> Result {
+    static func withCString<Result>(_ bytes: [UInt8], _ body: (UnsafePointer<CChar>) -> Result) -> Result {
         (bytes + [0]).withUnsafeBufferPointer { buffer in
             buffer.withMemoryRebound(to: CChar.self) { body($0.baseAddress!) }
         }
