@@ -64,6 +64,12 @@ final class AgentLoop: @unchecked Sendable {
         return forecaster
     }()
     private var pairsMerged = 0
+    /// Worktrees whose last probe was given up as blocked, with the FIFO it was blocked on.
+    /// While that path is still a FIFO the worktree is not probed again: the answer would be
+    /// the same, and releasing the FIFO's open again would only make another event.
+    private var blockedProbes: [String: String?] = [:]
+    /// How long the probes still due at shutdown may take before the agent stops anyway.
+    private static let stopPatience: Duration = .seconds(10)
     private var overflows = 0
     private var reconciles = 0
 
@@ -315,6 +321,7 @@ final class AgentLoop: @unchecked Sendable {
             forecaster.invalidate(worktree.id)
             forecastChanges[worktree.id] = nil
             remembered[worktree.id] = nil
+            blockedProbes[worktree.id] = nil
             session.forget(worktree.id)
             logger.info("stopped watching a worktree removed from the registry",
                         metadata: ["worktree.id": "\(worktree.id)", "worktree.path": "\(worktree.path)"])
@@ -460,11 +467,22 @@ final class AgentLoop: @unchecked Sendable {
         watchAll(back, at: now)
     }
 
+    /// Probes on the prober's worker threads. While they run the loop keeps the watchdog
+    /// and gives up waiting when a shutdown arrives (or, when stopping, after `stopPatience`):
+    /// one blocked worktree holds up neither the others nor the agent.
     private func probe(_ due: [(id: String, changes: WorktreeChanges)], at now: Duration? = nil) {
         let requests = due.compactMap { id, changes in
-            tracker[id].map { ProbeRequest(worktree: $0, changes: changes, remembered: remembered[id]) }
+            isStillBlocked(id) ? nil : tracker[id].map { ProbeRequest(worktree: $0, changes: changes, remembered: remembered[id]) }
         }
-        let outcomes = prober.probeAll(requests)
+        let started = clock.now()
+        let outcomes = prober.probeAll(requests) { [self] in
+            let now = clock.now()
+            if let watchdogInterval, now >= nextWatchdog {
+                status.notify(["WATCHDOG=1"])
+                nextWatchdog = now + watchdogInterval
+            }
+            return stopping ? now - started < Self.stopPatience : !inbox.contains(.shutdown)
+        }
         let changes = Dictionary(due.map { ($0.id, $0.changes) }, uniquingKeysWith: { first, _ in first })
         probes += outcomes.count
         pathProbes += outcomes.count(where: \.pathLevel)
@@ -483,12 +501,25 @@ final class AgentLoop: @unchecked Sendable {
             }
             if let update = outcome.update {
                 _ = tracker.noteProbe(id, succeeded: true)
+                blockedProbes[id] = nil
                 session.record(update)
-            } else if let failure = outcome.failure, tracker.noteProbe(id, succeeded: false) {
-                logger.info("cannot read worktree; its stored state is kept",
-                            metadata: ["worktree.id": "\(id)", "error": "\(failure)"])
+            } else if let failure = outcome.failure {
+                blockedProbes[id] = failure.code == .blocked ? .some(outcome.blockedOn?.path) : nil
+                guard tracker.noteProbe(id, succeeded: false) else { continue }
+                if failure.code == .blocked {
+                    logger.error("a probe was given up; the worktree's stored state is kept and other worktrees go on",
+                                 metadata: ["worktree.id": "\(id)", "error": "\(failure)"])
+                } else {
+                    logger.info("cannot read worktree; its stored state is kept",
+                                metadata: ["worktree.id": "\(id)", "error": "\(failure)"])
+                }
             }
         }
+    }
+
+    private func isStillBlocked(_ id: String) -> Bool {
+        guard case .some(.some(let path)) = blockedProbes[id] else { return false }
+        return FileKind.of(path) == .fifo
     }
 
     /// Re-evaluates the change sets of the worktrees probed lately and the pairs they are in.
@@ -560,6 +591,7 @@ final class AgentLoop: @unchecked Sendable {
         statistics.dirtyWorktrees = dirty.count
         statistics.pendingStates = session.ledger.pending.count
         statistics.refusedStates = session.refusedIDs.count
+        statistics.blockedWorktrees = blockedProbes.count
         statistics.refusedFlushes = counters.refusedFlushes
         statistics.databaseUp = session.isConnected
         statistics.connectAttempts = counters.connectAttempts

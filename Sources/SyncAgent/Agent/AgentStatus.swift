@@ -30,6 +30,8 @@ final class AgentStatus: Sendable {
         var pendingStates = 0
         /// Pending states the server refused to store; retried with backoff.
         var refusedStates = 0
+        /// Worktrees whose last probe was given up (blocked opening a FIFO, or too slow).
+        var blockedWorktrees = 0
         /// Flushes in which the server refused at least one state.
         var refusedFlushes = 0
         var databaseUp = false
@@ -95,6 +97,9 @@ final class AgentStatus: Sendable {
         ]
         if statistics.polledWorktrees > 0 { parts.append("\(statistics.polledWorktrees) polled") }
         if statistics.missingWorktrees > 0 { parts.append("\(statistics.missingWorktrees) missing") }
+        if statistics.blockedWorktrees > 0 {
+            parts.append("\(statistics.blockedWorktrees) blocked (probe given up, see the log)")
+        }
         if statistics.unreadableWorktrees > 0 {
             parts.append("\(statistics.unreadableWorktrees) not git worktrees")
         }

@@ -37,6 +37,11 @@ final class Inbox: @unchecked Sendable {
         }
     }
 
+    /// True when `input` is queued (not yet drained); lets a long wait notice a shutdown.
+    func contains(_ input: AgentInput) -> Bool {
+        condition.withLock { items.contains(input) }
+    }
+
     /// Blocks until something is queued or `timeout` of real time has passed (`nil`: no
     /// limit). A wait is at most 30 s at a time, so a wall-clock step backwards cannot
     /// stretch it; the caller works out its deadlines again after each wake-up anyway.
