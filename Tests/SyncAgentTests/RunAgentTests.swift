@@ -296,6 +296,27 @@ struct RunAgentTests {
         await running.stop()
     }
 
+    @Test("SIGHUP with a new heartbeat interval advertises it on the host row")
+    func reloadAdvertisesHeartbeat() async throws {
+        let (registry, _, _) = try RegistrySeeder.withTrunk(of: "beat", in: fixture)
+        let reloaded = Recorded<AgentConfiguration>()
+        var configuration = AgentConfiguration.fastForTests
+        configuration.heartbeat = .seconds(300)
+        let running = RunningAgent(settings: registry.settings, configuration: configuration, configurationOnReload: reloaded)
+        let advertised = {
+            try registry.connection.execute(
+                "SELECT heartbeat_seconds FROM hosts WHERE name = $1", [HostScope.forTests.name]
+            ).decode(0, 0, as: Int.self)
+        }
+        #expect(try await eventually("ready") { running.statistics.ready })
+        #expect(try advertised() == 300)
+        configuration.heartbeat = .seconds(7)
+        reloaded.append(configuration)
+        running.agent.inbox.post(.reload)
+        #expect(try await eventually("new interval on the host row") { try advertised() == 7 })
+        await running.stop()
+    }
+
     @Test("a registered path that is not a git worktree is reported once and picked up by a reconcile once it is one")
     func notAWorktreeYet() async throws {
         let registry = try RegistrySeeder.freshRegistry(prefix: "run")

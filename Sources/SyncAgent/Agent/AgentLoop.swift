@@ -100,14 +100,19 @@ final class AgentLoop: @unchecked Sendable {
         self.legacy = configuration.followedLegacyRegistry.map { LegacyFollower(path: $0, logger: logger) }
         let backoffBox = BackoffBox(configuration.reconnect)
         self.backoff = backoffBox
-        let heartbeat = configuration.heartbeat
+        let heartbeatBox = HeartbeatBox(configuration.heartbeat)
+        self.heartbeatInterval = heartbeatBox
+        self.host = host
         self.session = RegistrySession(
-            settings: settings, host: host, heartbeat: { heartbeat }, backoff: { backoffBox.value },
+            settings: settings, host: host, heartbeat: { heartbeatBox.value }, backoff: { backoffBox.value },
             inbox: inbox, logger: logger, legacyPath: legacyPath)
     }
 
     /// The reconnect backoff, which a reload may change while the session holds on to it.
     private let backoff: BackoffBox
+    /// The heartbeat interval the session advertises on the host row; a reload changes it.
+    private let heartbeatInterval: HeartbeatBox
+    private let host: HostScope
 
     /// The watcher, for tests that hold its reader back to overflow the kernel queue.
     var watcherForTesting: WorktreeWatcher? { watcher }
@@ -335,6 +340,14 @@ final class AgentLoop: @unchecked Sendable {
             dirty.settle = configuration.settle
             dirty.maxDelay = configuration.maxDelay
             backoff.value = configuration.reconnect
+            if heartbeatInterval.value != configuration.heartbeat {
+                heartbeatInterval.value = configuration.heartbeat
+                nextHeartbeat = min(nextHeartbeat, now + configuration.heartbeat)
+                // Other hosts judge this one stale by the interval on its row: say the new one.
+                _ = session.withRegistry(at: now) { [host] registry, _ in
+                    try host.register(on: registry, heartbeat: configuration.heartbeat)
+                }
+            }
             membership.configuration = configuration.membership
             membership.schedule(.roots, at: now)
             if configuration.followedLegacyRegistry != legacy?.path {
@@ -632,9 +645,12 @@ private final class Completion: Sendable {
     }
 }
 
-/// The reconnect backoff, shared by the loop (which reloads it) and the session (which reads
-/// it); both run on the loop's thread.
-private final class BackoffBox: @unchecked Sendable {
-    var value: Backoff
-    init(_ value: Backoff) { self.value = value }
+/// A setting shared by the loop (which reloads it) and the session (which reads it); both
+/// run on the loop's thread.
+private final class ReloadableBox<Value>: @unchecked Sendable {
+    var value: Value
+    init(_ value: Value) { self.value = value }
 }
+
+private typealias BackoffBox = ReloadableBox<Backoff>
+private typealias HeartbeatBox = ReloadableBox<Duration>
