@@ -215,24 +215,21 @@ struct RunAgentTests {
         #expect(try registry.row(id).files == 1)
     }
 
-    @Test("a burst larger than the kernel queue overflows it; the rescan still ends with the right count")
+    @Test("an overflow (events lost) makes the agent rescan; the row ends with the right count")
     func overflowRescan() async throws {
         let (registry, project, id) = try RegistrySeeder.withTrunk(of: "burst", in: fixture)
         var slow = AgentConfiguration.fastForTests
         slow.maxDelay = .seconds(30)
         let running = RunningAgent(settings: registry.settings, configuration: slow)
         #expect(try await eventually("ready") { running.statistics.ready })
-        let watcher = try #require(running.agent.watcherForTesting)
-        let queueLimit = Int(
-            (try String(contentsOfFile: "/proc/sys/fs/inotify/max_queued_events", encoding: .utf8))
-                .trimmingCharacters(in: .whitespacesAndNewlines))!
-        let files = queueLimit / 2 + 500
-        watcher.suspendReading()
+        let files = 600
         for index in 0..<files {
             _ = FileManager.default.createFile(
                 atPath: project.trunk.appendingPathComponent("burst-\(index).txt").path, contents: Data("x".utf8))
         }
-        watcher.resumeReading()
+        // What the reader delivers when the kernel queue overflowed (WatchTests makes the
+        // kernel do it): the events of the burst may be lost.
+        running.agent.inbox.post(.inotify([InotifyEvent(watch: -1, mask: UInt32(IN_Q_OVERFLOW), name: nil)]))
         #expect(try await eventually("overflow handled") { running.statistics.overflows >= 1 })
         #expect(try await eventually("all files counted") { try registry.row(id).files == files })
         await running.stop()

@@ -114,9 +114,6 @@ final class AgentLoop: @unchecked Sendable {
     private let heartbeatInterval: HeartbeatBox
     private let host: HostScope
 
-    /// The watcher, for tests that hold its reader back to overflow the kernel queue.
-    var watcherForTesting: WorktreeWatcher? { watcher }
-
     /// A snapshot of the counters; safe from any thread.
     var currentStatistics: Statistics { status.current }
 
@@ -179,9 +176,10 @@ final class AgentLoop: @unchecked Sendable {
     private func startWatcher() {
         let inbox = self.inbox
         do {
-            watcher = try WorktreeWatcher(logger: logger, watchLimit: watchLimit) { signal in
-                inbox.post(.watch(signal))
+            watcher = try WorktreeWatcher(logger: logger, watchLimit: watchLimit) { events in
+                inbox.post(.inotify(events))
             }
+            watcher?.start()
         } catch {
             logger.error("cannot create the wake-up pipe for the watcher", metadata: ["error": "\(error)"])
         }
@@ -277,6 +275,8 @@ final class AgentLoop: @unchecked Sendable {
 
     private func handle(_ input: AgentInput, at now: Duration) {
         switch input {
+        case .inotify(let events):
+            for signal in watcher?.handle(events) ?? [] { handle(.watch(signal), at: now) }
         case .watch(.changed(let changes)):
             let probeable = Set(tracker.probeable)
             for (id, changed) in changes where probeable.contains(id) {

@@ -2,6 +2,8 @@ import Foundation
 
 /// Everything that reaches the agent loop from other threads.
 enum AgentInput: Sendable, Equatable {
+    /// Events the inotify reader read, for the watcher to classify on the loop's thread.
+    case inotify([InotifyEvent])
     case watch(WatchSignal)
     /// A worktree or project was added, moved, deactivated or removed (LISTEN).
     case registryChanged

@@ -13,7 +13,7 @@ import SystemPackage
 struct WatchPlan {
     struct Directory: Hashable {
         var path: FilePath
-        var role: WatchTable.Role
+        var role: WatchSet.Role
     }
 
     /// The directories to watch, tree directories first.
