@@ -293,6 +293,24 @@ struct RunAgentTests {
         await running.stop()
     }
 
+    @Test("a worktree removed from the registry leaves nothing behind in any stage")
+    func forgettingForgets() async throws {
+        let (registry, project, id) = try RegistrySeeder.withTrunk(of: "forget", in: fixture)
+        let running = RunningAgent(settings: registry.settings)
+        #expect(try await eventually("ready") { running.statistics.ready })
+        try write("x\n", "x.txt", in: project.trunk)
+        // Probed, remembered, forecast: every stage holds something for it.
+        #expect(try await eventually("edit written and forecast") {
+            try registry.row(id).files == 1 && running.statistics.forecastPasses >= 1
+                && running.statistics.worktreesKept.contains(id)
+        })
+        try registry.connection.execute("UPDATE worktrees SET active = false WHERE id = $1::uuid", [id])
+        #expect(try await eventually("forgotten everywhere") {
+            !running.statistics.worktreesKept.contains(id) && running.statistics.watchedWorktrees == 0
+        })
+        await running.stop()
+    }
+
     @Test("SIGHUP with a new heartbeat interval advertises it on the host row")
     func reloadAdvertisesHeartbeat() async throws {
         let (registry, _, _) = try RegistrySeeder.withTrunk(of: "beat", in: fixture)

@@ -32,6 +32,8 @@ final class AgentStatus: Sendable {
         var refusedStates = 0
         /// Worktrees whose last probe was given up (blocked opening a FIFO, or too slow).
         var blockedWorktrees = 0
+        /// The worktrees any stage keeps something for (forgetting one must empty it of it).
+        var worktreesKept: Set<String> = []
         /// Flushes in which the server refused at least one state.
         var refusedFlushes = 0
         var databaseUp = false

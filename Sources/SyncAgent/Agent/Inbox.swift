@@ -4,7 +4,6 @@ import Foundation
 enum AgentInput: Sendable, Equatable {
     /// Events the inotify reader read, for the watcher to classify on the loop's thread.
     case inotify([InotifyEvent])
-    case watch(WatchSignal)
     /// A worktree or project was added, moved, deactivated or removed (LISTEN).
     case registryChanged
     /// The listening connection broke; the agent reconnects.

@@ -71,6 +71,9 @@ final class WorktreeWatcher: @unchecked Sendable {
     /// Watches on directories outside every repository (global git config, excludes files).
     var externalWatchCount: Int { lock.withLock { set.watchCount(of: .external) } }
 
+    /// The worktrees watched now.
+    var watchedWorktrees: Set<String> { lock.withLock { Set(set.worktrees.keys) } }
+
     /// Watches used for membership.
     var membershipWatchCount: Int { lock.withLock { set.watchCount(of: .membership) } }
 
