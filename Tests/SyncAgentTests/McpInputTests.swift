@@ -52,6 +52,13 @@ struct McpInputTests {
         }
     }
 
+    @Test("a tool or argument name is echoed short and escaped")
+    func echoedNames() {
+        #expect(McpArguments.echoed("verbose") == #""verbose""#)
+        #expect(McpArguments.echoed("a\u{0}b") == #""a\0b""#)
+        #expect(McpArguments.echoed(String(repeating: "n", count: 1_000_000)).count == 67)
+    }
+
     @Test("strings within their limits pass unchanged")
     func acceptedStrings() throws {
         let arguments = McpArguments(

@@ -61,6 +61,12 @@ struct McpArguments {
         return (id, path.map(McpArguments.normalized))
     }
 
+    /// A name the client sent (a tool's, an argument's) as an error shows it: in quotes with
+    /// escapes, at most 64 characters, so a megabyte of name is not sent back.
+    static func echoed(_ text: String) -> String {
+        (text.count > 64 ? String(text.prefix(64)) + "…" : text).debugDescription
+    }
+
     static func isUUID(_ text: String) -> Bool {
         let hex = Set("0123456789abcdefABCDEF")
         let groups = text.split(separator: "-", omittingEmptySubsequences: false)

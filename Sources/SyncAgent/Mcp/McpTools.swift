@@ -104,11 +104,11 @@ struct McpTools: Sendable {
     private func answer(_ name: String, _ arguments: McpArguments) async throws -> String {
         let known = Set(Self.definitions.map(\.name))
         guard known.contains(name) else {
-            throw McpToolError("unknown tool \(name.debugDescription); the tools are \(known.sorted().joined(separator: ", "))")
+            throw McpToolError("unknown tool \(McpArguments.echoed(name)); the tools are \(known.sorted().joined(separator: ", "))")
         }
         let allowed = Set(Self.properties(of: name))
         if let unexpected = arguments.values.keys.sorted().first(where: { !allowed.contains($0) }) {
-            throw McpToolError("\(name): unknown argument '\(unexpected)'")
+            throw McpToolError("\(name): unknown argument \(McpArguments.echoed(unexpected))")
         }
         switch name {
         case "list_inflight_work":
