@@ -71,4 +71,17 @@ struct HostileNameOutputTests {
             #expect(result.output.contains(#""feat-a\033[2J\nfake clean""#), "\(command): \(result.output)")
         }
     }
+
+    @Test("an error naming a hostile path is one line without ESC")
+    func errorLine() throws {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("hostile-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let process = try ChildProcess(
+            try imiSyncBinary(), ["status", "--config", "/nowhere/\u{1B}[31mx\nfake row"],
+            environment: ["PATH": "/usr/bin:/bin"], standardOutput: output, standardError: output)
+        #expect(process.waitForExit(timeout: 30) == 78)
+        let text = try String(contentsOfFile: output, encoding: .utf8)
+        #expect(!text.contains("\u{1B}") && Self.lines(text).filter { !$0.isEmpty }.count == 1, "\(text.debugDescription)")
+        #expect(text.contains(#"/nowhere/\033[31mx\nfake row"#), "\(text)")
+    }
 }
