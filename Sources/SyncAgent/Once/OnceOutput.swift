@@ -9,8 +9,8 @@ enum OnceOutput {
         for outcome in report.outcomes {
             let state = outcome.state
             table.rows.append([
-                outcome.worktree.projectName,
-                outcome.worktree.name,
+                outcome.worktree.projectName.displayQuoted,
+                outcome.worktree.name.displayQuoted,
                 outcome.status,
                 state.map { String($0.uncommittedFilesCount) } ?? "-",
                 state.flatMap(\.aheadOfTrunk).map(String.init) ?? "-",
@@ -19,7 +19,9 @@ enum OnceOutput {
         }
         var lines = [table.render(), ""]
         for outcome in report.failures {
-            lines.append("error: \(outcome.worktree.projectName)/\(outcome.worktree.name): \(outcome.failure!)")
+            lines.append(
+                "error: \(outcome.worktree.projectName.displayQuoted)/\(outcome.worktree.name.displayQuoted): "
+                    + DisplayQuoting.terminalSafe(outcome.failure!.description))
         }
         let milliseconds = report.elapsed.components.seconds * 1000
             + report.elapsed.components.attoseconds / 1_000_000_000_000_000
