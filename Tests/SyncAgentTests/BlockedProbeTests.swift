@@ -1,6 +1,7 @@
 import Foundation
 import GitProbe
 import Logging
+import PostgresClient
 import RegistryClient
 import Synchronization
 import TestSupport
@@ -101,6 +102,31 @@ struct BlockedProbeTests {
         #expect(failure.description.contains(blocked.appendingPathComponent("sub/.gitignore").path))
         #expect(failure.description.contains("FIFO"))
         #expect(outcomes[1].state?.uncommittedFilesCount == (try fixture.porcelainLineCount(in: fine)))
+    }
+
+    @Test("mcp refresh: a FIFO gives a tool error naming it, and the registry answers the next call")
+    func mcpRefresh() async throws {
+        let fixture = try GitFixture()
+        let registry = try RegistrySeeder.freshRegistry(prefix: "fifo")
+        let blocked = try worktree("blocked", in: fixture, fifo: "sub/.gitignore")
+        let projectID = try registry.addProject("p", trunk: blocked)
+        let id = try registry.addWorktree("blocked", path: blocked, project: projectID)
+        let settings = registry.settings
+        let answer = try await finishes("the refresh") { () -> String in
+            let registry = Registry(connection: try PostgresConnection(settings: settings))
+            do {
+                _ = try McpTools.state((id, nil), refresh: true, hostName: "here", registry: registry, logger: Logger(label: "test"))
+                return "answered without an error"
+            } catch {
+                // The same thread and connection go on serving.
+                let again = try McpTools.state((id, nil), refresh: false, hostName: "here", registry: registry, logger: Logger(label: "test"))
+                return "\(error) | then \(again.refreshed)"
+            }
+        }
+        let text = try #require(answer)
+        #expect(text.contains(blocked.appendingPathComponent("sub/.gitignore").path))
+        #expect(text.contains("FIFO"))
+        #expect(text.hasSuffix("| then false"))
     }
 
     @Test("run: a FIFO in one worktree stops neither the start, nor the other worktree's rows, nor shutdown")

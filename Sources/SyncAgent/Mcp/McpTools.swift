@@ -195,6 +195,9 @@ struct McpTools: Sendable {
     }
 
     /// The stored state, or with `refresh` a fresh probe written to the row.
+    /// How long a refresh's probe may run before the tool gives up on it.
+    static let refreshPatience: Duration = .seconds(30)
+
     static func state(
         _ reference: (id: String?, path: String?), refresh: Bool, hostName: String, registry: Registry,
         logger: Logger
@@ -205,11 +208,13 @@ struct McpTools: Sendable {
             throw McpToolError(
                 "get_worktree_state: \(record.path) is on host \(record.host!); only that host can read it (this is \(hostName))")
         }
-        let state: WorktreeState
-        do {
-            state = try GitProbe().probe(path: record.path, defaultBranch: record.defaultBranch)
-        } catch {
-            throw McpToolError("get_worktree_state: cannot read \(record.path): \(error)")
+        // On the prober's guarded workers: a FIFO or a hung file system in this worktree
+        // gives a tool error, never a server whose one registry thread is stuck.
+        let probed = WorktreeProber(patience: Self.refreshPatience).probeAll([
+            RegisteredWorktree(id: record.id, projectName: "", name: record.path, path: record.path, defaultBranch: record.defaultBranch)
+        ])
+        guard let state = probed.first?.state else {
+            throw McpToolError("get_worktree_state: cannot read \(record.path): \(probed.first?.failure.map(String.init(describing:)) ?? "no answer")")
         }
         var written: Bool
         var writeError: String?
@@ -218,7 +223,11 @@ struct McpTools: Sendable {
                 worktreeID: record.id, uncommittedFilesCount: state.uncommittedFilesCount,
                 aheadOfTrunk: state.aheadOfTrunk, behindTrunk: state.behindTrunk,
                 lastCommitHash: state.lastCommitHash, lastCommitMessage: state.lastCommitMessage, readAt: state.readAt)
-            written = try registry.write([update]) == 1
+            // The one write path for git state: only a changed row, refusals reported, and
+            // listeners (agents, dashboards) told through NOTIFY.
+            let outcome = try registry.writeChanged([update])
+            if let refusal = outcome.refused[record.id] { throw refusal }
+            written = true
         } catch let error as PostgresError where error.code != .connection {
             written = false
             logger.notice("get_worktree_state: the fresh state was not written", metadata: ["error": "\(error)"])
