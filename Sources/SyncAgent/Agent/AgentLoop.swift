@@ -356,7 +356,7 @@ final class AgentLoop: @unchecked Sendable {
     /// Runs the membership passes due and follows the registry when they changed rows.
     private func keepMembership(at now: Duration) {
         let registered = tracker.registered(Array(tracker.worktrees.keys))
-        let changed = session.withRegistry(at: now) { registry, hostID in
+        let changed = session.withRegistry(.membership, at: now) { registry, hostID in
             try membership.runDue(at: now, registry: registry, hostID: hostID, registered: registered)
         }
         if changed == nil, session.isConnected { membership.refused(at: now) }
@@ -367,7 +367,7 @@ final class AgentLoop: @unchecked Sendable {
     /// Imports what the old iMi CLI added to the legacy registry (the dual-run period).
     private func followLegacy(at now: Duration) {
         guard let legacy else { return }
-        let imported = session.withRegistry(at: now) { registry, hostID in
+        let imported = session.withRegistry(.legacyImport, at: now) { registry, hostID in
             try legacy.runDue(at: now, connection: registry.connection, hostID: hostID)
         }
         updateMembershipWatches()
@@ -502,7 +502,7 @@ final class AgentLoop: @unchecked Sendable {
         }
         guard !targets.isEmpty else { return }
         let local = tracker.registered(Array(tracker.worktrees.keys))
-        let report = session.withRegistry(at: now) { registry, _ in
+        let report = session.withRegistry(.forecast, at: now) { registry, _ in
             try forecaster.forecast(targets, local: local, registry: registry)
         }
         guard let report else {
@@ -562,6 +562,7 @@ final class AgentLoop: @unchecked Sendable {
         statistics.refusedStates = session.refusedIDs.count
         statistics.refusedFlushes = counters.refusedFlushes
         statistics.databaseUp = session.isConnected
+        statistics.hostProblem = session.hostProblem
         statistics.connectAttempts = counters.connectAttempts
         statistics.overflows = overflows
         statistics.heartbeats = counters.heartbeats
