@@ -55,6 +55,9 @@ BEGIN
         EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON worktree_change_sets, worktree_changes, '
             'worktree_pair_verdicts, worktree_pair_conflicts TO %I', agent);
         EXECUTE format('GRANT SELECT ON v_worktree_overlaps TO %I', agent);
+        -- doctor's integrity check (activities without a worktree) and stats' count of
+        -- activities: the one column they read, never what an activity says.
+        EXECUTE format('GRANT SELECT (worktree_id) ON agent_activities TO %I', agent);
     END LOOP;
 END
 $$;
