@@ -9,7 +9,8 @@
 --                    logs in as a role of its own, a member of it, made with
 --                      CALL imi_grant_host('laptop', 'imi_host_laptop');
 --                    Row-level security limits that role's writes to its own host's rows
---                    (and its own hosts row): host A's agent cannot change host B's rows.
+--                    (and its own hosts row, and the git facts of projects whose trunk is its
+--                    own or no host's): host A's agent cannot change host B's rows.
 -- Both may change only the git-state and membership columns; never names, agents, metadata,
 -- activities or the schema. Authenticate with peer auth over the local socket or a ~/.pgpass
 -- entry; never a password in a unit file. Migrations are run by the owner, not by these roles.

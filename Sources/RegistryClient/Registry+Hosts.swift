@@ -41,7 +41,7 @@ public struct HostAuthority: Sendable, Equatable {
     /// One line saying why this role may not act for `host` and what to do; `nil` when it may.
     public var problem: String? {
         guard fenced, roleHost != host else { return nil }
-        let owner = hostRole.map { "host '\(host)' is the agent role \($0)'s" } ?? "host '\(host)' has no agent role"
+        let owner = hostRole.map { "its agent role is \($0)" } ?? "it has no agent role"
         guard let roleHost else {
             return "role \(role) may not act for host '\(host)': \(owner) and no host names \(role) as its agent, "
                 + "so the registry refuses its writes; as the registry owner run CALL imi_grant_host('\(host)', '\(role)')"

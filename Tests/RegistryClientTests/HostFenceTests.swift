@@ -165,4 +165,32 @@ struct HostFenceTests {
         #expect(try fixture.a.execute(
             "UPDATE projects SET trunk_path = '/srv/a/pb' WHERE id = $1", [fixture.projectB]).affectedRows == 1)
     }
+
+    @Test(
+        "which role may act for which host: a host's role only for its own, the single agent and the owner for any",
+        arguments: [
+            ("imi_host_a", "host-a", nil), ("imi_sync_agent", "host-b", nil), ("postgres", "host-b", nil),
+            ("imi_host_a", "host-b", "its agent role is imi_host_b, and imi_host_a is the agent of host 'host-a'"),
+            ("imi_host_a", "host-new", "it has no agent role, and imi_host_a is the agent of host 'host-a'"),
+            ("imi_host_orphan", "host-b", "CALL imi_grant_host('host-b', 'imi_host_orphan')"),
+        ] as [(String, String, String?)])
+    func hostAuthority(role: String, host: String, problem: String?) throws {
+        let fixture = try Self.fixture()
+        try fixture.owner.connection.executeScript(StaticScript("""
+            DO $$ BEGIN
+                CREATE ROLE imi_host_orphan LOGIN;
+            EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+            END $$;
+            GRANT imi_sync_host TO imi_host_orphan;
+            """))
+        let connection = try PostgresConnection(
+            settings: try PostgresCluster.shared().settings(database: fixture.database, user: role))
+        let found = try Registry(connection: connection).hostAuthority(named: host).problem
+        if let problem {
+            #expect(found?.hasPrefix("role \(role) may not act for host '\(host)': ") == true && found?.contains(problem) == true,
+                    "\(found ?? "nil")")
+        } else {
+            #expect(found == nil)
+        }
+    }
 }
