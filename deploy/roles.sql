@@ -225,5 +225,9 @@ BEGIN
                    current_database());
     EXECUTE format('GRANT TEMPORARY ON DATABASE %I TO %I', current_database(), owner);
     REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+    IF has_database_privilege('public', current_database(), 'TEMPORARY') THEN
+        RAISE WARNING 'every role keeps TEMPORARY on database %: run roles.sql as its owner or a superuser to take it away',
+            current_database();
+    END IF;
 END
 $$;
