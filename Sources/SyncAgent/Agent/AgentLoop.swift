@@ -235,7 +235,7 @@ final class AgentLoop: @unchecked Sendable {
             if heartbeatInterval.value != configuration.heartbeat {
                 heartbeatInterval.value = configuration.heartbeat
                 // Other hosts judge this one stale by the interval on its row: say the new one.
-                _ = context.session.withRegistry(at: now) { [host] registry, _ in
+                _ = context.session.withRegistry(.heartbeat, at: now) { [host] registry, _ in
                     try host.register(on: registry, heartbeat: configuration.heartbeat)
                 }
             }
@@ -293,6 +293,7 @@ final class AgentLoop: @unchecked Sendable {
         statistics.refusedStates = session.refusedIDs.count
         statistics.refusedFlushes = counters.refusedFlushes
         statistics.databaseUp = session.isConnected
+        statistics.hostProblem = session.hostProblem
         statistics.connectAttempts = counters.connectAttempts
         statistics.heartbeats = counters.heartbeats
         statistics.nextWake = nextWake

@@ -37,6 +37,8 @@ final class AgentStatus: Sendable {
         /// Flushes in which the server refused at least one state.
         var refusedFlushes = 0
         var databaseUp = false
+        /// Why the database role may not act for the host the agent names (its writes are refused).
+        var hostProblem: String?
         /// Connection attempts so far (the first one included).
         var connectAttempts = 0
         /// Kernel queue overflows handled by rescanning everything.
@@ -112,6 +114,10 @@ final class AgentStatus: Sendable {
         }
         if statistics.refusedStates > 0 {
             parts.append("\(statistics.refusedStates) states refused by the registry, retrying")
+        }
+        if let hostProblem = statistics.hostProblem {
+            // The problem's first clause: "role R may not act for host 'H'".
+            parts.append(String(hostProblem.prefix { $0 != ":" }) + ", its writes are refused")
         }
         parts.append(statistics.databaseUp ? "database up" : "database unreachable, retrying")
         return parts.joined(separator: "; ")

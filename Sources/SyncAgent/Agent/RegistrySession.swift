@@ -9,6 +9,15 @@ import RegistryClient
 ///
 /// Every call blocks on libpq and runs on the agent loop's thread.
 final class RegistrySession {
+    /// The writes the agent makes, as its log lines name them when the registry refuses one.
+    enum Write: String, Sendable, CaseIterable {
+        case gitState = "git-state update"
+        case heartbeat = "heartbeat"
+        case membership = "membership change"
+        case legacyImport = "legacy-registry import"
+        case forecast = "change-set or verdict write (overlap forecast)"
+    }
+
     /// Counters for the status line, tests and the benchmark.
     struct Counters: Sendable, Equatable {
         var connectAttempts = 0
@@ -46,6 +55,8 @@ final class RegistrySession {
     private let host: HostScope
     /// This host's row, once registered.
     private(set) var hostID: String?
+    /// Why this role may not act for the host it names (``HostAuthority/problem``), `nil` when it may.
+    private(set) var hostProblem: String?
     /// How often heartbeats run, recorded on the host row (staleness is three missed beats).
     private let heartbeatInterval: @Sendable () -> Duration
 
@@ -94,6 +105,7 @@ final class RegistrySession {
             }
             try SchemaMigrator(connection: connection).requireSchema()
             let registry = Registry(connection: connection)
+            checkAuthority(registry)
             let hostID = try host.register(on: registry, heartbeat: heartbeatInterval(), starting: self.hostID == nil)
             // Listen before reading, so a change made in between is not missed.
             let listener = try RegistryListener(settings: settings, inbox: inbox, logger: logger)
@@ -123,6 +135,20 @@ final class RegistrySession {
         }
     }
 
+    /// Says once, as an error, that this role may not act for the host it names: its writes
+    /// would match no row and look accepted.
+    private func checkAuthority(_ registry: Registry) {
+        let problem: String?
+        do {
+            problem = try registry.hostAuthority(named: host.name).problem
+        } catch {
+            logger.debug("cannot check the role against the host", metadata: ["error": "\(error)"])
+            return
+        }
+        if let problem, problem != hostProblem { logger.error("\(problem)") }
+        hostProblem = problem
+    }
+
     /// The connection broke (a statement failed on it, or the listener lost its own).
     func lost(_ error: any Error, at now: Duration) {
         guard connection != nil else { return }
@@ -146,19 +172,15 @@ final class RegistrySession {
         reconnectAt = now
     }
 
-    /// Runs `body` with the registry and this host's id while connected. A lost connection
-    /// is handled as everywhere else; a statement the server refuses (a missing grant, a
-    /// policy) is logged, once per distinct message, and yields `nil`.
-    func withRegistry<T>(at now: Duration, _ body: (Registry, String) throws -> T) -> T? {
+    /// Runs `body`, the agent's `write`, with the registry and this host's id while connected.
+    /// A lost connection is handled as everywhere else; a statement the server refuses (a
+    /// missing grant, a policy) is logged, once per write and distinct message, and yields `nil`.
+    func withRegistry<T>(_ write: Write, at now: Duration, _ body: (Registry, String) throws -> T) -> T? {
         guard let connection, let hostID else { return nil }
         do {
             return try body(Registry(connection: connection), hostID)
         } catch let refusal as PostgresError where refusal.code != .connection {
-            if reportedRefusals.insert(refusal.message).inserted {
-                logger.warning(
-                    "the registry refused a membership change; rows stay as they are",
-                    metadata: ["error": "\(refusal)", "pg.sqlstate": "\(refusal.sqlState ?? "")"])
-            }
+            noteRefused(write, refusal.description, sqlState: refusal.sqlState)
             return nil
         } catch {
             lost(error, at: now)
@@ -167,6 +189,14 @@ final class RegistrySession {
     }
 
     private var reportedRefusals: Set<String> = []
+
+    /// One warning per write and distinct reason: which write, that its rows stay as they are, why.
+    private func noteRefused(_ write: Write, _ reason: String, sqlState: String?) {
+        guard reportedRefusals.insert(write.rawValue + "\u{0}" + reason).inserted else { return }
+        logger.warning(
+            "the registry refused a \(write.rawValue); rows stay as they are",
+            metadata: ["error": "\(reason)", "pg.sqlstate": "\(sqlState ?? "")", "write": "\(write.rawValue)"])
+    }
 
     /// This host's active worktrees now (after a LISTEN notification or a reload).
     func activeWorktrees(at now: Duration) -> [RegisteredWorktree]? {
@@ -235,12 +265,12 @@ final class RegistrySession {
     }
 
     /// One loud line when refusals start, one notice when the registry accepts them again.
-    private func noteRefusals(_ refused: [String: PostgresError], written: [GitStateUpdate], at now: Duration) {
+    private func noteRefusals(_ refused: [String: WriteRefusal], written: [GitStateUpdate], at now: Duration) {
         refusedIDs.subtract(written.map(\.worktreeID))
         refusedIDs.formUnion(refused.keys)
         guard let first = refused.sorted(by: { $0.key < $1.key }).first?.value else {
             if refusal != nil, refusedIDs.isEmpty {
-                logger.notice("the registry accepts state updates again; the states kept meanwhile are written")
+                logger.notice("the registry accepts git-state updates again; the states kept meanwhile are written")
                 refusal = nil
             }
             return
@@ -251,7 +281,7 @@ final class RegistrySession {
         if refusal == nil {
             logger.error(
                 """
-                the registry refuses state updates; they are kept, not counted as written, and \
+                the registry refuses git-state updates; they are kept, not counted as written, and \
                 retried with backoff until it accepts them (see `imi-sync doctor`)
                 """,
                 metadata: ["error": "\(first)", "rows.count": "\(refused.count)", "retry.in": "\(delay)"])
@@ -268,8 +298,13 @@ final class RegistrySession {
         do {
             let registry = Registry(connection: connection)
             try registry.stampSynced(current, at: Date())
-            if let hostID { try registry.touchHost(hostID) }
+            if let hostID, try registry.touchHost(hostID) == 0 {
+                noteRefused(.heartbeat, "host '\(host.name)': its row is not this role's to update"
+                    + (hostProblem.map { " (\($0))" } ?? ""), sqlState: nil)
+            }
             counters.heartbeats += 1
+        } catch let refusal as PostgresError where refusal.code != .connection {
+            noteRefused(.heartbeat, refusal.description, sqlState: refusal.sqlState)
         } catch {
             lost(error, at: now)
         }

@@ -23,6 +23,11 @@ enum McpFailure {
             case .invalidInput: return "the registry connection is misconfigured (see the server's log)"
             case .query: return summary(sqlState: failure.sqlState)
             }
+        case let refusal as WriteRefusal:
+            switch refusal {
+            case .statement(let failure): return summary(of: failure)
+            case .notWritable: return "row-level security does not let this role change the row (see the server's log)"
+            }
         case is RegistryError:
             return "the registry's schema is not ready (see the server's log)"
         default:

@@ -216,22 +216,18 @@ struct McpTools: Sendable {
         guard let state = probed.first?.state else {
             throw McpToolError("get_worktree_state: cannot read \(record.path): \(probed.first?.failure.map(String.init(describing:)) ?? "no answer")")
         }
-        var written: Bool
+        let update = GitStateUpdate(
+            worktreeID: record.id, uncommittedFilesCount: state.uncommittedFilesCount,
+            aheadOfTrunk: state.aheadOfTrunk, behindTrunk: state.behindTrunk,
+            lastCommitHash: state.lastCommitHash, lastCommitMessage: state.lastCommitMessage, readAt: state.readAt)
+        // The one write path for git state: only a changed row, refusals reported, and
+        // listeners (agents, dashboards) told through NOTIFY.
+        let refusal = try registry.writeChanged([update]).refused[record.id]
+        let written = refusal == nil
         var writeError: String?
-        do {
-            let update = GitStateUpdate(
-                worktreeID: record.id, uncommittedFilesCount: state.uncommittedFilesCount,
-                aheadOfTrunk: state.aheadOfTrunk, behindTrunk: state.behindTrunk,
-                lastCommitHash: state.lastCommitHash, lastCommitMessage: state.lastCommitMessage, readAt: state.readAt)
-            // The one write path for git state: only a changed row, refusals reported, and
-            // listeners (agents, dashboards) told through NOTIFY.
-            let outcome = try registry.writeChanged([update])
-            if let refusal = outcome.refused[record.id] { throw refusal }
-            written = true
-        } catch let error as PostgresError where error.code != .connection {
-            written = false
-            logger.notice("get_worktree_state: the fresh state was not written", metadata: ["error": "\(error)"])
-            writeError = McpFailure.summary(of: error)
+        if let refusal {
+            logger.notice("get_worktree_state: the fresh state was not written", metadata: ["error": "\(refusal)"])
+            writeError = McpFailure.summary(of: refusal)
         }
         if written, let fresh = try registry.worktreeRecords(id: record.id).first {
             record = fresh

@@ -57,7 +57,7 @@ final class ForecastStage: AgentStage {
         }
         guard !targets.isEmpty else { return }
         let local = worktrees.registered(Array(worktrees.worktrees.keys))
-        let report = context.session.withRegistry(at: now) { registry, _ in
+        let report = context.session.withRegistry(.forecast, at: now) { registry, _ in
             try forecaster.forecast(targets, local: local, registry: registry)
         }
         guard let report else {

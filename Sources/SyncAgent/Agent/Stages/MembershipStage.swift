@@ -63,7 +63,7 @@ final class MembershipStage: AgentStage {
     /// Runs the membership passes due and follows the registry when they changed rows.
     private func keepMembership(at now: Duration) {
         let registered = context.worktrees.registered(Array(context.worktrees.worktrees.keys))
-        let changed = context.session.withRegistry(at: now) { registry, hostID in
+        let changed = context.session.withRegistry(.membership, at: now) { registry, hostID in
             try keeper.runDue(at: now, registry: registry, hostID: hostID, registered: registered)
         }
         if changed == nil, context.session.isConnected { keeper.refused(at: now) }
@@ -74,7 +74,7 @@ final class MembershipStage: AgentStage {
     /// Imports what the old iMi CLI added to the legacy registry (the dual-run period).
     private func followLegacy(at now: Duration) {
         guard let legacy else { return }
-        let imported = context.session.withRegistry(at: now) { registry, hostID in
+        let imported = context.session.withRegistry(.legacyImport, at: now) { registry, hostID in
             try legacy.runDue(at: now, connection: registry.connection, hostID: hostID)
         }
         updateWatches()
