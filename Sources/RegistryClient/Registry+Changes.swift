@@ -46,7 +46,9 @@ extension Registry {
     ///
     /// A batch the server refuses is retried row by row under savepoints, so one refused row
     /// cannot hold back the others; the refused rows are reported, never counted as written.
-    /// Throws only when the transaction itself fails (the connection was lost).
+    /// Throws when the transaction itself fails: the connection was lost, or the server's
+    /// lock or statement bound ran out (``PostgresError/isServerTimeout``: a busy table holds
+    /// back every row alike, so trying them one by one would only wait once per row).
     public func writeChanged(_ updates: [GitStateUpdate]) throws -> WriteOutcome {
         guard !updates.isEmpty else { return WriteOutcome() }
         return try connection.transaction {
@@ -54,13 +56,13 @@ extension Registry {
             for batch in batches(updates) {
                 do {
                     outcome.changed += try connection.savepoint { try update(batch, onlyChanged: true) }
-                } catch let error as PostgresError where error.code != .connection {
+                } catch let error as PostgresError where error.code != .connection && !error.isServerTimeout {
                     for index in batch.indices {
                         do {
                             outcome.changed += try connection.savepoint {
                                 try update(batch[index...index], onlyChanged: true)
                             }
-                        } catch let refusal as PostgresError where refusal.code != .connection {
+                        } catch let refusal as PostgresError where refusal.code != .connection && !refusal.isServerTimeout {
                             outcome.refused[batch[index].worktreeID] = refusal
                         }
                     }
