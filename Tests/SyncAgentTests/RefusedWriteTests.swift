@@ -97,7 +97,7 @@ struct RefusedWriteTests {
 
         try registry.connection.executeScript(StaticScript("ALTER DATABASE \(database) RESET default_transaction_read_only"))
         #expect(try await eventually("written from a new session") { try registry.row(id).files == 1 })
-        #expect(running.statistics.refusedStates == 0)
+        #expect(try await eventually("no refusal left") { running.statistics.refusedStates == 0 })
         await running.stop()
     }
 }
