@@ -42,10 +42,9 @@ extension PostgresConnection {
                     if let last { PQclear(last) }
                     throw error
                 }
-                guard PQconsumeInput(connection) == 1 else {
-                    if let last { PQclear(last) }
-                    return nil
-                }
+                // Read failed (the server closed the connection): libpq is no longer busy and
+                // PQgetResult returns at once the error, with what the server said last.
+                if PQconsumeInput(connection) != 1 { break }
             }
             guard let result = PQgetResult(connection) else { return last }
             if let last { PQclear(last) }
