@@ -21,7 +21,7 @@ struct Mcp: AsyncParsableCommand {
     func run() async throws {
         let logger = global.makeLogger()
         let config = try global.resolvedConfig()
-        let tools = McpTools(worker: RegistryWorker(settings: config.connectionSettings), hostName: config.hostName.value)
+        let tools = McpTools(worker: RegistryWorker(settings: config.backgroundConnectionSettings), hostName: config.hostName.value)
         let server = Server(
             name: "imi-sync", version: ImiSync.version,
             instructions: """
