@@ -115,6 +115,7 @@ public final class PostgresConnection {
     }
 
     /// Runs `body` under other bounds (a legacy import that may take minutes), then restores them.
+    @discardableResult
     public func withTimeouts<T>(_ bounds: ConnectionTimeouts, _ body: () throws -> T) rethrows -> T {
         let saved = timeouts
         timeouts = bounds

@@ -34,7 +34,7 @@ struct TimeoutTests {
         #expect(error.isServerTimeout)
         #expect(error.isTransient)
         #expect(connection.isHealthy)
-        try connection.transaction { try connection.execute("INSERT INTO held VALUES ($1)", [2]) }
+        _ = try connection.transaction { try connection.execute("INSERT INTO held VALUES ($1)", [2]) }
         #expect(try connection.execute("SELECT count(*) FROM held").int(0, 0) == 1)
     }
 
