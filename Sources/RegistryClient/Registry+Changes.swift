@@ -49,8 +49,10 @@ extension Registry {
     /// cannot hold back the others; the refused rows are reported, never counted as written.
     /// Row-level security refuses without an error (the UPDATE matches fewer rows): an id the
     /// UPDATE did not return is looked for among the rows this role may change, and an active
-    /// row that is not among them is refused too. Throws only when the transaction itself fails
-    /// (the connection was lost).
+    /// row that is not among them is refused too. Throws when the transaction itself fails:
+    /// the connection was lost, or the server's lock or statement bound ran out
+    /// (``PostgresError/isServerTimeout``: a busy table holds back every row alike, so trying
+    /// them one by one would only wait once per row).
     public func writeChanged(_ updates: [GitStateUpdate]) throws -> WriteOutcome {
         guard !updates.isEmpty else { return WriteOutcome() }
         return try connection.transaction {
@@ -67,11 +69,11 @@ extension Registry {
             for batch in batches(updates) {
                 do {
                     try write(batch)
-                } catch let error as PostgresError where error.code != .connection {
+                } catch let error as PostgresError where error.code != .connection && !error.isServerTimeout {
                     for index in batch.indices {
                         do {
                             try write(batch[index...index])
-                        } catch let refusal as PostgresError where refusal.code != .connection {
+                        } catch let refusal as PostgresError where refusal.code != .connection && !refusal.isServerTimeout {
                             outcome.refused[batch[index].worktreeID] = .statement(refusal)
                         }
                     }

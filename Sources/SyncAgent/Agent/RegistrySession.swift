@@ -7,7 +7,11 @@ import RegistryClient
 /// thread, the reconnect backoff, the first-run legacy import, and the ledger of what the
 /// registry holds and what is still to be written.
 ///
-/// Every call blocks on libpq and runs on the agent loop's thread.
+/// Every call blocks on libpq and runs on the agent loop's thread, so every connection it
+/// opens has the background bounds (``ConnectionTimeouts/background``): a silent server or
+/// proxy costs one reply deadline and a reconnect, and a table locked by `VACUUM FULL` or
+/// `ALTER TABLE` makes writes fail fast (`lock_timeout`) and wait with backoff ("busy"), the
+/// connection kept. Either way the loop goes on feeding the systemd watchdog.
 final class RegistrySession {
     /// The writes the agent makes, as its log lines name them when the registry refuses one.
     enum Write: String, Sendable, CaseIterable {
@@ -49,6 +53,8 @@ final class RegistrySession {
         var reconnect: Bool
     }
     private var refusal: Refusal?
+    /// Set while the server's lock or statement bound stops writes; retried with backoff.
+    private var busy: (attempt: Int, retryAt: Duration)?
     private let backoff: @Sendable () -> Backoff
     private let inbox: Inbox
     private let logger: Logger
@@ -75,7 +81,7 @@ final class RegistrySession {
 
     /// The earliest moment the session needs the loop: a reconnect or a refused write's retry.
     var nextDeadline: Duration? {
-        [reconnectAt, refusal?.retryAt].compactMap { $0 }.min()
+        [reconnectAt, refusal?.retryAt, busy?.retryAt].compactMap { $0 }.min()
     }
 
     // MARK: Connecting
@@ -96,11 +102,14 @@ final class RegistrySession {
     private func connect(at now: Duration) -> [RegisteredWorktree]? {
         counters.connectAttempts += 1
         do {
-            let connection = try PostgresConnection(settings: settings)
+            let connection = try PostgresConnection(settings: settings.boundedForBackground)
             if let legacyPath {
-                // First run on a machine that still has the SQLite registry: import it first.
-                try LegacyBootstrap(connection: connection, logger: logger, legacyPath: legacyPath, host: host)
-                    .runIfNeeded()
+                // First run on a machine that still has the SQLite registry: import it first,
+                // unbounded (it may take minutes, once).
+                try connection.withTimeouts(ConnectionTimeouts()) {
+                    try LegacyBootstrap(connection: connection, logger: logger, legacyPath: legacyPath, host: host)
+                        .runIfNeeded()
+                }
                 self.legacyPath = nil
             }
             try SchemaMigrator(connection: connection).requireSchema()
@@ -108,7 +117,7 @@ final class RegistrySession {
             checkAuthority(registry)
             let hostID = try host.register(on: registry, heartbeat: heartbeatInterval(), starting: self.hostID == nil)
             // Listen before reading, so a change made in between is not missed.
-            let listener = try RegistryListener(settings: settings, inbox: inbox, logger: logger)
+            let listener = try RegistryListener(settings: settings.boundedForBackground, inbox: inbox, logger: logger)
             let listed = try worktrees(registry, hostID: hostID)
             self.hostID = hostID
             ledger.seed(try registry.storedStates())
@@ -179,6 +188,9 @@ final class RegistrySession {
         guard let connection, let hostID else { return nil }
         do {
             return try body(Registry(connection: connection), hostID)
+        } catch let timeout as PostgresError where timeout.isServerTimeout {
+            noteBusy(timeout, ids: [], at: now)
+            return nil
         } catch let refusal as PostgresError where refusal.code != .connection {
             noteRefused(write, refusal.description, sqlState: refusal.sqlState)
             return nil
@@ -244,6 +256,7 @@ final class RegistrySession {
     /// written; states the server refuses stay pending and are retried with backoff.
     func flush(at now: Duration) {
         guard let connection, !ledger.pending.isEmpty else { return }
+        if let busy, now < busy.retryAt { return }
         refusedIDs = refusedIDs.filter { ledger.pending[$0] != nil }
         let retrying = refusal.map { now >= $0.retryAt } ?? true
         let updates = ledger.pendingUpdates.filter { retrying || !refusedIDs.contains($0.worktreeID) }
@@ -251,10 +264,14 @@ final class RegistrySession {
         let outcome: Registry.WriteOutcome
         do {
             outcome = try Registry(connection: connection).writeChanged(updates)
+        } catch let timeout as PostgresError where timeout.isServerTimeout {
+            noteBusy(timeout, ids: updates.map(\.worktreeID), at: now)
+            return
         } catch {
             lost(error, at: now)
             return
         }
+        noteNotBusy()
         let written = updates.filter { outcome.refused[$0.worktreeID] == nil }
         ledger.committed(written)
         counters.flushes += 1
@@ -296,17 +313,45 @@ final class RegistrySession {
         guard let connection else { return }
         let current = ids.filter { ledger.pending[$0] == nil && ledger.stored[$0] != nil }
         do {
-            let registry = Registry(connection: connection)
-            try registry.stampSynced(current, at: Date())
-            if let hostID, try registry.touchHost(hostID) == 0 {
+            // One transaction, so the server's lock bound holds for the heartbeat too.
+            let touched = try connection.transaction { () -> Int in
+                let registry = Registry(connection: connection)
+                try registry.stampSynced(current, at: Date())
+                return try hostID.map { try registry.touchHost($0) } ?? 1
+            }
+            if touched == 0 {
                 noteRefused(.heartbeat, "host '\(host.name)': its row is not this role's to update"
                     + (hostProblem.map { " (\($0))" } ?? ""), sqlState: nil)
             }
             counters.heartbeats += 1
+            noteNotBusy()
+        } catch let timeout as PostgresError where timeout.isServerTimeout {
+            noteBusy(timeout, ids: [], at: now)
         } catch let refusal as PostgresError where refusal.code != .connection {
             noteRefused(.heartbeat, refusal.description, sqlState: refusal.sqlState)
         } catch {
             lost(error, at: now)
         }
+    }
+
+    /// A write ran into the server's lock or statement bound: the registry is busy. The
+    /// states stay pending (and show as refused in the status), the connection stays, and
+    /// writes wait with backoff; one warning when it starts, one notice when it ends.
+    private func noteBusy(_ error: PostgresError, ids: [String], at now: Duration) {
+        let attempt = (busy?.attempt ?? -1) + 1
+        let delay = backoff().delay(forAttempt: attempt)
+        if busy == nil {
+            logger.warning(
+                "the registry is busy (a lock or a long statement holds its tables); states are kept and retried",
+                metadata: ["error": "\(error)", "pg.sqlstate": "\(error.sqlState ?? "")", "retry.in": "\(delay)"])
+        }
+        refusedIDs.formUnion(ids)
+        busy = (attempt, now + delay)
+    }
+
+    private func noteNotBusy() {
+        guard busy != nil else { return }
+        logger.notice("the registry is no longer busy; the states kept meanwhile are written")
+        busy = nil
     }
 }

@@ -22,7 +22,7 @@ struct Mcp: AsyncParsableCommand {
         let logger = global.makeLogger()
         let config = try global.resolvedConfig()
         let tools = McpTools(
-            worker: RegistryWorker(settings: config.connectionSettings), hostName: config.hostName.value, logger: logger)
+            worker: RegistryWorker(settings: config.backgroundConnectionSettings), hostName: config.hostName.value, logger: logger)
         let initialization = McpInitialization()
         let server = Server(
             name: "imi-sync", version: ImiSync.version,
