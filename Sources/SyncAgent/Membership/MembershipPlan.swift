@@ -219,7 +219,7 @@ struct MembershipPlan {
         /// missing.
         mutating func deactivateGone(roots: [String], exists: (String) -> Bool) {
             for row in snapshot.worktrees where row.active && row.hostID == hostID && !claimed.contains(row.id) {
-                let underRoot = roots.contains { row.path == $0 || row.path.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") }
+                let underRoot = roots.contains { PathText.isWithin(row.path, root: $0) }
                 guard underRoot || projectsRead.contains(row.projectID), !exists(row.path) else { continue }
                 if let gitDirectory = row.gitDirectory, exists(gitDirectory) {
                     report.missing.append(.init(

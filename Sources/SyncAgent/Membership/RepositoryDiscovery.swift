@@ -52,9 +52,9 @@ struct RepositoryDiscovery {
     var probe = GitProbe(splitsLargeWorktrees: false)
 
     func run(roots: [String]) -> Discovery {
-        var discovery = Discovery(roots: roots)
+        var discovery = Discovery(roots: roots.map(PathText.trimmed))
         var skeleton = Skeleton(depthLimit: depthLimit)
-        for root in roots {
+        for root in roots.map(PathText.trimmed) {
             let kind = FileKind.of(root)
             guard kind == .directory else {
                 discovery.skipped.append(ScanSkip(path: root, reason: .missingRoot, detail: kind == .missing ? nil : "it is \(kind.phrase)"))
@@ -221,9 +221,9 @@ struct RepositoryDiscovery {
             else { return }
             for (child, childText, kind) in RepositoryDiscovery.children(entries, of: directory, text, into: &inside.skipped)
             where kind == .directory {
-                let relative = Array(childText.utf8.dropFirst(top.path.utf8.count + 1))
+                let relative = Array((PathText.relative(childText, to: top.path) ?? "").utf8)
                 if layout.isIgnored(relativePath: relative, isDirectory: true) { continue }
-                if FileKind.of(childText + "/.git") != .missing {
+                if FileKind.of(PathText.joined(childText, ".git")) != .missing {
                     if known.contains(childText) {
                         nestedTops.append(Top(path: childText, depth: depth + 1, bare: false))
                     } else {
@@ -273,7 +273,7 @@ struct RepositoryDiscovery {
             let name = entry.name.bytes
             guard name.first != UInt8(ascii: ".") else { continue }
             let child = directory.appending(entry.name)
-            guard let childText = String(validating: name, as: UTF8.self).map({ text + "/" + $0 }) else {
+            guard let childText = String(validating: name, as: UTF8.self).map({ PathText.joined(text, $0) }) else {
                 if entry.kind == .directory { skipped.append(ScanSkip(path: String(decoding: child.bytes, as: UTF8.self), reason: .notUTF8)) }
                 continue
             }
