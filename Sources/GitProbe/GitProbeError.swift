@@ -13,6 +13,8 @@ public struct GitProbeError: Error, Sendable, Equatable, CustomStringConvertible
         /// The repository uses a format libgit2 1.5 cannot read (SHA-256 object names, a
         /// sparse index); `explanation` names the git setting responsible.
         case unsupportedFormat
+        /// A file git keeps small (`.git`, `gitdir`, `commondir`, `HEAD`) is too large to be one.
+        case fileTooLarge
     }
 
     /// The kind of failure.
@@ -73,6 +75,7 @@ public struct GitProbeError: Error, Sendable, Equatable, CustomStringConvertible
         case .brokenRepository: "broken git repository"
         case .libgit2: "libgit2 failed"
         case .unsupportedFormat: "repository format libgit2 1.5 cannot read"
+        case .fileTooLarge: "not a git repository"
         }
     }
 }

@@ -14,6 +14,7 @@ extension GitProbe {
     /// `readingLinkedHeads: false` leaves the `head` of valid linked worktrees `nil` (each
     /// costs an open of its own); a caller that opens them anyway reads it there.
     public func inspectRepository(at path: String, readingLinkedHeads: Bool = true) throws(GitProbeError) -> RepositoryInspection {
+        try RepositoryFiles.check(path)
         let opened = try GitRepository.opening(repositoryAt: path)
         // A linked worktree names the common repository, which owns the worktree list.
         let repository =
@@ -26,7 +27,8 @@ extension GitProbe {
     /// What HEAD of the repository or worktree at `path` (a worktree top or a git
     /// directory) names; `nil` when it names nothing readable.
     public func head(at path: String) throws(GitProbeError) -> RepositoryInspection.Head? {
-        try GitRepository.opening(repositoryAt: path).head().inspected
+        try RepositoryFiles.check(path)
+        return try GitRepository.opening(repositoryAt: path).head().inspected
     }
 }
 
@@ -96,6 +98,12 @@ extension GitRepository {
         var worktree = RepositoryInspection.Worktree(
             administrativeName: name, path: "", gitDirectory: commonDirectory + "/worktrees/" + name,
             head: nil, condition: .valid)
+        do {
+            try RepositoryFiles.checkGitDirectory(worktree.gitDirectory, for: worktree.gitDirectory)
+        } catch {
+            worktree.condition = .unreadable(detail: error.description)
+            return worktree
+        }
         var handle: OpaquePointer?
         let rc = git_worktree_lookup(&handle, self.handle, name)
         guard rc == 0, let handle else {

@@ -29,6 +29,7 @@ struct ScanSkip: Sendable, Equatable {
         case noDefaultBranch = "no default branch"
         case nameTaken = "name taken"
         case missingRoot = "root does not exist"
+        case tooLarge = "too large to be a git file"
     }
 
     var path: String
@@ -167,9 +168,13 @@ struct RepositoryDiscovery {
                 inspection = try probe.inspectRepository(at: top.path, readingLinkedHeads: false)
             } catch {
                 if !top.bare {
-                    skipped.append(ScanSkip(
-                        path: top.path, reason: error.code == .notARepository ? .notARepository : .unreadable,
-                        detail: error.description))
+                    let reason: ScanSkip.Reason =
+                        switch error.code {
+                        case .notARepository: .notARepository
+                        case .fileTooLarge: .tooLarge
+                        default: .unreadable
+                        }
+                    skipped.append(ScanSkip(path: top.path, reason: reason, detail: error.description))
                 }
                 continue
             }
