@@ -93,7 +93,10 @@ extension GitRepository {
         return (0..<names.count).compactMap { names.strings[$0].map { String(cString: $0) } }
     }
 
-    /// One linked worktree: its path, its condition and, when it is valid, its HEAD.
+    /// One linked worktree: its path, its condition and, when it is valid, its HEAD. It is
+    /// valid only when the link holds both ways: its administrative directory's `gitdir` names
+    /// `<path>/.git`, and that file names the administrative directory back (libgit2 believes
+    /// `gitdir` alone, so a forged one would make any directory a worktree).
     func linkedWorktree(named name: String, commonDirectory: String, readingHead: Bool) -> RepositoryInspection.Worktree {
         var worktree = RepositoryInspection.Worktree(
             administrativeName: name, path: "", gitDirectory: commonDirectory + "/worktrees/" + name,
@@ -115,7 +118,17 @@ extension GitRepository {
         }
         defer { git_worktree_free(handle) }
         worktree.path = git_worktree_path(handle).map { Self.trimmed($0) } ?? ""
-        if git_worktree_validate(handle) != 0 || !Self.isDirectory(worktree.path) {
+        let link = RepositoryFiles.link(of: worktree.gitDirectory)
+        switch link {
+        case .broken(let detail):
+            worktree.condition = .notLinked(detail: detail)
+            return worktree
+        case .unreadable(let detail):
+            worktree.condition = .unreadable(detail: detail)
+            return worktree
+        case .holds, .gone: break
+        }
+        if link == .gone || git_worktree_validate(handle) != 0 || !Self.isDirectory(worktree.path) {
             var reason = git_buf()
             defer { git_buf_dispose(&reason) }
             if git_worktree_is_locked(&reason, handle) > 0 {

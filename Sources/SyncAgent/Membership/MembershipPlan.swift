@@ -35,6 +35,10 @@ struct MembershipPlan {
         var claimed: Set<String> = []
         /// Projects whose repository this scan read: their gone rows may be deactivated.
         var projectsRead: Set<String> = []
+        /// Common directories of the repositories read, and the administrative directories
+        /// git lists in them: a row whose administrative directory is not listed is gone.
+        var commonsRead: Set<String> = []
+        var listedGitDirectories: Set<String> = []
         var chosenProjectNames: Set<String> = []
         /// Names taken among this host's active rows, per project (and for new projects).
         var namesInUse: [MembershipChanges.ProjectReference: Set<String>] = [:]
@@ -65,6 +69,8 @@ struct MembershipPlan {
             guard let main = repository.main else { return }
             guard let (project, projectName) = resolveProject(repository, main: main, exists: exists) else { return }
             if case .existing(let id) = project { projectsRead.insert(id) }
+            commonsRead.insert(repository.commonDirectory)
+            listedGitDirectories.formUnion(repository.linked.map(\.gitDirectory))
             for worktree in repository.worktrees {
                 reconcile(worktree, isMain: worktree.administrativeName == nil, project: project, projectName: projectName, exists: exists)
             }
@@ -128,12 +134,16 @@ struct MembershipPlan {
             _ worktree: RepositoryInspection.Worktree, isMain: Bool, project: MembershipChanges.ProjectReference,
             projectName: String, exists: (String) -> Bool
         ) {
+            if case .notLinked(let detail) = worktree.condition {
+                unlinked(worktree, detail: detail)
+                return
+            }
             let directoryName = Self.lastComponent(worktree.path)
             let row = matchingRow(worktree, name: directoryName, project: project, exists: exists)
             let type = isMain ? snapshot.types.first { $0.name == "trunk" } : Self.type(of: directoryName, in: snapshot.types)
             switch worktree.condition {
             case .valid: break
-            case .prunable, .locked, .unreadable:
+            case .prunable, .locked, .unreadable, .notLinked:
                 let (reason, detail) = Self.skipReason(worktree.condition)
                 if let row, row.active {
                     claimed.insert(row.id)
@@ -182,6 +192,26 @@ struct MembershipPlan {
                 outcome: .registered, previousPath: nil, id: nil))
         }
 
+        /// A worktree git lists whose link is broken is no worktree: it is skipped, and the row
+        /// registered for it (by its administrative directory, never by the path it names,
+        /// which may be another worktree's) is deactivated.
+        mutating func unlinked(_ worktree: RepositoryInspection.Worktree, detail: String) {
+            report.skipped.append(ScanSkip(path: worktree.path, reason: .notLinked, detail: detail))
+            for index in rowsByGitDirectory[worktree.gitDirectory] ?? [] {
+                let row = snapshot.worktrees[index]
+                guard row.active, !claimed.contains(row.id) else { continue }
+                claimed.insert(row.id)
+                deactivate(row)
+            }
+        }
+
+        mutating func deactivate(_ row: MembershipSnapshot.Worktree) {
+            changes.deactivations.append(row.id)
+            report.deactivated.append(.init(
+                id: row.id, path: row.path,
+                project: snapshot.projects.first { $0.id == row.projectID }?.name ?? "?", name: row.name))
+        }
+
         /// The row `worktree` already has: the one at its path, else the one with its git
         /// directory (followed through `git worktree move`), else this host's row of the same
         /// project and name whose path is gone (the directory moved). Active rows first.
@@ -216,9 +246,16 @@ struct MembershipPlan {
         /// This host's active rows not found on disk: gone from disk and from git's worktree
         /// list, they are deactivated (never deleted). Only rows under the roots or of a
         /// project read now are judged; a row elsewhere is left to `run`, which reports it
-        /// missing.
+        /// missing. A row whose administrative directory a repository read now no longer
+        /// lists is gone whatever is at its path (a forged worktree's directory stays).
         mutating func deactivateGone(roots: [String], exists: (String) -> Bool) {
             for row in snapshot.worktrees where row.active && row.hostID == hostID && !claimed.contains(row.id) {
+                if let gitDirectory = row.gitDirectory, !listedGitDirectories.contains(gitDirectory),
+                    commonsRead.contains(where: { PathText.isWithin(gitDirectory, root: PathText.joined($0, "worktrees")) })
+                {
+                    deactivate(row)
+                    continue
+                }
                 let underRoot = roots.contains { PathText.isWithin(row.path, root: $0) }
                 guard underRoot || projectsRead.contains(row.projectID), !exists(row.path) else { continue }
                 if let gitDirectory = row.gitDirectory, exists(gitDirectory) {
@@ -226,10 +263,7 @@ struct MembershipPlan {
                         id: row.id, path: row.path, reason: "its directory is gone; git still lists it at \(gitDirectory)"))
                     continue
                 }
-                changes.deactivations.append(row.id)
-                report.deactivated.append(.init(
-                    id: row.id, path: row.path,
-                    project: snapshot.projects.first { $0.id == row.projectID }?.name ?? "?", name: row.name))
+                deactivate(row)
             }
         }
 
@@ -247,6 +281,7 @@ struct MembershipPlan {
             case .locked(let reason):
                 (.locked, "locked: git lists it, its directory is gone" + (reason.isEmpty ? "" : " (\(reason))"))
             case .unreadable(let detail): (.unreadable, detail)
+            case .notLinked(let detail): (.notLinked, detail)
             }
         }
 

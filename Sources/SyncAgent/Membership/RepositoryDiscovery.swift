@@ -30,6 +30,7 @@ struct ScanSkip: Sendable, Equatable {
         case nameTaken = "name taken"
         case missingRoot = "root does not exist"
         case tooLarge = "too large to be a git file"
+        case notLinked = "not linked both ways with git's record of it"
     }
 
     var path: String
