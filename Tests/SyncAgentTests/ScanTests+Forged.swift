@@ -109,4 +109,20 @@ extension ScanTests {
         #expect(again.deactivated.isEmpty && again.found.map(\.path) == [tree.trunk.path])
     }
 
+    @Test("a linked worktree outside the roots is not registered; one registered before keeps its row")
+    func linkedWorktreeOutsideRoots() throws {
+        let tree = try Tree()
+        let outside = tree.git.root.appendingPathComponent("elsewhere/feat-out")
+        try tree.git.git(["worktree", "add", "--quiet", "-b", "feat/out", outside.path], in: tree.trunk)
+        let registry = try RegistrySeeder.freshRegistry(prefix: "scan")
+        let report = try tree.scan(registry)
+        #expect(report.found.map(\.path) == [tree.trunk.path])
+        #expect(report.skipped.first { $0.path == outside.path }?.reason == .outsideRoots, "\(report.skipped)")
+
+        // Scanned once with its directory as a root, it stays matched from then on.
+        _ = try tree.scan(registry, roots: [tree.code, outside.deletingLastPathComponent()])
+        let later = try tree.scan(registry)
+        #expect(later.found.first { $0.path == outside.path }?.outcome == .unchanged)
+        #expect(later.deactivated.isEmpty)
+    }
 }

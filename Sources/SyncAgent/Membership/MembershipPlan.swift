@@ -17,7 +17,7 @@ struct MembershipPlan {
 
     /// The writes, and the report of what each worktree and row became.
     func make() -> (changes: MembershipChanges, report: ScanReport) {
-        var state = State(snapshot: snapshot, hostID: hostID)
+        var state = State(snapshot: snapshot, hostID: hostID, roots: discovery.roots)
         for repository in discovery.repositories {
             state.reconcile(repository, exists: exists)
         }
@@ -29,6 +29,8 @@ struct MembershipPlan {
     private struct State {
         let snapshot: MembershipSnapshot
         let hostID: String
+        /// New linked worktrees are registered only below these.
+        let roots: [String]
         var changes = MembershipChanges()
         var report = ScanReport()
         /// Rows matched to a worktree on disk (or to one git lists as prunable).
@@ -43,9 +45,10 @@ struct MembershipPlan {
         /// Names taken among this host's active rows, per project (and for new projects).
         var namesInUse: [MembershipChanges.ProjectReference: Set<String>] = [:]
 
-        init(snapshot: MembershipSnapshot, hostID: String) {
+        init(snapshot: MembershipSnapshot, hostID: String, roots: [String]) {
             self.snapshot = snapshot
             self.hostID = hostID
+            self.roots = roots
             var byPath: [String: [Int]] = [:]
             var byGitDirectory: [String: [Int]] = [:]
             var byProjectAndName: [ProjectAndName: [Int]] = [:]
@@ -173,6 +176,13 @@ struct MembershipPlan {
                 return
             }
             guard let type else { return }
+            // Linked worktrees are found from the repository, wherever git records them; only
+            // those below a root are taken in (a row registered before stays matched).
+            guard isMain || roots.contains(where: { PathText.isWithin(worktree.path, root: $0) }) else {
+                report.skipped.append(ScanSkip(
+                    path: worktree.path, reason: .outsideRoots, detail: "a worktree of \(projectName) outside \(roots.joined(separator: ", "))"))
+                return
+            }
             // Git keeps administrative names unique; a second clone of one remote is told apart
             // by its parent directory.
             let parent = Self.lastComponent(String(worktree.path.dropLast(directoryName.count + 1)))

@@ -31,6 +31,7 @@ struct ScanSkip: Sendable, Equatable {
         case missingRoot = "root does not exist"
         case tooLarge = "too large to be a git file"
         case notLinked = "not linked both ways with git's record of it"
+        case outsideRoots = "outside the roots"
     }
 
     var path: String
