@@ -15,6 +15,9 @@ public struct GitProbeError: Error, Sendable, Equatable, CustomStringConvertible
         case unsupportedFormat
         /// A file git keeps small (`.git`, `gitdir`, `commondir`, `HEAD`) is too large to be one.
         case fileTooLarge
+        /// The repository belongs to another user; git (and libgit2) refuse it unless it is
+        /// listed in `safe.directory`.
+        case ownedByAnotherUser
     }
 
     /// The kind of failure.
@@ -76,6 +79,7 @@ public struct GitProbeError: Error, Sendable, Equatable, CustomStringConvertible
         case .libgit2: "libgit2 failed"
         case .unsupportedFormat: "repository format libgit2 1.5 cannot read"
         case .fileTooLarge: "not a git repository"
+        case .ownedByAnotherUser: "repository refused"
         }
     }
 }
