@@ -16,6 +16,11 @@ public struct GitProbeError: Error, Sendable, Equatable, CustomStringConvertible
         /// The probe did not finish: it was blocked (opening a FIFO that never answers, a hung
         /// file system) and was given up so that other worktrees are not held up.
         case blocked
+        /// A file git keeps small (`.git`, `gitdir`, `commondir`, `HEAD`) is too large to be one.
+        case fileTooLarge
+        /// The repository belongs to another user; git (and libgit2) refuse it unless it is
+        /// listed in `safe.directory`.
+        case ownedByAnotherUser
     }
 
     /// The kind of failure.
@@ -77,6 +82,8 @@ public struct GitProbeError: Error, Sendable, Equatable, CustomStringConvertible
         case .libgit2: "libgit2 failed"
         case .unsupportedFormat: "repository format libgit2 1.5 cannot read"
         case .blocked: "probe blocked"
+        case .fileTooLarge: "not a git repository"
+        case .ownedByAnotherUser: "repository refused"
         }
     }
 }
