@@ -58,6 +58,29 @@ enum RepositoryFiles {
         }
     }
 
+    /// git ignores a pattern file (`.gitignore`, `.gitattributes`, `info/exclude`) larger
+    /// than this (`PATTERN_MAX_FILE_SIZE`, with a warning); libgit2 reads it whole and applies it.
+    static let patternFileLimit: Int64 = 100 * 1024 * 1024
+
+    /// Refuses a worktree whose top-level pattern files, or its common directory's
+    /// `info/exclude` and `info/attributes`, exceed ``patternFileLimit``: git would ignore
+    /// their rules and libgit2 would read them whole, so no answer would be git's. (Pattern
+    /// files in subdirectories are found only by a walk, which the status makes itself.)
+    static func checkPatternFiles(top: String, commonDirectory: String) throws(GitProbeError) {
+        let files = [joined(top, ".gitignore"), joined(top, ".gitattributes"),
+                     joined(commonDirectory, "info/exclude"), joined(commonDirectory, "info/attributes")]
+        for file in files {
+            var info = stat()
+            guard stat(file, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, Int64(info.st_size) > patternFileLimit else {
+                continue
+            }
+            throw GitProbeError(
+                code: .fileTooLarge, path: top, operation: "check pattern files",
+                explanation: "\(file) is \(Int64(info.st_size) / 1_048_576) MiB: git ignores a pattern file over 100 MiB "
+                    + "and libgit2 would read it whole, so its state cannot be read as git's")
+        }
+    }
+
     private static func refused(_ refusal: SmallFile.Refusal, file: String, for top: String) -> GitProbeError {
         let code: GitProbeError.Code =
             switch refusal {

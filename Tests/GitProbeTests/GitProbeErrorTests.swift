@@ -76,6 +76,15 @@ struct GitProbeErrorTests {
             #expect(mkfifo(head, 0o644) == 0)
             return trunk
         },
+        Case(name: "a .gitignore over git's 100 MiB pattern-file limit (sparse)", expected: .fileTooLarge) { fixture in
+            let trunk = try fixture.makeProject("outer").trunk
+            let url = trunk.appendingPathComponent(".gitignore")
+            FileManager.default.createFile(atPath: url.path, contents: Data("*.log\n".utf8))
+            let handle = try FileHandle(forWritingTo: url)
+            try handle.truncate(atOffset: 101 << 20)
+            try handle.close()
+            return trunk
+        },
         Case(name: "corrupt index", expected: .brokenRepository) { fixture in
             let trunk = try fixture.makeProject("outer").trunk
             try fixture.write("not an index at all\n", to: ".git/index", in: trunk)
