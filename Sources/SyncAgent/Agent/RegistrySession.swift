@@ -12,6 +12,9 @@ import RegistryClient
 /// proxy costs one reply deadline and a reconnect, and a table locked by `VACUUM FULL` or
 /// `ALTER TABLE` makes writes fail fast (`lock_timeout`) and wait with backoff ("busy"), the
 /// connection kept. Either way the loop goes on feeding the systemd watchdog.
+///
+/// What phase the session is in, and what each event does, is ``RegistrySessionState``; this
+/// class performs its actions (connect, drop, log) and owns the connection and the ledger.
 final class RegistrySession {
     /// The writes the agent makes, as its log lines name them when the registry refuses one.
     enum Write: String, Sendable, CaseIterable {
@@ -36,25 +39,14 @@ final class RegistrySession {
     private(set) var settings: ConnectionSettings
     private(set) var ledger = StateLedger()
     private(set) var counters = Counters()
-    /// When the next connection attempt is due; `nil` while connected.
-    private(set) var reconnectAt: Duration? = .zero
-    private var reconnectAttempt = 0
+    private(set) var state: RegistrySessionState
     private var connection: PostgresConnection?
     private var listener: RegistryListener?
     /// The legacy registry to import on the first connection when the registry is empty;
     /// cleared once looked at.
     private var legacyPath: String?
-    /// Worktrees whose latest state the server refused to store, and when to try again.
+    /// Worktrees whose latest state the server refused to store (or a busy registry held back).
     private(set) var refusedIDs: Set<String> = []
-    private struct Refusal {
-        var attempt: Int
-        var retryAt: Duration
-        /// A read-only session stays read-only: the retry opens a new one.
-        var reconnect: Bool
-    }
-    private var refusal: Refusal?
-    /// Set while the server's lock or statement bound stops writes; retried with backoff.
-    private var busy: (attempt: Int, retryAt: Duration)?
     private let backoff: @Sendable () -> Backoff
     private let inbox: Inbox
     private let logger: Logger
@@ -75,13 +67,53 @@ final class RegistrySession {
         self.inbox = inbox
         self.logger = logger
         self.legacyPath = legacyPath
+        self.state = RegistrySessionState(backoff: backoff())
     }
 
     var isConnected: Bool { connection != nil }
 
     /// The earliest moment the session needs the loop: a reconnect or a refused write's retry.
-    var nextDeadline: Duration? {
-        [reconnectAt, refusal?.retryAt, busy?.retryAt].compactMap { $0 }.min()
+    var nextDeadline: Duration? { state.nextDeadline }
+
+    /// Performs what the state machine asks; `error` is the one that led to it.
+    private func perform(_ action: RegistrySessionState.Action, error: (any Error)? = nil) {
+        let detail: Logger.Metadata = error.map { ["error": "\($0)"] } ?? [:]
+        switch action {
+        case .none, .connect:
+            break
+        case .drop:
+            dropConnection()
+        case .reportUnreachable(let first, let delay):
+            logger.log(level: first ? .warning : .debug, "cannot reach the registry; retrying",
+                       metadata: detail.merging(["retry.in": "\(delay)"]) { $1 })
+        case .reportBack:
+            logger.notice("database is back; writing the states kept meanwhile",
+                          metadata: ["pending.count": "\(ledger.pending.count)"])
+        case .reportLost:
+            logger.warning(
+                "lost the registry connection; keeping the latest state of every worktree and reconnecting",
+                metadata: detail.merging(["pending.count": "\(ledger.pending.count)"]) { $1 })
+            dropConnection()
+        case .reportRefused(let first, let delay):
+            guard first else { break }
+            logger.error(
+                """
+                the registry refuses git-state updates; they are kept, not counted as written, and \
+                retried with backoff until it accepts them (see `imi-sync doctor`)
+                """,
+                metadata: detail.merging(["rows.count": "\(refusedIDs.count)", "retry.in": "\(delay)"]) { $1 })
+        case .reportAccepted:
+            logger.notice("the registry accepts git-state updates again; the states kept meanwhile are written")
+        case .reportBusy(let first, let delay):
+            guard first else { break }
+            logger.warning(
+                "the registry is busy (a lock or a long statement holds its tables); states are kept and retried",
+                metadata: detail.merging([
+                    "pg.sqlstate": "\((error as? PostgresError)?.sqlState ?? "")", "retry.in": "\(delay)",
+                ]) { $1 })
+        case .reportNotBusy:
+            logger.notice("the registry is no longer busy; the states kept meanwhile are written")
+        }
     }
 
     // MARK: Connecting
@@ -90,12 +122,14 @@ final class RegistrySession {
     /// session); returns the active worktrees read right after, `nil` when nothing happened
     /// or the attempt failed (the next one is scheduled).
     func connectIfDue(at now: Duration) -> [RegisteredWorktree]? {
-        if let refusal, refusal.reconnect, now >= refusal.retryAt, connection != nil {
-            self.refusal?.reconnect = false
-            dropConnection()
-            reconnectAt = now
+        state.backoff = backoff()
+        var action = state.tick(at: now)
+        if action == .drop {
+            // A read-only session stays read-only: a new one is opened at once.
+            perform(action)
+            action = state.tick(at: now)
         }
-        guard let at = reconnectAt, now >= at else { return nil }
+        guard action == .connect else { return nil }
         return connect(at: now)
     }
 
@@ -123,23 +157,11 @@ final class RegistrySession {
             ledger.seed(try registry.storedStates())
             self.connection = connection
             self.listener = listener
-            if reconnectAttempt > 0 {
-                logger.notice(
-                    "database is back; writing the states kept meanwhile",
-                    metadata: ["pending.count": "\(ledger.pending.count)"])
-            }
-            reconnectAt = nil
-            reconnectAttempt = 0
+            perform(state.connectSucceeded())
             return listed
         } catch {
             dropConnection()
-            let delay = backoff().delay(forAttempt: reconnectAttempt)
-            let level: Logger.Level = reconnectAttempt == 0 ? .warning : .debug
-            logger.log(
-                level: level, "cannot reach the registry; retrying",
-                metadata: ["error": "\(error)", "retry.in": "\(delay)"])
-            reconnectAttempt += 1
-            reconnectAt = now + delay
+            perform(state.connectFailed(at: now), error: error)
             return nil
         }
     }
@@ -160,43 +182,38 @@ final class RegistrySession {
 
     /// The connection broke (a statement failed on it, or the listener lost its own).
     func lost(_ error: any Error, at now: Duration) {
-        guard connection != nil else { return }
-        logger.warning(
-            "lost the registry connection; keeping the latest state of every worktree and reconnecting",
-            metadata: ["error": "\(error)", "pending.count": "\(ledger.pending.count)"])
-        dropConnection()
-        reconnectAttempt = 1
-        reconnectAt = now + backoff().delay(forAttempt: 0)
+        state.backoff = backoff()
+        perform(state.lost(at: now), error: error)
     }
 
     /// Moves to other database settings (SIGHUP); reconnects at once when they changed.
     /// Refused states are retried at once either way.
     func reload(_ reloaded: ConnectionSettings, at now: Duration) {
-        if refusal != nil { refusal?.retryAt = now }
-        guard reloaded != settings else { return }
-        logger.notice("database settings changed; reconnecting", metadata: ["pg.target": "\(reloaded.redactedDescription)"])
-        settings = reloaded
-        dropConnection()
-        reconnectAttempt = 0
-        reconnectAt = now
+        let changed = reloaded != settings
+        if changed {
+            logger.notice("database settings changed; reconnecting", metadata: ["pg.target": "\(reloaded.redactedDescription)"])
+            settings = reloaded
+        }
+        perform(state.reload(settingsChanged: changed, at: now))
     }
 
-    /// Runs `body`, the agent's `write`, with the registry and this host's id while connected.
-    /// A lost connection is handled as everywhere else; a statement the server refuses (a
-    /// missing grant, a policy) is logged, once per write and distinct message, and yields `nil`.
-    func withRegistry<T>(_ write: Write, at now: Duration, _ body: (Registry, String) throws -> T) -> T? {
-        guard let connection, let hostID else { return nil }
+    /// Runs `body`, the agent's `write`, with the registry and this host's id while connected,
+    /// and says which of done / not connected / refused / busy / lost happened. A lost
+    /// connection is handled as everywhere else; a statement the server refuses (a missing
+    /// grant, a policy) is logged, once per write and distinct message.
+    func withRegistry<T>(_ write: Write, at now: Duration, _ body: (Registry, String) throws -> T) -> RegistryAccess<T> {
+        guard let connection, let hostID else { return .notConnected }
         do {
-            return try body(Registry(connection: connection), hostID)
+            return .done(try body(Registry(connection: connection), hostID))
         } catch let timeout as PostgresError where timeout.isServerTimeout {
             noteBusy(timeout, ids: [], at: now)
-            return nil
+            return .busy
         } catch let refusal as PostgresError where refusal.code != .connection {
             noteRefused(write, refusal.description, sqlState: refusal.sqlState)
-            return nil
+            return .refused
         } catch {
             lost(error, at: now)
-            return nil
+            return .lost
         }
     }
 
@@ -232,6 +249,7 @@ final class RegistrySession {
     }
 
     func stop() {
+        perform(state.stop())
         dropConnection()
     }
 
@@ -255,10 +273,9 @@ final class RegistrySession {
     /// Writes the pending states in one transaction. Only a committed state counts as
     /// written; states the server refuses stay pending and are retried with backoff.
     func flush(at now: Duration) {
-        guard let connection, !ledger.pending.isEmpty else { return }
-        if let busy, now < busy.retryAt { return }
+        guard let connection, !ledger.pending.isEmpty, !state.writesHeldBack(at: now) else { return }
         refusedIDs = refusedIDs.filter { ledger.pending[$0] != nil }
-        let retrying = refusal.map { now >= $0.retryAt } ?? true
+        let retrying = state.refusedRowsDue(at: now)
         let updates = ledger.pendingUpdates.filter { retrying || !refusedIDs.contains($0.worktreeID) }
         guard !updates.isEmpty else { return }
         let outcome: Registry.WriteOutcome
@@ -285,26 +302,14 @@ final class RegistrySession {
     private func noteRefusals(_ refused: [String: WriteRefusal], written: [GitStateUpdate], at now: Duration) {
         refusedIDs.subtract(written.map(\.worktreeID))
         refusedIDs.formUnion(refused.keys)
+        state.backoff = backoff()
         guard let first = refused.sorted(by: { $0.key < $1.key }).first?.value else {
-            if refusal != nil, refusedIDs.isEmpty {
-                logger.notice("the registry accepts git-state updates again; the states kept meanwhile are written")
-                refusal = nil
-            }
+            if refusedIDs.isEmpty { perform(state.accepted()) }
             return
         }
         counters.refusedFlushes += 1
-        let attempt = (refusal?.attempt ?? -1) + 1
-        let delay = backoff().delay(forAttempt: attempt)
-        if refusal == nil {
-            logger.error(
-                """
-                the registry refuses git-state updates; they are kept, not counted as written, and \
-                retried with backoff until it accepts them (see `imi-sync doctor`)
-                """,
-                metadata: ["error": "\(first)", "rows.count": "\(refused.count)", "retry.in": "\(delay)"])
-        }
         let readOnly = refused.values.contains { $0.sqlState == "25006" }
-        refusal = Refusal(attempt: attempt, retryAt: now + delay, reconnect: readOnly)
+        perform(state.refused(readOnly: readOnly, at: now), error: first)
     }
 
     /// Refreshes `last_sync_at` of the worktrees in `ids` whose stored state is current
@@ -338,20 +343,12 @@ final class RegistrySession {
     /// states stay pending (and show as refused in the status), the connection stays, and
     /// writes wait with backoff; one warning when it starts, one notice when it ends.
     private func noteBusy(_ error: PostgresError, ids: [String], at now: Duration) {
-        let attempt = (busy?.attempt ?? -1) + 1
-        let delay = backoff().delay(forAttempt: attempt)
-        if busy == nil {
-            logger.warning(
-                "the registry is busy (a lock or a long statement holds its tables); states are kept and retried",
-                metadata: ["error": "\(error)", "pg.sqlstate": "\(error.sqlState ?? "")", "retry.in": "\(delay)"])
-        }
         refusedIDs.formUnion(ids)
-        busy = (attempt, now + delay)
+        state.backoff = backoff()
+        perform(state.busy(at: now), error: error)
     }
 
     private func noteNotBusy() {
-        guard busy != nil else { return }
-        logger.notice("the registry is no longer busy; the states kept meanwhile are written")
-        busy = nil
+        perform(state.notBusy())
     }
 }

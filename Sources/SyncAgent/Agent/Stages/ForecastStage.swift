@@ -57,10 +57,10 @@ final class ForecastStage: AgentStage {
         }
         guard !targets.isEmpty else { return }
         let local = worktrees.registered(Array(worktrees.worktrees.keys))
-        let report = context.session.withRegistry(.forecast, at: now) { registry, _ in
+        let access = context.session.withRegistry(.forecast, at: now) { registry, _ in
             try forecaster.forecast(targets, local: local, registry: registry)
         }
-        guard let report else {
+        guard let report = access.value else {
             // Not written (the database is away or refused it): evaluate again, afresh, later.
             for target in targets {
                 forecaster.invalidate(target.worktree.id)

@@ -63,12 +63,21 @@ final class MembershipStage: AgentStage {
     /// Runs the membership passes due and follows the registry when they changed rows.
     private func keepMembership(at now: Duration) {
         let registered = context.worktrees.registered(Array(context.worktrees.worktrees.keys))
-        let changed = context.session.withRegistry(.membership, at: now) { registry, hostID in
+        let access = context.session.withRegistry(.membership, at: now) { registry, hostID in
             try keeper.runDue(at: now, registry: registry, hostID: hostID, registered: registered)
         }
-        if changed == nil, context.session.isConnected { keeper.refused(at: now) }
-        updateWatches()
-        if changed == true { onRegistryChanged(now) }
+        switch access {
+        case .done(let changed):
+            updateWatches()
+            if changed { onRegistryChanged(now) }
+        case .refused, .busy:
+            // Walk again later, waiting longer after each refusal in a row.
+            keeper.refused(at: now)
+            updateWatches()
+        case .notConnected, .lost:
+            // Every pass is scheduled again when the session connects.
+            updateWatches()
+        }
     }
 
     /// Imports what the old iMi CLI added to the legacy registry (the dual-run period).
@@ -78,7 +87,7 @@ final class MembershipStage: AgentStage {
             try legacy.runDue(at: now, connection: registry.connection, hostID: hostID)
         }
         updateWatches()
-        if imported == true { onRegistryChanged(now) }
+        if imported.value == true { onRegistryChanged(now) }
     }
 
     func updateWatches() {
