@@ -122,6 +122,7 @@ public struct SchemaMigrator {
         1: ("table", "projects"), 2: ("function", "get_registry_stats()"),
         4: ("function", "imi_notify_registry_changed()"), 5: ("table", "hosts"),
         6: ("table", "worktree_change_sets"), 7: ("column", "worktrees.agent_lease_expires_at"),
+        9: ("column", "worktree_change_sets.stale_since"),
     ]
 
     /// Whether the landmark of `migration` exists (always false for a file without one).
