@@ -24,6 +24,10 @@ extension MergeSandbox {
             throw GitProbeError(code: .brokenRepository, path: path, operation: "git_repository_path")
         }
         let top = PathBytes.of(workdir)
+        try checkRuleFiles(
+            [top + Array(".gitignore".utf8), top + Array(".gitattributes".utf8),
+             PathBytes.of(git_repository_commondir(worktree.handle)) + Array("info/exclude".utf8)],
+            worktreePath: path)
         var settings = worktree.statusSettings()
         settings.untrackedFiles = .all
         settings.detectsStagedRenames = false
@@ -61,6 +65,20 @@ extension MergeSandbox {
         return WorkdirScan(
             worktreePath: path, indexPath: String(cString: gitDirectory) + "index",
             headCommit: head.commit.map(GitRepository.hex), trunkCommit: trunk.map(GitRepository.hex), edits: edits)
+    }
+
+    /// Rule files libgit2 reads whole (and keeps) for status: the forecast refuses a worktree
+    /// whose top-level ones exceed ``WorktreeFile/ruleFileLimit`` instead of letting a
+    /// runaway file take gigabytes. (Nested `.gitignore` files are not checked: only a walk
+    /// would find them, and libgit2 makes its own.)
+    private static func checkRuleFiles(_ files: [[UInt8]], worktreePath: String) throws(GitProbeError) {
+        for file in files {
+            var info = stat()
+            guard withCString(file, { lstat($0, &info) }) == 0, Int(info.st_size) > WorktreeFile.ruleFileLimit else { continue }
+            throw GitProbeError(
+                code: .libgit2, path: worktreePath, operation: "read \(PathChange.text(of: file))",
+                libgit2Message: "\(info.st_size) bytes, more than the \(WorktreeFile.ruleFileLimit >> 20) MiB the forecast lets libgit2 read")
+        }
     }
 
     /// The blob's id; its content written into the sandbox unless an object store already has

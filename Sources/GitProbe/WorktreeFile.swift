@@ -49,6 +49,10 @@ enum WorktreeFile: Equatable {
     /// line merge would say little anyway.
     static let storeLimit = 1 << 20
 
+    /// The largest `.gitignore`, `.gitattributes` or `info/exclude` a scan lets libgit2 read
+    /// (it reads them whole): far above any real rule file.
+    static let ruleFileLimit = 4 << 20
+
     /// The flags of every open the forecast makes: never blocks on a FIFO, never follows a
     /// symbolic link, never leaks into a child.
     static let openFlags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC

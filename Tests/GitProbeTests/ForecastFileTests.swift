@@ -15,6 +15,7 @@ import Testing
 struct ForecastFileTests {
     struct Project {
         let fixture: GitFixture
+        let project: GitFixture.Project
         let trunk: URL
         let worktree: URL
         var common: String { trunk.appendingPathComponent(".git").path }
@@ -25,7 +26,7 @@ struct ForecastFileTests {
         let project = try fixture.makeProject("p", files: ["README.md": "a\n", "src/app.c": "int main;\n"])
         try fixture.git(["fetch", "--quiet"], in: project.trunk)
         let worktree = try fixture.addWorktree("feat-x", branch: "feat/x", to: project)
-        return Project(fixture: fixture, trunk: project.trunk, worktree: worktree)
+        return Project(fixture: fixture, project: project, trunk: project.trunk, worktree: worktree)
     }
 
     /// `renameat2(…, RENAME_EXCHANGE)`: Glibc declares it only under _GNU_SOURCE.
@@ -154,6 +155,42 @@ struct ForecastFileTests {
         #expect(porcelain == "?? gen/\n?? src/new.c\n", "the oracle: git status")
         #expect(state.listedEntry(for: Array("gen/deep/f7.txt".utf8)) == Array("gen/".utf8))
         #expect(state.tree == (try ForecastTests.gitAddAllTree(setup.fixture, setup.worktree)))
+    }
+
+    @Test("large files are merged by id alone: the same one merges cleanly, two different ones cannot be merged (no guess)")
+    func largeFilesInMerges() throws {
+        let setup = try Self.project()
+        let other = try setup.fixture.addWorktree("feat-y", branch: "feat/y", to: setup.project)
+        let size = WorktreeFile.storeLimit + 10
+        let sandbox = try MergeSandbox(commonDirectory: setup.common)
+        for (label, second) in [("same", "a"), ("different", "b")] {
+            try String(repeating: "a", count: size).write(to: setup.worktree.appendingPathComponent("big.bin"), atomically: false, encoding: .utf8)
+            try String(repeating: second, count: size).write(to: other.appendingPathComponent("big.bin"), atomically: false, encoding: .utf8)
+            let a = try sandbox.workingState(ofWorktreeAt: setup.worktree.path, defaultBranch: "main")
+            let b = try sandbox.workingState(ofWorktreeAt: other.path, defaultBranch: "main")
+            if label == "same" {
+                #expect(try sandbox.conflictingPaths(a, b) == [])
+            } else {
+                #expect(throws: GitProbeError.self, "the merge needs both contents, which were never stored") {
+                    _ = try sandbox.conflictingPaths(a, b)
+                }
+            }
+        }
+        #expect(sandbox.storedBytes < 1 << 20)
+    }
+
+    @Test("a runaway .gitignore is refused in one line naming it, not read whole")
+    func hugeGitignore() throws {
+        let setup = try Self.project()
+        let ignore = setup.worktree.appendingPathComponent(".gitignore").path
+        let descriptor = open(ignore, O_CREAT | O_WRONLY, 0o644)
+        #expect(ftruncate(descriptor, 1 << 30) == 0)
+        close(descriptor)
+        let error = #expect(throws: GitProbeError.self) {
+            _ = try MergeSandbox.scan(worktreeAt: setup.worktree.path, defaultBranch: "main")
+        }
+        #expect(error?.description.contains(".gitignore") == true && error?.description.contains("\n") == false, "\(String(describing: error))")
+        #expect(error?.description.contains("1073741824 bytes") == true)
     }
 
     @Test("the bytes a sandbox holds are counted, path-level updates included; large files add nothing")
