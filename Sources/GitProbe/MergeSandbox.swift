@@ -15,8 +15,9 @@ internal import CGit2
 /// Nothing is written to disk, no file in the repository is touched (not even the mtime a
 /// "freshen" of an existing object would set), no index is written and no lock is taken.
 ///
-/// Not `Sendable`: one sandbox is used by one thread. Memory grows with what is built in it;
-/// drop it after a batch.
+/// Not `Sendable`: one sandbox is used by one thread. Memory grows with what is built in it
+/// (``storedBytes`` counts it; files over 1 MiB are never stored); drop it after a batch or
+/// when over a budget.
 public final class MergeSandbox {
     let repository: OpaquePointer
     let odb: OpaquePointer

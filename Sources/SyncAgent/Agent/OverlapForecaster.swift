@@ -16,9 +16,9 @@ import RegistryClient
 /// one forecaster, whose sandboxes and states live until `invalidate`, `storeBudget` or
 /// `maxBuilds`.
 ///
-/// Memory: files above ``GitProbe/WorktreeFile`` 's store limit (1 MiB) are hashed by
-/// streaming and never held; what the sandboxes hold is counted, and at the start of a pass
-/// over `storeBudget` they start afresh (the states in them are built again when needed).
+/// Memory: files above GitProbe's store limit (1 MiB) are hashed by streaming and never
+/// held; what the sandboxes hold is counted, and at the start of a pass over `storeBudget`
+/// they start afresh (the states in them are built again when needed).
 /// A worktree whose state cannot be built keeps its stored change set, marked stale.
 final class OverlapForecaster {
     let logger: Logger
@@ -87,6 +87,8 @@ final class OverlapForecaster {
             states[id] = nil
             commonOf[id] = nil
         }
+        let used = Set(commonOf.values)
+        for common in sandboxes.keys where !used.contains(common) { sandboxes[common] = nil }
         if builds >= maxBuilds || storedBytes > storeBudget {
             if !sandboxes.isEmpty { resets += 1 }
             sandboxes = [:]
