@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Modules by concern (README "Layout"):
+// Modules by concern (docs/architecture.md, "Layout"):
 //   GitProbe         libgit2 -> WorktreeState (read-only)
 //   PostgresClient   libpq: connection, typed binds and decodes, transactions, COPY, LISTEN
 //   RegistryClient   the iMi schema: migrations, typed queries, batched writes

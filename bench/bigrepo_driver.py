@@ -61,7 +61,8 @@ def main():
         time.sleep(0.05)
     print(f"continuous editing, 10 edits/s for {elapsed:.0f} s: agent {share:.1f}% of one core  (target <= 10%); "
           f"row {count()} (expected {expected + 300})")
-    print(f"agent RSS: {status_kb(pid, 'VmRSS') / 1024:.1f} MB (peak {status_kb(pid, 'VmHWM') / 1024:.1f} MB)")
+    print(f"agent RSS: {status_kb(pid, 'VmRSS') / 1024:.1f} MB (anonymous {status_kb(pid, 'RssAnon') / 1024:.1f} MB, "
+          f"peak {status_kb(pid, 'VmHWM') / 1024:.1f} MB)")
 
 
 if __name__ == "__main__":

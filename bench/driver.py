@@ -184,7 +184,8 @@ def main():
     watched = query(reader, "SELECT count(*) FROM worktrees WHERE active")[0]
     print(f"idle CPU over {idle} s with {watched} worktrees watched: {used:.2f} s  (target <= 0.1 s)")
     print(f"RSS with {watched} worktrees: {status_kb(pid, 'VmRSS') / 1024:.1f} MB "
-          f"(peak {status_kb(pid, 'VmHWM') / 1024:.1f} MB)  (target <= 40 MB)")
+          f"(anonymous {status_kb(pid, 'RssAnon') / 1024:.1f} MB, peak {status_kb(pid, 'VmHWM') / 1024:.1f} MB)"
+          f"  (target <= 40 MB)")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@
 --                    logs in as a role of its own, a member of it, made with
 --                      CALL imi_grant_host('laptop', 'imi_host_laptop');
 --                    Row-level security limits that role's writes to its own host's rows
---                    (and its own hosts row): host A's agent cannot change host B's rows.
+--                    (and its own hosts row, and the git facts of projects whose trunk is its
+--                    own or no host's): host A's agent cannot change host B's rows.
 -- Both may change only the git-state and membership columns; never names, agents, metadata,
 -- activities or the schema. Authenticate with peer auth over the local socket or a ~/.pgpass
 -- entry; never a password in a unit file. Migrations are run by the owner, not by these roles.
@@ -55,14 +56,14 @@ BEGIN
         EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON worktree_change_sets, worktree_changes, '
             'worktree_pair_verdicts, worktree_pair_conflicts TO %I', agent);
         EXECUTE format('GRANT SELECT ON v_worktree_overlaps TO %I', agent);
+        -- doctor's integrity check (activities without a worktree) and stats' count of
+        -- activities: the one column they read, never what an activity says.
+        EXECUTE format('GRANT SELECT (worktree_id) ON agent_activities TO %I', agent);
     END LOOP;
 END
 $$;
--- The host the current role is the agent of (NULL for any other role).
-CREATE OR REPLACE FUNCTION imi_current_host() RETURNS uuid
-LANGUAGE sql STABLE AS $$
-    SELECT id FROM hosts WHERE role_name = current_user
-$$;
+-- imi_current_host(), the host the current role is the agent of, is migration 008's: it names
+-- public.hosts and pins its search_path, so a temporary `hosts` cannot answer for it.
 GRANT EXECUTE ON FUNCTION imi_current_host() TO imi_sync_agent, imi_sync_host;
 
 -- Row-level security. Readers are not limited (status, hosts and dashboards see every host);
@@ -95,20 +96,47 @@ CREATE POLICY imi_host_insert ON hosts FOR INSERT TO imi_sync_host
 CREATE POLICY imi_host_update ON hosts FOR UPDATE TO imi_sync_host
     USING (role_name = current_user) WITH CHECK (role_name = current_user);
 
+-- A project's git facts (remote_origin, default_branch, trunk_path) belong to the host its
+-- trunk is on: a host's role may change them while the project's active trunk row is its own,
+-- or no host's (a trunk that moved, or one not registered yet), never while it is another's;
+-- it may register new projects. The membership pass needs no more.
+ALTER TABLE projects ENABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS imi_read_all ON projects;
+DROP POLICY IF EXISTS imi_single_agent ON projects;
+DROP POLICY IF EXISTS imi_host_insert ON projects;
+DROP POLICY IF EXISTS imi_host_update ON projects;
+CREATE POLICY imi_read_all ON projects FOR SELECT USING (true);
+CREATE POLICY imi_single_agent ON projects FOR ALL TO imi_sync_agent USING (true) WITH CHECK (true);
+CREATE POLICY imi_host_insert ON projects FOR INSERT TO imi_sync_host WITH CHECK (true);
+CREATE POLICY imi_host_update ON projects FOR UPDATE TO imi_sync_host
+    USING (imi_current_host() IS NOT NULL AND (
+        EXISTS (SELECT 1 FROM worktrees w WHERE w.project_id = projects.id AND w.active AND w.path = projects.trunk_path
+                AND w.host_id = imi_current_host())
+        OR NOT EXISTS (SELECT 1 FROM worktrees w WHERE w.project_id = projects.id AND w.active AND w.path = projects.trunk_path
+                       AND w.host_id <> imi_current_host())))
+    WITH CHECK (imi_current_host() IS NOT NULL AND (
+        EXISTS (SELECT 1 FROM worktrees w WHERE w.project_id = projects.id AND w.active AND w.path = projects.trunk_path
+                AND w.host_id = imi_current_host())
+        OR NOT EXISTS (SELECT 1 FROM worktrees w WHERE w.project_id = projects.id AND w.active AND w.path = projects.trunk_path
+                       AND w.host_id <> imi_current_host())));
+
 -- Makes `role` (a new login role, if it does not exist) the agent of host `host`: a member
 -- of imi_sync_host, named in the host's row. Identifiers are quoted by format('%I').
+-- Names are schema-qualified and search_path pinned, as in every function of the registry.
 CREATE OR REPLACE PROCEDURE imi_grant_host(host text, role text)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
 BEGIN
     BEGIN
-        IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = role) THEN
+        IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = role) THEN
             EXECUTE format('CREATE ROLE %I LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE', role);
         END IF;
     EXCEPTION
         WHEN duplicate_object OR unique_violation THEN NULL;
     END;
     EXECUTE format('GRANT imi_sync_host TO %I', role);
-    INSERT INTO hosts (name, role_name) VALUES (host, role)
+    INSERT INTO public.hosts (name, role_name) VALUES (host, role)
     ON CONFLICT (name) DO UPDATE SET role_name = EXCLUDED.role_name;
 END
 $$;
@@ -182,3 +210,24 @@ CREATE POLICY imi_host_own ON worktree_pair_conflicts FOR ALL TO imi_sync_host
                        AND w.host_id IS DISTINCT FROM imi_current_host()))
     WITH CHECK (NOT EXISTS (SELECT 1 FROM worktrees w WHERE w.id IN (worktree_id_a, worktree_id_b)
                             AND w.host_id IS DISTINCT FROM imi_current_host()));
+
+-- No agent role needs temporary tables or objects of its own in public: a session's temporary
+-- schema is searched before the registry's, the way host roles once shadowed `hosts`. TEMP
+-- comes from PUBLIC by default, so it is revoked there (a role that needs it gets it by name);
+-- the registry's owner keeps it (the legacy import stages rows in temporary tables). Each
+-- statement is a warning, not an error, for a runner that does not own the database or schema.
+DO $$
+DECLARE
+    owner text := (SELECT pg_catalog.pg_get_userbyid(c.relowner) FROM pg_catalog.pg_class c
+                   WHERE c.oid = 'public.hosts'::regclass);
+BEGIN
+    EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC, imi_sync_agent, imi_sync_host, imi_sync_mcp',
+                   current_database());
+    EXECUTE format('GRANT TEMPORARY ON DATABASE %I TO %I', current_database(), owner);
+    REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+    IF has_database_privilege('public', current_database(), 'TEMPORARY') THEN
+        RAISE WARNING 'every role keeps TEMPORARY on database %: run roles.sql as its owner or a superuser to take it away',
+            current_database();
+    END IF;
+END
+$$;

@@ -26,4 +26,5 @@ DROP FUNCTION IF EXISTS imi_worktree_status(boolean, integer, integer);
 DROP FUNCTION IF EXISTS imi_touch_updated_at();
 DROP FUNCTION IF EXISTS imi_notify_registry_changed();
 DROP FUNCTION IF EXISTS imi_host_is_stale(timestamptz, integer);
+DROP FUNCTION IF EXISTS imi_current_host();
 DROP TABLE IF EXISTS imi_schema_migrations;

@@ -22,5 +22,5 @@ if [[ $# -eq 0 && "${IMI_SKIP_SANITIZER:-0}" != 1 ]]; then
     # parallel suites would starve the agent tests' timing.
     ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 swift test --skip-build --sanitize=address \
         --scratch-path .build-asan --no-parallel \
-        --filter 'GitProbeTests|WatchTests|WatchCoverageTests|DirectoryListingTests|Legacy'
+        --filter 'GitProbeTests|WatchTests|WatchCoverageTests|DirectoryListingTests|BlockedProbeTests|Legacy'
 fi

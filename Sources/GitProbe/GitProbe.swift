@@ -51,6 +51,8 @@ public struct GitProbe: Sendable {
         }
 
         let repository = try GitRepository(openingWorktreeAt: path)
+        try RepositoryFiles.checkPatternFiles(
+            top: path, commonDirectory: GitRepository.trimmed(git_repository_commondir(repository.handle)))
         let indexBefore = remembering ? repository.indexIdentity() : nil
         let head = try repository.head()
 

@@ -1,5 +1,11 @@
 internal import CGit2
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 extension GitProbeError {
     /// Builds an error from a failed libgit2 call, reading `git_error_last()` before anything
     /// else can overwrite it (it is per thread, so concurrent probes do not mix messages).
@@ -29,7 +35,34 @@ extension GitProbeError {
             error.code = .unsupportedFormat
             error.explanation = explanation
         }
+        // libgit2 1.5.1 refuses a repository of another user with GIT_ENOTFOUND and the words
+        // of the config lookup it failed ("config value 'safe.directory' was not found"), not
+        // with GIT_EOWNER; both are said as what they are.
+        if returnCode == GIT_EOWNER.rawValue
+            || (returnCode == GIT_ENOTFOUND.rawValue && message?.contains("'safe.directory'") == true)
+        {
+            error.code = .ownedByAnotherUser
+            error.explanation = ownership(of: path)
+            error.libgit2Message = nil
+        }
         return error
+    }
+
+    /// Who owns the repository at `path` (its top or its `.git`, whichever another user owns),
+    /// as one clause: "/srv/repo is owned by another user (uid 65534); git refuses it unless
+    /// listed in safe.directory".
+    static func ownership(of path: String, currentUser: uid_t = geteuid()) -> String {
+        let candidates = [path, path.hasSuffix("/") ? path + ".git" : path + "/.git"]
+        for candidate in candidates {
+            var info = stat()
+            guard lstat(candidate, &info) == 0, info.st_uid != currentUser else { continue }
+            return ownership(of: candidate, uid: info.st_uid)
+        }
+        return "\(path) is owned by another user; git refuses it unless listed in safe.directory"
+    }
+
+    static func ownership(of path: String, uid: uid_t) -> String {
+        "\(path) is owned by another user (uid \(uid)); git refuses it unless listed in safe.directory"
     }
 
     /// What a libgit2 1.5 message says the repository uses that it cannot read, in git's

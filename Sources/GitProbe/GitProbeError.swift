@@ -13,6 +13,14 @@ public struct GitProbeError: Error, Sendable, Equatable, CustomStringConvertible
         /// The repository uses a format libgit2 1.5 cannot read (SHA-256 object names, a
         /// sparse index); `explanation` names the git setting responsible.
         case unsupportedFormat
+        /// The probe did not finish: it was blocked (opening a FIFO that never answers, a hung
+        /// file system) and was given up so that other worktrees are not held up.
+        case blocked
+        /// A file git keeps small (`.git`, `gitdir`, `commondir`, `HEAD`) is too large to be one.
+        case fileTooLarge
+        /// The repository belongs to another user; git (and libgit2) refuse it unless it is
+        /// listed in `safe.directory`.
+        case ownedByAnotherUser
     }
 
     /// The kind of failure.
@@ -73,6 +81,9 @@ public struct GitProbeError: Error, Sendable, Equatable, CustomStringConvertible
         case .brokenRepository: "broken git repository"
         case .libgit2: "libgit2 failed"
         case .unsupportedFormat: "repository format libgit2 1.5 cannot read"
+        case .blocked: "probe blocked"
+        case .fileTooLarge: "not a git repository"
+        case .ownedByAnotherUser: "repository refused"
         }
     }
 }

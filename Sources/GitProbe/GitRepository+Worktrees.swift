@@ -14,6 +14,7 @@ extension GitProbe {
     /// `readingLinkedHeads: false` leaves the `head` of valid linked worktrees `nil` (each
     /// costs an open of its own); a caller that opens them anyway reads it there.
     public func inspectRepository(at path: String, readingLinkedHeads: Bool = true) throws(GitProbeError) -> RepositoryInspection {
+        try RepositoryFiles.check(path)
         let opened = try GitRepository.opening(repositoryAt: path)
         // A linked worktree names the common repository, which owns the worktree list.
         let repository =
@@ -26,7 +27,8 @@ extension GitProbe {
     /// What HEAD of the repository or worktree at `path` (a worktree top or a git
     /// directory) names; `nil` when it names nothing readable.
     public func head(at path: String) throws(GitProbeError) -> RepositoryInspection.Head? {
-        try GitRepository.opening(repositoryAt: path).head().inspected
+        try RepositoryFiles.check(path)
+        return try GitRepository.opening(repositoryAt: path).head().inspected
     }
 }
 
@@ -91,11 +93,20 @@ extension GitRepository {
         return (0..<names.count).compactMap { names.strings[$0].map { String(cString: $0) } }
     }
 
-    /// One linked worktree: its path, its condition and, when it is valid, its HEAD.
+    /// One linked worktree: its path, its condition and, when it is valid, its HEAD. It is
+    /// valid only when the link holds both ways: its administrative directory's `gitdir` names
+    /// `<path>/.git`, and that file names the administrative directory back (libgit2 believes
+    /// `gitdir` alone, so a forged one would make any directory a worktree).
     func linkedWorktree(named name: String, commonDirectory: String, readingHead: Bool) -> RepositoryInspection.Worktree {
         var worktree = RepositoryInspection.Worktree(
             administrativeName: name, path: "", gitDirectory: commonDirectory + "/worktrees/" + name,
             head: nil, condition: .valid)
+        do {
+            try RepositoryFiles.checkGitDirectory(worktree.gitDirectory, for: worktree.gitDirectory)
+        } catch {
+            worktree.condition = .unreadable(detail: error.description)
+            return worktree
+        }
         var handle: OpaquePointer?
         let rc = git_worktree_lookup(&handle, self.handle, name)
         guard rc == 0, let handle else {
@@ -107,7 +118,17 @@ extension GitRepository {
         }
         defer { git_worktree_free(handle) }
         worktree.path = git_worktree_path(handle).map { Self.trimmed($0) } ?? ""
-        if git_worktree_validate(handle) != 0 || !Self.isDirectory(worktree.path) {
+        let link = RepositoryFiles.link(of: worktree.gitDirectory)
+        switch link {
+        case .broken(let detail):
+            worktree.condition = .notLinked(detail: detail)
+            return worktree
+        case .unreadable(let detail):
+            worktree.condition = .unreadable(detail: detail)
+            return worktree
+        case .holds, .gone: break
+        }
+        if link == .gone || git_worktree_validate(handle) != 0 || !Self.isDirectory(worktree.path) {
             var reason = git_buf()
             defer { git_buf_dispose(&reason) }
             if git_worktree_is_locked(&reason, handle) > 0 {

@@ -24,6 +24,9 @@ final class GitRepository {
     /// Opens the worktree at a path given as bytes (a submodule's name need not be UTF-8).
     init(openingWorktreeAtBytes pathBytes: [UInt8]) throws(GitProbeError) {
         let path = String(decoding: pathBytes, as: UTF8.self)
+        // libgit2 reads `.git`, `HEAD`, `commondir` and `gitdir` whole with a blocking open:
+        // a 2 GB `.git` or a FIFO named HEAD is refused here, bounded, before it looks.
+        try RepositoryFiles.check(path)
         var opened: OpaquePointer?
         // NO_SEARCH: a plain directory inside some other checkout must not be mistaken for that
         // checkout, the registry records worktree roots only.

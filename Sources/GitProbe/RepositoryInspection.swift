@@ -76,5 +76,9 @@ public struct RepositoryInspection: Sendable, Equatable {
         case locked(reason: String)
         /// Its administrative files or HEAD cannot be read; `detail` says why.
         case unreadable(detail: String)
+        /// Its administrative directory's `gitdir` names a directory whose `.git` does not name
+        /// that administrative directory back (a forged or stale `gitdir`): not a worktree of
+        /// this repository, whatever libgit2 says. `detail` says how the link is broken.
+        case notLinked(detail: String)
     }
 }

@@ -28,6 +28,7 @@ public final class WorktreeLayout {
     /// Opens the worktree whose top directory is `worktreePathBytes`.
     public init(worktreePathBytes: [UInt8]) throws(GitProbeError) {
         GitLibrary.initialize()
+        try RepositoryFiles.check(String(decoding: worktreePathBytes, as: UTF8.self))
         let repository = try GitRepository(openingWorktreeAtBytes: worktreePathBytes)
         self.repository = repository
         gitDirectory = Self.trimmed(git_repository_path(repository.handle))

@@ -15,11 +15,24 @@ public struct ConnectionSettings: Sendable, Equatable {
     public var origin: String
     /// Seconds libpq waits for the server before giving up (`connect_timeout`).
     public var connectTimeout: Int
+    /// How long statements may wait, and the keepalives; see ``ConnectionTimeouts``.
+    public var timeouts: ConnectionTimeouts
 
-    public init(conninfo: String, origin: String, connectTimeout: Int = 10) {
+    public init(
+        conninfo: String, origin: String, connectTimeout: Int = 10, timeouts: ConnectionTimeouts = ConnectionTimeouts()
+    ) {
         self.conninfo = conninfo
         self.origin = origin
         self.connectTimeout = connectTimeout
+        self.timeouts = timeouts
+    }
+
+    /// These settings with the bounds of a background connection (agent, listener, mcp):
+    /// bounds already set (by a test) are kept.
+    public var boundedForBackground: ConnectionSettings {
+        var bounded = self
+        bounded.timeouts = timeouts.boundedForBackground
+        return bounded
     }
 
     /// The connection string for display: rebuilt from libpq's parse, the password as

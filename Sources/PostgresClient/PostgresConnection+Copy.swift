@@ -12,44 +12,61 @@ extension PostgresConnection {
             try body(writer)
             try writer.flush()
         } catch {
-            _ = PQputCopyEnd(connection, "aborted by imi-sync")
-            drainResults()
+            if isHealthy, (try? endCopy(sql, failure: "aborted by imi-sync")) != nil {
+                drainResults(sql)
+            }
             throw error
         }
-        guard PQputCopyEnd(connection, nil) == 1 else {
-            let reason = String(cString: PQerrorMessage(connection)).singleLine
-            drainResults()
-            throw PostgresError(.connection, "COPY to \(settings.redactedDescription) failed: \(reason)")
+        try endCopy(sql, failure: nil)
+        let result = try collectResults(until: ReplyDeadline(timeouts.reply), doing: sql)
+        guard let result else {
+            throw PostgresError(
+                .connection,
+                "COPY to \(settings.redactedDescription) failed: " + String(cString: PQerrorMessage(connection)).singleLine)
         }
-        var rows = 0
-        var failure: PostgresError?
-        while let result = PQgetResult(connection) {
-            if PQresultStatus(result) == PGRES_COMMAND_OK {
-                rows = Int(String(cString: PQcmdTuples(result))) ?? 0
-                PQclear(result)
-            } else if failure == nil {
-                failure = self.failure(of: result, doing: "COPY failed on \(settings.redactedDescription)")
-            } else {
-                PQclear(result)
-            }
+        guard PQresultStatus(result) == PGRES_COMMAND_OK else {
+            throw self.failure(of: result, doing: "COPY failed on \(settings.redactedDescription)")
         }
-        if let failure { throw failure }
+        let rows = Int(String(cString: PQcmdTuples(result))) ?? 0
+        PQclear(result)
         return rows
     }
 
-    fileprivate func drainResults() {
-        while let result = PQgetResult(connection) { PQclear(result) }
+    /// Ends the COPY (`failure`: aborts it with that message) and sends what is queued.
+    private func endCopy(_ sql: String, failure: String?) throws {
+        while true {
+            switch PQputCopyEnd(connection, failure) {
+            case 1:
+                return try flushOutput(until: ReplyDeadline(timeouts.reply), doing: sql)
+            case 0:
+                try flushOutput(until: ReplyDeadline(timeouts.reply), doing: sql)
+            default:
+                throw PostgresError(
+                    .connection,
+                    "COPY to \(settings.redactedDescription) failed: " + String(cString: PQerrorMessage(connection)).singleLine)
+            }
+        }
     }
 
+    fileprivate func drainResults(_ sql: String) {
+        if let result = try? collectResults(until: ReplyDeadline(timeouts.reply), doing: sql) { PQclear(result) }
+    }
+
+    /// Queues `bytes` and sends them; the socket's backpressure holds memory at the writer's
+    /// buffer, each wait under the reply deadline.
     fileprivate func putCopyData(_ bytes: UnsafeRawBufferPointer) throws {
         guard bytes.count > 0 else { return }
-        let status = PQputCopyData(
-            connection, bytes.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(bytes.count))
-        guard status == 1 else {
-            throw PostgresError(
-                .connection,
-                "COPY to \(settings.redactedDescription) failed: "
-                    + String(cString: PQerrorMessage(connection)).singleLine)
+        while true {
+            let status = PQputCopyData(
+                connection, bytes.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(bytes.count))
+            guard status >= 0 else {
+                throw PostgresError(
+                    .connection,
+                    "COPY to \(settings.redactedDescription) failed: "
+                        + String(cString: PQerrorMessage(connection)).singleLine)
+            }
+            try flushOutput(until: ReplyDeadline(timeouts.reply), doing: "COPY")
+            if status == 1 { return }
         }
     }
 }

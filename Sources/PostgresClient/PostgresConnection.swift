@@ -9,14 +9,23 @@ internal import CLibPQ
 /// bound by type; ``executeScript(_:)`` exists for SQL fixed at compile time only.
 /// Not thread-safe: one connection belongs to one thread at a time, and every call blocks
 /// that thread, so callers keep it off Swift's cooperative thread pool.
+///
+/// The socket is non-blocking: statements are sent with `PQsend…` and their answers awaited
+/// in `poll` under ``timeouts``' reply deadline (see ``ConnectionTimeouts``), so a server or
+/// proxy that stops answering costs at most that long, and the connection is then shut down.
 public final class PostgresConnection {
     /// The libpq handle; extensions in this module (COPY, LISTEN) use it, nothing outside does.
     let connection: OpaquePointer
     public let settings: ConnectionSettings
+    /// The bounds in force; starts as the settings' and may be changed for one long task.
+    public var timeouts: ConnectionTimeouts
+    /// Why the connection was shut down on this side (a reply deadline passed), or `nil`.
+    var abandoned: PostgresError?
 
     /// Opens a connection; a failure names the target (without password) and libpq's reason.
     public init(settings: ConnectionSettings, applicationName: String = "imi-sync") throws {
         self.settings = settings
+        self.timeouts = settings.timeouts
         if let problem = settings.urlCredentialProblem {
             throw PostgresError(.invalidInput, "invalid database connection URL (from \(settings.origin)): \(problem)")
         }
@@ -28,8 +37,11 @@ public final class PostgresConnection {
         }
         // dbname with expand_dbname=1 takes a whole URL or key=value string; empty values
         // fall through to the PG* variables, exactly as psql behaves.
-        let keywords = ["dbname", "fallback_application_name", "connect_timeout"]
-        let values = [settings.conninfo, applicationName, String(settings.connectTimeout)]
+        // Keywords before dbname are overridden by the string's own (keepalives the user set);
+        // those after it override the string.
+        let keepalives = settings.timeouts.connectionKeywords
+        let keywords = keepalives.map(\.0) + ["dbname", "fallback_application_name", "connect_timeout"]
+        let values = keepalives.map(\.1) + [settings.conninfo, applicationName, String(settings.connectTimeout)]
         let connection = withCStringArray(keywords) { keywordPointers in
             withCStringArray(values) { valuePointers in
                 PQconnectdbParams(keywordPointers, valuePointers, 1)
@@ -46,6 +58,10 @@ public final class PostgresConnection {
                 "cannot connect to PostgreSQL at \(settings.redactedDescription): \(reason)")
         }
         self.connection = connection
+        // Sends never block: a peer that stops reading is noticed by the reply deadline.
+        guard PQsetnonblocking(connection, 1) == 0 else {
+            throw PostgresError(.connection, "cannot make the connection to \(settings.redactedDescription) non-blocking")
+        }
         // Notices ("relation already exists, skipping") are not errors; keep stderr clean.
         PQsetNoticeProcessor(connection, { _, _ in }, nil)
         // Timestamps come back in the one text form ``PostgresRows`` reads.
@@ -62,17 +78,31 @@ public final class PostgresConnection {
     /// The server process serving this connection (`pg_backend_pid()`).
     public var backendProcessID: Int32 { PQbackendPID(connection) }
 
+    /// The value libpq uses for a connection keyword (`keepalives_idle`), for checks and tests.
+    package func option(_ keyword: String) -> String? {
+        guard let options = PQconninfo(connection) else { return nil }
+        defer { PQconninfoFree(options) }
+        var option = options
+        while let name = option.pointee.keyword {
+            if String(cString: name) == keyword { return option.pointee.val.map { String(cString: $0) } }
+            option += 1
+        }
+        return nil
+    }
+
     /// False once the server has gone away; the owner reconnects.
-    public var isHealthy: Bool { PQstatus(connection) == CONNECTION_OK }
+    public var isHealthy: Bool { abandoned == nil && PQstatus(connection) == CONNECTION_OK }
 
     /// Runs one statement; each parameter is sent with its type (`nil` optionals are NULL).
     @discardableResult
     public func execute(_ sql: String, _ parameters: [any PostgresBindable] = []) throws -> PostgresRows {
         let binds = parameters.map(\.postgresBind)
         let types = binds.map { Oid($0.oid) }
-        let result = withOptionalCStringArray(binds.map(\.text)) { values in
-            types.withUnsafeBufferPointer { types in
-                PQexecParams(connection, sql, Int32(binds.count), types.baseAddress, values, nil, nil, 0)
+        let result = try awaitReply(to: sql) {
+            withOptionalCStringArray(binds.map(\.text)) { values in
+                types.withUnsafeBufferPointer { types in
+                    PQsendQueryParams(connection, sql, Int32(binds.count), types.baseAddress, values, nil, nil, 0)
+                }
             }
         }
         return try check(result, sql: sql)
@@ -80,15 +110,30 @@ public final class PostgresConnection {
 
     /// Runs a fixed multi-statement script (the embedded migrations). Never pass data here.
     public func executeScript(_ script: StaticScript) throws {
-        let result = PQexec(connection, script.text)
+        let result = try awaitReply(to: script.text) { PQsendQuery(connection, script.text) }
         _ = try check(result, sql: script.text)
     }
 
+    /// Runs `body` under other bounds (a legacy import that may take minutes), then restores them.
+    @discardableResult
+    public func withTimeouts<T>(_ bounds: ConnectionTimeouts, _ body: () throws -> T) rethrows -> T {
+        let saved = timeouts
+        timeouts = bounds
+        defer { timeouts = saved }
+        return try body()
+    }
+
     /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
-    /// The one transaction API every caller uses.
+    /// The one transaction API every caller uses. The ``timeouts``' lock and statement bounds
+    /// hold for this transaction only (`SET LOCAL`, safe behind a transaction pooler).
     public func transaction<T>(_ begin: StaticScript = "BEGIN", _ body: () throws -> T) throws -> T {
         try executeScript(begin)
         do {
+            if timeouts.lock != nil || timeouts.statement != nil {
+                try execute(Self.boundTransaction, [
+                    timeouts.lock.map { "\($0.milliseconds)ms" }, timeouts.statement.map { "\($0.milliseconds)ms" },
+                ])
+            }
             let value = try body()
             try execute("COMMIT")
             return value
@@ -139,8 +184,14 @@ public final class PostgresConnection {
         return PostgresError(lost ? .connection : .query, "\(what): \(message)", sqlState: sqlState)
     }
 
+    /// Sets the transaction's bounds; a `NULL` keeps the server's value.
+    private static let boundTransaction = """
+        SELECT set_config('lock_timeout', coalesce($1, current_setting('lock_timeout')), true),
+               set_config('statement_timeout', coalesce($2, current_setting('statement_timeout')), true)
+        """
+
     /// The statement's opening words, enough to say which one failed without its data.
-    private func firstWords(of sql: String) -> String {
+    func firstWords(of sql: String) -> String {
         let words = sql.split(whereSeparator: { $0.isWhitespace }).prefix(3)
         return words.joined(separator: " ")
     }

@@ -33,12 +33,20 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
         return message
     }
 
-    /// SQLSTATE 40001/40P01 and connection-class errors are worth retrying.
+    /// SQLSTATE 40001/40P01, connection-class errors and the server's lock and statement
+    /// bounds are worth retrying.
     public var isTransient: Bool {
-        if code == .connection { return true }
+        if code == .connection || isServerTimeout { return true }
         guard let sqlState else { return false }
         return sqlState == "40001" || sqlState == "40P01" || sqlState.hasPrefix("08")
             || sqlState == "57P01" || sqlState == "57P02" || sqlState == "57P03"
+    }
+
+    /// The server gave up on a lock (`lock_timeout`, 55P03) or the statement
+    /// (`statement_timeout`, 57014): the registry is busy (a `VACUUM FULL`, an `ALTER TABLE`),
+    /// the connection is fine, and the same write is worth trying again a little later.
+    public var isServerTimeout: Bool {
+        code == .query && (sqlState == "55P03" || sqlState == "57014")
     }
 }
 

@@ -36,8 +36,9 @@ extension Registry {
         /// Ids of the rows whose stored state differed and was replaced.
         public var changed: [String] = []
         /// States the server refused (a revoked privilege, a read-only database, a trigger or
-        /// policy), by worktree id; they were not written and must be tried again.
-        public var refused: [String: PostgresError] = [:]
+        /// policy) or left out (a row this role may not change), by worktree id; they were not
+        /// written and must be tried again.
+        public var refused: [String: WriteRefusal] = [:]
     }
 
     /// Writes the rows whose stored git state differs from `updates`, one statement per
@@ -46,22 +47,34 @@ extension Registry {
     ///
     /// A batch the server refuses is retried row by row under savepoints, so one refused row
     /// cannot hold back the others; the refused rows are reported, never counted as written.
-    /// Throws only when the transaction itself fails (the connection was lost).
+    /// Row-level security refuses without an error (the UPDATE matches fewer rows): an id the
+    /// UPDATE did not return is looked for among the rows this role may change, and an active
+    /// row that is not among them is refused too. Throws when the transaction itself fails:
+    /// the connection was lost, or the server's lock or statement bound ran out
+    /// (``PostgresError/isServerTimeout``: a busy table holds back every row alike, so trying
+    /// them one by one would only wait once per row).
     public func writeChanged(_ updates: [GitStateUpdate]) throws -> WriteOutcome {
         guard !updates.isEmpty else { return WriteOutcome() }
         return try connection.transaction {
             var outcome = WriteOutcome()
+            func write(_ batch: ArraySlice<GitStateUpdate>) throws {
+                let (changed, refused) = try connection.savepoint {
+                    let changed = try update(batch, onlyChanged: true)
+                    let returned = Set(changed)
+                    return (changed, try notWritable(batch.map(\.worktreeID).filter { !returned.contains($0) }))
+                }
+                outcome.changed += changed
+                outcome.refused.merge(refused) { first, _ in first }
+            }
             for batch in batches(updates) {
                 do {
-                    outcome.changed += try connection.savepoint { try update(batch, onlyChanged: true) }
-                } catch let error as PostgresError where error.code != .connection {
+                    try write(batch)
+                } catch let error as PostgresError where error.code != .connection && !error.isServerTimeout {
                     for index in batch.indices {
                         do {
-                            outcome.changed += try connection.savepoint {
-                                try update(batch[index...index], onlyChanged: true)
-                            }
-                        } catch let refusal as PostgresError where refusal.code != .connection {
-                            outcome.refused[batch[index].worktreeID] = refusal
+                            try write(batch[index...index])
+                        } catch let refusal as PostgresError where refusal.code != .connection && !refusal.isServerTimeout {
+                            outcome.refused[batch[index].worktreeID] = .statement(refusal)
                         }
                     }
                 }
@@ -75,6 +88,28 @@ extension Registry {
             }
             return outcome
         }
+    }
+
+    /// Of `ids`, the active rows this role may not update, refused with the host each belongs
+    /// to. `FOR NO KEY UPDATE` applies the UPDATE policies as the UPDATE did, so a row it skips
+    /// is one row-level security hides from this role's writes (an inactive or deleted row is
+    /// no refusal: the agent forgets it). The rows it locks stay locked until the commit.
+    func notWritable(_ ids: [String]) throws -> [String: WriteRefusal] {
+        guard !ids.isEmpty else { return [:] }
+        let result = try connection.execute(
+            """
+            WITH writable AS (
+                SELECT id FROM worktrees WHERE id = ANY($1::uuid[]) AND active FOR NO KEY UPDATE)
+            SELECT w.id, h.name, current_user::text
+            FROM worktrees w LEFT JOIN hosts h ON h.id = w.host_id
+            WHERE w.id = ANY($1::uuid[]) AND w.active AND w.id NOT IN (SELECT id FROM writable)
+            """, [ids])
+        var refused: [String: WriteRefusal] = [:]
+        for row in 0..<result.count {
+            refused[try result.decode(row, 0)] = .notWritable(
+                role: try result.decode(row, 2), host: try result.decode(row, 1, as: String?.self))
+        }
+        return refused
     }
 
     /// Whether the server accepts the agent's writes right now: the git-state UPDATE and the

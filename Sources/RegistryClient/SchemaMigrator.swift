@@ -122,6 +122,7 @@ public struct SchemaMigrator {
         1: ("table", "projects"), 2: ("function", "get_registry_stats()"),
         4: ("function", "imi_notify_registry_changed()"), 5: ("table", "hosts"),
         6: ("table", "worktree_change_sets"), 7: ("column", "worktrees.agent_lease_expires_at"),
+        8: ("pinned function", "imi_current_host()"),
         9: ("column", "worktree_change_sets.stale_since"),
     ]
 
@@ -138,6 +139,13 @@ public struct SchemaMigrator {
                 SELECT EXISTS (SELECT 1 FROM information_schema.columns
                                WHERE table_schema = current_schema() AND table_name = $1 AND column_name = $2)
                 """, [parts[0], parts[1]]).decode(0, 0)
+        case "pinned function":
+            // The function exists and runs with a search_path of its own, not the caller's.
+            return try connection.execute(
+                """
+                SELECT EXISTS (SELECT 1 FROM pg_proc p, unnest(p.proconfig) AS s (setting)
+                               WHERE p.oid = to_regprocedure($1) AND starts_with(s.setting, 'search_path='))
+                """, [landmark.name]).decode(0, 0)
         default:
             return try connection.execute("SELECT to_regprocedure($1) IS NOT NULL", [landmark.name]).decode(0, 0)
         }

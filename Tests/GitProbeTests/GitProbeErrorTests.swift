@@ -58,6 +58,33 @@ struct GitProbeErrorTests {
                 "1234567890123456789012345678901234567890\n", to: ".git/refs/heads/main", in: trunk)
             return trunk
         },
+        Case(name: "a 2 GB sparse .git file (read bounded, never whole)", expected: .fileTooLarge) { fixture in
+            let top = try fixture.directory("huge-git-file")
+            let handle = try FileHandle(forWritingTo: {
+                let url = top.appendingPathComponent(".git")
+                FileManager.default.createFile(atPath: url.path, contents: Data("gitdir: x\n".utf8))
+                return url
+            }())
+            try handle.truncate(atOffset: 2 << 30)
+            try handle.close()
+            return top
+        },
+        Case(name: "a FIFO as HEAD (never opened blocking)", expected: .notARepository) { fixture in
+            let trunk = try fixture.makeProject("outer").trunk
+            let head = trunk.appendingPathComponent(".git/HEAD").path
+            try FileManager.default.removeItem(atPath: head)
+            #expect(mkfifo(head, 0o644) == 0)
+            return trunk
+        },
+        Case(name: "a .gitignore over git's 100 MiB pattern-file limit (sparse)", expected: .fileTooLarge) { fixture in
+            let trunk = try fixture.makeProject("outer").trunk
+            let url = trunk.appendingPathComponent(".gitignore")
+            FileManager.default.createFile(atPath: url.path, contents: Data("*.log\n".utf8))
+            let handle = try FileHandle(forWritingTo: url)
+            try handle.truncate(atOffset: 101 << 20)
+            try handle.close()
+            return trunk
+        },
         Case(name: "corrupt index", expected: .brokenRepository) { fixture in
             let trunk = try fixture.makeProject("outer").trunk
             try fixture.write("not an index at all\n", to: ".git/index", in: trunk)

@@ -58,7 +58,7 @@ struct RepositoryInspectionTests {
             switch worktree.condition {
             case .prunable: listed.prunable = true
             case .locked(let reason): listed.locked = reason
-            case .valid, .unreadable: break
+            case .valid, .unreadable, .notLinked: break
             }
             return listed
         }

@@ -136,6 +136,24 @@ struct AgentRoleTests {
         #expect(try registry.adopt([legacy], host: hostA) == 1)
     }
 
+    @Test("a git-state write that row-level security filters out is refused, naming the row's host, not counted as written")
+    func filteredWriteIsRefused() throws {
+        let (owner, a, rowA, rowB, _) = try twoHosts()
+        func state(_ id: String) -> GitStateUpdate {
+            GitStateUpdate(
+                worktreeID: id, uncommittedFilesCount: 5, aheadOfTrunk: 0, behindTrunk: 0, lastCommitHash: "c",
+                lastCommitMessage: "m", readAt: Date())
+        }
+        let outcome = try Registry(connection: a).writeChanged([state(rowA), state(rowB)])
+        #expect(outcome.changed == [rowA])
+        #expect(outcome.refused == [rowB: .notWritable(role: "imi_host_a", host: "host-b")])
+        #expect(try owner.gitColumns(of: rowB).uncommittedFilesCount == nil)
+        // Written already (same state again), or a row no longer active: nothing to refuse.
+        try owner.connection.execute("UPDATE worktrees SET active = false WHERE id = $1", [rowB])
+        let again = try Registry(connection: a).writeChanged([state(rowA), state(rowB)])
+        #expect(again.changed.isEmpty && again.refused.isEmpty)
+    }
+
     @Test("row-level security: host A's role writes the change sets and verdicts of its own worktrees only")
     func forecastRowsAreFenced() throws {
         let (owner, a, rowA, rowB, _) = try twoHosts()

@@ -148,6 +148,29 @@ struct DiagnosticsTests {
         #expect(!checks.contains { $0.outcome == .failure })
     }
 
+    /// doctor and stats run with the agent's connection settings, so as the agent's role.
+    @Test("doctor and stats as an agent role: integrity and last sync are checked, activities are counted, not read",
+          arguments: ["imi_sync_agent", "imi_host_a"])
+    func doctorAsAgentRole(role: String) throws {
+        let (registry, ids) = try seededRegistry()
+        try registry.connection.executeScript(StaticScript(DeployFiles.rolesSQL))
+        try registry.connection.execute("CALL imi_grant_host($1, $2)", ["host-a", "imi_host_a"])
+        try registry.connection.execute(
+            "INSERT INTO agent_activities (agent_id, worktree_id, activity_type, description) VALUES ('a', $1, 'other', 'private')",
+            [ids["dirty"]!])
+        let settings = try PostgresCluster.shared().settings(database: try registry.databaseName(), user: role)
+        let global = try GlobalOptions.parse(["--database-url", settings.conninfo, "--config", "/dev/null", "--host", "host-a"])
+        let byName = Dictionary(uniqueKeysWithValues: DoctorChecks(global: global).run().map { ($0.name, $0) })
+        for name in ["schema", "registry writes", "host", "integrity", "last sync"] {
+            #expect(byName[name]?.outcome == .ok, "\(name): \(byName[name]?.detail ?? "missing")")
+        }
+        let connection = try PostgresConnection(settings: settings)
+        let stats = try Registry(connection: connection).stats()
+        #expect(stats.totalActivities == 1 && stats.activeWorktrees == 6 && stats.lastSyncAt != nil)
+        let denied = #expect(throws: PostgresError.self) { try connection.execute("SELECT description FROM agent_activities") }
+        #expect(denied?.sqlState == "42501", "what an activity says stays unreadable")
+    }
+
     @Test("doctor fails on an unreachable database and a missing schema")
     func doctorFailures() throws {
         let unreachable = try GlobalOptions.parse([

@@ -114,7 +114,11 @@ struct McpTests {
         let refreshed = try document("get_worktree_state_refresh")
         #expect(refreshed["refreshed"] as? Bool == true)
         #expect(refreshed["written"] as? Bool == false, "the mcp role may not write git state")
-        #expect((refreshed["write_error"] as? String)?.contains("permission denied") == true)
+        let writeError = refreshed["write_error"] as? String ?? ""
+        #expect(writeError.contains("permission denied"), "\(writeError)")
+        for detail in ["UPDATE", "SELECT", try PostgresCluster.shared().socketDirectory, "imi_sync_mcp@"] {
+            #expect(!writeError.contains(detail), "no statement or connection target in a result: \(writeError)")
+        }
         #expect((refreshed["worktree"] as? [String: Any])?["uncommitted_files_count"] as? Int == 2)
 
         // find_overlaps: b changes README.md too, and merging conflicts.
@@ -139,13 +143,16 @@ struct McpTests {
 
         // Bad input: a tool error of one line each, and the server keeps serving.
         let bad = try #require(report["bad"] as? [String: [String: Any]])
-        #expect(bad.count == 6)
+        #expect(bad.count == 8)
         for (label, outcome) in bad {
             #expect(outcome["is_error"] as? Bool == true, "\(label)")
             let text = outcome["text"] as? String ?? ""
             #expect(!text.isEmpty && !text.contains("\n"), "\(label): \(text)")
         }
         #expect((bad["unregistered_path"]?["text"] as? String)?.contains("/nowhere/registered") == true)
+        for label in ["nul_in_agent_id", "nul_in_path"] {
+            #expect((bad[label]?["text"] as? String)?.contains("NUL") == true, "\(label): \(bad[label] ?? [:])")
+        }
         #expect((report["after_bad"] as? [String: Any])?["is_error"] as? Bool == false)
 
         // The race: exactly one of two concurrent claims wins; the other is told who.

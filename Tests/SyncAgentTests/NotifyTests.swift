@@ -230,4 +230,28 @@ struct NotifyTests {
         #expect(try registry.row(first).message == "a'; DROP TABLE worktrees; --")
         #expect(try writer.stampSynced([first, second], at: Date()) == 2)
     }
+    @Test("once writes through the same path: changed rows notified, unchanged ones only stamped")
+    func onceNotifies() throws {
+        let git = try GitFixture()
+        let registry = try RegistrySeeder.freshRegistry(prefix: "once")
+        let project = try git.makeProject("p")
+        let id = try registry.addWorktree("trunk-main", path: project.trunk, project: try registry.addProject("p", trunk: project.trunk))
+        let listener = try PostgresConnection(settings: registry.settings)
+        try listener.listen(Registry.stateChannel)
+        let once = OnceSync(connection: registry.connection, logger: Logger(label: "test"), host: .forTests)
+        let first = try once.run()
+        #expect(first.rowsChanged == 1)
+        guard case .notifications(let received) = try listener.waitForNotifications(timeoutMilliseconds: 5000) else {
+            Issue.record("once wrote a row and no listener heard of it")
+            return
+        }
+        #expect(received.map(\.payload) == [id])
+        // Nothing changed: the row is stamped, not rewritten, and nobody is woken.
+        let stampedBefore = try registry.connection.execute("SELECT last_sync_at::text FROM worktrees WHERE id = $1", [id]).string(0, 0)
+        let second = try once.run()
+        #expect(second.rowsChanged == 0)
+        #expect(second.rowsWritten == 1)
+        #expect(try listener.waitForNotifications(timeoutMilliseconds: 200) == .timedOut)
+        #expect(try registry.connection.execute("SELECT last_sync_at::text FROM worktrees WHERE id = $1", [id]).string(0, 0) != stampedBefore)
+    }
 }

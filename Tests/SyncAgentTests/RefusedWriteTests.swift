@@ -24,7 +24,7 @@ struct RefusedWriteTests {
     }
 
     func refusalLines(_ running: RunningAgent) -> Int {
-        running.messages.all.filter { $0.contains("the registry refuses state updates") }.count
+        running.messages.all.filter { $0.contains("the registry refuses git-state updates") }.count
     }
 
     @Test("UPDATE revoked: the edit is retried, heartbeats skip its row, and it lands once UPDATE is granted again")
@@ -65,7 +65,7 @@ struct RefusedWriteTests {
         try registry.connection.execute("GRANT UPDATE (uncommitted_files_count) ON worktrees TO imi_sync_agent")
         #expect(try await eventually("written once granted") { try registry.row(busyID).files == 1 })
         #expect(try await eventually("no refusal left") { running.statistics.refusedStates == 0 })
-        #expect(running.messages.all.contains { $0.contains("accepts state updates again") })
+        #expect(running.messages.all.contains { $0.contains("accepts git-state updates again") })
         #expect(try Registry(connection: PostgresConnection(settings: agentSettings)).stateWriteRefusal() == nil)
         await running.stop()
     }
@@ -97,7 +97,50 @@ struct RefusedWriteTests {
 
         try registry.connection.executeScript(StaticScript("ALTER DATABASE \(database) RESET default_transaction_read_only"))
         #expect(try await eventually("written from a new session") { try registry.row(id).files == 1 })
-        #expect(running.statistics.refusedStates == 0)
+        // Statistics are published after the loop's step, which commits first.
+        #expect(try await eventually("no refusal left") { running.statistics.refusedStates == 0 })
         await running.stop()
+    }
+
+    /// Row-level security refuses without an error: host A's role writing for host B matches no
+    /// row. The agent must neither count that as written nor look healthy.
+    @Test("a run acting for a host whose row belongs to another role: states refused, row unchanged, said at start, in STATUS and by doctor")
+    func actingForAnotherHost() async throws {
+        let fixture = try GitFixture()
+        let (registry, project, id) = try RegistrySeeder.withTrunk(of: "app", in: fixture)
+        try registry.connection.executeScript(StaticScript(Self.rolesSQL))
+        try registry.connection.execute("CALL imi_grant_host($1, $2)", ["host-a", "imi_host_a"])
+        try registry.connection.execute("CALL imi_grant_host($1, $2)", ["host-b", "imi_host_b"])
+        try registry.connection.execute("UPDATE worktrees SET host_id = (SELECT id FROM hosts WHERE name = 'host-b')")
+        try fixture.write("edited\n", to: "README.md", in: project.trunk)
+        let database = try registry.databaseName()
+        let asA = try PostgresCluster.shared().settings(database: database, user: "imi_host_a")
+
+        let running = RunningAgent(settings: asA, configuration: Self.configuration, host: HostScope(name: "host-b"))
+        #expect(try await eventually("refused") { running.statistics.refusedStates == 1 && running.statistics.refusedFlushes >= 2 })
+        let statistics = running.statistics
+        #expect(statistics.rowsWritten == 0 && statistics.pendingStates == 1, "not committed, kept pending")
+        #expect(try registry.row(id) == .init(files: nil, hash: nil, message: nil, synced: false), "the row is unchanged")
+        let problem = "role imi_host_a may not act for host 'host-b'"
+        #expect(running.messages.all.filter { $0.hasPrefix("error: \(problem)") }.count == 1, "one error line at start")
+        let refusals = running.messages.all.filter { $0.contains("the registry refuses git-state updates") }
+        #expect(refusals.count == 1)
+        let status = AgentStatus.statusLine(statistics, watchLimit: nil)
+        #expect(status.contains("\(problem), its writes are refused") && status.contains("1 states refused"), "\(status)")
+        // Every refusal line names its write.
+        for line in running.messages.all where line.contains("the registry refused a") {
+            #expect(RegistrySession.Write.allCases.contains { line.contains("refused a \($0.rawValue);") }, "\(line)")
+        }
+        await running.stop()
+
+        func hostCheck(as role: String) throws -> Doctor.Check? {
+            let settings = try PostgresCluster.shared().settings(database: database, user: role)
+            let options = try GlobalOptions.parse(["--database-url", settings.conninfo, "--config", "/dev/null", "--host", "host-b"])
+            return DoctorChecks(global: options).run().first { $0.name == "host" }
+        }
+        let doctor = try hostCheck(as: "imi_host_a")
+        #expect(doctor?.outcome == .failure)
+        #expect(doctor?.detail.hasPrefix(problem) == true && doctor?.detail.contains("--host host-a") == true, "\(doctor?.detail ?? "")")
+        #expect(try hostCheck(as: "imi_host_b")?.outcome == .ok, "B's own role may act for B")
     }
 }

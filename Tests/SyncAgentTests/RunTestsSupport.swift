@@ -53,6 +53,7 @@ final class RunningAgent: @unchecked Sendable {
     init(
         settings: ConnectionSettings, configuration: AgentConfiguration = .fastForTests,
         watchLimit: Int? = nil, settingsOnReload: Recorded<ConnectionSettings>? = nil,
+        configurationOnReload: Recorded<AgentConfiguration>? = nil,
         legacyPath: String? = nil, host: HostScope = .forTests
     ) {
         let messages = self.messages
@@ -63,7 +64,7 @@ final class RunningAgent: @unchecked Sendable {
         logger.logLevel = .debug
         let agent = AgentLoop(
             settings: settings, configuration: configuration,
-            loadConfiguration: { configuration },
+            loadConfiguration: { configurationOnReload?.all.last ?? configuration },
             loadConnectionSettings: settingsOnReload.map { box in
                 { @Sendable in box.all.last ?? settings }
             },

@@ -14,11 +14,24 @@ struct WatchTests {
         fixture = try GitFixture()
     }
 
+    /// The watcher's events are handled here, one batch after another, as the agent loop
+    /// would; suspending this queue stalls the consumer.
+    let consumer = DispatchQueue(label: "watch-tests consumer")
+
     private func makeWatcher(watchLimit: Int? = nil) throws -> WorktreeWatcher {
         let signals = self.signals
-        return try WorktreeWatcher(logger: Logger(label: "test"), watchLimit: watchLimit) {
-            signals.append($0)
+        let consumer = self.consumer
+        let handler = Handler()
+        let watcher = try WorktreeWatcher(logger: Logger(label: "test"), watchLimit: watchLimit) { events in
+            consumer.async { handler.watcher?.handle(events).forEach(signals.append) }
         }
+        handler.watcher = watcher
+        watcher.start()
+        return watcher
+    }
+
+    private final class Handler: @unchecked Sendable {
+        weak var watcher: WorktreeWatcher?
     }
 
     private func changed(_ id: String) -> Bool {
@@ -128,14 +141,15 @@ struct WatchTests {
         let queueLimit = Int(
             (try String(contentsOfFile: "/proc/sys/fs/inotify/max_queued_events", encoding: .utf8))
                 .trimmingCharacters(in: .whitespacesAndNewlines))!
-        watcher.suspendReading()
+        // The consumer stalls: the reader holds back, and the kernel queue fills.
+        consumer.suspend()
         let docs = trunk.appendingPathComponent("docs")
         for index in 0..<(queueLimit / 2 + 100) {
             // Create + modify: two events per file.
             _ = FileManager.default.createFile(
                 atPath: docs.appendingPathComponent("f\(index)").path, contents: Data("x".utf8))
         }
-        watcher.resumeReading()
+        consumer.resume()
         #expect(try await eventually("overflow reported") { signals.all.contains(.overflow) })
     }
 

@@ -58,6 +58,8 @@ async def main():
             "unregistered_path": ("get_worktree_state", {"path": "/nowhere/registered"}),
             "bad_uuid": ("get_worktree_state", {"worktree_id": "not-a-uuid"}),
             "unknown_argument": ("registry_stats", {"verbose": True}),
+            "nul_in_agent_id": ("claim_worktree", {"path": path, "agent_id": "alice\u0000mallory"}),
+            "nul_in_path": ("get_worktree_state", {"path": path + "\u0000/etc/passwd"}),
         }
         report["bad"] = {label: outcome(await session.call_tool(tool, arguments))
                          for label, (tool, arguments) in bad.items()}

@@ -30,9 +30,15 @@ final class AgentStatus: Sendable {
         var pendingStates = 0
         /// Pending states the server refused to store; retried with backoff.
         var refusedStates = 0
+        /// Worktrees whose last probe was given up (blocked opening a FIFO, or too slow).
+        var blockedWorktrees = 0
+        /// The worktrees any stage keeps something for (forgetting one must empty it of it).
+        var worktreesKept: Set<String> = []
         /// Flushes in which the server refused at least one state.
         var refusedFlushes = 0
         var databaseUp = false
+        /// Why the database role may not act for the host the agent names (its writes are refused).
+        var hostProblem: String?
         /// Connection attempts so far (the first one included).
         var connectAttempts = 0
         /// Kernel queue overflows handled by rescanning everything.
@@ -95,6 +101,9 @@ final class AgentStatus: Sendable {
         ]
         if statistics.polledWorktrees > 0 { parts.append("\(statistics.polledWorktrees) polled") }
         if statistics.missingWorktrees > 0 { parts.append("\(statistics.missingWorktrees) missing") }
+        if statistics.blockedWorktrees > 0 {
+            parts.append("\(statistics.blockedWorktrees) blocked (probe given up, see the log)")
+        }
         if statistics.unreadableWorktrees > 0 {
             parts.append("\(statistics.unreadableWorktrees) not git worktrees")
         }
@@ -105,6 +114,10 @@ final class AgentStatus: Sendable {
         }
         if statistics.refusedStates > 0 {
             parts.append("\(statistics.refusedStates) states refused by the registry, retrying")
+        }
+        if let hostProblem = statistics.hostProblem {
+            // The problem's first clause: "role R may not act for host 'H'".
+            parts.append(String(hostProblem.prefix { $0 != ":" }) + ", its writes are refused")
         }
         parts.append(statistics.databaseUp ? "database up" : "database unreachable, retrying")
         return parts.joined(separator: "; ")

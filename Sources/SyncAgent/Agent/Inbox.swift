@@ -2,7 +2,8 @@ import Foundation
 
 /// Everything that reaches the agent loop from other threads.
 enum AgentInput: Sendable, Equatable {
-    case watch(WatchSignal)
+    /// Events the inotify reader read, for the watcher to classify on the loop's thread.
+    case inotify([InotifyEvent])
     /// A worktree or project was added, moved, deactivated or removed (LISTEN).
     case registryChanged
     /// The listening connection broke; the agent reconnects.
@@ -35,6 +36,11 @@ final class Inbox: @unchecked Sendable {
             defer { items = [] }
             return items
         }
+    }
+
+    /// True when `input` is queued (not yet drained); lets a long wait notice a shutdown.
+    func contains(_ input: AgentInput) -> Bool {
+        condition.withLock { items.contains(input) }
     }
 
     /// Blocks until something is queued or `timeout` of real time has passed (`nil`: no

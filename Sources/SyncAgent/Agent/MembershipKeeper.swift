@@ -128,7 +128,9 @@ final class MembershipKeeper {
             return false
         }
         watch(common)
-        return try reconcile(Discovery(roots: [], repositories: [inspection]), registry: registry, hostID: hostID)
+        // The roots as well: a new linked worktree is registered only below one.
+        return try reconcile(
+            Discovery(roots: configuration.roots, repositories: [inspection]), registry: registry, hostID: hostID)
     }
 
     private func reconcile(_ discovery: Discovery, registry: Registry, hostID: String) throws -> Bool {

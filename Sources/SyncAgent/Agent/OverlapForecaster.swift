@@ -71,6 +71,9 @@ final class OverlapForecaster {
         var changedPaths: Set<[UInt8]>? = nil
     }
 
+    /// The worktrees whose working state is kept.
+    var keptWorktrees: Set<String> { Set(states.keys) }
+
     /// Forgets a worktree's working state (it was probed again, or went away).
     func invalidate(_ id: String) {
         states[id] = nil

@@ -11,6 +11,8 @@ struct ProbeOutcome: Sendable {
     var remembered: RememberedStatus? = nil
     /// True when the state came from the changed paths alone.
     var pathLevel = false
+    /// For a probe given up while opening a FIFO: that open.
+    var blockedOn: BlockedOpen? = nil
 
     var state: WorktreeState? { try? result.get() }
 

@@ -8,6 +8,10 @@ import Synchronization
 ///
 /// It never reconnects by itself: when the connection breaks it posts `.listenerLost` and ends,
 /// and the agent, which owns the backoff and the clock, starts a new one with the database.
+///
+/// A listening connection only waits, so a server or proxy that goes silent without closing
+/// would never be noticed: after ``ConnectionTimeouts/listenerCheck`` without a notification
+/// it asks `SELECT 1` under the reply deadline, and a missing answer is a lost listener.
 final class RegistryListener: @unchecked Sendable {
     private let wake: WakeSignal
     private let finished = DispatchSemaphore(value: 0)
@@ -19,13 +23,24 @@ final class RegistryListener: @unchecked Sendable {
         try connection.listen(Registry.registryChannel)
         wake = try WakeSignal()
         let box = ConnectionBox(connection)
+        let check = settings.timeouts.listenerCheck
         let thread = Thread { [self] in
             defer { finished.signal() }
+            var checkAt = ContinuousClock.now + check
             while true {
                 if stopping.withLock({ $0 }) { return }
                 do {
-                    switch try box.connection.waitForNotifications(wakeDescriptor: wake.descriptor) {
+                    let remaining = checkAt - .now
+                    if remaining <= .zero {
+                        try box.connection.execute("SELECT 1")
+                        checkAt = .now + check
+                        continue
+                    }
+                    let wait = try box.connection.waitForNotifications(
+                        timeoutMilliseconds: Self.milliseconds(remaining), wakeDescriptor: wake.descriptor)
+                    switch wait {
                     case .notifications(let received):
+                        checkAt = .now + check
                         logger.debug(
                             "registry changed", metadata: ["registry.changes": "\(received.map(\.payload))"])
                         inbox.post(.registryChanged)
@@ -42,6 +57,12 @@ final class RegistryListener: @unchecked Sendable {
         }
         thread.name = "imi-sync listener"
         thread.start()
+    }
+
+    /// `duration` as a poll timeout, rounded up so the wait never ends just short of it.
+    private static func milliseconds(_ duration: Duration) -> Int32 {
+        let (seconds, attoseconds) = duration.components
+        return Int32(clamping: seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000)
     }
 
     /// Stops the thread and closes the connection; returns once both are done.

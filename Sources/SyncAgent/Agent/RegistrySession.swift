@@ -7,8 +7,21 @@ import RegistryClient
 /// thread, the reconnect backoff, the first-run legacy import, and the ledger of what the
 /// registry holds and what is still to be written.
 ///
-/// Every call blocks on libpq and runs on the agent loop's thread.
+/// Every call blocks on libpq and runs on the agent loop's thread, so every connection it
+/// opens has the background bounds (``ConnectionTimeouts/background``): a silent server or
+/// proxy costs one reply deadline and a reconnect, and a table locked by `VACUUM FULL` or
+/// `ALTER TABLE` makes writes fail fast (`lock_timeout`) and wait with backoff ("busy"), the
+/// connection kept. Either way the loop goes on feeding the systemd watchdog.
 final class RegistrySession {
+    /// The writes the agent makes, as its log lines name them when the registry refuses one.
+    enum Write: String, Sendable, CaseIterable {
+        case gitState = "git-state update"
+        case heartbeat = "heartbeat"
+        case membership = "membership change"
+        case legacyImport = "legacy-registry import"
+        case forecast = "change-set or verdict write (overlap forecast)"
+    }
+
     /// Counters for the status line, tests and the benchmark.
     struct Counters: Sendable, Equatable {
         var connectAttempts = 0
@@ -40,12 +53,16 @@ final class RegistrySession {
         var reconnect: Bool
     }
     private var refusal: Refusal?
+    /// Set while the server's lock or statement bound stops writes; retried with backoff.
+    private var busy: (attempt: Int, retryAt: Duration)?
     private let backoff: @Sendable () -> Backoff
     private let inbox: Inbox
     private let logger: Logger
     private let host: HostScope
     /// This host's row, once registered.
     private(set) var hostID: String?
+    /// Why this role may not act for the host it names (``HostAuthority/problem``), `nil` when it may.
+    private(set) var hostProblem: String?
     /// How often heartbeats run, recorded on the host row (staleness is three missed beats).
     private let heartbeatInterval: @Sendable () -> Duration
 
@@ -64,7 +81,7 @@ final class RegistrySession {
 
     /// The earliest moment the session needs the loop: a reconnect or a refused write's retry.
     var nextDeadline: Duration? {
-        [reconnectAt, refusal?.retryAt].compactMap { $0 }.min()
+        [reconnectAt, refusal?.retryAt, busy?.retryAt].compactMap { $0 }.min()
     }
 
     // MARK: Connecting
@@ -85,18 +102,22 @@ final class RegistrySession {
     private func connect(at now: Duration) -> [RegisteredWorktree]? {
         counters.connectAttempts += 1
         do {
-            let connection = try PostgresConnection(settings: settings)
+            let connection = try PostgresConnection(settings: settings.boundedForBackground)
             if let legacyPath {
-                // First run on a machine that still has the SQLite registry: import it first.
-                try LegacyBootstrap(connection: connection, logger: logger, legacyPath: legacyPath, host: host)
-                    .runIfNeeded()
+                // First run on a machine that still has the SQLite registry: import it first,
+                // unbounded (it may take minutes, once).
+                try connection.withTimeouts(ConnectionTimeouts()) {
+                    try LegacyBootstrap(connection: connection, logger: logger, legacyPath: legacyPath, host: host)
+                        .runIfNeeded()
+                }
                 self.legacyPath = nil
             }
             try SchemaMigrator(connection: connection).requireSchema()
             let registry = Registry(connection: connection)
+            checkAuthority(registry)
             let hostID = try host.register(on: registry, heartbeat: heartbeatInterval(), starting: self.hostID == nil)
             // Listen before reading, so a change made in between is not missed.
-            let listener = try RegistryListener(settings: settings, inbox: inbox, logger: logger)
+            let listener = try RegistryListener(settings: settings.boundedForBackground, inbox: inbox, logger: logger)
             let listed = try worktrees(registry, hostID: hostID)
             self.hostID = hostID
             ledger.seed(try registry.storedStates())
@@ -123,6 +144,20 @@ final class RegistrySession {
         }
     }
 
+    /// Says once, as an error, that this role may not act for the host it names: its writes
+    /// would match no row and look accepted.
+    private func checkAuthority(_ registry: Registry) {
+        let problem: String?
+        do {
+            problem = try registry.hostAuthority(named: host.name).problem
+        } catch {
+            logger.debug("cannot check the role against the host", metadata: ["error": "\(error)"])
+            return
+        }
+        if let problem, problem != hostProblem { logger.error("\(problem)") }
+        hostProblem = problem
+    }
+
     /// The connection broke (a statement failed on it, or the listener lost its own).
     func lost(_ error: any Error, at now: Duration) {
         guard connection != nil else { return }
@@ -146,19 +181,18 @@ final class RegistrySession {
         reconnectAt = now
     }
 
-    /// Runs `body` with the registry and this host's id while connected. A lost connection
-    /// is handled as everywhere else; a statement the server refuses (a missing grant, a
-    /// policy) is logged, once per distinct message, and yields `nil`.
-    func withRegistry<T>(at now: Duration, _ body: (Registry, String) throws -> T) -> T? {
+    /// Runs `body`, the agent's `write`, with the registry and this host's id while connected.
+    /// A lost connection is handled as everywhere else; a statement the server refuses (a
+    /// missing grant, a policy) is logged, once per write and distinct message, and yields `nil`.
+    func withRegistry<T>(_ write: Write, at now: Duration, _ body: (Registry, String) throws -> T) -> T? {
         guard let connection, let hostID else { return nil }
         do {
             return try body(Registry(connection: connection), hostID)
+        } catch let timeout as PostgresError where timeout.isServerTimeout {
+            noteBusy(timeout, ids: [], at: now)
+            return nil
         } catch let refusal as PostgresError where refusal.code != .connection {
-            if reportedRefusals.insert(refusal.message).inserted {
-                logger.warning(
-                    "the registry refused a membership change; rows stay as they are",
-                    metadata: ["error": "\(refusal)", "pg.sqlstate": "\(refusal.sqlState ?? "")"])
-            }
+            noteRefused(write, refusal.description, sqlState: refusal.sqlState)
             return nil
         } catch {
             lost(error, at: now)
@@ -167,6 +201,14 @@ final class RegistrySession {
     }
 
     private var reportedRefusals: Set<String> = []
+
+    /// One warning per write and distinct reason: which write, that its rows stay as they are, why.
+    private func noteRefused(_ write: Write, _ reason: String, sqlState: String?) {
+        guard reportedRefusals.insert(write.rawValue + "\u{0}" + reason).inserted else { return }
+        logger.warning(
+            "the registry refused a \(write.rawValue); rows stay as they are",
+            metadata: ["error": "\(reason)", "pg.sqlstate": "\(sqlState ?? "")", "write": "\(write.rawValue)"])
+    }
 
     /// This host's active worktrees now (after a LISTEN notification or a reload).
     func activeWorktrees(at now: Duration) -> [RegisteredWorktree]? {
@@ -214,6 +256,7 @@ final class RegistrySession {
     /// written; states the server refuses stay pending and are retried with backoff.
     func flush(at now: Duration) {
         guard let connection, !ledger.pending.isEmpty else { return }
+        if let busy, now < busy.retryAt { return }
         refusedIDs = refusedIDs.filter { ledger.pending[$0] != nil }
         let retrying = refusal.map { now >= $0.retryAt } ?? true
         let updates = ledger.pendingUpdates.filter { retrying || !refusedIDs.contains($0.worktreeID) }
@@ -221,10 +264,14 @@ final class RegistrySession {
         let outcome: Registry.WriteOutcome
         do {
             outcome = try Registry(connection: connection).writeChanged(updates)
+        } catch let timeout as PostgresError where timeout.isServerTimeout {
+            noteBusy(timeout, ids: updates.map(\.worktreeID), at: now)
+            return
         } catch {
             lost(error, at: now)
             return
         }
+        noteNotBusy()
         let written = updates.filter { outcome.refused[$0.worktreeID] == nil }
         ledger.committed(written)
         counters.flushes += 1
@@ -235,12 +282,12 @@ final class RegistrySession {
     }
 
     /// One loud line when refusals start, one notice when the registry accepts them again.
-    private func noteRefusals(_ refused: [String: PostgresError], written: [GitStateUpdate], at now: Duration) {
+    private func noteRefusals(_ refused: [String: WriteRefusal], written: [GitStateUpdate], at now: Duration) {
         refusedIDs.subtract(written.map(\.worktreeID))
         refusedIDs.formUnion(refused.keys)
         guard let first = refused.sorted(by: { $0.key < $1.key }).first?.value else {
             if refusal != nil, refusedIDs.isEmpty {
-                logger.notice("the registry accepts state updates again; the states kept meanwhile are written")
+                logger.notice("the registry accepts git-state updates again; the states kept meanwhile are written")
                 refusal = nil
             }
             return
@@ -251,7 +298,7 @@ final class RegistrySession {
         if refusal == nil {
             logger.error(
                 """
-                the registry refuses state updates; they are kept, not counted as written, and \
+                the registry refuses git-state updates; they are kept, not counted as written, and \
                 retried with backoff until it accepts them (see `imi-sync doctor`)
                 """,
                 metadata: ["error": "\(first)", "rows.count": "\(refused.count)", "retry.in": "\(delay)"])
@@ -266,12 +313,45 @@ final class RegistrySession {
         guard let connection else { return }
         let current = ids.filter { ledger.pending[$0] == nil && ledger.stored[$0] != nil }
         do {
-            let registry = Registry(connection: connection)
-            try registry.stampSynced(current, at: Date())
-            if let hostID { try registry.touchHost(hostID) }
+            // One transaction, so the server's lock bound holds for the heartbeat too.
+            let touched = try connection.transaction { () -> Int in
+                let registry = Registry(connection: connection)
+                try registry.stampSynced(current, at: Date())
+                return try hostID.map { try registry.touchHost($0) } ?? 1
+            }
+            if touched == 0 {
+                noteRefused(.heartbeat, "host '\(host.name)': its row is not this role's to update"
+                    + (hostProblem.map { " (\($0))" } ?? ""), sqlState: nil)
+            }
             counters.heartbeats += 1
+            noteNotBusy()
+        } catch let timeout as PostgresError where timeout.isServerTimeout {
+            noteBusy(timeout, ids: [], at: now)
+        } catch let refusal as PostgresError where refusal.code != .connection {
+            noteRefused(.heartbeat, refusal.description, sqlState: refusal.sqlState)
         } catch {
             lost(error, at: now)
         }
+    }
+
+    /// A write ran into the server's lock or statement bound: the registry is busy. The
+    /// states stay pending (and show as refused in the status), the connection stays, and
+    /// writes wait with backoff; one warning when it starts, one notice when it ends.
+    private func noteBusy(_ error: PostgresError, ids: [String], at now: Duration) {
+        let attempt = (busy?.attempt ?? -1) + 1
+        let delay = backoff().delay(forAttempt: attempt)
+        if busy == nil {
+            logger.warning(
+                "the registry is busy (a lock or a long statement holds its tables); states are kept and retried",
+                metadata: ["error": "\(error)", "pg.sqlstate": "\(error.sqlState ?? "")", "retry.in": "\(delay)"])
+        }
+        refusedIDs.formUnion(ids)
+        busy = (attempt, now + delay)
+    }
+
+    private func noteNotBusy() {
+        guard busy != nil else { return }
+        logger.notice("the registry is no longer busy; the states kept meanwhile are written")
+        busy = nil
     }
 }

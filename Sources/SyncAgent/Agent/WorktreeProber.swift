@@ -4,31 +4,60 @@ import GitProbe
 import PostgresClient
 import RegistryClient
 
-/// Probes many worktrees in parallel, as many at once as there are cores.
+/// Probes many worktrees in parallel, as many at once as there are cores, on worker threads
+/// that a blocked probe cannot take the caller down with (``GuardedBatch``).
 struct WorktreeProber: Sendable {
     var probe = GitProbe()
     /// The repositories of the worktrees being edited now, kept open between path-level probes.
     var openRepositories = OpenRepositories(capacity: 4)
+    /// How long one probe may run before it is given up; a probe blocked opening a FIFO is
+    /// given up at once.
+    var patience: Duration = .seconds(120)
 
-    func probeAll(_ worktrees: [RegisteredWorktree]) -> [ProbeOutcome] {
-        probeAll(worktrees.map { ProbeRequest(worktree: $0, changes: .everything, remembered: nil) })
+    func probeAll(_ worktrees: [RegisteredWorktree], whileWaiting: () -> Bool = { true }) -> [ProbeOutcome] {
+        probeAll(worktrees.map { ProbeRequest(worktree: $0, changes: .everything, remembered: nil) },
+                 whileWaiting: whileWaiting)
     }
 
     /// Probes each request: from its changed paths alone when it has a memory and the paths
-    /// allow it, else with a full status (which remembers for the next time).
-    func probeAll(_ requests: [ProbeRequest]) -> [ProbeOutcome] {
-        let worktrees = requests
-        let slots = ResultSlots<ProbeOutcome>(count: worktrees.count)
+    /// allow it, else with a full status (which remembers for the next time). A probe given
+    /// up is a failure naming what it was blocked on; the stored state is kept.
+    func probeAll(_ requests: [ProbeRequest], whileWaiting: () -> Bool = { true }) -> [ProbeOutcome] {
         // With a worktree per core already, splitting one worktree's scan over threads only
         // adds contention; split only when the worktrees alone cannot fill the cores.
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let prober =
-            worktrees.count >= cores
+            requests.count >= cores
             ? WorktreeProber(probe: GitProbe(splitsLargeWorktrees: false), openRepositories: openRepositories) : self
-        DispatchQueue.concurrentPerform(iterations: worktrees.count) { index in
-            slots[index] = prober.probeOne(requests[index])
+        let outcomes = GuardedBatch(patience: patience).run(requests, whileWaiting: whileWaiting) { request in
+            prober.probeOne(request)
         }
-        return slots.values
+        return zip(requests, outcomes).map { request, outcome in
+            switch outcome {
+            case .finished(let probed):
+                return probed
+            case .givenUp(let blocked, let ran):
+                // Whatever the handles kept open saw is no longer trusted.
+                openRepositories.close(request.worktree.path)
+                return ProbeOutcome(
+                    worktree: request.worktree, result: .failure(Self.blocked(request.worktree.path, on: blocked, after: ran)),
+                    blockedOn: blocked?.isFIFO == true ? blocked : nil)
+            }
+        }
+    }
+
+    static func blocked(_ path: String, on open: BlockedOpen?, after ran: Duration) -> GitProbeError {
+        let seconds = ran.components.seconds
+        let operation: String
+        switch open {
+        case .some(let open) where open.isFIFO:
+            operation = "opening \(open.path), a FIFO: git would wait for a writer forever; remove it or ignore its directory"
+        case .some(let open):
+            operation = "still opening \(open.path) after \(seconds) s"
+        case nil:
+            operation = "still running after \(seconds) s"
+        }
+        return GitProbeError(code: .blocked, path: path, operation: operation)
     }
 
     func probeOne(_ worktree: RegisteredWorktree) -> ProbeOutcome {
@@ -71,27 +100,4 @@ struct ProbeRequest: Sendable {
 struct RememberedStatus: Sendable {
     var state: WorktreeState
     var memory: StatusMemory
-}
-
-/// Fixed slots filled from concurrent iterations; each index is written by exactly one, and
-/// the buffer is allocated up front so no write ever reallocates or copies it.
-private final class ResultSlots<Value>: @unchecked Sendable {
-    private let storage: UnsafeMutableBufferPointer<Value?>
-
-    init(count: Int) {
-        storage = .allocate(capacity: count)
-        storage.initialize(repeating: nil)
-    }
-
-    deinit {
-        storage.deinitialize()
-        storage.deallocate()
-    }
-
-    subscript(index: Int) -> Value? {
-        get { storage[index] }
-        set { storage[index] = newValue }
-    }
-
-    var values: [Value] { storage.map { $0! } }
 }

@@ -57,13 +57,13 @@ struct Check: ParsableCommand {
         let directory = FileManager.default.currentDirectoryPath
         let start = worktree.map { Self.absolute($0, in: directory) } ?? directory
         guard let own = try Self.owning(start, in: registry.activeWorktrees()) else {
-            throw ValidationError("\(start) is not inside a registered worktree (see `imi-sync status`)")
+            throw ValidationError("\(start.displayQuoted) is not inside a registered worktree (see `imi-sync status`)")
         }
         var relative: [String] = []
         for file in files {
             let path = Self.absolute(file, in: directory)
             guard path.hasPrefix(own.path + "/") else {
-                throw ValidationError("\(file) is not inside the worktree \(own.path)")
+                throw ValidationError("\(file.displayQuoted) is not inside the worktree \(own.path.displayQuoted)")
             }
             relative.append(String(path.dropFirst(own.path.count + 1)))
         }
@@ -97,12 +97,13 @@ struct Check: ParsableCommand {
         if json {
             print(JSONOutput.render(Document(worktree: own.path, files: relative, findings: findings)))
         } else if findings.isEmpty {
-            print("no other worktree changes \(relative.joined(separator: ", "))")
+            print("no other worktree changes \(relative.map(\.displayQuoted).joined(separator: ", "))")
         } else {
             for finding in findings {
                 let verdict = finding.conflict.map { $0 ? "conflict predicted" : "merges cleanly" } ?? "not merged here (another host)"
-                print("\(finding.file): also changed in \(finding.project)/\(finding.worktree)"
-                    + (finding.host.map { " on \($0)" } ?? "") + " at \(finding.path): \(verdict)"
+                print("\(finding.file.displayQuoted): also changed in \(finding.project.displayQuoted)/"
+                    + finding.worktree.displayQuoted + (finding.host.map { " on \($0.displayQuoted)" } ?? "")
+                    + " at \(finding.path.displayQuoted): \(verdict)"
                     + (finding.staleSince.map { " (its change set is stale since \(Conflicts.timestamp($0)))" } ?? ""))
             }
         }

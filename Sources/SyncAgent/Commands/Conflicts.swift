@@ -59,13 +59,14 @@ struct Conflicts: ParsableCommand {
         if json {
             print(JSONOutput.render(["pairs": pairs]))
         } else if pairs.isEmpty {
-            print("no two active worktrees change the same file" + (project.map { " in \($0)" } ?? ""))
+            print("no two active worktrees change the same file" + (project.map { " in \($0.displayQuoted)" } ?? ""))
         } else {
             var table = TextTable(headers: ["PROJECT", "WORKTREE A", "WORKTREE B", "PATH", "CONFLICT"])
             for pair in pairs {
                 for path in pair.paths {
                     table.rows.append([
-                        pair.project, Self.label(pair.worktreeA), Self.label(pair.worktreeB), path.path,
+                        pair.project.displayQuoted, Self.label(pair.worktreeA), Self.label(pair.worktreeB),
+                        path.path.displayQuoted,
                         path.conflict.map { $0 ? "yes" : "no" } ?? "unknown",
                     ])
                 }
@@ -77,8 +78,9 @@ struct Conflicts: ParsableCommand {
         if pairs.contains(where: { $0.conflict == true }) { throw ExitCode(2) }
     }
 
+    /// The worktree's name and its host, each quoted for display.
     static func label(_ side: Side) -> String {
-        side.worktree + (side.host.map { " (\($0))" } ?? "")
+        side.worktree.displayQuoted + (side.host.map { " (\($0.displayQuoted))" } ?? "")
             + (side.staleSince.map { " [stale since \(Self.timestamp($0))]" } ?? "")
     }
 

@@ -55,7 +55,7 @@ struct Hosts: ParsableCommand {
             return
         }
         guard !hosts.isEmpty else {
-            print("no hosts yet: `imi-sync once`, `scan` or `run` registers this one (\(config.hostName.value))")
+            print("no hosts yet: `imi-sync once`, `scan` or `run` registers this one (\(config.hostName.value.displayQuoted))")
             return
         }
         var table = TextTable(
@@ -63,7 +63,7 @@ struct Hosts: ParsableCommand {
         let now = Date()
         table.rows = rows.map { row in
             [
-                row.name + (row.current ? " (this host)" : ""), row.agentVersion ?? "-",
+                row.name.displayQuoted + (row.current ? " (this host)" : ""), row.agentVersion?.displayQuoted ?? "-",
                 age(sinceEpoch: row.lastSeenAt?.timeIntervalSince1970, now: now) + (row.stale ? ", stale" : ""),
                 String(row.activeWorktrees), String(row.inflightWorktrees),
             ]

@@ -21,7 +21,9 @@ struct Mcp: AsyncParsableCommand {
     func run() async throws {
         let logger = global.makeLogger()
         let config = try global.resolvedConfig()
-        let tools = McpTools(worker: RegistryWorker(settings: config.connectionSettings), hostName: config.hostName.value)
+        let tools = McpTools(
+            worker: RegistryWorker(settings: config.backgroundConnectionSettings), hostName: config.hostName.value, logger: logger)
+        let initialization = McpInitialization()
         let server = Server(
             name: "imi-sync", version: ImiSync.version,
             instructions: """
@@ -29,11 +31,17 @@ struct Mcp: AsyncParsableCommand {
                 which worktrees change the same files. Claim a worktree before working in it.
                 """,
             capabilities: .init(tools: .init(listChanged: false)))
-        _ = await server.withMethodHandler(ListTools.self) { _ in .init(tools: McpTools.definitions) }
-        _ = await server.withMethodHandler(CallTool.self) { params in
-            await tools.call(params.name, arguments: params.arguments)
+        _ = await server.withMethodHandler(ListTools.self) { _ in
+            try initialization.requireInitialized(ListTools.name)
+            return .init(tools: McpTools.definitions)
         }
-        try await server.start(transport: StdioTransport(logger: logger))
+        _ = await server.withMethodHandler(CallTool.self) { params in
+            try initialization.requireInitialized(CallTool.name)
+            return await tools.call(params.name, arguments: params.arguments)
+        }
+        try await server.start(transport: StdioLineTransport(logger: logger)) { _, _ in
+            initialization.markInitialized()
+        }
         logger.info("serving MCP on stdio")
         await server.waitUntilCompleted()
     }

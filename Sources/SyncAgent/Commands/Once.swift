@@ -11,7 +11,11 @@ struct Once: ParsableCommand {
         discussion: """
             Worktrees are read in parallel with libgit2 (never by running git) and written in \
             batched, parameterized statements. A worktree that is missing or broken is \
-            reported with its reason and keeps its stored state; the run still exits 0.
+            reported with its reason and keeps its stored state; the run still exits 0. \
+            Only rows whose state changed are rewritten (and listeners told, NOTIFY \
+            imi_worktree_state); the others get last_sync_at. A state the registry refuses \
+            (a revoked grant, row-level security, a read-only database) is reported and the \
+            exit code is 1.
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -28,5 +32,7 @@ struct Once: ParsableCommand {
             connection: connection, logger: logger, host: HostScope(name: config.hostName.value),
             legacyPath: config.legacyPath.value).run()
         print(json ? OnceOutput.json(report) : OnceOutput.table(report))
+        // A state the registry refused is not in it: say so in the exit code too.
+        if !report.refused.isEmpty { throw ExitStatus.problemsReported }
     }
 }

@@ -10,7 +10,8 @@ struct Probe: ParsableCommand {
         abstract: "Print the git state of worktree directories (no database needed).",
         discussion: """
             Shows exactly what `once` and `run` would write for these paths. Paths are read \
-            one after another; a path that cannot be read is reported and the exit code is 1.
+            in parallel; a path that cannot be read (or whose probe blocks, e.g. on a FIFO \
+            named .gitignore) is reported and the exit code is 1.
             """)
 
     @Argument(help: "Worktree directories.", completion: .directory)
@@ -25,11 +26,8 @@ struct Probe: ParsableCommand {
     func run() throws {
         GitLibrary.initialize()
         let prober = WorktreeProber()
-        let outcomes = paths.map { path in
-            prober.probeOne(
-                RegisteredWorktree(
-                    id: "", projectName: "", name: path, path: path, defaultBranch: defaultBranch))
-        }
+        let outcomes = prober.probeAll(
+            paths.map { RegisteredWorktree(id: "", projectName: "", name: $0, path: $0, defaultBranch: defaultBranch) })
         let report = OnceSync.Report(outcomes: outcomes, rowsWritten: 0, elapsed: .zero)
         if json {
             print(OnceOutput.json(report))

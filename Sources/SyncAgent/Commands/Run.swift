@@ -78,14 +78,14 @@ struct Run: AsyncParsableCommand {
         GitLibrary.initialize()
 
         let resolved = try global.resolvedConfig()
-        let settings = resolved.connectionSettings
+        let settings = resolved.backgroundConnectionSettings
         let configuration = try loadConfiguration(environment: environment)
         let flags = self
         let agent = AgentLoop(
             settings: settings,
             configuration: configuration,
             loadConfiguration: { try flags.loadConfiguration(environment: environment) },
-            loadConnectionSettings: { try flags.global.resolvedConfig().connectionSettings },
+            loadConnectionSettings: { try flags.global.resolvedConfig().backgroundConnectionSettings },
             clock: ContinuousClock(),
             logger: logger,
             notifier: SystemdNotifier(environment: environment),

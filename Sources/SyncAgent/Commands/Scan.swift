@@ -11,7 +11,8 @@ struct Scan: ParsableCommand {
         discussion: """
             Roots: the arguments, else [registry] roots in config.toml, else IMI_SYSTEM_PATHS \
             (':' or ';' separated), else ~/code. Directories holding .git are read with libgit2 \
-            (git worktree list finds linked worktrees wherever they are); hidden and git-ignored \
+            (a linked worktree counts when it and git's record of it name each other, and is newly \
+            registered only below a root); hidden and git-ignored \
             directories, .git and symbolic links are not descended, nor is anything deeper than \
             [registry] scan_depth (default 6).
 

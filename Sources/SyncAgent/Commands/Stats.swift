@@ -88,7 +88,7 @@ struct Stats: ParsableCommand {
         ]
         for host in hosts {
             table.rows.append([
-                "  \(host.name)\(host.stale ? " (stale)" : "")",
+                "  \(host.name.displayQuoted)\(host.stale ? " (stale)" : "")",
                 "\(host.activeWorktrees) worktrees, \(host.inflightWorktrees) in flight",
             ])
         }

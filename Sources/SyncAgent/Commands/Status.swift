@@ -81,14 +81,10 @@ struct Status: ParsableCommand {
             rightAligned: [4, 5, 6])
         let now = Date()
         table.rows = work.map { item in
-            [
-                item.projectName, item.worktreeName,
-                (item.host ?? "-") + (item.stale == true ? " (stale)" : ""), item.status,
-                item.uncommittedFilesCount.map(String.init) ?? "-",
-                item.aheadOfTrunk.map(String.init) ?? "-",
-                item.behindTrunk.map(String.init) ?? "-",
-                item.agentID ?? "-", age(sinceEpoch: item.lastSyncAt, now: now),
-            ]
+            let host: String = (item.host?.displayQuoted ?? "-") + (item.stale == true ? " (stale)" : "")
+            let counts: [String] = [item.uncommittedFilesCount, item.aheadOfTrunk, item.behindTrunk].map { $0.map(String.init) ?? "-" }
+            let names: [String] = [item.projectName.displayQuoted, item.worktreeName.displayQuoted, host, item.status.displayQuoted]
+            return names + counts + [item.agentID?.displayQuoted ?? "-", age(sinceEpoch: item.lastSyncAt, now: now)]
         }
         print(table.render())
     }

@@ -9,6 +9,9 @@ import TOMLKit
 /// url = "postgresql://imi_app@localhost/imi_registry"
 /// pool_size = 10
 /// connection_timeout = 30
+/// reply_timeout_seconds = 10  # run and mcp: an unanswered statement drops the connection
+/// lock_timeout_ms = 5000      # run and mcp: per write transaction (SET LOCAL)
+/// statement_timeout_ms = 8000
 ///
 /// [database.fallback]
 /// enabled = true
@@ -44,12 +47,18 @@ struct ConfigFile: Decodable, Equatable, Sendable {
         var url: String?
         var poolSize: Int?
         var connectionTimeout: Int?
+        var replyTimeoutSeconds: Int?
+        var lockTimeoutMs: Int?
+        var statementTimeoutMs: Int?
         var fallback: Fallback?
 
         enum CodingKeys: String, CodingKey {
             case type, url, fallback
             case poolSize = "pool_size"
             case connectionTimeout = "connection_timeout"
+            case replyTimeoutSeconds = "reply_timeout_seconds"
+            case lockTimeoutMs = "lock_timeout_ms"
+            case statementTimeoutMs = "statement_timeout_ms"
         }
     }
 

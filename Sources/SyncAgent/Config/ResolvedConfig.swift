@@ -20,6 +20,11 @@ struct ResolvedConfig: Sendable {
     var databaseURL: Setting<String?>
     var poolSize: Setting<Int>
     var connectionTimeout: Setting<Int>
+    /// The bounds of the agent's and mcp's connections (``ConnectionTimeouts``): seconds for
+    /// a statement's answer, milliseconds for `lock_timeout` and `statement_timeout`.
+    var replyTimeoutSeconds: Setting<Int>
+    var lockTimeoutMs: Setting<Int>
+    var statementTimeoutMs: Setting<Int>
     var fallbackEnabled: Setting<Bool>
     /// The legacy SQLite registry (`[database.fallback] path`, else the XDG data path).
     var legacyPath: Setting<String>
@@ -39,6 +44,16 @@ struct ResolvedConfig: Sendable {
         ConnectionSettings(
             conninfo: databaseURL.value ?? "", origin: databaseURL.source,
             connectTimeout: connectionTimeout.value)
+    }
+
+    /// The settings for long-running connections (`run`, `mcp`), with the configured bounds;
+    /// one-shot commands use ``connectionSettings`` and wait as long as a statement takes.
+    var backgroundConnectionSettings: ConnectionSettings {
+        var settings = connectionSettings
+        settings.timeouts.reply = .seconds(replyTimeoutSeconds.value)
+        settings.timeouts.lock = .milliseconds(lockTimeoutMs.value)
+        settings.timeouts.statement = .milliseconds(statementTimeoutMs.value)
+        return settings
     }
 
     /// Layers the sources. Throws ``ConfigError`` for an unreadable or invalid file, a
@@ -125,6 +140,15 @@ struct ResolvedConfig: Sendable {
             databaseURL: url,
             poolSize: layered(file: database?.poolSize, default: 10),
             connectionTimeout: layered(file: database?.connectionTimeout, default: 10),
+            replyTimeoutSeconds: try positive(
+                "database.reply_timeout_seconds", database?.replyTimeoutSeconds, fileSource: fileSource,
+                default: Int(ConnectionTimeouts.background.reply!.components.seconds)),
+            lockTimeoutMs: try positive(
+                "database.lock_timeout_ms", database?.lockTimeoutMs, fileSource: fileSource,
+                default: Int(ConnectionTimeouts.background.lock!.components.seconds * 1000)),
+            statementTimeoutMs: try positive(
+                "database.statement_timeout_ms", database?.statementTimeoutMs, fileSource: fileSource,
+                default: Int(ConnectionTimeouts.background.statement!.components.seconds * 1000)),
             fallbackEnabled: layered(file: database?.fallback?.enabled, default: false),
             legacyPath: legacy,
             activityRetentionDays: layered(file: file.maintenance?.activityRetentionDays, default: 90),
@@ -163,6 +187,13 @@ struct ResolvedConfig: Sendable {
             if !roots.isEmpty { return Setting(value: roots, source: "IMI_SYSTEM_PATHS") }
         }
         return Setting(value: [paths.home + "/code"], source: "default")
+    }
+
+    /// A bound from the file, which must be a positive integer, or its default.
+    static func positive(_ key: String, _ file: Int?, fileSource: String, default value: Int) throws -> Setting<Int> {
+        guard let file else { return Setting(value: value, source: "default") }
+        guard file > 0 else { throw ConfigError("\(fileSource): \(key) must be a positive integer, got \(file)") }
+        return Setting(value: file, source: fileSource)
     }
 
     static func scanDepth(file: Int?, fileSource: String) throws -> Setting<Int> {

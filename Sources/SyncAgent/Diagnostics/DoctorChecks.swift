@@ -45,6 +45,7 @@ struct DoctorChecks {
         }
         let registry = Registry(connection: connection)
         checks.append(writeCheck(registry, target: config.connectionSettings.redactedDescription))
+        checks.append(hostCheck(registry, host: config.hostName.value))
         checks.append(integrityCheck(registry))
         let worktrees = (try? registry.activeWorktrees()) ?? []
         checks.append(pathsCheck(worktrees))
@@ -98,6 +99,22 @@ struct DoctorChecks {
                             + "`imi-sync run` keeps the states and retries until it accepts them")
         } catch {
             return .init(name: "registry writes", outcome: .failure, detail: "\(error)")
+        }
+    }
+
+    /// Whether the database role may write the rows of the host this machine names: a host's
+    /// own role writes only its host's rows, and a write for another host matches no row
+    /// without an error, so `run` would look healthy while storing nothing.
+    func hostCheck(_ registry: Registry, host: String) -> Doctor.Check {
+        do {
+            let authority = try registry.hostAuthority(named: host)
+            if let problem = authority.problem {
+                return .init(name: "host", outcome: .failure, detail: problem)
+            }
+            let scope = authority.fenced ? "its own host's rows only" : "every host's rows"
+            return .init(name: "host", outcome: .ok, detail: "role \(authority.role) acts for host '\(host)' (it may write \(scope))")
+        } catch {
+            return .init(name: "host", outcome: .failure, detail: "cannot check role against host '\(host)': \(error)")
         }
     }
 

@@ -5,9 +5,23 @@ struct McpArguments {
     let tool: String
     let values: [String: Value]
 
+    /// The most UTF-8 bytes a string argument may hold: an id or a name fits a table column,
+    /// a path fits PATH_MAX. Checked before anything reaches the registry, whose index rows
+    /// refuse long values with an error the agent need not see.
+    static let maximumBytes: [String: Int] = [
+        "agent_id": 200, "worktree_id": 36, "project": 255, "host": 255, "path": 4096, "file": 4096,
+    ]
+    static let defaultMaximumBytes = 4096
+
+    /// Every string argument is read here: refused when it holds NUL (PostgreSQL text ends at
+    /// NUL, so `alice\0mallory` would be stored as `alice`, and a path `W\0/etc` resolve to
+    /// `W`) or is longer than its limit.
     func string(_ name: String) throws -> String? {
         guard let value = values[name], value != .null else { return nil }
         guard let text = value.stringValue else { throw McpToolError("\(tool): argument '\(name)' must be a string") }
+        if text.utf8.contains(0) { throw McpToolError("\(tool): argument '\(name)' must not contain NUL (\\u0000)") }
+        let limit = Self.maximumBytes[name] ?? Self.defaultMaximumBytes
+        if text.utf8.count > limit { throw McpToolError("\(tool): argument '\(name)' is longer than \(limit) bytes") }
         return text
     }
 
@@ -45,6 +59,12 @@ struct McpArguments {
         }
         if let id, !McpArguments.isUUID(id) { throw McpToolError("\(tool): 'worktree_id' must be a UUID, not \(id.debugDescription)") }
         return (id, path.map(McpArguments.normalized))
+    }
+
+    /// A name the client sent (a tool's, an argument's) as an error shows it: in quotes with
+    /// escapes, at most 64 characters, so a megabyte of name is not sent back.
+    static func echoed(_ text: String) -> String {
+        (text.count > 64 ? String(text.prefix(64)) + "…" : text).debugDescription
     }
 
     static func isUUID(_ text: String) -> Bool {

@@ -1,5 +1,6 @@
 import Foundation
 import GitProbe
+import Logging
 import MCP
 import PostgresClient
 import RegistryClient
@@ -9,6 +10,8 @@ struct McpTools: Sendable {
     let worker: RegistryWorker
     /// This machine's name in the registry: `refresh` probes only its worktrees.
     let hostName: String
+    /// Where the details of a failed call go (standard error); the agent gets one line.
+    let logger: Logger
 
     static let definitions: [Tool] = [
         Tool(
@@ -85,30 +88,27 @@ struct McpTools: Sendable {
     }
 
     /// Answers one call: its JSON document as text and as structured content, or a tool
-    /// error with one line.
+    /// error with one line (``McpFailure``: no SQL, no connection target).
     func call(_ name: String, arguments: [String: Value]?) async -> CallTool.Result {
         let arguments = McpArguments(tool: name, values: arguments ?? [:])
         do {
             let json = try await answer(name, arguments)
             let structured = try? JSONDecoder().decode(Value.self, from: Data(json.utf8))
             return CallTool.Result(content: [.text(text: json, annotations: nil, _meta: nil)], structuredContent: structured, isError: false)
-        } catch let error as McpToolError {
-            return CallTool.Result(content: [.text(text: error.description, annotations: nil, _meta: nil)], isError: true)
-        } catch let error as PostgresError where error.code == .connection {
-            return CallTool.Result(content: [.text(text: "\(name): the registry is unreachable: \(error)", annotations: nil, _meta: nil)], isError: true)
         } catch {
-            return CallTool.Result(content: [.text(text: "\(name): \(error)", annotations: nil, _meta: nil)], isError: true)
+            let text = McpFailure.text(for: error, tool: name, logger: logger)
+            return CallTool.Result(content: [.text(text: text, annotations: nil, _meta: nil)], isError: true)
         }
     }
 
     private func answer(_ name: String, _ arguments: McpArguments) async throws -> String {
         let known = Set(Self.definitions.map(\.name))
         guard known.contains(name) else {
-            throw McpToolError("unknown tool \(name.debugDescription); the tools are \(known.sorted().joined(separator: ", "))")
+            throw McpToolError("unknown tool \(McpArguments.echoed(name)); the tools are \(known.sorted().joined(separator: ", "))")
         }
         let allowed = Set(Self.properties(of: name))
         if let unexpected = arguments.values.keys.sorted().first(where: { !allowed.contains($0) }) {
-            throw McpToolError("\(name): unknown argument '\(unexpected)'")
+            throw McpToolError("\(name): unknown argument \(McpArguments.echoed(unexpected))")
         }
         switch name {
         case "list_inflight_work":
@@ -130,8 +130,9 @@ struct McpTools: Sendable {
             let reference = try arguments.worktreeReference()
             let refresh = try arguments.bool("refresh") ?? false
             let hostName = self.hostName
+            let logger = self.logger
             let result = try await worker.run { registry in
-                try Self.state(reference, refresh: refresh, hostName: hostName, registry: registry)
+                try Self.state(reference, refresh: refresh, hostName: hostName, registry: registry, logger: logger)
             }
             return JSONOutput.render(result)
         case "find_overlaps":
@@ -194,8 +195,12 @@ struct McpTools: Sendable {
     }
 
     /// The stored state, or with `refresh` a fresh probe written to the row.
+    /// How long a refresh's probe may run before the tool gives up on it.
+    static let refreshPatience: Duration = .seconds(30)
+
     static func state(
-        _ reference: (id: String?, path: String?), refresh: Bool, hostName: String, registry: Registry
+        _ reference: (id: String?, path: String?), refresh: Bool, hostName: String, registry: Registry,
+        logger: Logger
     ) throws -> McpDocuments.StateResult {
         var record = try resolve(reference, tool: "get_worktree_state", registry: registry)
         guard refresh else { return McpDocuments.StateResult(worktree: .init(record), refreshed: false) }
@@ -203,23 +208,26 @@ struct McpTools: Sendable {
             throw McpToolError(
                 "get_worktree_state: \(record.path) is on host \(record.host!); only that host can read it (this is \(hostName))")
         }
-        let state: WorktreeState
-        do {
-            state = try GitProbe().probe(path: record.path, defaultBranch: record.defaultBranch)
-        } catch {
-            throw McpToolError("get_worktree_state: cannot read \(record.path): \(error)")
+        // On the prober's guarded workers: a FIFO or a hung file system in this worktree
+        // gives a tool error, never a server whose one registry thread is stuck.
+        let probed = WorktreeProber(patience: Self.refreshPatience).probeAll([
+            RegisteredWorktree(id: record.id, projectName: "", name: record.path, path: record.path, defaultBranch: record.defaultBranch)
+        ])
+        guard let state = probed.first?.state else {
+            throw McpToolError("get_worktree_state: cannot read \(record.path): \(probed.first?.failure.map(String.init(describing:)) ?? "no answer")")
         }
-        var written: Bool
+        let update = GitStateUpdate(
+            worktreeID: record.id, uncommittedFilesCount: state.uncommittedFilesCount,
+            aheadOfTrunk: state.aheadOfTrunk, behindTrunk: state.behindTrunk,
+            lastCommitHash: state.lastCommitHash, lastCommitMessage: state.lastCommitMessage, readAt: state.readAt)
+        // The one write path for git state: only a changed row, refusals reported, and
+        // listeners (agents, dashboards) told through NOTIFY.
+        let refusal = try registry.writeChanged([update]).refused[record.id]
+        let written = refusal == nil
         var writeError: String?
-        do {
-            let update = GitStateUpdate(
-                worktreeID: record.id, uncommittedFilesCount: state.uncommittedFilesCount,
-                aheadOfTrunk: state.aheadOfTrunk, behindTrunk: state.behindTrunk,
-                lastCommitHash: state.lastCommitHash, lastCommitMessage: state.lastCommitMessage, readAt: state.readAt)
-            written = try registry.write([update]) == 1
-        } catch let error as PostgresError where error.code != .connection {
-            written = false
-            writeError = error.description
+        if let refusal {
+            logger.notice("get_worktree_state: the fresh state was not written", metadata: ["error": "\(refusal)"])
+            writeError = McpFailure.summary(of: refusal)
         }
         if written, let fresh = try registry.worktreeRecords(id: record.id).first {
             record = fresh

@@ -21,7 +21,9 @@ final class RegistryWorker: @unchecked Sendable {
             queue.async {
                 do {
                     if self.connection == nil {
-                        let opened = try PostgresConnection(settings: self.settings)
+                        // Background bounds: a silent registry fails the tool call after the
+                        // reply deadline (and is reopened next time) instead of hanging it.
+                        let opened = try PostgresConnection(settings: self.settings.boundedForBackground)
                         try SchemaMigrator(connection: opened).requireSchema()
                         self.connection = opened
                     }

@@ -17,7 +17,7 @@ struct MembershipPlan {
 
     /// The writes, and the report of what each worktree and row became.
     func make() -> (changes: MembershipChanges, report: ScanReport) {
-        var state = State(snapshot: snapshot, hostID: hostID)
+        var state = State(snapshot: snapshot, hostID: hostID, roots: discovery.roots)
         for repository in discovery.repositories {
             state.reconcile(repository, exists: exists)
         }
@@ -29,19 +29,26 @@ struct MembershipPlan {
     private struct State {
         let snapshot: MembershipSnapshot
         let hostID: String
+        /// New linked worktrees are registered only below these.
+        let roots: [String]
         var changes = MembershipChanges()
         var report = ScanReport()
         /// Rows matched to a worktree on disk (or to one git lists as prunable).
         var claimed: Set<String> = []
         /// Projects whose repository this scan read: their gone rows may be deactivated.
         var projectsRead: Set<String> = []
+        /// Common directories of the repositories read, and the administrative directories
+        /// git lists in them: a row whose administrative directory is not listed is gone.
+        var commonsRead: Set<String> = []
+        var listedGitDirectories: Set<String> = []
         var chosenProjectNames: Set<String> = []
         /// Names taken among this host's active rows, per project (and for new projects).
         var namesInUse: [MembershipChanges.ProjectReference: Set<String>] = [:]
 
-        init(snapshot: MembershipSnapshot, hostID: String) {
+        init(snapshot: MembershipSnapshot, hostID: String, roots: [String]) {
             self.snapshot = snapshot
             self.hostID = hostID
+            self.roots = roots
             var byPath: [String: [Int]] = [:]
             var byGitDirectory: [String: [Int]] = [:]
             var byProjectAndName: [ProjectAndName: [Int]] = [:]
@@ -65,6 +72,8 @@ struct MembershipPlan {
             guard let main = repository.main else { return }
             guard let (project, projectName) = resolveProject(repository, main: main, exists: exists) else { return }
             if case .existing(let id) = project { projectsRead.insert(id) }
+            commonsRead.insert(repository.commonDirectory)
+            listedGitDirectories.formUnion(repository.linked.map(\.gitDirectory))
             for worktree in repository.worktrees {
                 reconcile(worktree, isMain: worktree.administrativeName == nil, project: project, projectName: projectName, exists: exists)
             }
@@ -128,12 +137,16 @@ struct MembershipPlan {
             _ worktree: RepositoryInspection.Worktree, isMain: Bool, project: MembershipChanges.ProjectReference,
             projectName: String, exists: (String) -> Bool
         ) {
+            if case .notLinked(let detail) = worktree.condition {
+                unlinked(worktree, detail: detail)
+                return
+            }
             let directoryName = Self.lastComponent(worktree.path)
             let row = matchingRow(worktree, name: directoryName, project: project, exists: exists)
             let type = isMain ? snapshot.types.first { $0.name == "trunk" } : Self.type(of: directoryName, in: snapshot.types)
             switch worktree.condition {
             case .valid: break
-            case .prunable, .locked, .unreadable:
+            case .prunable, .locked, .unreadable, .notLinked:
                 let (reason, detail) = Self.skipReason(worktree.condition)
                 if let row, row.active {
                     claimed.insert(row.id)
@@ -163,6 +176,13 @@ struct MembershipPlan {
                 return
             }
             guard let type else { return }
+            // Linked worktrees are found from the repository, wherever git records them; only
+            // those below a root are taken in (a row registered before stays matched).
+            guard isMain || roots.contains(where: { PathText.isWithin(worktree.path, root: $0) }) else {
+                report.skipped.append(ScanSkip(
+                    path: worktree.path, reason: .outsideRoots, detail: "a worktree of \(projectName) outside \(roots.joined(separator: ", "))"))
+                return
+            }
             // Git keeps administrative names unique; a second clone of one remote is told apart
             // by its parent directory.
             let parent = Self.lastComponent(String(worktree.path.dropLast(directoryName.count + 1)))
@@ -180,6 +200,26 @@ struct MembershipPlan {
             report.found.append(.init(
                 path: worktree.path, project: projectName, name: name, type: type.name, branch: worktree.head?.branch,
                 outcome: .registered, previousPath: nil, id: nil))
+        }
+
+        /// A worktree git lists whose link is broken is no worktree: it is skipped, and the row
+        /// registered for it (by its administrative directory, never by the path it names,
+        /// which may be another worktree's) is deactivated.
+        mutating func unlinked(_ worktree: RepositoryInspection.Worktree, detail: String) {
+            report.skipped.append(ScanSkip(path: worktree.path, reason: .notLinked, detail: detail))
+            for index in rowsByGitDirectory[worktree.gitDirectory] ?? [] {
+                let row = snapshot.worktrees[index]
+                guard row.active, !claimed.contains(row.id) else { continue }
+                claimed.insert(row.id)
+                deactivate(row)
+            }
+        }
+
+        mutating func deactivate(_ row: MembershipSnapshot.Worktree) {
+            changes.deactivations.append(row.id)
+            report.deactivated.append(.init(
+                id: row.id, path: row.path,
+                project: snapshot.projects.first { $0.id == row.projectID }?.name ?? "?", name: row.name))
         }
 
         /// The row `worktree` already has: the one at its path, else the one with its git
@@ -216,20 +256,24 @@ struct MembershipPlan {
         /// This host's active rows not found on disk: gone from disk and from git's worktree
         /// list, they are deactivated (never deleted). Only rows under the roots or of a
         /// project read now are judged; a row elsewhere is left to `run`, which reports it
-        /// missing.
+        /// missing. A row whose administrative directory a repository read now no longer
+        /// lists is gone whatever is at its path (a forged worktree's directory stays).
         mutating func deactivateGone(roots: [String], exists: (String) -> Bool) {
             for row in snapshot.worktrees where row.active && row.hostID == hostID && !claimed.contains(row.id) {
-                let underRoot = roots.contains { row.path == $0 || row.path.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") }
+                if let gitDirectory = row.gitDirectory, !listedGitDirectories.contains(gitDirectory),
+                    commonsRead.contains(where: { PathText.isWithin(gitDirectory, root: PathText.joined($0, "worktrees")) })
+                {
+                    deactivate(row)
+                    continue
+                }
+                let underRoot = roots.contains { PathText.isWithin(row.path, root: $0) }
                 guard underRoot || projectsRead.contains(row.projectID), !exists(row.path) else { continue }
                 if let gitDirectory = row.gitDirectory, exists(gitDirectory) {
                     report.missing.append(.init(
                         id: row.id, path: row.path, reason: "its directory is gone; git still lists it at \(gitDirectory)"))
                     continue
                 }
-                changes.deactivations.append(row.id)
-                report.deactivated.append(.init(
-                    id: row.id, path: row.path,
-                    project: snapshot.projects.first { $0.id == row.projectID }?.name ?? "?", name: row.name))
+                deactivate(row)
             }
         }
 
@@ -247,6 +291,7 @@ struct MembershipPlan {
             case .locked(let reason):
                 (.locked, "locked: git lists it, its directory is gone" + (reason.isEmpty ? "" : " (\(reason))"))
             case .unreadable(let detail): (.unreadable, detail)
+            case .notLinked(let detail): (.notLinked, detail)
             }
         }
 

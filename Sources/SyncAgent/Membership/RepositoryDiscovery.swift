@@ -29,6 +29,9 @@ struct ScanSkip: Sendable, Equatable {
         case noDefaultBranch = "no default branch"
         case nameTaken = "name taken"
         case missingRoot = "root does not exist"
+        case tooLarge = "too large to be a git file"
+        case notLinked = "not linked both ways with git's record of it"
+        case outsideRoots = "outside the roots"
     }
 
     var path: String
@@ -52,9 +55,9 @@ struct RepositoryDiscovery {
     var probe = GitProbe(splitsLargeWorktrees: false)
 
     func run(roots: [String]) -> Discovery {
-        var discovery = Discovery(roots: roots)
+        var discovery = Discovery(roots: roots.map(PathText.trimmed))
         var skeleton = Skeleton(depthLimit: depthLimit)
-        for root in roots {
+        for root in roots.map(PathText.trimmed) {
             let kind = FileKind.of(root)
             guard kind == .directory else {
                 discovery.skipped.append(ScanSkip(path: root, reason: .missingRoot, detail: kind == .missing ? nil : "it is \(kind.phrase)"))
@@ -167,9 +170,13 @@ struct RepositoryDiscovery {
                 inspection = try probe.inspectRepository(at: top.path, readingLinkedHeads: false)
             } catch {
                 if !top.bare {
-                    skipped.append(ScanSkip(
-                        path: top.path, reason: error.code == .notARepository ? .notARepository : .unreadable,
-                        detail: error.description))
+                    let reason: ScanSkip.Reason =
+                        switch error.code {
+                        case .notARepository: .notARepository
+                        case .fileTooLarge: .tooLarge
+                        default: .unreadable
+                        }
+                    skipped.append(ScanSkip(path: top.path, reason: reason, detail: error.description))
                 }
                 continue
             }
@@ -221,9 +228,9 @@ struct RepositoryDiscovery {
             else { return }
             for (child, childText, kind) in RepositoryDiscovery.children(entries, of: directory, text, into: &inside.skipped)
             where kind == .directory {
-                let relative = Array(childText.utf8.dropFirst(top.path.utf8.count + 1))
+                let relative = Array((PathText.relative(childText, to: top.path) ?? "").utf8)
                 if layout.isIgnored(relativePath: relative, isDirectory: true) { continue }
-                if FileKind.of(childText + "/.git") != .missing {
+                if FileKind.of(PathText.joined(childText, ".git")) != .missing {
                     if known.contains(childText) {
                         nestedTops.append(Top(path: childText, depth: depth + 1, bare: false))
                     } else {
@@ -273,7 +280,7 @@ struct RepositoryDiscovery {
             let name = entry.name.bytes
             guard name.first != UInt8(ascii: ".") else { continue }
             let child = directory.appending(entry.name)
-            guard let childText = String(validating: name, as: UTF8.self).map({ text + "/" + $0 }) else {
+            guard let childText = String(validating: name, as: UTF8.self).map({ PathText.joined(text, $0) }) else {
                 if entry.kind == .directory { skipped.append(ScanSkip(path: String(decoding: child.bytes, as: UTF8.self), reason: .notUTF8)) }
                 continue
             }

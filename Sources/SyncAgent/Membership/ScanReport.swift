@@ -67,24 +67,31 @@ enum ScanOutput {
         if !report.found.isEmpty {
             var table = TextTable(headers: ["PROJECT", "WORKTREE", "TYPE", "BRANCH", "OUTCOME", "PATH"])
             table.rows = report.found.map { found in
-                let outcome = found.previousPath.map { "repaired (was \($0))" } ?? found.outcome.rawValue
-                return [found.project, found.name, found.type, found.branch ?? "(detached)", outcome, found.path]
+                let outcome = found.previousPath.map { "repaired (was \($0.displayQuoted))" } ?? found.outcome.rawValue
+                return [
+                    found.project.displayQuoted, found.name.displayQuoted, found.type.displayQuoted,
+                    found.branch?.displayQuoted ?? "(detached)", outcome, found.path.displayQuoted,
+                ]
             }
             lines += [table.render(), ""]
         }
         for row in report.deactivated {
-            lines.append("deactivated: \(row.project)/\(row.name) at \(row.path): gone from disk and from git")
+            lines.append(
+                "deactivated: \(row.project.displayQuoted)/\(row.name.displayQuoted) at \(row.path.displayQuoted): "
+                    + "gone from disk and from git")
         }
         for row in report.missing {
-            lines.append("missing: \(row.path): \(row.reason)")
+            lines.append("missing: \(row.path.displayQuoted): \(DisplayQuoting.terminalSafe(row.reason))")
         }
         for skip in report.skipped {
-            lines.append("skipped: \(skip.path): \(skip.reason.rawValue)" + (skip.detail.map { " (\($0))" } ?? ""))
+            lines.append(
+                "skipped: \(skip.path.displayQuoted): \(skip.reason.rawValue)"
+                    + (skip.detail.map { " (\(DisplayQuoting.terminalSafe($0)))" } ?? ""))
         }
         if !report.deactivated.isEmpty || !report.missing.isEmpty || !report.skipped.isEmpty { lines.append("") }
         let verb = report.dryRun ? "would be " : ""
         lines.append(
-            "\(report.found.count) worktrees found under \(report.roots.joined(separator: ", ")): "
+            "\(report.found.count) worktrees found under \(report.roots.map(\.displayQuoted).joined(separator: ", ")): "
                 + "\(report.count(.registered)) \(verb)registered, \(report.count(.repaired)) \(verb)repaired, "
                 + "\(report.count(.reactivated)) \(verb)reactivated, \(report.deactivated.count) \(verb)deactivated, "
                 + "\(report.missing.count) missing, \(report.skipped.count) skipped, "

@@ -9,8 +9,8 @@ enum OnceOutput {
         for outcome in report.outcomes {
             let state = outcome.state
             table.rows.append([
-                outcome.worktree.projectName,
-                outcome.worktree.name,
+                outcome.worktree.projectName.displayQuoted,
+                outcome.worktree.name.displayQuoted,
                 outcome.status,
                 state.map { String($0.uncommittedFilesCount) } ?? "-",
                 state.flatMap(\.aheadOfTrunk).map(String.init) ?? "-",
@@ -19,13 +19,23 @@ enum OnceOutput {
         }
         var lines = [table.render(), ""]
         for outcome in report.failures {
-            lines.append("error: \(outcome.worktree.projectName)/\(outcome.worktree.name): \(outcome.failure!)")
+            lines.append(
+                "error: \(outcome.worktree.projectName.displayQuoted)/\(outcome.worktree.name.displayQuoted): "
+                    + DisplayQuoting.terminalSafe(outcome.failure!.description))
+        }
+        for outcome in report.outcomes {
+            guard let refusal = report.refused[outcome.worktree.id] else { continue }
+            lines.append(
+                "error: \(outcome.worktree.projectName.displayQuoted)/\(outcome.worktree.name.displayQuoted): "
+                    + "the registry refused its state, which stays as it was: " + DisplayQuoting.terminalSafe(refusal.description))
         }
         let milliseconds = report.elapsed.components.seconds * 1000
             + report.elapsed.components.attoseconds / 1_000_000_000_000_000
         lines.append(
-            "\(report.outcomes.count) worktrees read, \(report.rowsWritten) rows written, "
-                + "\(report.failures.count) could not be read, in \(milliseconds) ms")
+            "\(report.outcomes.count) worktrees read, \(report.rowsWritten) rows written (\(report.rowsChanged) changed), "
+                + "\(report.failures.count) could not be read"
+                + (report.refused.isEmpty ? "" : ", \(report.refused.count) refused by the registry")
+                + ", in \(milliseconds) ms")
         lines.append(
             "overlaps: \(report.forecast.changeSetsWritten) change sets written, \(report.forecast.pairsMerged) pairs merged"
                 + (report.forecast.failures > 0 ? ", \(report.forecast.failures) could not be built" : "")
@@ -39,6 +49,8 @@ enum OnceOutput {
             summary: .init(
                 worktrees: report.outcomes.count,
                 written: report.rowsWritten,
+                changed: report.rowsChanged,
+                refused: report.refused.count,
                 failed: report.failures.count,
                 changeSetsWritten: report.forecast.changeSetsWritten,
                 pairsMerged: report.forecast.pairsMerged,
@@ -89,6 +101,10 @@ enum OnceOutput {
         struct Summary: Encodable {
             var worktrees: Int
             var written: Int
+            /// Of the rows written, those whose state changed.
+            var changed: Int
+            /// States the registry refused (they stay as they were).
+            var refused: Int
             var failed: Int
             var changeSetsWritten: Int
             var pairsMerged: Int

@@ -9,7 +9,13 @@ struct OnceSync {
     /// What one refresh did.
     struct Report: Sendable {
         var outcomes: [ProbeOutcome]
+        /// Rows written: those whose state changed, and those whose `last_sync_at` alone was
+        /// stamped (their state was current).
         var rowsWritten: Int
+        /// Of those, the rows whose state changed (listeners were told of them).
+        var rowsChanged = 0
+        /// States the registry refused, by worktree id (kept as they were; exit 1).
+        var refused: [String: WriteRefusal] = [:]
         var elapsed: Duration
         /// The overlap forecast that followed.
         var forecast = OverlapForecaster.Report()
@@ -46,11 +52,20 @@ struct OnceSync {
                     metadata: ["worktree.id": "\(outcome.worktree.id)", "error": "\(failure)"])
             }
         }
-        let written = try registry.write(outcomes.compactMap(\.update))
+        // The one write path for git state (as run's and the mcp refresh's): only changed
+        // rows, NOTIFY imi_worktree_state for them, refusals reported per row; the rows
+        // whose state was current get their last_sync_at.
+        let updates = outcomes.compactMap(\.update)
+        let write = try registry.writeChanged(updates)
+        let changed = Set(write.changed)
+        let current = updates.map(\.worktreeID).filter { !changed.contains($0) && write.refused[$0] == nil }
+        let stamped = try registry.stampSynced(current, at: Date())
         let targets = outcomes.compactMap { outcome in
             outcome.state.map { OverlapForecaster.Target(worktree: outcome.worktree, inFlight: $0.isInFlight) }
         }
         let forecast = try OverlapForecaster(logger: logger).forecast(targets, local: worktrees, registry: registry)
-        return Report(outcomes: outcomes, rowsWritten: written, elapsed: clock.now - start, forecast: forecast)
+        return Report(
+            outcomes: outcomes, rowsWritten: write.changed.count + stamped, rowsChanged: write.changed.count,
+            refused: write.refused, elapsed: clock.now - start, forecast: forecast)
     }
 }

@@ -46,6 +46,12 @@ enum FileKind: Equatable, Sendable {
         access(path, R_OK) == 0
     }
 
+    /// Whether a plain `open(2)` for reading may wait forever (a FIFO) or a read never end (a
+    /// device such as /dev/zero).
+    var blocksReaders: Bool {
+        self == .fifo || self == .characterDevice || self == .blockDevice
+    }
+
     /// "a directory", "a FIFO (named pipe)", …
     var phrase: String {
         switch self {

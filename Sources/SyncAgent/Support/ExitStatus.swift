@@ -37,8 +37,10 @@ enum ExitStatus {
     }
 
     /// Prints one line for `error` on standard error and returns the exit code it maps to.
+    /// The message may carry a path or a name from a repository: quoted whole if it holds a
+    /// control character, so it stays one line and nothing in it reaches the terminal.
     static func report(_ error: any Error) -> ExitCode {
-        printError("imi-sync: \(error)")
+        printError("imi-sync: " + DisplayQuoting.terminalSafe("\(error)"))
         return code(for: error)
     }
 

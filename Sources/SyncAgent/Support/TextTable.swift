@@ -1,10 +1,16 @@
 /// Renders rows as aligned columns for people; numbers are right-aligned.
+///
+/// Callers quote the names they put in cells (``DisplayQuoting/quoted(_:)``); as a last guard
+/// every cell still holding a control character is quoted whole, so no cell can end its row,
+/// add one, or reach the terminal as an escape sequence.
 struct TextTable {
     var headers: [String]
     var rightAligned: Set<Int> = []
     var rows: [[String]] = []
 
     func render() -> String {
+        let headers = headers.map(DisplayQuoting.terminalSafe)
+        let rows = rows.map { $0.map(DisplayQuoting.terminalSafe) }
         var widths = headers.map(\.count)
         for row in rows {
             for (index, cell) in row.enumerated() where index < widths.count {

@@ -1,7 +1,7 @@
 import RegistryClient
 
 /// Every registered worktree the agent looks after, each in exactly one state.
-struct WorktreeTracker {
+struct WorktreeTable {
     enum State: Equatable, Sendable {
         /// inotify tells when it changes.
         case watched

@@ -1,11 +1,11 @@
-/// Worktrees with unprocessed changes, and when each is due for a probe.
+/// The debounce schedule: worktrees with unprocessed changes, and when each is due.
 ///
 /// A burst is coalesced: a worktree is probed once no event came for `settle`, or once
 /// `maxDelay` has passed since its first unprobed event, whichever is first. A checkout that
 /// touches thousands of files therefore gives one or two probes, and a steady trickle of
 /// events cannot postpone a probe forever. Times are offsets from the agent's start, so tests
 /// drive this with plain values.
-struct DirtySet {
+struct DebounceSchedule {
     struct Entry: Equatable {
         var firstEvent: Duration
         var lastEvent: Duration

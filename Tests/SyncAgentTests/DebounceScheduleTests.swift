@@ -5,8 +5,8 @@ import Testing
 
 @testable import SyncAgent
 
-@Suite("Scheduler: settle window, maximum delay, backoff, changed-only writes")
-struct SchedulerTests {
+@Suite("Debounce schedule: settle window, maximum delay, backoff, changed-only writes")
+struct DebounceScheduleTests {
     private func ms(_ value: Int64) -> Duration { .milliseconds(value) }
 
     @Test(
@@ -22,7 +22,7 @@ struct SchedulerTests {
             ([0, 40, 80, 120, 160, 200, 240, 280, 320, 360, 400, 440, 480, 520], 500, true),
         ] as [([Int64], Int64, Bool)])
     func dueTimes(events: [Int64], now: Int64, due: Bool) {
-        var dirty = DirtySet(settle: ms(50), maxDelay: ms(500))
+        var dirty = DebounceSchedule(settle: ms(50), maxDelay: ms(500))
         for time in events { dirty.mark("w", at: ms(time)) }
         #expect(dirty.takeDue(at: ms(now)) == (due ? ["w"] : []))
         #expect(dirty.isEmpty == due)
@@ -30,7 +30,7 @@ struct SchedulerTests {
 
     @Test("a burst of thousands of events on one worktree gives one probe")
     func burstCoalesces() {
-        var dirty = DirtySet(settle: ms(50), maxDelay: ms(1000))
+        var dirty = DebounceSchedule(settle: ms(50), maxDelay: ms(1000))
         var probes = 0
         // 3,000 events within 300 ms: no probe while they keep coming, one once they settle.
         for time in Int64(0)..<3000 {
@@ -44,7 +44,7 @@ struct SchedulerTests {
 
     @Test("immediate marks are due at once and the next deadline is the earliest entry")
     func immediateAndDeadline() {
-        var dirty = DirtySet(settle: ms(50), maxDelay: ms(500))
+        var dirty = DebounceSchedule(settle: ms(50), maxDelay: ms(500))
         dirty.mark("late", at: ms(100))
         dirty.mark("now", at: ms(100), immediate: true)
         #expect(dirty.nextDeadline == ms(100))
@@ -55,7 +55,7 @@ struct SchedulerTests {
 
     @Test("a burst's changed files are merged; anything coarser, or too many files, is a full status")
     func changesMerge() {
-        var dirty = DirtySet(settle: ms(50), maxDelay: ms(500))
+        var dirty = DebounceSchedule(settle: ms(50), maxDelay: ms(500))
         let a = Array("a.txt".utf8), b = Array("src/b.txt".utf8)
         dirty.mark("w", at: ms(0), changes: .files([a]))
         dirty.mark("w", at: ms(10), changes: .files([b]))

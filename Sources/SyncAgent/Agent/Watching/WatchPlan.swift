@@ -13,7 +13,7 @@ import SystemPackage
 struct WatchPlan {
     struct Directory: Hashable {
         var path: FilePath
-        var role: WatchTable.Role
+        var role: WatchSet.Role
     }
 
     /// The directories to watch, tree directories first.
@@ -59,30 +59,51 @@ struct WatchPlan {
     /// `start` and every directory below it that git does not ignore or that holds a tracked
     /// file, skipping `.git` and symbolic links; and the ignored directories left out.
     /// `relative` is `start`'s path from the worktree top, as git names it.
+    ///
+    /// libgit2 reads a directory's `.gitignore` with a blocking `open(2)`: one that is a FIFO
+    /// (or a link to a device) would hold the walk forever. Below such a directory no ignore
+    /// rule is asked for and every directory is watched (erring on watching); the probe
+    /// reports the file (``GuardedBatch``). The same when a rule file git reads for every
+    /// path (`info/exclude`, `core.excludesFile`) is one.
     static func treeDirectories(
         from start: FilePath, relative: [UInt8], layout: WorktreeLayout
     ) -> (watched: [FilePath], ignored: [FilePath]) {
         var watched = [start]
         var ignored: [FilePath] = []
-        var queue = [(start, relative)]
-        while let (directory, relativeDirectory) = queue.popLast() {
+        let common = FilePath(bytes: layout.commonDirectory)
+        let globalRules = [common.appending("info").appending("exclude")] + (layout.excludesFile().map { [FilePath(bytes: $0)] } ?? [])
+        let rulesReadable = globalRules.allSatisfy { !FileKind.of($0.string).blocksReaders }
+        // Asking about a path reads the rule files of every directory above it up to the top.
+        var asksAbove = rulesReadable && !blockingRules(in: start)
+        var ancestor = start
+        for _ in relative.split(separator: slash) where asksAbove {
+            ancestor.removeLastComponent()
+            asksAbove = !blockingRules(in: ancestor)
+        }
+        var queue = [(start, relative, asksAbove)]
+        while let (directory, relativeDirectory, asksRules) = queue.popLast() {
             // Unreadable or vanished: git cannot see inside either.
             guard let entries = try? DirectoryListing.entries(of: directory) else { continue }
             for entry in entries where entry.kind == .directory && entry.name != gitName {
                 let name = entry.name.bytes
                 let childRelative = relativeDirectory.isEmpty ? name : relativeDirectory + [slash] + name
                 let child = directory.appending(entry.name)
-                if layout.isIgnored(relativePath: childRelative, isDirectory: true),
+                if asksRules, layout.isIgnored(relativePath: childRelative, isDirectory: true),
                     !layout.tracksFiles(under: childRelative)
                 {
                     ignored.append(child)
                     continue
                 }
                 watched.append(child)
-                queue.append((child, childRelative))
+                queue.append((child, childRelative, asksRules && !blockingRules(in: child)))
             }
         }
         return (watched, ignored)
+    }
+
+    /// Whether `directory/.gitignore` is something a reader's open would block on.
+    private static func blockingRules(in directory: FilePath) -> Bool {
+        FileKind.of(directory.appending(".gitignore").string).blocksReaders
     }
 
     /// `path` and every directory under it (refs are never symbolic links to directories).
