@@ -123,7 +123,8 @@ extension MergeSandbox {
     /// top), from `previous` built in this sandbox: its tree updated path by path
     /// (`git_tree_create_updated`, in memory) and its change set recomputed for those paths
     /// alone. `nil` when that cannot be exact and the state must be built afresh: `previous`
-    /// is not in this sandbox, HEAD moved, a path is a directory, a new path is one git
+    /// is not in this sandbox or has unreadable paths, HEAD moved, a path is a directory or
+    /// something `git add` refuses (a FIFO, a socket), a new path is one git
     /// ignores (only the index could say whether `git add -A` takes it), a `.gitignore`, or a
     /// removal would empty a directory.
     public func updatedWorkingState(
