@@ -95,7 +95,7 @@ public final class MergeSandbox {
     private static func objectDirectories(_ commonDirectory: String) -> [String] {
         let objects = commonDirectory + "/objects"
         var directories = [objects]
-        if let bytes = WorktreeFile.smallFile(Array((objects + "/info/alternates").utf8), limit: 64 * 1024),
+        if let bytes = try? SmallFile.contents(of: objects + "/info/alternates"),
             let text = String(validating: bytes, as: UTF8.self)
         {
             for line in text.split(separator: "\n") where !line.hasPrefix("#") && !line.isEmpty {

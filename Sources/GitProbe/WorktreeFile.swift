@@ -133,19 +133,6 @@ enum WorktreeFile: Equatable {
         }
     }
 
-    /// A small file's bytes through `openForReading`, at most `limit` of them: `nil` when it
-    /// cannot be opened, is not a regular file or is larger (for files the forecast reads as
-    /// settings, such as `objects/info/alternates`).
-    static func smallFile(_ path: [UInt8], limit: Int) -> [UInt8]? {
-        guard case .success(let descriptor) = openForReading(path) else { return nil }
-        defer { close(descriptor) }
-        var info = stat()
-        guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG, Int(info.st_size) <= limit else {
-            return nil
-        }
-        return try? readAll(descriptor, size: Int(info.st_size), path: path, worktreePath: "")
-    }
-
     /// Exactly `size` bytes; `nil` when the file ends sooner (it shrank meanwhile).
     private static func readAll(_ descriptor: Int32, size: Int, path: [UInt8], worktreePath: String) throws(GitProbeError) -> [UInt8]? {
         var content = [UInt8](repeating: 0, count: size)

@@ -179,6 +179,19 @@ struct ForecastFileTests {
         #expect(sandbox.storedBytes < 1 << 20)
     }
 
+    @Test("a clone sharing its objects through objects/info/alternates builds states from them")
+    func alternates() throws {
+        let setup = try Self.project()
+        let shared = setup.fixture.root.appendingPathComponent("shared")
+        try setup.fixture.git(["clone", "--quiet", "--shared", setup.trunk.path, shared.path], in: setup.fixture.root)
+        #expect(FileManager.default.fileExists(atPath: shared.path + "/.git/objects/info/alternates"))
+        try "changed\n".write(to: shared.appendingPathComponent("README.md"), atomically: false, encoding: .utf8)
+        let common = shared.appendingPathComponent(".git").path
+        let state = try MergeSandbox(commonDirectory: common).workingState(ofWorktreeAt: shared.path, defaultBranch: "main")
+        #expect(state.tree == (try ForecastTests.gitAddAllTree(setup.fixture, shared)))
+        #expect(state.changes.map(\.text) == ["README.md"])
+    }
+
     @Test("a runaway .gitignore is refused in one line naming it, not read whole")
     func hugeGitignore() throws {
         let setup = try Self.project()
