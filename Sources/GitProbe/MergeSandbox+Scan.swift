@@ -15,7 +15,12 @@ extension MergeSandbox {
     ///
     /// Files are opened through ``WorktreeFile`` only (never blocking, never following a link);
     /// files above ``WorktreeFile/storeLimit`` are hashed by streaming and not kept.
-    public static func scan(worktreeAt path: String, defaultBranch: String) throws(GitProbeError) -> WorkdirScan {
+    ///
+    /// At most `scanContentLimit` bytes of contents are held (scans of several worktrees wait
+    /// together for their sandbox): past it, files are hashed and dropped like large ones.
+    public static func scan(
+        worktreeAt path: String, defaultBranch: String, scanContentLimit: Int = 16 << 20
+    ) throws(GitProbeError) -> WorkdirScan {
         GitLibrary.initialize()
         let worktree = try GitRepository(openingWorktreeAt: path)
         let head = try worktree.head()
@@ -45,6 +50,7 @@ extension MergeSandbox {
         let relevant = GIT_STATUS_WT_NEW.rawValue | GIT_STATUS_WT_MODIFIED.rawValue | GIT_STATUS_WT_TYPECHANGE.rawValue
             | GIT_STATUS_WT_DELETED.rawValue | GIT_STATUS_CONFLICTED.rawValue
         var edits: [WorkdirScan.Edit] = []
+        var held = 0
         for (file, status) in changed where file.last != UInt8(ascii: "/") && status & relevant != 0 {
             let tracked = status & GIT_STATUS_WT_NEW.rawValue == 0
             switch try WorktreeFile.at(top + file, worktreePath: path) {
@@ -57,7 +63,12 @@ extension MergeSandbox {
                 if tracked { edits.append(.unreadable(file)) }
             case .symlink(let blob):
                 edits.append(.add(file, blob: blob, mode: GIT_FILEMODE_LINK.rawValue))
-            case .regular(let blob, let executable):
+            case .regular(var blob, let executable):
+                // Contents held past the scan's limit are dropped: such a file enters the tree
+                // by its id alone, like a large one.
+                if let content = blob.content {
+                    if held + content.count > scanContentLimit { blob.content = nil } else { held += content.count }
+                }
                 let mode = filemode && executable ? GIT_FILEMODE_BLOB_EXECUTABLE.rawValue : GIT_FILEMODE_BLOB.rawValue
                 edits.append(.add(file, blob: blob, mode: mode))
             }

@@ -192,6 +192,23 @@ struct ForecastFileTests {
         #expect(state.changes.map(\.text) == ["README.md"])
     }
 
+    @Test("a scan holds contents up to its limit; past it files are hashed only, and the tree is still git's")
+    func scanContentLimit() throws {
+        let setup = try Self.project()
+        for number in 0..<12 {
+            try String(repeating: Character(String(number % 10)), count: 100_000)
+                .write(to: setup.worktree.appendingPathComponent("n\(number).txt"), atomically: false, encoding: .utf8)
+        }
+        let scan = try MergeSandbox.scan(worktreeAt: setup.worktree.path, defaultBranch: "main", scanContentLimit: 500_000)
+        let held = scan.edits.reduce(0) { total, edit in
+            if case .add(_, let blob, _) = edit { return total + (blob.content?.count ?? 0) }
+            return total
+        }
+        #expect(held <= 500_000 && held > 0)
+        let state = try MergeSandbox(commonDirectory: setup.common).workingState(from: scan)
+        #expect(state.tree == (try ForecastTests.gitAddAllTree(setup.fixture, setup.worktree)))
+    }
+
     @Test("a runaway .gitignore is refused in one line naming it, not read whole")
     func hugeGitignore() throws {
         let setup = try Self.project()
