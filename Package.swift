@@ -30,7 +30,7 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(
             name: "GitProbe",
-            dependencies: ["CGit2"]
+            dependencies: ["CGit2", "COpenSSL"]
         ),
         .target(
             name: "PostgresClient",

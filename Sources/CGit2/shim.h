@@ -81,3 +81,60 @@ static inline int cgit2_odb_add_readonly(git_odb *odb, git_odb_backend *inner, i
     if (rc < 0) cgit2_ro_free(&wrapper->parent);
     return rc;
 }
+
+/* The sandbox's in-memory object store, counting the bytes written into it, so the forecast
+ * can keep its memory within a budget whatever the sizes of the files it meets. Reads,
+ * existence checks and writes go to the mempack backend it wraps; `inner` stays the mempack
+ * (git_mempack_reset needs it). */
+typedef struct {
+    git_odb_backend parent;
+    git_odb_backend *inner;
+    size_t written;
+} cgit2_counting_backend;
+
+#define CGIT2_COUNTED(b) (((cgit2_counting_backend *)(b))->inner)
+
+static int cgit2_cnt_read(void **data, size_t *len, git_object_t *type, git_odb_backend *b, const git_oid *oid) {
+    return CGIT2_COUNTED(b)->read(data, len, type, CGIT2_COUNTED(b), oid);
+}
+static int cgit2_cnt_read_header(size_t *len, git_object_t *type, git_odb_backend *b, const git_oid *oid) {
+    return CGIT2_COUNTED(b)->read_header(len, type, CGIT2_COUNTED(b), oid);
+}
+static int cgit2_cnt_exists(git_odb_backend *b, const git_oid *oid) {
+    return CGIT2_COUNTED(b)->exists(CGIT2_COUNTED(b), oid);
+}
+static int cgit2_cnt_write(git_odb_backend *b, const git_oid *oid, const void *data, size_t len, git_object_t type) {
+    int rc = CGIT2_COUNTED(b)->write(CGIT2_COUNTED(b), oid, data, len, type);
+    if (rc == 0) ((cgit2_counting_backend *)b)->written += len;
+    return rc;
+}
+static void cgit2_cnt_free(git_odb_backend *b) {
+    CGIT2_COUNTED(b)->free(CGIT2_COUNTED(b));
+    free(b);
+}
+
+/* A new mempack, wrapped and added to `odb` at `priority`; `*out` is the wrapper. */
+static inline int cgit2_odb_add_counted_mempack(git_odb *odb, int priority, git_odb_backend **out) {
+    git_odb_backend *mempack = NULL;
+    int rc = git_mempack_new(&mempack);
+    if (rc < 0) return rc;
+    cgit2_counting_backend *wrapper = calloc(1, sizeof(cgit2_counting_backend));
+    if (!wrapper) { mempack->free(mempack); return -1; }
+    wrapper->parent.version = GIT_ODB_BACKEND_VERSION;
+    wrapper->inner = mempack;
+    wrapper->parent.read = mempack->read ? cgit2_cnt_read : NULL;
+    wrapper->parent.read_header = mempack->read_header ? cgit2_cnt_read_header : NULL;
+    wrapper->parent.exists = mempack->exists ? cgit2_cnt_exists : NULL;
+    wrapper->parent.write = cgit2_cnt_write;
+    wrapper->parent.free = cgit2_cnt_free;
+    mempack->odb = odb;
+    rc = git_odb_add_backend(odb, &wrapper->parent, priority);
+    if (rc < 0) { cgit2_cnt_free(&wrapper->parent); return rc; }
+    *out = &wrapper->parent;
+    return 0;
+}
+
+/* Bytes written into the counted mempack since it was made. */
+static inline size_t cgit2_counted_bytes(git_odb_backend *b) {
+    return ((cgit2_counting_backend *)b)->written;
+}

@@ -32,19 +32,22 @@ extension MergeSandbox {
             throw .classified(path: path, operation: "git_index_open", returnCode: rc)
         }
         defer { git_index_free(index) }
+        var unreadable: Set<[UInt8]> = []
         for edit in scan.edits {
             switch edit {
+            case .unreadable(let file):
+                unreadable.insert(file)
             case .remove(let file):
                 Self.withCString(file) { name in
                     _ = git_index_conflict_remove(index, name)
                     _ = git_index_remove(index, name, 0)
                 }
-            case .add(let file, let content, let mode):
-                let oid = try writeBlob(content, path: path)
+            case .add(let file, let blob, let mode):
+                let oid = try store(blob, path: path)
                 var entry = git_index_entry()
                 entry.mode = mode
                 entry.id = oid
-                entry.file_size = UInt32(truncatingIfNeeded: content.count)
+                entry.file_size = UInt32(truncatingIfNeeded: blob.size)
                 let addRC = Self.withCString(file) { name in
                     entry.path = name
                     _ = git_index_conflict_remove(index, name)
@@ -77,11 +80,15 @@ extension MergeSandbox {
                 throw .classified(path: path, operation: "git_merge_base", returnCode: baseRC)
             }
         }
-        let changes = try diff(fromCommit: base, toTree: tree, path: path)
+        var changes = try diff(fromCommit: base, toTree: tree, path: path)
+        // What git status calls modified: the path changed, though its content is not in the tree.
+        let listed = Set(changes.map(\.path))
+        changes = (changes + unreadable.filter { !listed.contains($0) }.map { PathChange(path: $0, kind: .modified) }).sorted()
         built.insert(path)
         return WorkingState(
             worktreePath: path, headCommit: scan.headCommit, baseCommit: base.map(GitRepository.hex),
-            tree: GitRepository.hex(tree), changes: changes)
+            tree: GitRepository.hex(tree), changes: changes,
+            listedChanges: try listing(changes, baseCommit: base, path: path), unreadablePaths: unreadable)
     }
 
     /// The working state of a worktree known to be clean (nothing uncommitted): its tree is
@@ -108,21 +115,25 @@ extension MergeSandbox {
         built.insert(path)
         return WorkingState(
             worktreePath: path, headCommit: GitRepository.hex(commit), baseCommit: base.map(GitRepository.hex),
-            tree: GitRepository.hex(treeID), changes: changes)
+            tree: GitRepository.hex(treeID), changes: changes,
+            listedChanges: try listing(changes, baseCommit: base, path: path))
     }
 
     /// The working state after edits of the files `changedPaths` (relative to the worktree
     /// top), from `previous` built in this sandbox: its tree updated path by path
     /// (`git_tree_create_updated`, in memory) and its change set recomputed for those paths
     /// alone. `nil` when that cannot be exact and the state must be built afresh: `previous`
-    /// is not in this sandbox, HEAD moved, a path is a directory, a new path is one git
+    /// is not in this sandbox or has unreadable paths, HEAD moved, a path is a directory or
+    /// something `git add` refuses (a FIFO, a socket), a new path is one git
     /// ignores (only the index could say whether `git add -A` takes it), a `.gitignore`, or a
     /// removal would empty a directory.
     public func updatedWorkingState(
         _ previous: WorkingState, changedPaths: Set<[UInt8]>
     ) throws(GitProbeError) -> WorkingState? {
         let path = previous.worktreePath
-        guard built.contains(path), let previousTree = Self.oid(previous.tree) else { return nil }
+        guard built.contains(path), previous.unreadablePaths.isEmpty, let previousTree = Self.oid(previous.tree) else {
+            return nil
+        }
         let worktree = try GitRepository(openingWorktreeAt: path)
         guard try worktree.head().commit.map(GitRepository.hex) == previous.headCommit,
             let workdir = git_repository_workdir(worktree.handle)
@@ -137,19 +148,24 @@ extension MergeSandbox {
             // New ignore rules can change what `git add -A` takes anywhere.
             if PathBytes.lastComponent(of: changed) == Array(".gitignore".utf8) { return nil }
             let old = Self.entry(changed, in: oldTree)
-            var info = stat()
-            if Self.withCString(top + changed, { lstat($0, &info) }) != 0 {
+            if old == nil, Self.exists(top + changed), Self.isIgnored(changed, in: worktree) { return nil }
+            let blob: FileBlob
+            let mode: UInt32
+            switch try WorktreeFile.at(top + changed, worktreePath: path) {
+            case .missing:
                 guard let old else { continue }
                 if Self.entryCount(ofParentOf: changed, in: oldTree) <= 1 { return nil }
                 updates.append((changed, true, old.id, old.mode))
                 continue
-            }
-            if info.st_mode & S_IFMT == S_IFDIR { return nil }
-            if old == nil, Self.isIgnored(changed, in: worktree) { return nil }
-            guard let (content, mode) = try Self.read(top + changed, trustingExecutableBit: filemode, worktreePath: path) else {
+            case .directory, .special:
                 return nil
+            case .symlink(let target):
+                (blob, mode) = (target, GIT_FILEMODE_LINK.rawValue)
+            case .regular(let content, let executable):
+                blob = content
+                mode = filemode && executable ? GIT_FILEMODE_BLOB_EXECUTABLE.rawValue : GIT_FILEMODE_BLOB.rawValue
             }
-            let id = try writeBlob(content, path: path)
+            let id = try store(blob, path: path)
             if let old, old.mode == mode, git_oid_equal([id], [old.id]) != 0 { continue }
             updates.append((changed, false, id, mode))
         }
@@ -199,9 +215,11 @@ extension MergeSandbox {
             }
             if let kind { changes.append(PathChange(path: changed, kind: kind)) }
         }
+        changes.sort()
         return WorkingState(
             worktreePath: path, headCommit: previous.headCommit, baseCommit: previous.baseCommit,
-            tree: GitRepository.hex(tree), changes: changes.sorted())
+            tree: GitRepository.hex(tree), changes: changes,
+            listedChanges: try listing(changes, baseCommit: previous.baseCommit.flatMap(Self.oid), path: path))
     }
 
     /// The entry at `path` (a file, never a directory) in `tree`.
@@ -231,95 +249,6 @@ extension MergeSandbox {
     private static func isIgnored(_ path: [UInt8], in worktree: GitRepository) -> Bool {
         var ignored: Int32 = 0
         return withCString(path) { git_ignore_path_is_ignored(&ignored, worktree.handle, $0) } == 0 && ignored != 0
-    }
-
-    /// Reads what `git add -A` would change in the worktree's index: every path status sees
-    /// changed in the working directory (untracked ones file by file), with its content as on
-    /// disk. Needs no sandbox, so worktrees can be scanned on several threads at once.
-    public static func scan(worktreeAt path: String, defaultBranch: String) throws(GitProbeError) -> WorkdirScan {
-        GitLibrary.initialize()
-        let worktree = try GitRepository(openingWorktreeAt: path)
-        let head = try worktree.head()
-        let trunk = worktree.firstResolving(GitProbe.trunkCandidates(defaultBranch))?.target
-        guard let gitDirectory = git_repository_path(worktree.handle), let workdir = git_repository_workdir(worktree.handle) else {
-            throw GitProbeError(code: .brokenRepository, path: path, operation: "git_repository_path")
-        }
-        let top = PathBytes.of(workdir)
-        var settings = worktree.statusSettings()
-        settings.untrackedFiles = .all
-        settings.detectsStagedRenames = false
-        let filemode = worktree.trustsExecutableBit()
-        var lookup = IndexLookup(repository: worktree.handle)
-        var changed: [(path: [UInt8], status: UInt32)] = []
-        try worktree.withStatusList(
-            settings: settings, pathList: nil, show: GIT_STATUS_SHOW_WORKDIR_ONLY, excludingSubmodules: true
-        ) { list throws(GitProbeError) in
-            GitRepository.forEachEntry(of: list, correctingWith: &lookup) { status, entry in
-                guard let delta = entry.pointee.index_to_workdir, let name = delta.pointee.new_file.path else { return }
-                changed.append((PathBytes.of(name), status))
-            }
-        }
-        var edits: [WorkdirScan.Edit] = []
-        for (file, status) in changed where file.last != UInt8(ascii: "/") {
-            let conflicted = status & GIT_STATUS_CONFLICTED.rawValue != 0
-            if status & GIT_STATUS_WT_DELETED.rawValue != 0 || (conflicted && !exists(top + file)) {
-                edits.append(.remove(file))
-                continue
-            }
-            guard status & (GIT_STATUS_WT_NEW.rawValue | GIT_STATUS_WT_MODIFIED.rawValue
-                | GIT_STATUS_WT_TYPECHANGE.rawValue) != 0 || conflicted,
-                let (content, mode) = try read(top + file, trustingExecutableBit: filemode, worktreePath: path)
-            else { continue }
-            edits.append(.add(file, content: content, mode: mode))
-        }
-        return WorkdirScan(
-            worktreePath: path, indexPath: String(cString: gitDirectory) + "index",
-            headCommit: head.commit.map(GitRepository.hex), trunkCommit: trunk.map(GitRepository.hex), edits: edits)
-    }
-
-    /// A file's content and mode as `git add` stages it; `nil` for what it would not stage
-    /// as a file (gone meanwhile, a directory, a device).
-    private static func read(
-        _ full: [UInt8], trustingExecutableBit: Bool, worktreePath: String
-    ) throws(GitProbeError) -> (content: [UInt8], mode: UInt32)? {
-        var info = stat()
-        guard withCString(full, { lstat($0, &info) }) == 0 else { return nil }
-        switch info.st_mode & S_IFMT {
-        case S_IFLNK:
-            var buffer = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
-            let length = withCString(full) { name in
-                buffer.withUnsafeMutableBufferPointer { readlink(name, UnsafeMutableRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), $0.count) }
-            }
-            guard length >= 0 else { return nil }
-            return (Array(buffer[..<length]), GIT_FILEMODE_LINK.rawValue)
-        case S_IFREG:
-            guard let data = readFile(full) else {
-                throw GitProbeError(code: .libgit2, path: worktreePath, operation: "read \(PathChange.text(of: full))")
-            }
-            let mode = trustingExecutableBit && info.st_mode & 0o100 != 0
-                ? GIT_FILEMODE_BLOB_EXECUTABLE.rawValue : GIT_FILEMODE_BLOB.rawValue
-            return (data, mode)
-        default:
-            return nil
-        }
-    }
-
-    /// The blob's id; written into the sandbox unless an object store already has it (an
-    /// existing object is never "freshened").
-    private func writeBlob(_ content: [UInt8], path: String) throws(GitProbeError) -> git_oid {
-        var oid = git_oid()
-        let rc = content.withUnsafeBytes { bytes in
-            git_odb_hash(&oid, bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, bytes.count, GIT_OBJECT_BLOB)
-        }
-        guard rc == 0 else { throw .classified(path: path, operation: "git_odb_hash", returnCode: rc) }
-        if git_odb_exists(odb, &oid) != 0 { return oid }
-        let writeRC = content.withUnsafeBytes { bytes in
-            git_odb_write(&oid, odb, bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, bytes.count, GIT_OBJECT_BLOB)
-        }
-        guard writeRC == 0 else {
-            throw .classified(path: path, operation: "git_odb_write (in memory)", returnCode: writeRC)
-        }
-        return oid
     }
 
     /// The paths that differ between `commit`'s tree (the empty tree for `nil`) and `tree`,

@@ -15,11 +15,14 @@ internal import CGit2
 /// Nothing is written to disk, no file in the repository is touched (not even the mtime a
 /// "freshen" of an existing object would set), no index is written and no lock is taken.
 ///
-/// Not `Sendable`: one sandbox is used by one thread. Memory grows with what is built in it;
-/// drop it after a batch.
+/// Not `Sendable`: one sandbox is used by one thread. Memory grows with what is built in it
+/// (``storedBytes`` counts it; files over 1 MiB are never stored); drop it after a batch or
+/// when over a budget.
 public final class MergeSandbox {
     let repository: OpaquePointer
     let odb: OpaquePointer
+    /// The counting wrapper of the in-memory store (owned by `odb`).
+    private let mempack: UnsafeMutablePointer<git_odb_backend>
     private let commonDirectory: String
 
     /// A sandbox over the objects of the repository whose common git directory is
@@ -30,6 +33,7 @@ public final class MergeSandbox {
         // would inflate the same base trees and blobs again; they are kept (within the global
         // cache limit GitLibrary sets).
         _ = Self.cachesSmallBlobs
+        _ = Self.acceptsUnstoredBlobs
         self.commonDirectory = commonDirectory
         var odb: OpaquePointer?
         var rc = git_odb_new(&odb)
@@ -37,9 +41,8 @@ public final class MergeSandbox {
             throw .classified(path: commonDirectory, operation: "git_odb_new", returnCode: rc)
         }
         var mempack: UnsafeMutablePointer<git_odb_backend>?
-        rc = git_mempack_new(&mempack)
-        if rc == 0, let mempack { rc = git_odb_add_backend(odb, mempack, 1000) }
-        guard rc == 0 else {
+        rc = cgit2_odb_add_counted_mempack(odb, 1000, &mempack)
+        guard rc == 0, let mempack else {
             git_odb_free(odb)
             throw .classified(path: commonDirectory, operation: "git_mempack_new", returnCode: rc)
         }
@@ -61,11 +64,25 @@ public final class MergeSandbox {
         }
         self.repository = repository
         self.odb = odb
+        self.mempack = mempack
     }
+
+    /// Bytes written into this sandbox's in-memory store so far (blobs, trees, merged blobs):
+    /// what it holds, since nothing is ever removed from it.
+    public var storedBytes: Int { cgit2_counted_bytes(mempack) }
 
     private static let cachesSmallBlobs: Bool = {
         cgit2_opts_set_cache_object_limit(GIT_OBJECT_BLOB, 64 * 1024) == 0
             && cgit2_opts_set_cache_object_limit(GIT_OBJECT_TREE, 1024 * 1024) == 0
+    }()
+
+    /// A file above ``WorktreeFile/storeLimit`` enters a working state's tree by its id alone,
+    /// its blob never written anywhere; libgit2's strict object creation would refuse a tree
+    /// naming an object no store has. The product never writes objects into a repository, so
+    /// the check guards nothing here; a merge that needs such a blob fails (`GIT_ENOTFOUND`)
+    /// and its verdict stays unknown.
+    private static let acceptsUnstoredBlobs: Bool = {
+        cgit2_opts_set_int(Int32(GIT_OPT_ENABLE_STRICT_OBJECT_CREATION.rawValue), 0) == 0
     }()
 
     deinit {
@@ -78,7 +95,9 @@ public final class MergeSandbox {
     private static func objectDirectories(_ commonDirectory: String) -> [String] {
         let objects = commonDirectory + "/objects"
         var directories = [objects]
-        if let text = try? String(contentsOfFile: objects + "/info/alternates", encoding: .utf8) {
+        if let bytes = try? SmallFile.contents(of: objects + "/info/alternates"),
+            let text = String(validating: bytes, as: UTF8.self)
+        {
             for line in text.split(separator: "\n") where !line.hasPrefix("#") && !line.isEmpty {
                 directories.append(line.hasPrefix("/") ? String(line) : objects + "/" + line)
             }
@@ -185,20 +204,6 @@ public final class MergeSandbox {
     static func exists(_ path: [UInt8]) -> Bool {
         var info = stat()
         return withCString(path) { lstat($0, &info) } == 0
-    }
-
-    static func readFile(_ path: [UInt8]) -> [UInt8]? {
-        let descriptor = withCString(path) { open($0, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) }
-        guard descriptor >= 0 else { return nil }
-        defer { close(descriptor) }
-        var content: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
-            if count < 0 { return nil }
-            if count == 0 { return content }
-            content.append(contentsOf: chunk[..<count])
-        }
     }
 
     static func withCString<Result>(_ bytes: [UInt8], _ body: (UnsafePointer<CChar>) -> Result) -> Result {

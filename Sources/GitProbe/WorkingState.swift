@@ -51,8 +51,24 @@ public struct WorkingState: Sendable, Equatable {
     public var tree: String
     /// The change set, sorted by path.
     public var changes: [PathChange]
+    /// The change set as it is stored and shown, sorted: like `git status`, a directory that
+    /// is new (absent from the base tree) is one entry `dir/`, however many files it holds.
+    public var listedChanges: [PathChange]
+    /// Tracked paths whose working content the tree cannot hold: a FIFO, socket or device
+    /// where a file was (`git add -A` refuses it, `git status` says modified). The tree keeps
+    /// the index's entry; a merge involving such a path has no exact verdict.
+    public var unreadablePaths: Set<[UInt8]> = []
 
     public var paths: Set<[UInt8]> { Set(changes.map(\.path)) }
+
+    /// The entry of `listedChanges` that stands for `path`: itself, or the new directory
+    /// holding it.
+    public func listedEntry(for path: [UInt8]) -> [UInt8] {
+        for change in listedChanges where change.path.last == UInt8(ascii: "/") {
+            if path.starts(with: change.path) { return change.path }
+        }
+        return path
+    }
 }
 
 extension String {
@@ -66,7 +82,9 @@ extension String {
 public struct WorkdirScan: Sendable {
     enum Edit: Sendable {
         case remove([UInt8])
-        case add([UInt8], content: [UInt8], mode: UInt32)
+        case add([UInt8], blob: FileBlob, mode: UInt32)
+        /// A tracked path where something `git add` refuses now is (a FIFO, a socket).
+        case unreadable([UInt8])
     }
 
     let worktreePath: String

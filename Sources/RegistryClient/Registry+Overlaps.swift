@@ -62,15 +62,33 @@ public struct OverlapRecord: Sendable, Equatable {
     public var kindB: String
     /// `nil`: not merged here (different hosts, or no verdict for these two states yet).
     public var conflict: Bool?
+    /// When A's (B's) working state last failed to build: its stored change set is older
+    /// than the worktree. `nil`: current.
+    public var staleSinceA: Date? = nil
+    public var staleSinceB: Date? = nil
+}
+
+/// A worktree whose working state could not be built: its stored change set is kept, marked stale.
+public struct StaleChangeSet: Sendable, Equatable {
+    public var worktreeID: String
+    /// Why, in one line.
+    public var reason: String
+
+    public init(worktreeID: String, reason: String) {
+        self.worktreeID = worktreeID
+        self.reason = reason
+    }
 }
 
 extension Registry {
-    /// What each worktree's stored change set was computed from: "working-tree base-commit".
+    /// What each worktree's stored change set was computed from: "working-tree base-commit
+    /// path-count", and " stale" when it is marked stale (so a current one replaces it).
     public func storedChangeSetKeys(of ids: [String]) throws -> [String: String] {
         guard !ids.isEmpty else { return [:] }
         let result = try connection.execute(
             """
-            SELECT worktree_id, working_tree || ' ' || coalesce(base_commit, '-')
+            SELECT worktree_id, working_tree || ' ' || coalesce(base_commit, '-') || ' ' || path_count
+                   || CASE WHEN stale_since IS NULL THEN '' ELSE ' stale' END
             FROM worktree_change_sets WHERE worktree_id = ANY($1::uuid[])
             """, [ids])
         var keys: [String: String] = [:]
@@ -92,7 +110,7 @@ extension Registry {
                     ON CONFLICT (worktree_id) DO UPDATE SET
                         head_commit = EXCLUDED.head_commit, base_commit = EXCLUDED.base_commit,
                         working_tree = EXCLUDED.working_tree, path_count = EXCLUDED.path_count,
-                        computed_at = EXCLUDED.computed_at
+                        computed_at = EXCLUDED.computed_at, stale_since = NULL, stale_reason = NULL
                     """,
                     [ids, batch.map(\.headCommit), batch.map(\.baseCommit), batch.map(\.workingTree),
                      batch.map(\.changes.count)])
@@ -109,9 +127,20 @@ extension Registry {
         }
     }
 
+    /// Marks these worktrees' stored change sets stale (since the first failure, with the
+    /// latest reason); one that has none stays without.
+    public func markChangeSetsStale(_ stale: [StaleChangeSet]) throws {
+        guard !stale.isEmpty else { return }
+        try connection.execute(
+            """
+            UPDATE worktree_change_sets s SET stale_since = coalesce(s.stale_since, now()), stale_reason = f.reason
+            FROM unnest($1::uuid[], $2::text[]) AS f(id, reason) WHERE s.worktree_id = f.id
+            """, [stale.map(\.worktreeID), stale.map(\.reason)])
+    }
+
     /// The key `storedChangeSetKeys` gives for this update.
     public static func changeSetKey(_ update: ChangeSetUpdate) -> String {
-        update.workingTree + " " + (update.baseCommit ?? "-")
+        update.workingTree + " " + (update.baseCommit ?? "-") + " " + String(update.changes.count)
     }
 
     /// The trees of the stored verdicts of pairs that involve any of `ids`, keyed "a b".
@@ -181,16 +210,19 @@ extension Registry {
         let result = try connection.execute(
             """
             SELECT p.name, o.worktree_id_a, wa.name, wa.path, ha.name, o.worktree_id_b, wb.name, wb.path, hb.name,
-                   o.path, o.kind_a, o.kind_b, o.conflict
+                   o.path, o.kind_a, o.kind_b, o.conflict, sa.stale_since, sb.stale_since
             FROM v_worktree_overlaps o
             JOIN projects p ON p.id = o.project_id
+            JOIN worktree_change_sets sa ON sa.worktree_id = o.worktree_id_a
+            JOIN worktree_change_sets sb ON sb.worktree_id = o.worktree_id_b
             JOIN worktrees wa ON wa.id = o.worktree_id_a
             JOIN worktrees wb ON wb.id = o.worktree_id_b
             LEFT JOIN hosts ha ON ha.id = wa.host_id
             LEFT JOIN hosts hb ON hb.id = wb.host_id
             WHERE ($1::text IS NULL OR p.name = $1)
               AND ($2::uuid IS NULL OR o.worktree_id_a = $2::uuid OR o.worktree_id_b = $2::uuid)
-              AND ($3::text[] IS NULL OR o.path = ANY($3::text[]))
+              AND ($3::text[] IS NULL OR o.path = ANY($3::text[])
+                   OR (right(o.path, 1) = '/' AND EXISTS (SELECT 1 FROM unnest($3::text[]) q WHERE starts_with(q, o.path))))
             ORDER BY p.name, wa.name, wb.name, o.path
             """, [project, worktree, paths])
         return try (0..<result.count).map { row in
@@ -200,24 +232,29 @@ extension Registry {
                 worktreeB: try result.decode(row, 5), nameB: try result.decode(row, 6), pathB: try result.decode(row, 7),
                 hostB: try result.decode(row, 8, as: String?.self), path: try result.decode(row, 9),
                 kindA: try result.decode(row, 10), kindB: try result.decode(row, 11),
-                conflict: try result.decode(row, 12, as: Bool?.self))
+                conflict: try result.decode(row, 12, as: Bool?.self),
+                staleSinceA: try result.decode(row, 13, as: Date?.self), staleSinceB: try result.decode(row, 14, as: Date?.self))
         }
     }
 
     /// The other active worktrees of `projectName` whose stored change sets contain any of
-    /// `paths`: (worktree, its host's name, path).
+    /// `paths` (as a path, or inside a new directory listed `dir/`): (worktree, its host's
+    /// name, the path asked about, since when its change set is stale).
     public func worktreesChanging(
         _ paths: [String], inProject projectName: String, except id: String
-    ) throws -> [(worktree: RegisteredWorktree, host: String?, path: String)] {
+    ) throws -> [(worktree: RegisteredWorktree, host: String?, path: String, staleSince: Date?)] {
         let result = try connection.execute(
             """
-            SELECT w.id, p.name, w.name, w.path, p.default_branch, w.host_id, h.name, c.path
+            SELECT w.id, p.name, w.name, w.path, p.default_branch, w.host_id, h.name, q.path, s.stale_since
             FROM worktree_changes c
+            JOIN unnest($3::text[]) AS q(path)
+                ON c.path = q.path OR (right(c.path, 1) = '/' AND starts_with(q.path, c.path))
+            JOIN worktree_change_sets s ON s.worktree_id = c.worktree_id
             JOIN worktrees w ON w.id = c.worktree_id
             JOIN projects p ON p.id = w.project_id
             LEFT JOIN hosts h ON h.id = w.host_id
-            WHERE w.active AND p.name = $1 AND w.id <> $2::uuid AND c.path = ANY($3::text[])
-            ORDER BY c.path, w.name
+            WHERE w.active AND p.name = $1 AND w.id <> $2::uuid
+            ORDER BY q.path, w.name
             """, [projectName, id, paths])
         return try (0..<result.count).map { row in
             (
@@ -225,7 +262,8 @@ extension Registry {
                     id: try result.decode(row, 0), projectName: try result.decode(row, 1), name: try result.decode(row, 2),
                     path: try result.decode(row, 3), defaultBranch: try result.decode(row, 4),
                     hostID: try result.decode(row, 5, as: String?.self)),
-                try result.decode(row, 6, as: String?.self), try result.decode(row, 7)
+                try result.decode(row, 6, as: String?.self), try result.decode(row, 7),
+                try result.decode(row, 8, as: Date?.self)
             )
         }
     }

@@ -123,6 +123,7 @@ public struct SchemaMigrator {
         4: ("function", "imi_notify_registry_changed()"), 5: ("table", "hosts"),
         6: ("table", "worktree_change_sets"), 7: ("column", "worktrees.agent_lease_expires_at"),
         8: ("pinned function", "imi_current_host()"),
+        9: ("column", "worktree_change_sets.stale_since"),
     ]
 
     /// Whether the landmark of `migration` exists (always false for a file without one).

@@ -13,11 +13,20 @@ import RegistryClient
 /// statements. `once` gives it every worktree of this host; `run` the ones it just probed,
 /// and it brings in (from the stored change sets) the partners they overlap with. A partner
 /// that was not probed since its working state was built is not built again: `run` keeps
-/// one forecaster, whose sandboxes and states live until `invalidate` or `maxBuilds`.
+/// one forecaster, whose sandboxes and states live until `invalidate`, `storeBudget` or
+/// `maxBuilds`.
+///
+/// Memory: files above GitProbe's store limit (1 MiB) are hashed by streaming and never
+/// held; what the sandboxes hold is counted, and at the start of a pass over `storeBudget`
+/// they start afresh (the states in them are built again when needed).
+/// A worktree whose state cannot be built keeps its stored change set, marked stale.
 final class OverlapForecaster {
     let logger: Logger
-    /// Builds after which the sandboxes (whose in-memory objects only grow) start afresh.
+    /// Builds and path-level updates after which the sandboxes start afresh.
     var maxBuilds = 2000
+    /// Bytes the sandboxes may hold (blobs, trees, merged blobs) before they start afresh at
+    /// the next pass: one pass adds at most its own changed files (each at most 1 MiB).
+    var storeBudget = 48 << 20
     /// Keep a state for clean worktrees too (HEAD's tree, read without a scan), so the first
     /// edit of one is applied path by path; `run` sets it, `once` has no later edits.
     var keepsCleanStates = false
@@ -25,10 +34,17 @@ final class OverlapForecaster {
     /// millisecond, and a sandbox kept for it would cost memory for nothing.
     var cleanStateMinimumIndexBytes = 256 * 1024
 
+    /// Reads a worktree's working directory (tests put a failing one here).
+    var scanWorktree: @Sendable (RegisteredWorktree) throws(GitProbeError) -> WorkdirScan = { worktree throws(GitProbeError) in
+        try MergeSandbox.scan(worktreeAt: worktree.path, defaultBranch: worktree.defaultBranch)
+    }
+
     private var sandboxes: [String: MergeSandbox] = [:]
     private var commonOf: [String: String] = [:]
     private var states: [String: WorkingState] = [:]
     private var builds = 0
+    /// How many times the sandboxes started afresh.
+    private(set) var resets = 0
 
     init(logger: Logger) {
         self.logger = logger
@@ -63,15 +79,32 @@ final class OverlapForecaster {
         states[id] = nil
     }
 
-    /// `local` is every active worktree of this host (for looking up partners by id).
-    func forecast(_ targets: [Target], local: [RegisteredWorktree], registry: Registry) throws -> Report {
-        var report = Report()
-        guard !targets.isEmpty else { return report }
-        if builds >= maxBuilds {
+    /// Bytes the sandboxes hold now.
+    var storedBytes: Int { sandboxes.values.reduce(0) { $0 + $1.storedBytes } }
+
+    /// Drops the states of worktrees that are gone, and everything when the sandboxes hold
+    /// more than the budget or have seen `maxBuilds` builds: a safe point, no state of this
+    /// pass is in them yet.
+    private func release(keeping local: Set<String>) {
+        for id in Set(states.keys).union(commonOf.keys) where !local.contains(id) {
+            states[id] = nil
+            commonOf[id] = nil
+        }
+        let used = Set(commonOf.values)
+        for common in sandboxes.keys where !used.contains(common) { sandboxes[common] = nil }
+        if builds >= maxBuilds || storedBytes > storeBudget {
+            if !sandboxes.isEmpty { resets += 1 }
             sandboxes = [:]
             states = [:]
             builds = 0
         }
+    }
+
+    /// `local` is every active worktree of this host (for looking up partners by id).
+    func forecast(_ targets: [Target], local: [RegisteredWorktree], registry: Registry) throws -> Report {
+        var report = Report()
+        guard !targets.isEmpty else { return report }
+        release(keeping: Set(local.map(\.id)))
         let byID = Dictionary(local.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         let targetIDs = Set(targets.map(\.worktree.id))
         // A state known here whose files alone changed is updated path by path; the others
@@ -86,10 +119,12 @@ final class OverlapForecaster {
                 continue
             }
             states[id] = updated
+            builds += 1
             report.statesUpdated += 1
         }
-        let scans = Self.scanAll(targets.filter { $0.inFlight && states[$0.worktree.id] == nil }.map(\.worktree))
+        let scans = Self.scanAll(with: scanWorktree, targets.filter { $0.inFlight && states[$0.worktree.id] == nil }.map(\.worktree))
         var updates: [ChangeSetUpdate] = []
+        var stale: [StaleChangeSet] = []
         for target in targets {
             guard target.inFlight else {
                 updates.append(ChangeSetUpdate(
@@ -97,10 +132,13 @@ final class OverlapForecaster {
                 if keepsCleanStates { keepCleanState(of: target.worktree) }
                 continue
             }
-            guard let built = state(of: target.worktree, scan: scans[target.worktree.id], report: &report) else { continue }
-            updates.append(Self.update(target.worktree.id, built))
+            switch state(of: target.worktree, scan: scans[target.worktree.id], report: &report) {
+            case .success(let built): updates.append(Self.update(target.worktree.id, built))
+            case .failure(let error): stale.append(StaleChangeSet(worktreeID: target.worktree.id, reason: "\(error)"))
+            }
         }
         report.changeSetsWritten += try writeChanged(updates, registry: registry)
+        try registry.markChangeSetsStale(stale)
 
         // Pairs: targets with each other, and with the partners the stored change sets name.
         var pairs = Set<[String]>()
@@ -119,22 +157,25 @@ final class OverlapForecaster {
                 worktreeA.projectName == worktreeB.projectName
             else { continue }
             for (id, worktree) in [(a, worktreeA), (b, worktreeB)] where states[id] == nil && !targetIDs.contains(id) {
-                if state(of: worktree, report: &report) != nil { partnersBuilt.append(id) }
+                if case .success = state(of: worktree, report: &report) { partnersBuilt.append(id) }
             }
             guard let stateA = states[a], let stateB = states[b], !stateA.paths.isDisjoint(with: stateB.paths),
                 let common = commonOf[a], commonOf[b] == common, sandboxes[common] != nil
+            else { continue }
+            // A path one side cannot read (a FIFO where a file was) has no exact merge.
+            guard stateA.unreadablePaths.isDisjoint(with: stateB.paths), stateB.unreadablePaths.isDisjoint(with: stateA.paths)
             else { continue }
             if let known = storedVerdicts[a + " " + b], known.treeA == stateA.tree, known.treeB == stateB.tree { continue }
             jobs.append(MergeJob(a: a, b: b, stateA: stateA, stateB: stateB, common: common))
         }
         var verdicts: [PairVerdict] = []
-        for (job, result) in zip(jobs, merge(jobs, scans: scans, byID: byID)) {
+        for (job, result) in zip(jobs, merge(jobs, scans: scans, byID: byID, scanWorktree: scanWorktree)) {
             switch result {
             case .success(let conflicts):
                 report.pairsMerged += 1
                 verdicts.append(PairVerdict(
                     worktreeA: job.a, worktreeB: job.b, treeA: job.stateA.tree, treeB: job.stateB.tree,
-                    conflictPaths: conflicts.map(PathChange.text(of:))))
+                    conflictPaths: Self.listed(conflicts, job.stateA, job.stateB)))
             case .failure(let error):
                 report.failures += 1
                 logger.info("cannot merge two working states; their verdict is unknown",
@@ -168,25 +209,24 @@ final class OverlapForecaster {
 
     private func state(
         of worktree: RegisteredWorktree, scan: Result<WorkdirScan, GitProbeError>? = nil, report: inout Report
-    ) -> WorkingState? {
-        if let known = states[worktree.id] { return known }
+    ) -> Result<WorkingState, any Error> {
+        if let known = states[worktree.id] { return .success(known) }
         do {
             let common = try commonOf[worktree.id] ?? MergeSandbox.commonDirectory(ofWorktreeAt: worktree.path)
             commonOf[worktree.id] = common
             let sandbox = try sandboxes[common] ?? MergeSandbox(commonDirectory: common)
             sandboxes[common] = sandbox
-            let scanned = try scan?.get()
-                ?? MergeSandbox.scan(worktreeAt: worktree.path, defaultBranch: worktree.defaultBranch)
+            let scanned = try scan?.get() ?? scanWorktree(worktree)
             let built = try sandbox.workingState(from: scanned)
             states[worktree.id] = built
             builds += 1
             report.statesBuilt += 1
-            return built
+            return .success(built)
         } catch {
             report.failures += 1
-            logger.info("cannot build the working state of a worktree; its change set is kept",
+            logger.info("cannot build the working state of a worktree; its change set is kept, marked stale",
                         metadata: ["worktree.id": "\(worktree.id)", "error": "\(error)"])
-            return nil
+            return .failure(error)
         }
     }
 
@@ -202,7 +242,8 @@ final class OverlapForecaster {
     /// cores, each extra thread with sandboxes of its own in which it builds the states again
     /// (from the scans: the same trees, so the same verdicts).
     private func merge(
-        _ jobs: [MergeJob], scans: [String: Result<WorkdirScan, GitProbeError>], byID: [String: RegisteredWorktree]
+        _ jobs: [MergeJob], scans: [String: Result<WorkdirScan, GitProbeError>], byID: [String: RegisteredWorktree],
+        scanWorktree: @escaping @Sendable (RegisteredWorktree) throws(GitProbeError) -> WorkdirScan
     ) -> [Result<[[UInt8]], GitProbeError>] {
         let cores = ProcessInfo.processInfo.activeProcessorCount
         guard jobs.count >= 32, cores > 1 else {
@@ -227,7 +268,7 @@ final class OverlapForecaster {
                             if let known = scans[id] {
                                 scan = try known.get()
                             } else {
-                                scan = try MergeSandbox.scan(worktreeAt: worktree.path, defaultBranch: worktree.defaultBranch)
+                                scan = try scanWorktree(worktree)
                             }
                             if !sandbox.holds(treeOf: scan) { _ = try sandbox.workingState(from: scan) }
                         }
@@ -241,13 +282,13 @@ final class OverlapForecaster {
     }
 
     /// Scans the worktrees' working directories in parallel.
-    private static func scanAll(_ worktrees: [RegisteredWorktree]) -> [String: Result<WorkdirScan, GitProbeError>] {
+    private static func scanAll(
+        with scanWorktree: @Sendable (RegisteredWorktree) throws(GitProbeError) -> WorkdirScan, _ worktrees: [RegisteredWorktree]
+    ) -> [String: Result<WorkdirScan, GitProbeError>] {
         let results = Mutex<[String: Result<WorkdirScan, GitProbeError>]>([:])
         DispatchQueue.concurrentPerform(iterations: worktrees.count) { index in
             let worktree = worktrees[index]
-            let result = Result { () throws(GitProbeError) in
-                try MergeSandbox.scan(worktreeAt: worktree.path, defaultBranch: worktree.defaultBranch)
-            }
+            let result = Result { () throws(GitProbeError) in try scanWorktree(worktree) }
             results.withLock { $0[worktree.id] = result }
         }
         return results.withLock { $0 }
@@ -263,7 +304,19 @@ final class OverlapForecaster {
     private static func update(_ id: String, _ built: WorkingState) -> ChangeSetUpdate {
         ChangeSetUpdate(
             worktreeID: id, headCommit: built.headCommit, baseCommit: built.baseCommit, workingTree: built.tree,
-            changes: built.changes.map { .init(path: $0.text, kind: $0.kind.rawValue) })
+            changes: built.listedChanges.map { .init(path: $0.text, kind: $0.kind.rawValue) })
+    }
+
+    /// Conflicted paths as the stored change sets name them: a path inside a new directory
+    /// listed `dir/` on either side is also recorded as that directory.
+    private static func listed(_ conflicts: [[UInt8]], _ a: WorkingState, _ b: WorkingState) -> [String] {
+        var paths = Set<[UInt8]>()
+        for path in conflicts {
+            paths.insert(path)
+            paths.insert(a.listedEntry(for: path))
+            paths.insert(b.listedEntry(for: path))
+        }
+        return paths.sorted { $0.lexicographicallyPrecedes($1) }.map(PathChange.text(of:))
     }
 }
 

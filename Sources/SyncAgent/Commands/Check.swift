@@ -38,6 +38,8 @@ struct Check: ParsableCommand {
         @NullWhenAbsent var host: String?
         /// true: merging the two conflicts on this file; false: clean; null: not merged here.
         @NullWhenAbsent var conflict: Bool?
+        /// When the other worktree's stored change set stopped being current.
+        @NullWhenAbsent var staleSince: Date?
     }
 
     struct Document: Encodable {
@@ -72,7 +74,7 @@ struct Check: ParsableCommand {
         var ownState: WorkingState?
         var verdicts: [String: [String]] = [:]
         let ownCommon = try? MergeSandbox.commonDirectory(ofWorktreeAt: own.path)
-        for (other, host, path) in others {
+        for (other, host, path, staleSince) in others {
             var conflict: Bool?
             if other.hostID == own.hostID, let ownCommon,
                 (try? MergeSandbox.commonDirectory(ofWorktreeAt: other.path)) == ownCommon
@@ -89,7 +91,7 @@ struct Check: ParsableCommand {
             }
             findings.append(Finding(
                 file: path, project: other.projectName, worktree: other.name, worktreeId: other.id, path: other.path,
-                host: host, conflict: conflict))
+                host: host, conflict: conflict, staleSince: staleSince))
         }
 
         if json {
@@ -101,7 +103,8 @@ struct Check: ParsableCommand {
                 let verdict = finding.conflict.map { $0 ? "conflict predicted" : "merges cleanly" } ?? "not merged here (another host)"
                 print("\(finding.file.displayQuoted): also changed in \(finding.project.displayQuoted)/"
                     + finding.worktree.displayQuoted + (finding.host.map { " on \($0.displayQuoted)" } ?? "")
-                    + " at \(finding.path.displayQuoted): \(verdict)")
+                    + " at \(finding.path.displayQuoted): \(verdict)"
+                    + (finding.staleSince.map { " (its change set is stale since \(Conflicts.timestamp($0)))" } ?? ""))
             }
         }
         if findings.contains(where: { $0.conflict == true }) { throw ExitCode(2) }

@@ -29,6 +29,8 @@ struct Conflicts: ParsableCommand {
         var worktree: String
         var path: String
         @NullWhenAbsent var host: String?
+        /// When its change set stopped being current (its working state failed to build).
+        @NullWhenAbsent var staleSince: Date?
     }
 
     struct PathVerdict: Encodable {
@@ -79,6 +81,11 @@ struct Conflicts: ParsableCommand {
     /// The worktree's name and its host, each quoted for display.
     static func label(_ side: Side) -> String {
         side.worktree.displayQuoted + (side.host.map { " (\($0.displayQuoted))" } ?? "")
+            + (side.staleSince.map { " [stale since \(Self.timestamp($0))]" } ?? "")
+    }
+
+    static func timestamp(_ date: Date) -> String {
+        date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: false).timeZone(separator: .omitted))
     }
 
     /// Groups the view's rows (one per path) into pairs.
@@ -91,8 +98,10 @@ struct Conflicts: ParsableCommand {
             } else {
                 pairs.append(Pair(
                     project: row.project,
-                    worktreeA: Side(id: row.worktreeA, worktree: row.nameA, path: row.pathA, host: row.hostA),
-                    worktreeB: Side(id: row.worktreeB, worktree: row.nameB, path: row.pathB, host: row.hostB),
+                    worktreeA: Side(id: row.worktreeA, worktree: row.nameA, path: row.pathA, host: row.hostA,
+                                    staleSince: row.staleSinceA),
+                    worktreeB: Side(id: row.worktreeB, worktree: row.nameB, path: row.pathB, host: row.hostB,
+                                    staleSince: row.staleSinceB),
                     conflict: nil, paths: [verdict]))
             }
         }
