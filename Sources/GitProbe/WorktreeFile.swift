@@ -50,8 +50,9 @@ enum WorktreeFile: Equatable {
     static let storeLimit = 1 << 20
 
     /// The largest `.gitignore`, `.gitattributes` or `info/exclude` a scan lets libgit2 read
-    /// (it reads them whole): far above any real rule file.
-    static let ruleFileLimit = 4 << 20
+    /// (it reads them whole): git's own limit, past which git ignores the file, as the probe
+    /// refuses it (``RepositoryFiles/patternFileLimit``).
+    static let ruleFileLimit = Int(RepositoryFiles.patternFileLimit)
 
     /// The flags of every open the forecast makes: never blocks on a FIFO, never follows a
     /// symbolic link, never leaks into a child.

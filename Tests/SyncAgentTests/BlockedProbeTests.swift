@@ -129,6 +129,22 @@ struct BlockedProbeTests {
         #expect(text.hasSuffix("| then false"))
     }
 
+    @Test("once: a forecast partner whose .gitignore became a FIFO stops neither the forecast nor once")
+    func forecastPartner() throws {
+        let setup = try OverlapTests.Setup()
+        let (a, b) = (setup.paths["a"]!, setup.paths["b"]!)
+        try setup.git.write("A\nb\nc\nd\ne\nf\n", to: "README.md", in: a)
+        try setup.git.write("a\nb\nc\nd\ne\nF\n", to: "README.md", in: b)
+        #expect(try setup.imiSync(["once"]).status == 0)
+        #expect(try setup.overlaps()["a+b README.md"] == "clean")
+        // b's stored change set makes it a's partner; its scan would now wait on the FIFO.
+        #expect(mkfifo(b.appendingPathComponent(".gitignore").path, 0o644) == 0)
+        try setup.git.write("AA\nb\nc\nd\ne\nf\n", to: "README.md", in: a)
+        let (status, output) = try setup.imiSync(["once"])
+        #expect(status == 0, "once did not finish: \(output)")
+        #expect(output.contains(b.appendingPathComponent(".gitignore").path) && output.contains("FIFO"), "\(output)")
+    }
+
     @Test("run: a FIFO in one worktree stops neither the start, nor the other worktree's rows, nor shutdown")
     func agentGoesOn() async throws {
         let fixture = try GitFixture()

@@ -36,7 +36,25 @@ final class OverlapForecaster {
 
     /// Reads a worktree's working directory (tests put a failing one here).
     var scanWorktree: @Sendable (RegisteredWorktree) throws(GitProbeError) -> WorkdirScan = { worktree throws(GitProbeError) in
-        try MergeSandbox.scan(worktreeAt: worktree.path, defaultBranch: worktree.defaultBranch)
+        try OverlapForecaster.guardedScan(worktree)
+    }
+
+    /// How long one working-directory scan may run before it is given up.
+    static let scanPatience: Duration = .seconds(30)
+
+    /// Scans on a worker the caller can walk away from (``GuardedBatch``): libgit2 reads
+    /// ignore rules with a blocking open, and a FIFO named `.gitignore` in a partner that
+    /// was not probed now would otherwise stop the forecast, and `run` with it.
+    static func guardedScan(_ worktree: RegisteredWorktree) throws(GitProbeError) -> WorkdirScan {
+        let outcome = GuardedBatch(patience: scanPatience, width: 1).run([worktree]) { worktree in
+            Result { () throws(GitProbeError) in
+                try MergeSandbox.scan(worktreeAt: worktree.path, defaultBranch: worktree.defaultBranch)
+            }
+        }[0]
+        switch outcome {
+        case .finished(let result): return try result.get()
+        case .givenUp(let blocked, let ran): throw WorktreeProber.blocked(worktree.path, on: blocked, after: ran)
+        }
     }
 
     private var sandboxes: [String: MergeSandbox] = [:]
