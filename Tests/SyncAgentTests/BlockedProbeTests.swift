@@ -143,6 +143,11 @@ struct BlockedProbeTests {
         let (status, output) = try setup.imiSync(["once"])
         #expect(status == 0, "once did not finish: \(output)")
         #expect(output.contains(b.appendingPathComponent(".gitignore").path) && output.contains("FIFO"), "\(output)")
+        // b could not be read: its stored change set is kept, marked stale.
+        let stale = try setup.registry.connection.execute(
+            "SELECT stale_since IS NOT NULL, stale_reason FROM worktree_change_sets WHERE worktree_id = $1", [setup.ids["b"]!])
+        #expect(stale.string(0, 0) == "t")
+        #expect(stale.string(0, 1)?.contains("FIFO") == true)
     }
 
     @Test("run: a FIFO in one worktree stops neither the start, nor the other worktree's rows, nor shutdown")

@@ -60,6 +60,11 @@ struct OnceSync {
         let changed = Set(write.changed)
         let current = updates.map(\.worktreeID).filter { !changed.contains($0) && write.refused[$0] == nil }
         let stamped = try registry.stampSynced(current, at: Date())
+        // A worktree that could not be read keeps its stored change set, marked stale: its
+        // overlaps are no longer known to be current.
+        try registry.markChangeSetsStale(outcomes.compactMap { outcome in
+            outcome.failure.map { StaleChangeSet(worktreeID: outcome.worktree.id, reason: $0.description) }
+        })
         let targets = outcomes.compactMap { outcome in
             outcome.state.map { OverlapForecaster.Target(worktree: outcome.worktree, inFlight: $0.isInFlight) }
         }

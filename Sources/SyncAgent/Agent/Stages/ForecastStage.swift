@@ -1,5 +1,8 @@
+import RegistryClient
+
 /// The overlap forecast kept live: worktrees probed lately are re-evaluated (their change
-/// sets, and the pairs they are in) a short settle after their probe, while connected.
+/// sets, and the pairs they are in) a short settle after their probe, while connected; one
+/// whose probe failed has its stored change set marked stale.
 final class ForecastStage: AgentStage {
     private let context: AgentContext
     private let forecaster: OverlapForecaster
@@ -9,6 +12,8 @@ final class ForecastStage: AgentStage {
     private var inFlight: [String: Bool] = [:]
     /// What changed in each worktree since its working state was last built.
     private var changes: [String: WorktreeChanges] = [:]
+    /// Worktrees whose probe failed, and why: their stored change sets are marked stale.
+    private var unreadable: [String: String] = [:]
     private var passes = 0
     private var pairsMerged = 0
 
@@ -24,12 +29,22 @@ final class ForecastStage: AgentStage {
 
     /// A probe read `id`: re-evaluate it after the settle.
     func noteProbed(_ id: String, inFlight: Bool, changed: WorktreeChanges, at now: Duration) {
+        unreadable[id] = nil
         self.inFlight[id] = inFlight
         changes[id, default: WorktreeChanges.files([])].merge(changed)
         schedule.mark(id, at: now)
     }
 
+    /// A probe could not read `id`: its stored change set is no longer known to be current.
+    func noteUnreadable(_ id: String, reason: String, at now: Duration) {
+        unreadable[id] = reason
+        changes[id] = nil
+        forecaster.invalidate(id)
+        schedule.mark(id, at: now)
+    }
+
     func forget(_ id: String) {
+        unreadable[id] = nil
         schedule.remove(id)
         inFlight[id] = nil
         changes[id] = nil
@@ -37,7 +52,8 @@ final class ForecastStage: AgentStage {
     }
 
     var keptWorktrees: Set<String> {
-        Set(schedule.entries.keys).union(inFlight.keys).union(changes.keys).union(forecaster.keptWorktrees)
+        Set(schedule.entries.keys).union(inFlight.keys).union(changes.keys).union(unreadable.keys)
+            .union(forecaster.keptWorktrees)
     }
 
     func report(into statistics: inout AgentStatus.Statistics) {
@@ -47,7 +63,17 @@ final class ForecastStage: AgentStage {
 
     /// Re-evaluates the change sets of the worktrees due and the pairs they are in.
     func runDue(at now: Duration) {
-        let due = schedule.takeDue(at: now)
+        var due = schedule.takeDue(at: now)
+        let stale = due.compactMap { id in unreadable[id].map { StaleChangeSet(worktreeID: id, reason: $0) } }
+        if !stale.isEmpty {
+            let marked = context.session.withRegistry(.forecast, at: now) { registry, _ in
+                try registry.markChangeSetsStale(stale)
+            }
+            for change in stale {
+                if marked.value != nil { unreadable[change.worktreeID] = nil } else { schedule.mark(change.worktreeID, at: now) }
+            }
+            due.removeAll { id in stale.contains { $0.worktreeID == id } }
+        }
         let worktrees = context.worktrees
         let targets = worktrees.registered(due).map { worktree in
             let changed = changes.removeValue(forKey: worktree.id) ?? .everything

@@ -108,6 +108,7 @@ final class ProbeStage: AgentStage {
             context.session.record(update)
         } else if let failure = outcome.failure {
             blocked[id] = failure.code == .blocked ? .some(outcome.blockedOn?.path) : nil
+            if let now { forecast.noteUnreadable(id, reason: failure.description, at: now) }
             guard context.worktrees.noteProbe(id, succeeded: false) else { return }
             if failure.code == .blocked {
                 context.logger.error(
