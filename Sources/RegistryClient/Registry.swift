@@ -7,7 +7,9 @@ public struct Registry {
     /// each parameter array (and the server's memory for it) modest.
     public static let batchSize = 500
 
-    public let connection: PostgresConnection
+    /// The connection, for this package's own modules only (the legacy import and export use it
+    /// directly, with COPY); everything else goes through the typed queries.
+    package let connection: PostgresConnection
 
     public init(connection: PostgresConnection) {
         self.connection = connection
@@ -93,4 +95,18 @@ public struct Registry {
               IS DISTINCT FROM (u.files, u.ahead, u.behind, u.hash, u.message)
         RETURNING w.id
         """
+}
+
+extension Registry {
+    /// The one way to reach the registry: connect (the settings follow libpq's conventions:
+    /// `PG*`, `~/.pgpass`, a URL or key=value string) and check that its schema is the one this
+    /// binary knows. `migrate` (which applies the schema) and the first-run import (which may
+    /// find none yet) pass `checkingSchema: false` and check it themselves afterwards.
+    public static func open(
+        _ settings: ConnectionSettings, applicationName: String = "imi-sync", checkingSchema: Bool = true
+    ) throws -> Registry {
+        let connection = try PostgresConnection(settings: settings, applicationName: applicationName)
+        if checkingSchema { try SchemaMigrator(connection: connection).requireSchema() }
+        return Registry(connection: connection)
+    }
 }

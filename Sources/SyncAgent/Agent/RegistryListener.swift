@@ -19,7 +19,7 @@ final class RegistryListener: @unchecked Sendable {
 
     /// Connects and starts listening; throws when the connection or LISTEN fails.
     init(settings: ConnectionSettings, inbox: Inbox, logger: Logger) throws {
-        let connection = try PostgresConnection(settings: settings, applicationName: "imi-sync listener")
+        let connection = try Registry.open(settings, applicationName: "imi-sync listener", checkingSchema: false).connection
         try connection.listen(Registry.registryChannel)
         wake = try WakeSignal()
         let box = ConnectionBox(connection)

@@ -136,7 +136,8 @@ final class RegistrySession {
     private func connect(at now: Duration) -> [RegisteredWorktree]? {
         counters.connectAttempts += 1
         do {
-            let connection = try PostgresConnection(settings: settings.boundedForBackground)
+            // Opened the one way, the schema checked below, after the first-run import.
+            let connection = try Registry.open(settings.boundedForBackground, checkingSchema: false).connection
             if let legacyPath {
                 // First run on a machine that still has the SQLite registry: import it first,
                 // unbounded (it may take minutes, once).

@@ -50,10 +50,7 @@ struct Check: ParsableCommand {
 
     func run() throws {
         _ = global.makeLogger()
-        let config = try global.resolvedConfig()
-        let connection = try PostgresConnection(settings: config.connectionSettings)
-        try SchemaMigrator(connection: connection).requireSchema()
-        let registry = Registry(connection: connection)
+        let registry = try global.openRegistry()
         let directory = FileManager.default.currentDirectoryPath
         let start = worktree.map { Self.absolute($0, in: directory) } ?? directory
         guard let own = try Self.owning(start, in: registry.activeWorktrees()) else {

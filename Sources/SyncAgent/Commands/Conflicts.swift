@@ -51,10 +51,7 @@ struct Conflicts: ParsableCommand {
 
     func run() throws {
         _ = global.makeLogger()
-        let config = try global.resolvedConfig()
-        let connection = try PostgresConnection(settings: config.connectionSettings)
-        try SchemaMigrator(connection: connection).requireSchema()
-        let rows = try Registry(connection: connection).overlaps(project: project)
+        let rows = try global.openRegistry().overlaps(project: project)
         let pairs = Self.pairs(rows)
         if json {
             print(JSONOutput.render(["pairs": pairs]))

@@ -46,9 +46,7 @@ struct Hosts: ParsableCommand {
     func run() throws {
         _ = global.makeLogger()
         let config = try global.resolvedConfig()
-        let connection = try PostgresConnection(settings: config.connectionSettings)
-        try SchemaMigrator(connection: connection).requireSchema()
-        let hosts = try Registry(connection: connection).hosts()
+        let hosts = try Registry.open(config.connectionSettings).hosts()
         let rows = hosts.map { Row($0, current: config.hostName.value) }
         if json {
             print(JSONOutput.render(["hosts": rows]))

@@ -58,9 +58,7 @@ struct Maintain: ParsableCommand {
         let config = try global.resolvedConfig()
         let activityDays = try activityDays ?? Self.checked(config.activityRetentionDays, "maintenance.activity_retention_days")
         let inactiveDays = try inactiveDays ?? Self.checked(config.inactiveWorktreeDays, "maintenance.inactive_worktree_days")
-        let connection = try PostgresConnection(settings: config.connectionSettings)
-        try SchemaMigrator(connection: connection).requireSchema()
-        let report = try Registry(connection: connection).maintain(
+        let report = try Registry.open(config.connectionSettings).maintain(
             activityRetentionDays: activityDays, inactiveWorktreeDays: inactiveDays)
         document = Document(
             activitiesRemoved: report.activitiesRemoved, worktreesPruned: report.worktreesPruned,

@@ -28,7 +28,7 @@ struct MigrateArchive: ParsableCommand {
         let report: LegacyArchiver.Report
         var connection: PostgresConnection?
         do {
-            connection = try migrate.global.connect()
+            connection = try migrate.global.openRegistry(checkingSchema: false).connection
         } catch {
             logger.notice("archiving without registry counts", metadata: ["error": "\(error)"])
         }

@@ -23,7 +23,7 @@ struct MigrateExportSQLite: ParsableCommand {
     func run() throws {
         _ = migrate.global.makeLogger()
         let report: LegacyExporter.Report
-        report = try LegacyExporter(connection: try migrate.global.connect()).export(to: to)
+        report = try LegacyExporter(connection: try migrate.global.openRegistry(checkingSchema: false).connection).export(to: to)
         if migrate.json {
             print(MigrateOutput.encode(report))
             return

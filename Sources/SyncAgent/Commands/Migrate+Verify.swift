@@ -23,11 +23,11 @@ struct MigrateVerify: ParsableCommand {
         _ = migrate.global.makeLogger()
         let report: LegacyVerifier.Report
         let config = try migrate.global.resolvedConfig()
-        let connection = try PostgresConnection(settings: config.connectionSettings)
+        let registry = try Registry.open(config.connectionSettings, checkingSchema: false)
         // The host the import recorded, so verify plans exactly as the import did.
-        let hostID = try Registry(connection: connection).hostID(named: config.hostName.value)
+        let hostID = try registry.hostID(named: config.hostName.value)
         report = try LegacyVerifier(
-            connection: connection, legacy: try LegacyRegistry(path: migrate.legacyPath), hostID: hostID
+            connection: registry.connection, legacy: try LegacyRegistry(path: migrate.legacyPath), hostID: hostID
         ).run()
         if migrate.json {
             struct Document: Encodable {
@@ -93,7 +93,7 @@ struct MigrateRollback: ParsableCommand {
 
     func run() throws {
         _ = migrate.global.makeLogger()
-        let connection = try migrate.global.connect()
+        let connection = try migrate.global.openRegistry(checkingSchema: false).connection
         try SchemaMigrator(connection: connection).rollback()
         print("removed the registry schema from \(connection.settings.redactedDescription)")
     }

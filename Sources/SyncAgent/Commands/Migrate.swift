@@ -54,7 +54,7 @@ struct Migrate: ParsableCommand {
         // The legacy file is checked first: bad input leaves the database untouched.
         let legacy = schemaOnly ? nil : try LegacyRegistry(path: legacyPath)
         let config = try global.resolvedConfig()
-        let connection = try PostgresConnection(settings: config.connectionSettings)
+        let connection = try Registry.open(config.connectionSettings, checkingSchema: false).connection
         schema = try SchemaMigrator(connection: connection).migrate()
         if let legacy {
             // The legacy file's worktrees live on this machine: they become this host's.

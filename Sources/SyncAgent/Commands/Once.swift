@@ -27,7 +27,8 @@ struct Once: ParsableCommand {
         let logger = global.makeLogger()
         GitLibrary.initialize()
         let config = try global.resolvedConfig()
-        let connection = try PostgresConnection(settings: config.connectionSettings)
+        // The schema is checked by OnceSync, after the first-run legacy import that may create it.
+        let connection = try Registry.open(config.connectionSettings, checkingSchema: false).connection
         let report = try OnceSync(
             connection: connection, logger: logger, host: HostScope(name: config.hostName.value),
             legacyPath: config.legacyPath.value).run()

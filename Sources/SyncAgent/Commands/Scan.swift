@@ -42,9 +42,8 @@ struct Scan: ParsableCommand {
         let logger = global.makeLogger()
         GitLibrary.initialize()
         let config = try global.resolvedConfig()
-        let connection = try PostgresConnection(settings: config.connectionSettings)
         let scan = MembershipScan(
-            connection: connection, logger: logger, host: HostScope(name: config.hostName.value),
+            connection: try Registry.open(config.connectionSettings, checkingSchema: false).connection, logger: logger, host: HostScope(name: config.hostName.value),
             depthLimit: config.scanDepth.value, dryRun: dryRun)
         let report = try scan.run(roots: MembershipScan.canonical(roots.isEmpty ? config.roots.value : roots))
         print(json ? ScanOutput.json(report) : ScanOutput.table(report))

@@ -64,10 +64,9 @@ struct Stats: ParsableCommand {
     func run() throws {
         _ = global.makeLogger()
         let stats: RegistryStats
-        let connection = try global.connect()
-        try SchemaMigrator(connection: connection).requireSchema()
-        stats = try Registry(connection: connection).stats()
-        let hosts = try Registry(connection: connection).hosts()
+        let registry = try global.openRegistry()
+        stats = try registry.stats()
+        let hosts = try registry.hosts()
         if json {
             print(JSONOutput.render(Document(stats, hosts: hosts)))
             return

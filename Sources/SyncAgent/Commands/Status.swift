@@ -65,9 +65,7 @@ struct Status: ParsableCommand {
     func run() throws {
         _ = global.makeLogger()
         let work: [InflightWorktree]
-        let connection = try global.connect()
-        try SchemaMigrator(connection: connection).requireSchema()
-        work = try Registry(connection: connection).inflightWork(projectName: project)
+        work = try global.openRegistry().inflightWork(projectName: project)
         if json {
             print(JSONOutput.render(["inflight": work.map(Row.init)], keysAreSnakeCase: true))
             return

@@ -25,7 +25,8 @@ struct DoctorChecks {
         }
         let connection: PostgresConnection
         do {
-            connection = try PostgresConnection(settings: config.connectionSettings)
+            // The schema is one of the checks: opened without requiring it.
+            connection = try Registry.open(config.connectionSettings, checkingSchema: false).connection
             let version = connection.serverVersion
             let major = version / 10000
             checks.append(.init(

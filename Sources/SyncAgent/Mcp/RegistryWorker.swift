@@ -9,7 +9,7 @@ final class RegistryWorker: @unchecked Sendable {
     private let queue = DispatchQueue(label: "imi-sync.mcp.registry")
     private let settings: ConnectionSettings
     /// Touched only on `queue`.
-    private var connection: PostgresConnection?
+    private var registry: Registry?
 
     init(settings: ConnectionSettings) {
         self.settings = settings
@@ -20,16 +20,14 @@ final class RegistryWorker: @unchecked Sendable {
         try await withCheckedThrowingContinuation { continuation in
             queue.async {
                 do {
-                    if self.connection == nil {
+                    if self.registry == nil {
                         // Background bounds: a silent registry fails the tool call after the
                         // reply deadline (and is reopened next time) instead of hanging it.
-                        let opened = try PostgresConnection(settings: self.settings.boundedForBackground)
-                        try SchemaMigrator(connection: opened).requireSchema()
-                        self.connection = opened
+                        self.registry = try Registry.open(self.settings.boundedForBackground)
                     }
-                    continuation.resume(returning: try body(Registry(connection: self.connection!)))
+                    continuation.resume(returning: try body(self.registry!))
                 } catch {
-                    if let failure = error as? PostgresError, failure.code == .connection { self.connection = nil }
+                    if let failure = error as? PostgresError, failure.code == .connection { self.registry = nil }
                     continuation.resume(throwing: error)
                 }
             }

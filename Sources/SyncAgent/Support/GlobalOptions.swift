@@ -48,8 +48,10 @@ struct GlobalOptions: ParsableArguments {
         return logger
     }
 
-    func connect() throws -> PostgresConnection {
-        try PostgresConnection(settings: try resolvedConfig().connectionSettings)
+    /// The registry, opened the one way (``Registry/open(_:applicationName:checkingSchema:)``)
+    /// with the resolved settings.
+    func openRegistry(checkingSchema: Bool = true) throws -> Registry {
+        try Registry.open(try resolvedConfig().connectionSettings, checkingSchema: checkingSchema)
     }
 }
 
