@@ -32,6 +32,7 @@ struct RegistryTimeoutTests {
             origin: "test", timeouts: ConnectionTimeouts(reply: .seconds(1), listenerCheck: .milliseconds(500)))
         let inbox = Inbox()
         let listener = try RegistryListener(settings: settings, inbox: inbox, logger: Logger(label: "test"))
+        listener.start()
         relay.pause()
         var lost: String?
         #expect(try await eventually("listener lost", seconds: 30) {

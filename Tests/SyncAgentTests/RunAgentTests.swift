@@ -296,19 +296,19 @@ struct RunAgentTests {
     @Test("a worktree removed from the registry leaves nothing behind in any stage")
     func forgettingForgets() async throws {
         let (registry, project, id) = try RegistrySeeder.withTrunk(of: "forget", in: fixture)
-        let running = RunningAgent(settings: registry.settings)
-        #expect(try await eventually("ready") { running.statistics.ready })
-        try write("x\n", "x.txt", in: project.trunk)
-        // Probed, remembered, forecast: every stage holds something for it.
-        #expect(try await eventually("edit written and forecast") {
-            try registry.row(id).files == 1 && running.statistics.forecastPasses >= 1
-                && running.statistics.worktreesKept.contains(id)
-        })
-        try registry.connection.execute("UPDATE worktrees SET active = false WHERE id = $1::uuid", [id])
-        #expect(try await eventually("forgotten everywhere") {
-            !running.statistics.worktreesKept.contains(id) && running.statistics.watchedWorktrees == 0
-        })
-        await running.stop()
+        try await withRunningAgent(RunningAgent(settings: registry.settings)) { running in
+            #expect(try await eventually("ready") { running.statistics.ready })
+            try write("x\n", "x.txt", in: project.trunk)
+            // Probed, remembered, forecast: every stage holds something for it.
+            #expect(try await eventually("edit written and forecast") {
+                try registry.row(id).files == 1 && running.statistics.forecastPasses >= 1
+                    && running.statistics.worktreesKept.contains(id)
+            })
+            try registry.connection.execute("UPDATE worktrees SET active = false WHERE id = $1::uuid", [id])
+            #expect(try await eventually("forgotten everywhere") {
+                !running.statistics.worktreesKept.contains(id) && running.statistics.watchedWorktrees == 0
+            })
+        }
     }
 
     @Test("SIGHUP with a new heartbeat interval advertises it on the host row")
@@ -355,5 +355,34 @@ struct RunAgentTests {
         #expect(try await eventually("synced after it became a worktree") { try registry.row(id).files == 0 })
         #expect(running.statistics.unreadableWorktrees == 0)
         await running.stop()
+    }
+}
+
+@Suite("the agent's lifecycle in tests")
+struct AgentLifecycleTests {
+    struct Thrown: Error {}
+
+    @Test("withRunningAgent stops the agent when the test body throws")
+    func stopsOnThrow() async throws {
+        let registry = try RegistrySeeder.freshRegistry(prefix: "life")
+        let database = try registry.databaseName()
+        let agentSessions = {
+            try registry.connection.execute(
+                """
+                SELECT count(*)::int FROM pg_stat_activity
+                WHERE datname = $1 AND application_name LIKE 'imi-sync%' AND pid <> pg_backend_pid()
+                """,
+                [database]
+            ).int(0, 0) ?? -1
+        }
+        await #expect(throws: Thrown.self) {
+            try await withRunningAgent(RunningAgent(settings: registry.settings)) { running in
+                #expect(try await eventually("ready") { running.statistics.ready })
+                #expect(try agentSessions() == 2, "the agent's connection and its listener")
+                throw Thrown()
+            }
+        }
+        // Stopped, not left running: its connections are closed.
+        #expect(try await eventually("the agent's sessions closed") { try agentSessions() == 0 })
     }
 }

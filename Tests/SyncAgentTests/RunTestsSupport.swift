@@ -83,6 +83,22 @@ final class RunningAgent: @unchecked Sendable {
     }
 }
 
+/// Runs `body` with an agent and stops the agent afterwards, also when `body` throws: no test
+/// leaves an agent thread running.
+func withRunningAgent<T>(
+    _ make: @autoclosure () -> RunningAgent, _ body: (RunningAgent) async throws -> T
+) async throws -> T {
+    let running = make()
+    do {
+        let value = try await body(running)
+        await running.stop()
+        return value
+    } catch {
+        await running.stop()
+        throw error
+    }
+}
+
 extension HostScope {
     /// The host tests run as, unless they name another.
     static let forTests = HostScope(name: "test-host")

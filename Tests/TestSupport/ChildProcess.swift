@@ -14,6 +14,7 @@ public final class ChildProcess: @unchecked Sendable {
         _ executable: URL, _ arguments: [String], environment: [String: String],
         standardOutput: String = "/dev/null", standardError: String = "/dev/null"
     ) throws {
+        BrokenPipes.ignore()
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }

@@ -19,6 +19,7 @@ public final class GitFixture: Sendable {
 
     /// Creates an empty fixture directory with its own git `HOME`.
     public init(defaultBranch: String = "main") throws {
+        BrokenPipes.ignore()
         let root = FileManager.default.temporaryDirectory
             .appendingPathComponent("gitfixture-\(UUID().uuidString.prefix(8))", isDirectory: true)
             .resolvingSymlinksInPath()

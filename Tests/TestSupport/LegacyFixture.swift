@@ -19,6 +19,7 @@ public final class LegacyFixture: @unchecked Sendable {
     public let path: String
 
     public init(layout: Layout = .current, journalMode: String = "delete") throws {
+        BrokenPipes.ignore()
         directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("legacy-\(UUID().uuidString.prefix(8))", isDirectory: true)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

@@ -22,7 +22,8 @@ public final class PostgresCluster: Sendable {
 
     /// The cluster shared by every test in this process, started on first use.
     public static func shared() throws -> PostgresCluster {
-        try sharedCluster.get()
+        BrokenPipes.ignore()
+        return try sharedCluster.get()
     }
 
     private static let sharedCluster: Result<PostgresCluster, Error> = Result {

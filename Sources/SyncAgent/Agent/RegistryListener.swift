@@ -17,46 +17,65 @@ final class RegistryListener: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
     private let stopping = Mutex(false)
 
-    /// Connects and starts listening; throws when the connection or LISTEN fails.
+    private let connection: ConnectionBox
+    private let check: Duration
+    private let inbox: Inbox
+    private let logger: Logger
+    private var started = false
+
+    /// Connects and sends LISTEN (so no change made from here on is missed); throws when the
+    /// connection or LISTEN fails. Inert until ``start()``.
     init(settings: ConnectionSettings, inbox: Inbox, logger: Logger) throws {
         let connection = try Registry.open(settings, applicationName: "imi-sync listener", checkingSchema: false).connection
         try connection.listen(Registry.registryChannel)
         wake = try WakeSignal()
-        let box = ConnectionBox(connection)
-        let check = settings.timeouts.listenerCheck
+        self.connection = ConnectionBox(connection)
+        self.check = settings.timeouts.listenerCheck
+        self.inbox = inbox
+        self.logger = logger
+    }
+
+    /// Starts the listening thread (once).
+    func start() {
+        guard !started else { return }
+        started = true
         let thread = Thread { [self] in
             defer { finished.signal() }
-            var checkAt = ContinuousClock.now + check
-            while true {
-                if stopping.withLock({ $0 }) { return }
-                do {
-                    let remaining = checkAt - .now
-                    if remaining <= .zero {
-                        try box.connection.execute("SELECT 1")
-                        checkAt = .now + check
-                        continue
-                    }
-                    let wait = try box.connection.waitForNotifications(
-                        timeoutMilliseconds: Self.milliseconds(remaining), wakeDescriptor: wake.descriptor)
-                    switch wait {
-                    case .notifications(let received):
-                        checkAt = .now + check
-                        logger.debug(
-                            "registry changed", metadata: ["registry.changes": "\(received.map(\.payload))"])
-                        inbox.post(.registryChanged)
-                    case .woken:
-                        wake.drain()
-                    case .timedOut:
-                        continue
-                    }
-                } catch {
-                    if !stopping.withLock({ $0 }) { inbox.post(.listenerLost("\(error)")) }
-                    return
-                }
-            }
+            listen()
         }
         thread.name = "imi-sync listener"
         thread.start()
+    }
+
+    private func listen() {
+        let box = connection
+        var checkAt = ContinuousClock.now + check
+        while true {
+            if stopping.withLock({ $0 }) { return }
+            do {
+                let remaining = checkAt - .now
+                if remaining <= .zero {
+                    try box.connection.execute("SELECT 1")
+                    checkAt = .now + check
+                    continue
+                }
+                let wait = try box.connection.waitForNotifications(
+                    timeoutMilliseconds: Self.milliseconds(remaining), wakeDescriptor: wake.descriptor)
+                switch wait {
+                case .notifications(let received):
+                    checkAt = .now + check
+                    logger.debug("registry changed", metadata: ["registry.changes": "\(received.map(\.payload))"])
+                    inbox.post(.registryChanged)
+                case .woken:
+                    wake.drain()
+                case .timedOut:
+                    continue
+                }
+            } catch {
+                if !stopping.withLock({ $0 }) { inbox.post(.listenerLost("\(error)")) }
+                return
+            }
+        }
     }
 
     /// `duration` as a poll timeout, rounded up so the wait never ends just short of it.
@@ -65,9 +84,11 @@ final class RegistryListener: @unchecked Sendable {
         return Int32(clamping: seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000)
     }
 
-    /// Stops the thread and closes the connection; returns once both are done.
+    /// Stops the thread (if it was started) and returns once it is done; the connection is
+    /// closed with the listener.
     func stop() {
         stopping.withLock { $0 = true }
+        guard started else { return }
         wake.wake()
         finished.wait()
     }

@@ -158,6 +158,7 @@ final class RegistrySession {
             ledger.seed(try registry.storedStates())
             self.connection = connection
             self.listener = listener
+            listener.start()
             perform(state.connectSucceeded())
             return listed
         } catch {
