@@ -148,7 +148,10 @@ struct ForecastFileTests {
             try "file \(number)\n".write(to: generated.appendingPathComponent("f\(number).txt"), atomically: false, encoding: .utf8)
         }
         try "new\n".write(to: setup.worktree.appendingPathComponent("src/new.c"), atomically: false, encoding: .utf8)
+        let before = try RepositorySnapshot(common: setup.common, worktrees: [setup.trunk, setup.worktree], fixture: setup.fixture)
         let state = try MergeSandbox(commonDirectory: setup.common).workingState(ofWorktreeAt: setup.worktree.path, defaultBranch: "main")
+        // 2,001 blobs and their trees went into the sandbox's in-memory store, none into the repository.
+        #expect(try RepositorySnapshot(common: setup.common, worktrees: [setup.trunk, setup.worktree], fixture: setup.fixture) == before)
         #expect(state.changes.count == 2001)
         #expect(state.listedChanges.map(\.text) == ["gen/", "src/new.c"])
         let porcelain = try setup.fixture.git(["status", "--porcelain"], in: setup.worktree)
@@ -163,9 +166,12 @@ struct ForecastFileTests {
         let other = try setup.fixture.addWorktree("feat-y", branch: "feat/y", to: setup.project)
         let size = WorktreeFile.storeLimit + 10
         let sandbox = try MergeSandbox(commonDirectory: setup.common)
+        let worktrees = [setup.trunk, setup.worktree, other]
+        var before: RepositorySnapshot?
         for (label, second) in [("same", "a"), ("different", "b")] {
             try String(repeating: "a", count: size).write(to: setup.worktree.appendingPathComponent("big.bin"), atomically: false, encoding: .utf8)
             try String(repeating: second, count: size).write(to: other.appendingPathComponent("big.bin"), atomically: false, encoding: .utf8)
+            before = try RepositorySnapshot(common: setup.common, worktrees: worktrees, fixture: setup.fixture)
             let a = try sandbox.workingState(ofWorktreeAt: setup.worktree.path, defaultBranch: "main")
             let b = try sandbox.workingState(ofWorktreeAt: other.path, defaultBranch: "main")
             if label == "same" {
@@ -175,6 +181,8 @@ struct ForecastFileTests {
                     _ = try sandbox.conflictingPaths(a, b)
                 }
             }
+            // Streamed hashes, in-memory trees and merges: nothing reached the repository.
+            #expect(try RepositorySnapshot(common: setup.common, worktrees: worktrees, fixture: setup.fixture) == before)
         }
         #expect(sandbox.storedBytes < 1 << 20)
     }
