@@ -56,13 +56,11 @@ struct TimeoutTests {
     @Test("a peer that stops answering without closing fails the next statement at the reply deadline; a new connection works once it answers again")
     func silentPeer() throws {
         let cluster = try PostgresCluster.shared()
-        let database = try cluster.createDatabase()
-        let databaseName = try #require(ConnectionSettings.parse(database.conninfo)?.first { $0.key == "dbname" }?.value)
-        let relay = try SilentRelay(socketPath: "\(cluster.socketDirectory)/.s.PGSQL.\(cluster.port)")
+        let (relay, conninfo) = try cluster.databaseBehindRelay(extra: "password=not-shown")
         defer { relay.stop() }
+        let databaseName = try #require(ConnectionSettings.parse(conninfo)?.first { $0.key == "dbname" }?.value)
         let settings = ConnectionSettings(
-            conninfo: "host=127.0.0.1 port=\(relay.port) user=\(cluster.superuser) password=not-shown dbname=\(databaseName)",
-            origin: "test", timeouts: ConnectionTimeouts(reply: .seconds(1)))
+            conninfo: conninfo, origin: "test", timeouts: ConnectionTimeouts(reply: .seconds(1)))
         let connection = try PostgresConnection(settings: settings)
         #expect(try connection.execute("SELECT $1::int", [7]).int(0, 0) == 7)
 

@@ -22,14 +22,10 @@ struct RegistryTimeoutTests {
 
     @Test("a silent peer under the listening connection is noticed by its liveness check: listenerLost")
     func silentListener() async throws {
-        let cluster = try PostgresCluster.shared()
-        let database = try cluster.createDatabase()
-        let databaseName = try #require(ConnectionSettings.parse(database.conninfo)?.first { $0.key == "dbname" }?.value)
-        let relay = try SilentRelay(socketPath: "\(cluster.socketDirectory)/.s.PGSQL.\(cluster.port)")
+        let (relay, conninfo) = try PostgresCluster.shared().databaseBehindRelay()
         defer { relay.stop() }
         let settings = ConnectionSettings(
-            conninfo: "host=127.0.0.1 port=\(relay.port) user=\(cluster.superuser) dbname=\(databaseName)",
-            origin: "test", timeouts: ConnectionTimeouts(reply: .seconds(1), listenerCheck: .milliseconds(500)))
+            conninfo: conninfo, origin: "test", timeouts: ConnectionTimeouts(reply: .seconds(1), listenerCheck: .milliseconds(500)))
         let inbox = Inbox()
         let listener = try RegistryListener(settings: settings, inbox: inbox, logger: Logger(label: "test"))
         listener.start()

@@ -2,6 +2,7 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import PostgresClient
 import Synchronization
 
 /// A TCP relay on 127.0.0.1 in front of a PostgreSQL Unix socket that can go silent: while
@@ -158,4 +159,17 @@ public func finishing<T>(within limit: Duration, _ body: @escaping () throws -> 
 private final class FinishingOutcome<T>: @unchecked Sendable {
     var value: Result<T, any Error>?
     let done = DispatchSemaphore(value: 0)
+}
+
+extension PostgresCluster {
+    /// A fresh database reached over TCP through a ``SilentRelay`` on 127.0.0.1, as the
+    /// superuser: the relay (stop it when done) and the connection string, `extra` appended.
+    public func databaseBehindRelay(extra: String = "") throws -> (relay: SilentRelay, conninfo: String) {
+        let database = try createDatabase()
+        guard let name = ConnectionSettings.parse(database.conninfo)?.first(where: { $0.key == "dbname" })?.value else {
+            throw TestSupportError("no dbname in \(database.conninfo)")
+        }
+        let relay = try SilentRelay(socketPath: "\(socketDirectory)/.s.PGSQL.\(port)")
+        return (relay, "host=127.0.0.1 port=\(relay.port) user=\(superuser) dbname=\(name) \(extra)")
+    }
 }
