@@ -58,7 +58,7 @@ struct GuardedBatch: Sendable {
                 }
             }
         }
-        return batch.outcomes(elapsedForUnfinished: .zero)
+        return batch.outcomes()
     }
 }
 
@@ -141,11 +141,13 @@ private final class Batch<Input: Sendable, Output: Sendable>: @unchecked Sendabl
         }
     }
 
-    /// Every job's outcome; jobs not settled (the caller stopped waiting) are given up.
-    func outcomes(elapsedForUnfinished: Duration) -> [GuardedBatch.Outcome<Output>] {
+    /// Every job's outcome; jobs not settled (the caller stopped waiting) are given up, with
+    /// how long they had run (zero for one never started).
+    func outcomes() -> [GuardedBatch.Outcome<Output>] {
         condition.withLock {
             for index in results.indices where results[index] == nil {
-                results[index] = .givenUp(blockedOn: nil, after: elapsedForUnfinished)
+                let ran = running[index].map { $0.started.duration(to: .now) } ?? .zero
+                results[index] = .givenUp(blockedOn: nil, after: ran)
                 settled += 1
             }
             // Jobs not yet taken are never started: a worker finding `next` past the end stops.

@@ -54,6 +54,8 @@ struct WorktreeProber: Sendable {
             operation = "opening \(open.path), a FIFO: git would wait for a writer forever; remove it or ignore its directory"
         case .some(let open):
             operation = "still opening \(open.path) after \(seconds) s"
+        case nil where ran == .zero:
+            operation = "not started before the wait for it was given up (the agent was stopping)"
         case nil:
             operation = "still running after \(seconds) s"
         }
