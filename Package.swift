@@ -6,12 +6,20 @@ import PackageDescription
 //   PostgresClient   libpq: connection, typed binds and decodes, transactions, COPY, LISTEN
 //   RegistryClient   the iMi schema: migrations, typed queries, batched writes
 //   LegacyMigration  the legacy SQLite registry: read, import, verify, export, archive
-//   SyncAgent        the imi-sync executable: Commands/, Agent/, Platform/
+//   LinuxPlatform    the only libc caller: inotify, file kinds, bounded opens, systemd, journald
+//   SyncConfiguration  config.toml, flags and environment resolved into one value
+//   WorktreeProbing  a worktree's state read with GitProbe on guarded worker threads
+//   OverlapForecast  the overlap and conflict forecast between worktrees
+//   WorktreeMembership  which worktrees exist on this host: discovery, scan, adoption
+//   RegistryDocuments  the JSON documents and tables commands, mcp and serve print
+//   SyncAgent        the agent: its loop and stages (`run`), and the one-shot pass (`once`)
+//   McpServer        `imi-sync mcp`: tools for agents over stdio
+//   ImiSyncCLI       the imi-sync executable: Commands/ and main
 let package = Package(
     name: "imi-sync",
     platforms: [.macOS(.v13)],
     products: [
-        .executable(name: "imi-sync", targets: ["SyncAgent"])
+        .executable(name: "imi-sync", targets: ["ImiSyncCLI"])
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -44,20 +52,73 @@ let package = Package(
             name: "LegacyMigration",
             dependencies: ["PostgresClient", "RegistryClient", "CSQLite", "CArchive", "COpenSSL", "CZlib"]
         ),
-        .executableTarget(
+        .target(
+            name: "LinuxPlatform",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+        .target(
+            name: "SyncConfiguration",
+            dependencies: [
+                "PostgresClient", "RegistryClient", "LegacyMigration", "LinuxPlatform",
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ]
+        ),
+        .target(
+            name: "WorktreeProbing",
+            dependencies: ["GitProbe", "RegistryClient", "LinuxPlatform", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "OverlapForecast",
+            dependencies: [
+                "GitProbe", "PostgresClient", "RegistryClient", "WorktreeProbing", "SyncConfiguration",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "WorktreeMembership",
+            dependencies: [
+                "GitProbe", "PostgresClient", "RegistryClient", "LinuxPlatform", "SyncConfiguration", "RegistryDocuments",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+        .target(
+            name: "RegistryDocuments",
+            dependencies: ["RegistryClient"]
+        ),
+        .target(
             name: "SyncAgent",
             dependencies: [
-                "GitProbe",
-                "PostgresClient",
-                "RegistryClient",
-                "LegacyMigration",
+                "GitProbe", "PostgresClient", "RegistryClient", "LegacyMigration", "LinuxPlatform",
+                "SyncConfiguration", "WorktreeProbing", "OverlapForecast", "WorktreeMembership", "RegistryDocuments",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+        .target(
+            name: "McpServer",
+            dependencies: [
+                "GitProbe", "PostgresClient", "RegistryClient", "LinuxPlatform", "SyncConfiguration",
+                "WorktreeProbing", "WorktreeMembership", "RegistryDocuments",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "MCP", package: "swift-sdk"),
+            ]
+        ),
+        .executableTarget(
+            name: "ImiSyncCLI",
+            dependencies: [
+                "GitProbe", "PostgresClient", "RegistryClient", "LegacyMigration", "LinuxPlatform",
+                "SyncConfiguration", "WorktreeProbing", "OverlapForecast", "WorktreeMembership",
+                "RegistryDocuments", "SyncAgent", "McpServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-                .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "SystemPackage", package: "swift-system"),
-                .product(name: "MCP", package: "swift-sdk"),
             ]
         ),
         .target(
@@ -84,7 +145,9 @@ let package = Package(
         .testTarget(
             name: "SyncAgentTests",
             dependencies: [
-                "SyncAgent", "GitProbe", "PostgresClient", "RegistryClient", "LegacyMigration", "TestSupport",
+                "ImiSyncCLI", "SyncAgent", "McpServer", "RegistryDocuments", "WorktreeMembership", "OverlapForecast",
+                "WorktreeProbing", "SyncConfiguration", "LinuxPlatform",
+                "GitProbe", "PostgresClient", "RegistryClient", "LegacyMigration", "TestSupport",
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),

@@ -12,6 +12,9 @@ import Glibc
 #endif
 
 @testable import SyncAgent
+@testable import LinuxPlatform
+@testable import McpServer
+@testable import WorktreeProbing
 
 /// A FIFO named `.gitignore` makes libgit2's plain `open(2)` wait for a writer forever. No
 /// single worktree may stop the others, the watchdog or shutdown: the probe is given up,

@@ -3,7 +3,9 @@ import PostgresClient
 import RegistryClient
 import Testing
 
+@testable import ImiSyncCLI
 @testable import SyncAgent
+@testable import SyncConfiguration
 
 @Suite("Configuration")
 struct ConfigTests {

@@ -3,6 +3,7 @@ import PostgresClient
 import Testing
 
 @testable import SyncAgent
+@testable import SyncConfiguration
 
 @Suite("config: the bounds of the agent's and mcp's connections")
 struct ConfigTimeoutTests {

@@ -4,6 +4,8 @@ import RegistryClient
 import Testing
 
 @testable import SyncAgent
+@testable import SyncConfiguration
+@testable import WorktreeProbing
 
 @Suite("Debounce schedule: settle window, maximum delay, backoff, changed-only writes")
 struct DebounceScheduleTests {

@@ -6,7 +6,9 @@ import RegistryClient
 import TestSupport
 import Testing
 
+@testable import ImiSyncCLI
 @testable import SyncAgent
+@testable import RegistryDocuments
 
 @Suite("stats, status, maintain and doctor")
 struct DiagnosticsTests {

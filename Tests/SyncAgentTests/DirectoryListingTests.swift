@@ -6,6 +6,7 @@ import Testing
 
 #if canImport(Glibc)
 import Glibc
+@testable import LinuxPlatform
 #endif
 
 @Suite("Directory listing reads each readdir record within its own length")

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import SyncAgent
+@testable import RegistryDocuments
 
 /// Names printed for people are quoted the way git's core.quotePath quotes paths, except that
 /// valid non-control UTF-8 stays readable (as with core.quotePath=false).

@@ -7,6 +7,7 @@ import TestSupport
 import Testing
 
 @testable import SyncAgent
+@testable import OverlapForecast
 
 /// The forecast's change sets when a worktree's state cannot be built (kept, marked stale, and
 /// said so by `conflicts` and `check`), when a new directory holds many files (one row), and

@@ -6,7 +6,9 @@ import RegistryClient
 import TestSupport
 import Testing
 
+@testable import ImiSyncCLI
 @testable import SyncAgent
+@testable import WorktreeMembership
 
 @Suite("Hosts sharing one registry")
 struct HostsTests {

@@ -6,6 +6,7 @@ import RegistryClient
 import Testing
 
 @testable import SyncAgent
+@testable import McpServer
 
 /// The MCP server's input side without a process: line framing, argument limits, and what a
 /// failed call may say.

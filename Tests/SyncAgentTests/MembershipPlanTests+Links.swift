@@ -3,6 +3,7 @@ import RegistryClient
 import Testing
 
 @testable import SyncAgent
+@testable import WorktreeMembership
 
 /// The plan's rules for worktrees git lists that are not what they claim, on values alone.
 extension MembershipPlanTests {

@@ -3,6 +3,7 @@ import RegistryClient
 import Testing
 
 @testable import SyncAgent
+@testable import WorktreeMembership
 
 /// The rules of `scan` on values alone: no disk, no database.
 @Suite("Membership plan: projects, names and types")

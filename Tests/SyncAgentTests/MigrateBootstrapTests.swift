@@ -7,6 +7,7 @@ import RegistryClient
 import TestSupport
 import Testing
 
+@testable import ImiSyncCLI
 @testable import SyncAgent
 
 @Suite("migrate command and first-run bootstrap")

@@ -11,6 +11,7 @@ import Synchronization
 import Testing
 
 @testable import SyncAgent
+@testable import LinuxPlatform
 
 /// A bound AF_UNIX datagram socket standing in for systemd's notify socket.
 final class DatagramReceiver: @unchecked Sendable {

@@ -6,6 +6,7 @@ import RegistryClient
 import TestSupport
 import Testing
 
+@testable import ImiSyncCLI
 @testable import SyncAgent
 
 @Suite("imi-sync once")

@@ -2,6 +2,7 @@ import Foundation
 import TestSupport
 import Testing
 
+@testable import ImiSyncCLI
 @testable import SyncAgent
 
 @Suite("Passwords never show in the process title")

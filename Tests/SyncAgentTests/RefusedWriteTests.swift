@@ -4,7 +4,9 @@ import RegistryClient
 import TestSupport
 import Testing
 
+@testable import ImiSyncCLI
 @testable import SyncAgent
+@testable import WorktreeMembership
 
 /// A state counts as written only when its transaction committed: a refused write is kept,
 /// retried with backoff and told once, and `last_sync_at` never vouches for a row whose

@@ -5,6 +5,8 @@ import TestSupport
 import Testing
 
 @testable import SyncAgent
+@testable import LinuxPlatform
+@testable import WorktreeMembership
 
 @Suite("imi-sync run: real inotify, git and PostgreSQL", .serialized)
 struct RunAgentTests {

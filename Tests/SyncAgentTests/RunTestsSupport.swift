@@ -7,6 +7,8 @@ import Synchronization
 import Testing
 
 @testable import SyncAgent
+@testable import LinuxPlatform
+@testable import WorktreeMembership
 
 /// Waits until `condition` holds, checking every 20 ms, for at most `seconds` (generous:
 /// tests assert the values reached, never how fast).

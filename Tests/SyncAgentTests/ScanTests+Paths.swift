@@ -4,6 +4,7 @@ import TestSupport
 import Testing
 
 @testable import SyncAgent
+@testable import WorktreeMembership
 
 /// Paths built from the roots must be the paths libgit2 reports, whatever way a root is written.
 extension ScanTests {

@@ -7,6 +7,7 @@ import TestSupport
 import Testing
 
 @testable import SyncAgent
+@testable import WorktreeMembership
 
 /// `scan` on trees of real repositories, with the registry in a real PostgreSQL.
 @Suite("imi-sync scan: the registry follows the disk")

@@ -6,6 +6,8 @@ import Glibc
 #endif
 
 @testable import SyncAgent
+@testable import LinuxPlatform
+@testable import WorktreeProbing
 
 /// What events mean, decided from the watch set alone: no kernel, no git.
 @Suite("the watch event classifier")

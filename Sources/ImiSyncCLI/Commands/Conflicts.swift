@@ -1,0 +1,113 @@
+import ArgumentParser
+import Foundation
+import PostgresClient
+import RegistryClient
+import RegistryDocuments
+
+/// `imi-sync conflicts`: the pairs of in-flight worktrees that change the same paths.
+struct Conflicts: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List pairs of worktrees that change the same files, and whether merging them conflicts.",
+        discussion: """
+            Read from v_worktree_overlaps, which `once` and `run` keep: a worktree's change set is \
+            what differs between merge-base(HEAD, trunk) and what `git add -A` would record; for two \
+            worktrees of one project on the same host the two working states are merged in memory \
+            (libgit2, nothing written to the repository). CONFLICT is "yes" or "no" from that merge, \
+            "unknown" for worktrees on different hosts or not merged yet. Exit 0 with no conflict, \
+            2 when any pair conflicts.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(name: .long, help: "Only this project.")
+    var project: String?
+
+    @Flag(name: .long, help: "Print one JSON document instead of a table.")
+    var json = false
+
+    struct Side: Encodable {
+        var id: String
+        var worktree: String
+        var path: String
+        @NullWhenAbsent var host: String?
+        /// When its change set stopped being current (its working state failed to build).
+        @NullWhenAbsent var staleSince: Date?
+    }
+
+    struct PathVerdict: Encodable {
+        var path: String
+        var kindA: String
+        var kindB: String
+        @NullWhenAbsent var conflict: Bool?
+    }
+
+    struct Pair: Encodable {
+        var project: String
+        var worktreeA: Side
+        var worktreeB: Side
+        /// true: the merge conflicts; false: it is clean; null: not merged here.
+        @NullWhenAbsent var conflict: Bool?
+        var paths: [PathVerdict]
+    }
+
+    func run() throws {
+        _ = global.makeLogger()
+        let rows = try global.openRegistry().overlaps(project: project)
+        let pairs = Self.pairs(rows)
+        if json {
+            print(JSONOutput.render(["pairs": pairs]))
+        } else if pairs.isEmpty {
+            print("no two active worktrees change the same file" + (project.map { " in \($0.displayQuoted)" } ?? ""))
+        } else {
+            var table = TextTable(headers: ["PROJECT", "WORKTREE A", "WORKTREE B", "PATH", "CONFLICT"])
+            for pair in pairs {
+                for path in pair.paths {
+                    table.rows.append([
+                        pair.project.displayQuoted, Self.label(pair.worktreeA), Self.label(pair.worktreeB),
+                        path.path.displayQuoted,
+                        path.conflict.map { $0 ? "yes" : "no" } ?? "unknown",
+                    ])
+                }
+            }
+            print(table.render())
+            let conflicting = pairs.filter { $0.conflict == true }.count
+            print("\n\(pairs.count) \(pairs.count == 1 ? "pair overlaps" : "pairs overlap"), \(conflicting) would conflict")
+        }
+        if pairs.contains(where: { $0.conflict == true }) { throw ExitCode(2) }
+    }
+
+    /// The worktree's name and its host, each quoted for display.
+    static func label(_ side: Side) -> String {
+        side.worktree.displayQuoted + (side.host.map { " (\($0.displayQuoted))" } ?? "")
+            + (side.staleSince.map { " [stale since \(Self.timestamp($0))]" } ?? "")
+    }
+
+    static func timestamp(_ date: Date) -> String {
+        date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: false).timeZone(separator: .omitted))
+    }
+
+    /// Groups the view's rows (one per path) into pairs.
+    static func pairs(_ rows: [OverlapRecord]) -> [Pair] {
+        var pairs: [Pair] = []
+        for row in rows {
+            let verdict = PathVerdict(path: row.path, kindA: row.kindA, kindB: row.kindB, conflict: row.conflict)
+            if let last = pairs.last, last.worktreeA.id == row.worktreeA, last.worktreeB.id == row.worktreeB {
+                pairs[pairs.count - 1].paths.append(verdict)
+            } else {
+                pairs.append(Pair(
+                    project: row.project,
+                    worktreeA: Side(id: row.worktreeA, worktree: row.nameA, path: row.pathA, host: row.hostA,
+                                    staleSince: row.staleSinceA),
+                    worktreeB: Side(id: row.worktreeB, worktree: row.nameB, path: row.pathB, host: row.hostB,
+                                    staleSince: row.staleSinceB),
+                    conflict: nil, paths: [verdict]))
+            }
+        }
+        for index in pairs.indices {
+            let verdicts = pairs[index].paths.map(\.conflict)
+            pairs[index].conflict =
+                verdicts.contains(true) ? true : verdicts.allSatisfy { $0 == false } ? false : nil
+        }
+        return pairs
+    }
+}

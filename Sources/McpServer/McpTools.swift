@@ -1,0 +1,252 @@
+import Foundation
+import GitProbe
+import Logging
+import MCP
+import PostgresClient
+import RegistryClient
+import RegistryDocuments
+import WorktreeProbing
+
+/// The tools `imi-sync mcp` serves: what each takes (a JSON Schema) and what it answers.
+package struct McpTools: Sendable {
+    package let worker: RegistryWorker
+    /// This machine's name in the registry: `refresh` probes only its worktrees.
+    package let hostName: String
+    /// Where the details of a failed call go (standard error); the agent gets one line.
+    package let logger: Logger
+
+    package static let definitions: [Tool] = [
+        Tool(
+            name: "list_inflight_work",
+            description: "In-flight worktrees (uncommitted changes, ahead, behind or diverged): the rows of v_inflight_work.",
+            inputSchema: schema([
+                "project": .object(["type": "string", "description": "Only this project (by name)."]),
+                "host": .object(["type": "string", "description": "Only worktrees on this host."]),
+            ]),
+            annotations: .init(readOnlyHint: true)),
+        Tool(
+            name: "list_worktrees",
+            description: "Registered worktrees with their git state, active ones unless include_inactive.",
+            inputSchema: schema([
+                "project": .object(["type": "string", "description": "Only this project (by name)."]),
+                "host": .object(["type": "string", "description": "Only worktrees on this host."]),
+                "include_inactive": .object(["type": "boolean", "description": "Also deactivated worktrees."]),
+            ]),
+            annotations: .init(readOnlyHint: true)),
+        Tool(
+            name: "get_worktree_state",
+            description: """
+                One worktree's state: git state, last commit, holder, change set size. With refresh, a \
+                worktree of this host is read now with libgit2 and the row written.
+                """,
+            inputSchema: schema(worktreeReference.merging([
+                "refresh": .object(["type": "boolean", "description": "Probe now (worktrees of this host only)."])
+            ]) { first, _ in first })),
+        Tool(
+            name: "find_overlaps",
+            description: """
+                Other in-flight worktrees that change the same files as this one (or this one file), \
+                with the conflict verdict of merging the two (null: on another host, not merged here).
+                """,
+            inputSchema: schema(worktreeReference.merging([
+                "file": .object(["type": "string", "description": "Only this path (relative to the worktree top)."])
+            ]) { first, _ in first }),
+            annotations: .init(readOnlyHint: true)),
+        Tool(
+            name: "claim_worktree",
+            description: """
+                Claim a worktree for an agent: an atomic compare-and-set on its agent_id. Free, already \
+                yours, or an expired lease: claimed; else you are told who holds it.
+                """,
+            inputSchema: schema(worktreeReference.merging([
+                "agent_id": .object(["type": "string", "description": "Who claims it."]),
+                "lease_seconds": .object([
+                    "type": "integer", "minimum": 1, "maximum": 604_800,
+                    "description": "The claim lapses after this long (default: until released).",
+                ]),
+            ]) { first, _ in first }, required: ["agent_id"])),
+        Tool(
+            name: "release_worktree",
+            description: "Release a worktree; only its holder can.",
+            inputSchema: schema(worktreeReference.merging([
+                "agent_id": .object(["type": "string", "description": "The holder."])
+            ]) { first, _ in first }, required: ["agent_id"])),
+        Tool(
+            name: "registry_stats",
+            description: "Counts: projects, worktrees, types, activities, in-flight states, last sync.",
+            inputSchema: schema([:]),
+            annotations: .init(readOnlyHint: true)),
+    ]
+
+    private static let worktreeReference: [String: Value] = [
+        "path": .object(["type": "string", "description": "The worktree's directory (give this or worktree_id)."]),
+        "worktree_id": .object(["type": "string", "format": "uuid", "description": "The worktree's id."]),
+    ]
+
+    private static func schema(_ properties: [String: Value], required: [String] = []) -> Value {
+        var schema: [String: Value] = ["type": "object", "properties": .object(properties), "additionalProperties": false]
+        if !required.isEmpty { schema["required"] = .array(required.map { .string($0) }) }
+        return .object(schema)
+    }
+
+    /// Answers one call: its JSON document as text and as structured content, or a tool
+    /// error with one line (``McpFailure``: no SQL, no connection target).
+    package func call(_ name: String, arguments: [String: Value]?) async -> CallTool.Result {
+        let arguments = McpArguments(tool: name, values: arguments ?? [:])
+        do {
+            let json = try await answer(name, arguments)
+            let structured = try? JSONDecoder().decode(Value.self, from: Data(json.utf8))
+            return CallTool.Result(content: [.text(text: json, annotations: nil, _meta: nil)], structuredContent: structured, isError: false)
+        } catch {
+            let text = McpFailure.text(for: error, tool: name, logger: logger)
+            return CallTool.Result(content: [.text(text: text, annotations: nil, _meta: nil)], isError: true)
+        }
+    }
+
+    private func answer(_ name: String, _ arguments: McpArguments) async throws -> String {
+        let known = Set(Self.definitions.map(\.name))
+        guard known.contains(name) else {
+            throw McpToolError("unknown tool \(McpArguments.echoed(name)); the tools are \(known.sorted().joined(separator: ", "))")
+        }
+        let allowed = Set(Self.properties(of: name))
+        if let unexpected = arguments.values.keys.sorted().first(where: { !allowed.contains($0) }) {
+            throw McpToolError("\(name): unknown argument \(McpArguments.echoed(unexpected))")
+        }
+        switch name {
+        case "list_inflight_work":
+            let project = try arguments.string("project")
+            let host = try arguments.string("host")
+            let rows = try await worker.run { registry in
+                try registry.inflightWork(projectName: project).filter { host == nil || $0.host == host }
+            }
+            return JSONOutput.render(["worktrees": rows.map(McpDocuments.Worktree.init)])
+        case "list_worktrees":
+            let project = try arguments.string("project")
+            let host = try arguments.string("host")
+            let inactive = try arguments.bool("include_inactive") ?? false
+            let rows = try await worker.run { registry in
+                try registry.worktreeRecords(project: project, host: host, includeInactive: inactive)
+            }
+            return JSONOutput.render(["worktrees": rows.map(McpDocuments.ListedWorktree.init)])
+        case "get_worktree_state":
+            let reference = try arguments.worktreeReference()
+            let refresh = try arguments.bool("refresh") ?? false
+            let hostName = self.hostName
+            let logger = self.logger
+            let result = try await worker.run { registry in
+                try Self.state(reference, refresh: refresh, hostName: hostName, registry: registry, logger: logger)
+            }
+            return JSONOutput.render(result)
+        case "find_overlaps":
+            let reference = try arguments.worktreeReference()
+            let file = try arguments.string("file")
+            let overlaps = try await worker.run { registry in
+                let record = try Self.resolve(reference, tool: name, registry: registry)
+                return try registry.overlaps(worktree: record.id, paths: file.map { [$0] }).map { row in
+                    let otherIsB = row.worktreeA == record.id
+                    return McpDocuments.Overlap(
+                        worktreeId: otherIsB ? row.worktreeB : row.worktreeA, worktree: otherIsB ? row.nameB : row.nameA,
+                        project: row.project, host: otherIsB ? row.hostB : row.hostA, path: row.path,
+                        conflict: row.conflict)
+                }
+            }
+            return JSONOutput.render(["overlaps": overlaps])
+        case "claim_worktree":
+            let reference = try arguments.worktreeReference()
+            let agent = try arguments.requiredString("agent_id")
+            let lease = try arguments.integer("lease_seconds", in: 1...604_800)
+            let outcome = try await worker.run { registry in
+                let record = try Self.resolve(reference, tool: name, registry: registry)
+                guard let outcome = try registry.claim(record.id, agent: agent, leaseSeconds: lease) else {
+                    throw McpToolError("\(name): the worktree was deactivated meanwhile")
+                }
+                return outcome
+            }
+            return JSONOutput.render(McpDocuments.Claim(claimed: outcome.claimed, agentId: outcome.holder, expiresAt: outcome.expiresAt))
+        case "release_worktree":
+            let reference = try arguments.worktreeReference()
+            let agent = try arguments.requiredString("agent_id")
+            let released = try await worker.run { registry in
+                let record = try Self.resolve(reference, tool: name, registry: registry)
+                return try registry.release(record.id, agent: agent) ?? false
+            }
+            return JSONOutput.render(["released": released])
+        default:  // registry_stats
+            let stats = try await worker.run { registry in try registry.stats() }
+            return JSONOutput.render(McpDocuments.Stats(stats))
+        }
+    }
+
+    private static func properties(of tool: String) -> [String] {
+        guard let definition = definitions.first(where: { $0.name == tool }),
+            case .object(let schema) = definition.inputSchema, case .object(let properties)? = schema["properties"]
+        else { return [] }
+        return Array(properties.keys)
+    }
+
+    /// The worktree a reference names, or one line saying it is not registered.
+    package static func resolve(
+        _ reference: (id: String?, path: String?), tool: String, registry: Registry
+    ) throws -> WorktreeRecord {
+        let records = try registry.worktreeRecords(id: reference.id, path: reference.path)
+        guard let record = records.first else {
+            if let path = reference.path { throw McpToolError("\(tool): no active worktree is registered at \(path)") }
+            throw McpToolError("\(tool): no worktree has the id \(reference.id ?? "")")
+        }
+        return record
+    }
+
+    /// The stored state, or with `refresh` a fresh probe written to the row.
+    /// How long a refresh's probe may run before the tool gives up on it.
+    package static let refreshPatience: Duration = .seconds(30)
+
+    package static func state(
+        _ reference: (id: String?, path: String?), refresh: Bool, hostName: String, registry: Registry,
+        logger: Logger
+    ) throws -> McpDocuments.StateResult {
+        var record = try resolve(reference, tool: "get_worktree_state", registry: registry)
+        guard refresh else { return McpDocuments.StateResult(worktree: .init(record), refreshed: false) }
+        guard record.host == nil || record.host == hostName else {
+            throw McpToolError(
+                "get_worktree_state: \(record.path) is on host \(record.host!); only that host can read it (this is \(hostName))")
+        }
+        // On the prober's guarded workers: a FIFO or a hung file system in this worktree
+        // gives a tool error, never a server whose one registry thread is stuck.
+        let probed = WorktreeProber(patience: Self.refreshPatience).probeAll([
+            RegisteredWorktree(id: record.id, projectName: "", name: record.path, path: record.path, defaultBranch: record.defaultBranch)
+        ])
+        guard let state = probed.first?.state else {
+            throw McpToolError("get_worktree_state: cannot read \(record.path): \(probed.first?.failure.map(String.init(describing:)) ?? "no answer")")
+        }
+        let update = GitStateUpdate(
+            worktreeID: record.id, uncommittedFilesCount: state.uncommittedFilesCount,
+            aheadOfTrunk: state.aheadOfTrunk, behindTrunk: state.behindTrunk,
+            lastCommitHash: state.lastCommitHash, lastCommitMessage: state.lastCommitMessage, readAt: state.readAt)
+        // The one write path for git state: only a changed row, refusals reported, and
+        // listeners (agents, dashboards) told through NOTIFY.
+        let refusal = try registry.writeChanged([update]).refused[record.id]
+        let written = refusal == nil
+        var writeError: String?
+        if let refusal {
+            logger.notice("get_worktree_state: the fresh state was not written", metadata: ["error": "\(refusal)"])
+            writeError = McpFailure.summary(of: refusal)
+        }
+        if written, let fresh = try registry.worktreeRecords(id: record.id).first {
+            record = fresh
+        } else {
+            record.uncommittedFilesCount = state.uncommittedFilesCount
+            record.aheadOfTrunk = state.aheadOfTrunk
+            record.behindTrunk = state.behindTrunk
+            record.lastCommitHash = state.lastCommitHash
+            record.lastCommitMessage = state.lastCommitMessage
+            record.status = InflightStatus(state).rawValue
+        }
+        return McpDocuments.StateResult(worktree: .init(record), refreshed: true, written: written, writeError: writeError)
+    }
+
+    package init(worker: RegistryWorker, hostName: String, logger: Logger) {
+        self.worker = worker
+        self.hostName = hostName
+        self.logger = logger
+    }
+}

@@ -1,0 +1,357 @@
+import Foundation
+import Logging
+import PostgresClient
+import RegistryClient
+import WorktreeMembership
+
+/// The agent's hold on the registry: one connection for reads and writes, one listening
+/// thread, the reconnect backoff, the first-run legacy import, and the ledger of what the
+/// registry holds and what is still to be written.
+///
+/// Every call blocks on libpq and runs on the agent loop's thread, so every connection it
+/// opens has the background bounds (``ConnectionTimeouts/background``): a silent server or
+/// proxy costs one reply deadline and a reconnect, and a table locked by `VACUUM FULL` or
+/// `ALTER TABLE` makes writes fail fast (`lock_timeout`) and wait with backoff ("busy"), the
+/// connection kept. Either way the loop goes on feeding the systemd watchdog.
+///
+/// What phase the session is in, and what each event does, is ``RegistrySessionState``; this
+/// class performs its actions (connect, drop, log) and owns the connection and the ledger.
+package final class RegistrySession {
+    /// The writes the agent makes, as its log lines name them when the registry refuses one.
+    package enum Write: String, Sendable, CaseIterable {
+        case gitState = "git-state update"
+        case heartbeat = "heartbeat"
+        case membership = "membership change"
+        case legacyImport = "legacy-registry import"
+        case forecast = "change-set or verdict write (overlap forecast)"
+    }
+
+    /// Counters for the status line, tests and the benchmark.
+    package struct Counters: Sendable, Equatable {
+        package var connectAttempts = 0
+        package var flushes = 0
+        package var rowsWritten = 0
+        package var lastWrite: Date?
+        package var heartbeats = 0
+        /// Flushes in which the server refused at least one state.
+        package var refusedFlushes = 0
+    }
+
+    package private(set) var settings: ConnectionSettings
+    package private(set) var ledger = StateLedger()
+    package private(set) var counters = Counters()
+    package private(set) var state: RegistrySessionState
+    private var connection: PostgresConnection?
+    private var listener: RegistryListener?
+    /// The legacy registry to import on the first connection when the registry is empty;
+    /// cleared once looked at.
+    private var legacyPath: String?
+    /// Worktrees whose latest state the server refused to store (or a busy registry held back).
+    package private(set) var refusedIDs: Set<String> = []
+    private let backoff: @Sendable () -> Backoff
+    private let inbox: Inbox
+    private let logger: Logger
+    private let host: HostScope
+    /// This host's row, once registered.
+    package private(set) var hostID: String?
+    /// Why this role may not act for the host it names (``HostAuthority/problem``), `nil` when it may.
+    package private(set) var hostProblem: String?
+    /// How often heartbeats run, recorded on the host row (staleness is three missed beats).
+    private let heartbeatInterval: @Sendable () -> Duration
+
+    package init(settings: ConnectionSettings, host: HostScope, heartbeat: @escaping @Sendable () -> Duration,
+         backoff: @escaping @Sendable () -> Backoff, inbox: Inbox, logger: Logger, legacyPath: String?) {
+        self.settings = settings
+        self.host = host
+        self.heartbeatInterval = heartbeat
+        self.backoff = backoff
+        self.inbox = inbox
+        self.logger = logger
+        self.legacyPath = legacyPath
+        self.state = RegistrySessionState(backoff: backoff())
+    }
+
+    package var isConnected: Bool { connection != nil }
+
+    /// The earliest moment the session needs the loop: a reconnect or a refused write's retry.
+    package var nextDeadline: Duration? { state.nextDeadline }
+
+    /// Performs what the state machine asks; `error` is the one that led to it.
+    private func perform(_ action: RegistrySessionState.Action, error: (any Error)? = nil) {
+        let detail: Logger.Metadata = error.map { ["error": "\($0)"] } ?? [:]
+        switch action {
+        case .none, .connect:
+            break
+        case .drop:
+            dropConnection()
+        case .reportUnreachable(let first, let delay):
+            logger.log(level: first ? .warning : .debug, "cannot reach the registry; retrying",
+                       metadata: detail.merging(["retry.in": "\(delay)"]) { $1 })
+        case .reportBack:
+            logger.notice("database is back; writing the states kept meanwhile",
+                          metadata: ["pending.count": "\(ledger.pending.count)"])
+        case .reportLost:
+            logger.warning(
+                "lost the registry connection; keeping the latest state of every worktree and reconnecting",
+                metadata: detail.merging(["pending.count": "\(ledger.pending.count)"]) { $1 })
+            dropConnection()
+        case .reportRefused(let first, let delay):
+            guard first else { break }
+            logger.error(
+                """
+                the registry refuses git-state updates; they are kept, not counted as written, and \
+                retried with backoff until it accepts them (see `imi-sync doctor`)
+                """,
+                metadata: detail.merging(["rows.count": "\(refusedIDs.count)", "retry.in": "\(delay)"]) { $1 })
+        case .reportAccepted:
+            logger.notice("the registry accepts git-state updates again; the states kept meanwhile are written")
+        case .reportBusy(let first, let delay):
+            guard first else { break }
+            logger.warning(
+                "the registry is busy (a lock or a long statement holds its tables); states are kept and retried",
+                metadata: detail.merging([
+                    "pg.sqlstate": "\((error as? PostgresError)?.sqlState ?? "")", "retry.in": "\(delay)",
+                ]) { $1 })
+        case .reportNotBusy:
+            logger.notice("the registry is no longer busy; the states kept meanwhile are written")
+        }
+    }
+
+    // MARK: Connecting
+
+    /// Connects when a connection attempt is due (or a read-only refusal wants a new
+    /// session); returns the active worktrees read right after, `nil` when nothing happened
+    /// or the attempt failed (the next one is scheduled).
+    package func connectIfDue(at now: Duration) -> [RegisteredWorktree]? {
+        state.backoff = backoff()
+        var action = state.tick(at: now)
+        if action == .drop {
+            // A read-only session stays read-only: a new one is opened at once.
+            perform(action)
+            action = state.tick(at: now)
+        }
+        guard action == .connect else { return nil }
+        return connect(at: now)
+    }
+
+    private func connect(at now: Duration) -> [RegisteredWorktree]? {
+        counters.connectAttempts += 1
+        do {
+            // Opened the one way, the schema checked below, after the first-run import.
+            let connection = try Registry.open(settings.boundedForBackground, checkingSchema: false).connection
+            if let legacyPath {
+                // First run on a machine that still has the SQLite registry: import it first,
+                // unbounded (it may take minutes, once).
+                try connection.withTimeouts(ConnectionTimeouts()) {
+                    try LegacyBootstrap(connection: connection, logger: logger, legacyPath: legacyPath, host: host)
+                        .runIfNeeded()
+                }
+                self.legacyPath = nil
+            }
+            try SchemaMigrator(connection: connection).requireSchema()
+            let registry = Registry(connection: connection)
+            checkAuthority(registry)
+            let hostID = try host.register(on: registry, heartbeat: heartbeatInterval(), starting: self.hostID == nil)
+            // Listen before reading, so a change made in between is not missed.
+            let listener = try RegistryListener(settings: settings.boundedForBackground, inbox: inbox, logger: logger)
+            let listed = try worktrees(registry, hostID: hostID)
+            self.hostID = hostID
+            ledger.seed(try registry.storedStates())
+            self.connection = connection
+            self.listener = listener
+            listener.start()
+            perform(state.connectSucceeded())
+            return listed
+        } catch {
+            dropConnection()
+            perform(state.connectFailed(at: now), error: error)
+            return nil
+        }
+    }
+
+    /// Says once, as an error, that this role may not act for the host it names: its writes
+    /// would match no row and look accepted.
+    private func checkAuthority(_ registry: Registry) {
+        let problem: String?
+        do {
+            problem = try registry.hostAuthority(named: host.name).problem
+        } catch {
+            logger.debug("cannot check the role against the host", metadata: ["error": "\(error)"])
+            return
+        }
+        if let problem, problem != hostProblem { logger.error("\(problem)") }
+        hostProblem = problem
+    }
+
+    /// The connection broke (a statement failed on it, or the listener lost its own).
+    package func lost(_ error: any Error, at now: Duration) {
+        state.backoff = backoff()
+        perform(state.lost(at: now), error: error)
+    }
+
+    /// Moves to other database settings (SIGHUP); reconnects at once when they changed.
+    /// Refused states are retried at once either way.
+    package func reload(_ reloaded: ConnectionSettings, at now: Duration) {
+        let changed = reloaded != settings
+        if changed {
+            logger.notice("database settings changed; reconnecting", metadata: ["pg.target": "\(reloaded.redactedDescription)"])
+            settings = reloaded
+        }
+        perform(state.reload(settingsChanged: changed, at: now))
+    }
+
+    /// Runs `body`, the agent's `write`, with the registry and this host's id while connected,
+    /// and says which of done / not connected / refused / busy / lost happened. A lost
+    /// connection is handled as everywhere else; a statement the server refuses (a missing
+    /// grant, a policy) is logged, once per write and distinct message.
+    package func withRegistry<T>(_ write: Write, at now: Duration, _ body: (Registry, String) throws -> T) -> RegistryAccess<T> {
+        guard let connection, let hostID else { return .notConnected }
+        do {
+            return .done(try body(Registry(connection: connection), hostID))
+        } catch let timeout as PostgresError where timeout.isServerTimeout {
+            noteBusy(timeout, ids: [], at: now)
+            return .busy
+        } catch let refusal as PostgresError where refusal.code != .connection {
+            noteRefused(write, refusal.description, sqlState: refusal.sqlState)
+            return .refused
+        } catch {
+            lost(error, at: now)
+            return .lost
+        }
+    }
+
+    private var reportedRefusals: Set<String> = []
+
+    /// One warning per write and distinct reason: which write, that its rows stay as they are, why.
+    private func noteRefused(_ write: Write, _ reason: String, sqlState: String?) {
+        guard reportedRefusals.insert(write.rawValue + "\u{0}" + reason).inserted else { return }
+        logger.warning(
+            "the registry refused a \(write.rawValue); rows stay as they are",
+            metadata: ["error": "\(reason)", "pg.sqlstate": "\(sqlState ?? "")", "write": "\(write.rawValue)"])
+    }
+
+    /// This host's active worktrees now (after a LISTEN notification or a reload).
+    package func activeWorktrees(at now: Duration) -> [RegisteredWorktree]? {
+        guard let connection, let hostID else { return nil }
+        do {
+            return try worktrees(Registry(connection: connection), hostID: hostID)
+        } catch {
+            lost(error, at: now)
+            return nil
+        }
+    }
+
+    private func worktrees(_ registry: Registry, hostID: String) throws -> [RegisteredWorktree] {
+        let listing = try host.worktrees(on: registry, hostID: hostID)
+        if listing.adopted > 0 {
+            logger.notice(
+                "adopted worktrees registered before hosts existed",
+                metadata: ["host": "\(host.name)", "adopted.count": "\(listing.adopted)"])
+        }
+        return listing.worktrees
+    }
+
+    package func stop() {
+        perform(state.stop())
+        dropConnection()
+    }
+
+    private func dropConnection() {
+        listener?.stop()
+        listener = nil
+        connection = nil
+    }
+
+    // MARK: States
+
+    package func record(_ update: GitStateUpdate) {
+        ledger.record(update)
+    }
+
+    package func forget(_ id: String) {
+        ledger.forget(id)
+        refusedIDs.remove(id)
+    }
+
+    /// Writes the pending states in one transaction. Only a committed state counts as
+    /// written; states the server refuses stay pending and are retried with backoff.
+    package func flush(at now: Duration) {
+        guard let connection, !ledger.pending.isEmpty, !state.writesHeldBack(at: now) else { return }
+        refusedIDs = refusedIDs.filter { ledger.pending[$0] != nil }
+        let retrying = state.refusedRowsDue(at: now)
+        let updates = ledger.pendingUpdates.filter { retrying || !refusedIDs.contains($0.worktreeID) }
+        guard !updates.isEmpty else { return }
+        let outcome: Registry.WriteOutcome
+        do {
+            outcome = try Registry(connection: connection).writeChanged(updates)
+        } catch let timeout as PostgresError where timeout.isServerTimeout {
+            noteBusy(timeout, ids: updates.map(\.worktreeID), at: now)
+            return
+        } catch {
+            lost(error, at: now)
+            return
+        }
+        noteNotBusy()
+        let written = updates.filter { outcome.refused[$0.worktreeID] == nil }
+        ledger.committed(written)
+        counters.flushes += 1
+        counters.rowsWritten += outcome.changed.count
+        if !outcome.changed.isEmpty { counters.lastWrite = Date() }
+        logger.debug("wrote", metadata: ["worktree.ids": "\(outcome.changed.joined(separator: ","))"])
+        noteRefusals(outcome.refused, written: written, at: now)
+    }
+
+    /// One loud line when refusals start, one notice when the registry accepts them again.
+    private func noteRefusals(_ refused: [String: WriteRefusal], written: [GitStateUpdate], at now: Duration) {
+        refusedIDs.subtract(written.map(\.worktreeID))
+        refusedIDs.formUnion(refused.keys)
+        state.backoff = backoff()
+        guard let first = refused.sorted(by: { $0.key < $1.key }).first?.value else {
+            if refusedIDs.isEmpty { perform(state.accepted()) }
+            return
+        }
+        counters.refusedFlushes += 1
+        let readOnly = refused.values.contains { $0.sqlState == "25006" }
+        perform(state.refused(readOnly: readOnly, at: now), error: first)
+    }
+
+    /// Refreshes `last_sync_at` of the worktrees in `ids` whose stored state is current
+    /// (nothing pending: a row whose state is not in the database is never vouched for).
+    package func heartbeat(_ ids: [String], at now: Duration) {
+        guard let connection else { return }
+        let current = ids.filter { ledger.pending[$0] == nil && ledger.stored[$0] != nil }
+        do {
+            // One transaction, so the server's lock bound holds for the heartbeat too.
+            let touched = try connection.transaction { () -> Int in
+                let registry = Registry(connection: connection)
+                try registry.stampSynced(current, at: Date())
+                return try hostID.map { try registry.touchHost($0) } ?? 1
+            }
+            if touched == 0 {
+                noteRefused(.heartbeat, "host '\(host.name)': its row is not this role's to update"
+                    + (hostProblem.map { " (\($0))" } ?? ""), sqlState: nil)
+            }
+            counters.heartbeats += 1
+            noteNotBusy()
+        } catch let timeout as PostgresError where timeout.isServerTimeout {
+            noteBusy(timeout, ids: [], at: now)
+        } catch let refusal as PostgresError where refusal.code != .connection {
+            noteRefused(.heartbeat, refusal.description, sqlState: refusal.sqlState)
+        } catch {
+            lost(error, at: now)
+        }
+    }
+
+    /// A write ran into the server's lock or statement bound: the registry is busy. The
+    /// states stay pending (and show as refused in the status), the connection stays, and
+    /// writes wait with backoff; one warning when it starts, one notice when it ends.
+    private func noteBusy(_ error: PostgresError, ids: [String], at now: Duration) {
+        refusedIDs.formUnion(ids)
+        state.backoff = backoff()
+        perform(state.busy(at: now), error: error)
+    }
+
+    private func noteNotBusy() {
+        perform(state.notBusy())
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import GitProbe
+import PostgresClient
+import RegistryClient
+import LinuxPlatform
+
+/// What probing one registered worktree gave: its state, or why it could not be read.
+package struct ProbeOutcome: Sendable {
+    package var worktree: RegisteredWorktree
+    package var result: Result<WorktreeState, GitProbeError>
+    /// What to remember for the next path-level probe; `nil` forgets.
+    package var remembered: RememberedStatus? = nil
+    /// True when the state came from the changed paths alone.
+    package var pathLevel = false
+    /// For a probe given up while opening a FIFO: that open.
+    package var blockedOn: BlockedOpen? = nil
+
+    package init(
+        worktree: RegisteredWorktree, result: Result<WorktreeState, GitProbeError>, remembered: RememberedStatus? = nil,
+        pathLevel: Bool = false, blockedOn: BlockedOpen? = nil
+    ) {
+        self.worktree = worktree
+        self.result = result
+        self.remembered = remembered
+        self.pathLevel = pathLevel
+        self.blockedOn = blockedOn
+    }
+
+    package var state: WorktreeState? { try? result.get() }
+
+    package var failure: GitProbeError? {
+        if case .failure(let error) = result { return error }
+        return nil
+    }
+
+    /// The row update for a successful probe; `nil` when the probe failed, so a failure
+    /// never overwrites the stored state with a guess.
+    package var update: GitStateUpdate? {
+        guard let state else { return nil }
+        return GitStateUpdate(
+            worktreeID: worktree.id,
+            uncommittedFilesCount: state.uncommittedFilesCount,
+            aheadOfTrunk: state.aheadOfTrunk,
+            behindTrunk: state.behindTrunk,
+            lastCommitHash: state.lastCommitHash,
+            lastCommitMessage: state.lastCommitMessage,
+            readAt: state.readAt)
+    }
+
+    /// The status word `imi_worktree_status()` in the schema gives the same row.
+    package var status: String {
+        guard let state else { return "error" }
+        return InflightStatus(state).rawValue
+    }
+}
+
+/// uncommitted / diverged / ahead / behind / clean, in that order of precedence, exactly as
+/// the SQL function `imi_worktree_status` decides it.
+package enum InflightStatus: String, Sendable {
+    case uncommitted, diverged, ahead, behind, clean
+
+    package init(_ state: WorktreeState) {
+        let ahead = state.aheadOfTrunk ?? 0
+        let behind = state.behindTrunk ?? 0
+        if state.hasUncommittedChanges {
+            self = .uncommitted
+        } else if ahead > 0 && behind > 0 {
+            self = .diverged
+        } else if ahead > 0 {
+            self = .ahead
+        } else if behind > 0 {
+            self = .behind
+        } else {
+            self = .clean
+        }
+    }
+}
+
+extension WorktreeState {
+    /// Uncommitted changes or commits ahead of trunk: the worktree has a change set.
+    package var isInFlight: Bool { uncommittedFilesCount > 0 || (aheadOfTrunk ?? 0) > 0 }
+}
