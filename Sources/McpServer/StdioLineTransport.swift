@@ -27,6 +27,9 @@ package actor StdioLineTransport: Transport {
     private let messages: AsyncThrowingStream<Data, any Error>
     private let continuation: AsyncThrowingStream<Data, any Error>.Continuation
     private var connected = false
+    /// Reads standard input until it ends; never joined (a blocking read cannot be woken), it
+    /// ends with the process or at end of input.
+    private let reader = OwnedThread(name: "imi-sync mcp stdin")
 
     package init(
         input: Int32 = STDIN_FILENO, output: Int32 = STDOUT_FILENO,
@@ -44,7 +47,7 @@ package actor StdioLineTransport: Transport {
         connected = true
         let (input, output, limit) = (input, output, maximumLineLength)
         let (continuation, writer, logger) = (continuation, writer, logger)
-        let reader = Thread {
+        reader.start {
             Self.readLines(
                 from: input, maximumLineLength: limit, logger: logger,
                 deliver: { continuation.yield($0) },
@@ -56,8 +59,6 @@ package actor StdioLineTransport: Transport {
                 })
             continuation.finish()
         }
-        reader.name = "imi-sync mcp stdin"
-        reader.start()
     }
 
     package func disconnect() async {

@@ -91,19 +91,21 @@ package final class AgentLoop: @unchecked Sendable {
     /// Starts the loop on a thread of its own, at once (not from a task the cooperative pool
     /// may be too busy to run). It runs until `.shutdown` is posted and flushes before it ends.
     package func start() {
-        let thread = Thread { [self] in
-            loop()
-            finished.finish()
-        }
-        thread.name = "imi-sync agent"
-        thread.start()
+        thread.start { [self] in loop() }
+    }
+
+    /// Asks the loop to shut down (it flushes first) and waits until it has stopped; at once
+    /// for a loop never started.
+    package func stop() async {
+        inbox.post(.shutdown)
+        await thread.joined()
     }
 
     /// Starts the loop and returns once it has stopped; cancelling the task shuts it down.
     package func run() async {
         start()
         await withTaskCancellationHandler {
-            await finished.wait()
+            await thread.joined()
         } onCancel: {
             inbox.post(.shutdown)
         }
@@ -111,10 +113,10 @@ package final class AgentLoop: @unchecked Sendable {
 
     /// Waits (without blocking a thread) until the loop has stopped.
     package func waitUntilStopped() async {
-        await finished.wait()
+        await thread.joined()
     }
 
-    private let finished = Completion()
+    private let thread = OwnedThread(name: "imi-sync agent")
 
     private func loop() {
         watch.start(posting: inbox)
@@ -304,29 +306,6 @@ package final class AgentLoop: @unchecked Sendable {
     }
 }
 
-/// A one-time event that any number of tasks await: the loop's thread ending.
-private final class Completion: Sendable {
-    private let state = Mutex<(done: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
-
-    package func finish() {
-        let waiters = state.withLock { state in
-            state.done = true
-            defer { state.waiters = [] }
-            return state.waiters
-        }
-        waiters.forEach { $0.resume() }
-    }
-
-    package func wait() async {
-        await withCheckedContinuation { continuation in
-            let done = state.withLock { state in
-                if !state.done { state.waiters.append(continuation) }
-                return state.done
-            }
-            if done { continuation.resume() }
-        }
-    }
-}
 
 /// A setting shared by the loop (which reloads it) and the session (which reads it); both
 /// run on the loop's thread.

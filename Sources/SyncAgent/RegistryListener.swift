@@ -15,14 +15,13 @@ import LinuxPlatform
 /// it asks `SELECT 1` under the reply deadline, and a missing answer is a lost listener.
 package final class RegistryListener: @unchecked Sendable {
     private let wake: WakeSignal
-    private let finished = DispatchSemaphore(value: 0)
+    private let thread = OwnedThread(name: "imi-sync listener")
     private let stopping = Mutex(false)
 
     private let connection: ConnectionBox
     private let check: Duration
     private let inbox: Inbox
     private let logger: Logger
-    private var started = false
 
     /// Connects and sends LISTEN (so no change made from here on is missed); throws when the
     /// connection or LISTEN fails. Inert until ``start()``.
@@ -38,14 +37,7 @@ package final class RegistryListener: @unchecked Sendable {
 
     /// Starts the listening thread (once).
     package func start() {
-        guard !started else { return }
-        started = true
-        let thread = Thread { [self] in
-            defer { finished.signal() }
-            listen()
-        }
-        thread.name = "imi-sync listener"
-        thread.start()
+        thread.start { [self] in listen() }
     }
 
     private func listen() {
@@ -89,9 +81,8 @@ package final class RegistryListener: @unchecked Sendable {
     /// closed with the listener.
     package func stop() {
         stopping.withLock { $0 = true }
-        guard started else { return }
         wake.wake()
-        finished.wait()
+        thread.join()
     }
 }
 

@@ -163,30 +163,31 @@ struct BlockedProbeTests {
         let blockedID = try registry.addWorktree("blocked", path: blocked, project: projectID)
         let fineID = try registry.addWorktree("fine", path: fine, project: projectID)
         // Present at start: the first watch and the first probe meet it (the restart case).
-        let running = RunningAgent(settings: registry.settings)
-        #expect(try await eventually("ready") { running.statistics.ready })
-        #expect(try await eventually("the blocked worktree counted") { running.statistics.blockedWorktrees == 1 })
-        #expect(running.messages.all.contains { $0.contains("probe blocked") || $0.contains("given up") })
-        #expect(try registry.row(blockedID).files == nil)
+        try await withRunningAgent(RunningAgent(settings: registry.settings)) { running in
+            #expect(try await eventually("ready") { running.statistics.ready })
+            #expect(try await eventually("the blocked worktree counted") { running.statistics.blockedWorktrees == 1 })
+            #expect(running.messages.all.contains { $0.contains("probe blocked") || $0.contains("given up") })
+            #expect(try registry.row(blockedID).files == nil)
 
-        // Edits elsewhere keep reaching their rows.
-        for round in 1...3 {
-            try fixture.write("new \(round)\n", to: "new-\(round).txt", in: fine)
-            let expected = try fixture.porcelainLineCount(in: fine)
-            #expect(try await eventually("round \(round) written") { try registry.row(fineID).files == expected })
+            // Edits elsewhere keep reaching their rows.
+            for round in 1...3 {
+                try fixture.write("new \(round)\n", to: "new-\(round).txt", in: fine)
+                let expected = try fixture.porcelainLineCount(in: fine)
+                #expect(try await eventually("round \(round) written") { try registry.row(fineID).files == expected })
+            }
+            // The FIFO goes away: the worktree is read again.
+            try FileManager.default.removeItem(at: blocked.appendingPathComponent("sub/.gitignore"))
+            try fixture.write("x\n", to: "sub/b.txt", in: blocked)
+            let expected = try fixture.porcelainLineCount(in: blocked)
+            #expect(try await eventually("blocked worktree read once the FIFO is gone") {
+                try registry.row(blockedID).files == expected && running.statistics.blockedWorktrees == 0
+            })
+            let stopped = Mutex(false)
+            Task {
+                await running.stop()
+                stopped.withLock { $0 = true }
+            }
+            #expect(try await eventually("shutdown") { stopped.withLock { $0 } })
         }
-        // The FIFO goes away: the worktree is read again.
-        try FileManager.default.removeItem(at: blocked.appendingPathComponent("sub/.gitignore"))
-        try fixture.write("x\n", to: "sub/b.txt", in: blocked)
-        let expected = try fixture.porcelainLineCount(in: blocked)
-        #expect(try await eventually("blocked worktree read once the FIFO is gone") {
-            try registry.row(blockedID).files == expected && running.statistics.blockedWorktrees == 0
-        })
-        let stopped = Mutex(false)
-        Task {
-            await running.stop()
-            stopped.withLock { $0 = true }
-        }
-        #expect(try await eventually("shutdown") { stopped.withLock { $0 } })
     }
 }

@@ -104,20 +104,20 @@ struct HostsTests {
         let (registry, _, trunkID) = try RegistrySeeder.withTrunk(of: "app", in: fixture)
         var configuration = AgentConfiguration.fastForTests
         configuration.heartbeat = .milliseconds(1500)
-        let running = RunningAgent(settings: registry.settings, configuration: configuration, host: HostScope(name: "runner"))
-        #expect(try await eventually("ready") { running.statistics.ready })
-        let host = try #require(try Registry(connection: registry.connection).hosts().first)
-        #expect(host.name == "runner")
-        #expect(host.heartbeatSeconds == 2, "rounded up to whole seconds")
-        #expect(host.startedAt != nil)
-        #expect(try hostOf(trunkID, registry) == host.id)
-        let seen = try #require(host.lastSeenAt)
-        let beats = running.statistics.heartbeats
-        #expect(try await eventually("a heartbeat") { running.statistics.heartbeats > beats })
-        let after = try #require(try Registry(connection: registry.connection).hosts().first)
-        #expect(try #require(after.lastSeenAt) > seen)
-        #expect(after.startedAt == host.startedAt, "a heartbeat is not a restart")
-        await running.stop()
+        try await withRunningAgent(RunningAgent(settings: registry.settings, configuration: configuration, host: HostScope(name: "runner"))) { running in
+            #expect(try await eventually("ready") { running.statistics.ready })
+            let host = try #require(try Registry(connection: registry.connection).hosts().first)
+            #expect(host.name == "runner")
+            #expect(host.heartbeatSeconds == 2, "rounded up to whole seconds")
+            #expect(host.startedAt != nil)
+            #expect(try hostOf(trunkID, registry) == host.id)
+            let seen = try #require(host.lastSeenAt)
+            let beats = running.statistics.heartbeats
+            #expect(try await eventually("a heartbeat") { running.statistics.heartbeats > beats })
+            let after = try #require(try Registry(connection: registry.connection).hosts().first)
+            #expect(try #require(after.lastSeenAt) > seen)
+            #expect(after.startedAt == host.startedAt, "a heartbeat is not a restart")
+        }
     }
 
     @Test("imi-sync hosts --json lists the hosts and marks this one")

@@ -21,7 +21,7 @@ struct MembershipAgentTests {
         let origin: URL
         let trunk: URL
         let registry: RegistrySeeder
-        let running: RunningAgent
+        let configuration: AgentConfiguration
 
         init() throws {
             git = try GitFixture()
@@ -32,7 +32,12 @@ struct MembershipAgentTests {
             registry = try RegistrySeeder.freshRegistry(prefix: "member")
             var configuration = AgentConfiguration.fastForTests
             configuration.membership.roots = [code.path]
-            running = RunningAgent(settings: registry.settings, configuration: configuration)
+            self.configuration = configuration
+        }
+
+        /// An agent over this registry, started; stopped by ``withRunningAgent``.
+        func agent() -> RunningAgent {
+            RunningAgent(settings: registry.settings, configuration: configuration)
         }
 
         /// The active row at `path`: id, name, type, branch, and whether it was synced.
@@ -61,73 +66,76 @@ struct MembershipAgentTests {
     @Test("git worktree add is registered and synced; remove deactivates; move keeps the row")
     func worktreeLifecycle() async throws {
         let setup = try Setup()
-        #expect(try await eventually("ready") { setup.running.statistics.ready })
-        #expect(try await eventually("trunk registered at start") { try setup.row(at: setup.trunk)?.synced == true })
+        try await withRunningAgent(setup.agent()) { running in
+            #expect(try await eventually("ready") { running.statistics.ready })
+            #expect(try await eventually("trunk registered at start") { try setup.row(at: setup.trunk)?.synced == true })
 
-        let feature = setup.code.appendingPathComponent("api/feat-login")
-        try setup.git.git(["worktree", "add", "--quiet", "-b", "feat/login", feature.path], in: setup.trunk)
-        #expect(try await eventually("added worktree registered and synced") { try setup.row(at: feature)?.synced == true })
-        let added = try #require(try setup.row(at: feature))
-        #expect([added.name, added.type, added.branch] == ["feat-login", "feat", "feat/login"])
-        try setup.git.write("edit\n", to: "README.md", in: feature)
-        #expect(try await eventually("an edit in it is synced") {
-            try setup.registry.row(added.id).files == 1
-        })
+            let feature = setup.code.appendingPathComponent("api/feat-login")
+            try setup.git.git(["worktree", "add", "--quiet", "-b", "feat/login", feature.path], in: setup.trunk)
+            #expect(try await eventually("added worktree registered and synced") { try setup.row(at: feature)?.synced == true })
+            let added = try #require(try setup.row(at: feature))
+            #expect([added.name, added.type, added.branch] == ["feat-login", "feat", "feat/login"])
+            try setup.git.write("edit\n", to: "README.md", in: feature)
+            #expect(try await eventually("an edit in it is synced") {
+                try setup.registry.row(added.id).files == 1
+            })
 
-        let moved = setup.code.appendingPathComponent("api/feat-login-2")
-        try setup.git.git(["worktree", "move", feature.path, moved.path], in: setup.trunk)
-        #expect(try await eventually("moved: same row, new path") { try setup.path(of: added.id) == moved.path })
-        #expect(try setup.active(added.id))
-        try setup.git.write("another\n", to: "new.txt", in: moved)
-        #expect(try await eventually("edits at the new path are synced") { try setup.registry.row(added.id).files == 2 })
+            let moved = setup.code.appendingPathComponent("api/feat-login-2")
+            try setup.git.git(["worktree", "move", feature.path, moved.path], in: setup.trunk)
+            #expect(try await eventually("moved: same row, new path") { try setup.path(of: added.id) == moved.path })
+            #expect(try setup.active(added.id))
+            try setup.git.write("another\n", to: "new.txt", in: moved)
+            #expect(try await eventually("edits at the new path are synced") { try setup.registry.row(added.id).files == 2 })
 
-        try setup.git.git(["worktree", "remove", "--force", moved.path], in: setup.trunk)
-        #expect(try await eventually("removed: deactivated") { try !setup.active(added.id) })
-        #expect(try setup.registry.connection.execute("SELECT count(*) FROM worktrees WHERE id = $1", [added.id]).int(0, 0) == 1,
-                "never deleted")
-        await setup.running.stop()
+            try setup.git.git(["worktree", "remove", "--force", moved.path], in: setup.trunk)
+            #expect(try await eventually("removed: deactivated") { try !setup.active(added.id) })
+            #expect(try setup.registry.connection.execute("SELECT count(*) FROM worktrees WHERE id = $1", [added.id]).int(0, 0) == 1,
+                    "never deleted")
+        }
     }
 
     @Test("a deleted worktree stays active while git lists it, and is deactivated by git worktree prune")
     func pruneDeactivates() async throws {
         let setup = try Setup()
-        let feature = setup.code.appendingPathComponent("api/fix-crash")
-        try setup.git.git(["worktree", "add", "--quiet", "-b", "fix/crash", feature.path], in: setup.trunk)
-        #expect(try await eventually("ready") { setup.running.statistics.ready })
-        let id = try #require(try await eventuallyValue { try setup.row(at: feature)?.id })
+        try await withRunningAgent(setup.agent()) { running in
+            let feature = setup.code.appendingPathComponent("api/fix-crash")
+            try setup.git.git(["worktree", "add", "--quiet", "-b", "fix/crash", feature.path], in: setup.trunk)
+            #expect(try await eventually("ready") { running.statistics.ready })
+            let id = try #require(try await eventuallyValue { try setup.row(at: feature)?.id })
 
-        try FileManager.default.removeItem(at: feature)
-        #expect(try await eventually("reported missing") { setup.running.statistics.missingWorktrees == 1 })
-        let passes = setup.running.statistics.membershipPasses
-        try setup.git.git(["worktree", "prune"], in: setup.trunk)
-        #expect(try await eventually("pruned: deactivated") { try !setup.active(id) })
-        #expect(try await eventually("by a membership pass") { setup.running.statistics.membershipPasses > passes })
-        await setup.running.stop()
+            try FileManager.default.removeItem(at: feature)
+            #expect(try await eventually("reported missing") { running.statistics.missingWorktrees == 1 })
+            let passes = running.statistics.membershipPasses
+            try setup.git.git(["worktree", "prune"], in: setup.trunk)
+            #expect(try await eventually("pruned: deactivated") { try !setup.active(id) })
+            #expect(try await eventually("by a membership pass") { running.statistics.membershipPasses > passes })
+        }
     }
 
     @Test("a new clone under a root is registered; a repository behind a symbolic link is not")
     func newClone() async throws {
         let setup = try Setup()
-        #expect(try await eventually("ready") { setup.running.statistics.ready })
-        // Outside the roots, reachable only through a link inside one.
-        let outside = try setup.git.directory("elsewhere")
-        try FileManager.default.createSymbolicLink(
-            at: setup.code.appendingPathComponent("linked"), withDestinationURL: outside)
-        try setup.git.git(["clone", "--quiet", setup.origin.path, outside.appendingPathComponent("hidden-clone").path], in: outside)
+        try await withRunningAgent(setup.agent()) { running in
+            #expect(try await eventually("ready") { running.statistics.ready })
+            // Outside the roots, reachable only through a link inside one.
+            let outside = try setup.git.directory("elsewhere")
+            try FileManager.default.createSymbolicLink(
+                at: setup.code.appendingPathComponent("linked"), withDestinationURL: outside)
+            try setup.git.git(["clone", "--quiet", setup.origin.path, outside.appendingPathComponent("hidden-clone").path], in: outside)
 
-        let svc = try setup.git.makeProject("svc").origin
-        let clone = setup.code.appendingPathComponent("svc/trunk-main")
-        try FileManager.default.createDirectory(at: clone.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try setup.git.git(["clone", "--quiet", svc.path, clone.path], in: setup.code)
-        #expect(try await eventually("new clone registered and synced") { try setup.row(at: clone)?.synced == true })
-        #expect(try setup.row(at: clone)?.type == "trunk")
-        let project = try setup.registry.connection.execute(
-            "SELECT p.name FROM worktrees w JOIN projects p ON p.id = w.project_id WHERE w.path = $1", [clone.path])
-        #expect(project.string(0, 0) == "svc")
-        // The walk that found the clone passed the link: nothing behind it was registered.
-        let paths = try setup.registry.connection.execute("SELECT path FROM worktrees").rows.compactMap { $0[0] }
-        #expect(paths.allSatisfy { !$0.hasPrefix(outside.path) && !$0.contains("/linked/") }, "\(paths)")
-        await setup.running.stop()
+            let svc = try setup.git.makeProject("svc").origin
+            let clone = setup.code.appendingPathComponent("svc/trunk-main")
+            try FileManager.default.createDirectory(at: clone.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try setup.git.git(["clone", "--quiet", svc.path, clone.path], in: setup.code)
+            #expect(try await eventually("new clone registered and synced") { try setup.row(at: clone)?.synced == true })
+            #expect(try setup.row(at: clone)?.type == "trunk")
+            let project = try setup.registry.connection.execute(
+                "SELECT p.name FROM worktrees w JOIN projects p ON p.id = w.project_id WHERE w.path = $1", [clone.path])
+            #expect(project.string(0, 0) == "svc")
+            // The walk that found the clone passed the link: nothing behind it was registered.
+            let paths = try setup.registry.connection.execute("SELECT path FROM worktrees").rows.compactMap { $0[0] }
+            #expect(paths.allSatisfy { !$0.hasPrefix(outside.path) && !$0.contains("/linked/") }, "\(paths)")
+        }
     }
 }
 

@@ -43,18 +43,18 @@ struct MigrateBootstrapTests {
         try fixture.insertMessyRows()
         let legacyPath = try legacyFile(with: fixture)
         let settings = try PostgresCluster.shared().createDatabase()
-        let agent = RunningAgent(settings: settings, legacyPath: legacyPath)
-        let connection = try PostgresConnection(settings: settings)
-        var projects = 0
-        for _ in 0..<200 where projects == 0 {
-            try await Task.sleep(for: .milliseconds(50))
-            let exists = try connection.execute("SELECT to_regclass('projects') IS NOT NULL").bool(0, 0) == true
-            projects = exists ? try connection.execute("SELECT count(*) FROM projects").int(0, 0) ?? 0 : 0
+        try await withRunningAgent(RunningAgent(settings: settings, legacyPath: legacyPath)) { agent in
+            let connection = try PostgresConnection(settings: settings)
+            var projects = 0
+            for _ in 0..<200 where projects == 0 {
+                try await Task.sleep(for: .milliseconds(50))
+                let exists = try connection.execute("SELECT to_regclass('projects') IS NOT NULL").bool(0, 0) == true
+                projects = exists ? try connection.execute("SELECT count(*) FROM projects").int(0, 0) ?? 0 : 0
+            }
+            #expect(projects == 4)
+            #expect(try connection.execute("SELECT count(*) FROM agent_activities").int(0, 0) == 6)
+            #expect(agent.messages.all.contains { $0.contains("importing it first") })
         }
-        await agent.stop()
-        #expect(projects == 4)
-        #expect(try connection.execute("SELECT count(*) FROM agent_activities").int(0, 0) == 6)
-        #expect(agent.messages.all.contains { $0.contains("importing it first") })
     }
 
     @Test("no legacy file, or a registry with projects: nothing happens")

@@ -101,21 +101,21 @@ struct OverlapTests {
     @Test("run keeps the forecast live: an edit that creates or removes an overlap reaches the view")
     func liveUnderRun() async throws {
         let setup = try Setup()
-        let running = RunningAgent(settings: setup.registry.settings)
-        #expect(try await eventually("ready") { running.statistics.ready })
-        #expect(try await eventually("first forecast") { running.statistics.forecastPasses >= 1 })
-        #expect(try setup.overlaps().isEmpty)
+        try await withRunningAgent(RunningAgent(settings: setup.registry.settings)) { running in
+            #expect(try await eventually("ready") { running.statistics.ready })
+            #expect(try await eventually("first forecast") { running.statistics.forecastPasses >= 1 })
+            #expect(try setup.overlaps().isEmpty)
 
-        try setup.git.write("A\nb\nc\nd\ne\nf\n", to: "README.md", in: setup.paths["a"]!)
-        try setup.git.write("B\nb\nc\nd\ne\nf\n", to: "README.md", in: setup.paths["b"]!)
-        #expect(try await eventually("overlap with a conflict") { try setup.overlaps() == ["a+b README.md": "conflict"] })
+            try setup.git.write("A\nb\nc\nd\ne\nf\n", to: "README.md", in: setup.paths["a"]!)
+            try setup.git.write("B\nb\nc\nd\ne\nf\n", to: "README.md", in: setup.paths["b"]!)
+            #expect(try await eventually("overlap with a conflict") { try setup.overlaps() == ["a+b README.md": "conflict"] })
 
-        try setup.git.write("a\nb\nc\nd\ne\nF\n", to: "README.md", in: setup.paths["b"]!)
-        #expect(try await eventually("still overlapping, now clean") { try setup.overlaps() == ["a+b README.md": "clean"] })
+            try setup.git.write("a\nb\nc\nd\ne\nF\n", to: "README.md", in: setup.paths["b"]!)
+            #expect(try await eventually("still overlapping, now clean") { try setup.overlaps() == ["a+b README.md": "clean"] })
 
-        try setup.git.git(["checkout", "--quiet", "--", "README.md"], in: setup.paths["b"]!)
-        #expect(try await eventually("overlap gone") { try setup.overlaps().isEmpty })
-        await running.stop()
+            try setup.git.git(["checkout", "--quiet", "--", "README.md"], in: setup.paths["b"]!)
+            #expect(try await eventually("overlap gone") { try setup.overlaps().isEmpty })
+        }
     }
 
     @Test("a large matrix (merged on several threads) gives every pair's verdict")

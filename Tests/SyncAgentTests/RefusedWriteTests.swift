@@ -42,34 +42,34 @@ struct RefusedWriteTests {
         let database = try registry.connection.execute("SELECT current_database()").string(0, 0)!
         let agentSettings = try PostgresCluster.shared().settings(database: database, user: "imi_sync_agent")
 
-        let running = RunningAgent(settings: agentSettings, configuration: Self.configuration)
-        #expect(try await eventually("ready") { running.statistics.ready })
-        try registry.connection.execute("REVOKE UPDATE (uncommitted_files_count) ON worktrees FROM imi_sync_agent")
-        try fixture.write("edited\n", to: "README.md", in: busy.trunk)
-        #expect(try await eventually("refused") { running.statistics.refusedStates == 1 })
-        // From here on the agent knows busy's stored state is stale.
-        let busySyncedAt = try lastSync(registry, busyID)
-        let quietSyncedAt = try lastSync(registry, quietID)
-        #expect(try await eventually("retried") { running.statistics.refusedFlushes >= 3 })
-        #expect(refusalLines(running) == 1, "one loud line, not one per retry")
-        let heartbeats = running.statistics.heartbeats
-        #expect(try await eventually("two more heartbeats") { running.statistics.heartbeats >= heartbeats + 2 })
-        #expect(try registry.row(busyID).files == 0, "the refused state is not in the database")
-        #expect(try lastSync(registry, busyID) == busySyncedAt, "no heartbeat vouches for the stale row")
-        #expect(try lastSync(registry, quietID) != quietSyncedAt, "heartbeats go on for current rows")
-        #expect(try Registry(connection: PostgresConnection(settings: agentSettings)).stateWriteRefusal()?.sqlState == "42501")
-        let doctor = try GlobalOptions.parse(["--database-url", agentSettings.conninfo, "--config", "/dev/null"])
-        let checks = DoctorChecks(global: doctor).run()
-        let check = checks.first { $0.name == "registry writes" }
-        #expect(check?.outcome == .failure)
-        #expect(check?.detail.contains("42501") == true)
+        try await withRunningAgent(RunningAgent(settings: agentSettings, configuration: Self.configuration)) { running in
+            #expect(try await eventually("ready") { running.statistics.ready })
+            try registry.connection.execute("REVOKE UPDATE (uncommitted_files_count) ON worktrees FROM imi_sync_agent")
+            try fixture.write("edited\n", to: "README.md", in: busy.trunk)
+            #expect(try await eventually("refused") { running.statistics.refusedStates == 1 })
+            // From here on the agent knows busy's stored state is stale.
+            let busySyncedAt = try lastSync(registry, busyID)
+            let quietSyncedAt = try lastSync(registry, quietID)
+            #expect(try await eventually("retried") { running.statistics.refusedFlushes >= 3 })
+            #expect(refusalLines(running) == 1, "one loud line, not one per retry")
+            let heartbeats = running.statistics.heartbeats
+            #expect(try await eventually("two more heartbeats") { running.statistics.heartbeats >= heartbeats + 2 })
+            #expect(try registry.row(busyID).files == 0, "the refused state is not in the database")
+            #expect(try lastSync(registry, busyID) == busySyncedAt, "no heartbeat vouches for the stale row")
+            #expect(try lastSync(registry, quietID) != quietSyncedAt, "heartbeats go on for current rows")
+            #expect(try Registry(connection: PostgresConnection(settings: agentSettings)).stateWriteRefusal()?.sqlState == "42501")
+            let doctor = try GlobalOptions.parse(["--database-url", agentSettings.conninfo, "--config", "/dev/null"])
+            let checks = DoctorChecks(global: doctor).run()
+            let check = checks.first { $0.name == "registry writes" }
+            #expect(check?.outcome == .failure)
+            #expect(check?.detail.contains("42501") == true)
 
-        try registry.connection.execute("GRANT UPDATE (uncommitted_files_count) ON worktrees TO imi_sync_agent")
-        #expect(try await eventually("written once granted") { try registry.row(busyID).files == 1 })
-        #expect(try await eventually("no refusal left") { running.statistics.refusedStates == 0 })
-        #expect(running.messages.all.contains { $0.contains("accepts git-state updates again") })
-        #expect(try Registry(connection: PostgresConnection(settings: agentSettings)).stateWriteRefusal() == nil)
-        await running.stop()
+            try registry.connection.execute("GRANT UPDATE (uncommitted_files_count) ON worktrees TO imi_sync_agent")
+            #expect(try await eventually("written once granted") { try registry.row(busyID).files == 1 })
+            #expect(try await eventually("no refusal left") { running.statistics.refusedStates == 0 })
+            #expect(running.messages.all.contains { $0.contains("accepts git-state updates again") })
+            #expect(try Registry(connection: PostgresConnection(settings: agentSettings)).stateWriteRefusal() == nil)
+        }
     }
 
     @Test("a read-only database: the edit waits, and a new session writes it once writes are allowed again")
@@ -79,29 +79,29 @@ struct RefusedWriteTests {
         let project = try fixture.makeProject("app")
         let id = try registry.addWorktree("trunk-main", path: project.trunk, project: try registry.addProject("app", trunk: project.trunk))
         let database = try registry.connection.execute("SELECT current_database()").string(0, 0)!
-        let running = RunningAgent(settings: registry.settings, configuration: Self.configuration)
-        #expect(try await eventually("ready") { running.statistics.ready })
+        try await withRunningAgent(RunningAgent(settings: registry.settings, configuration: Self.configuration)) { running in
+            #expect(try await eventually("ready") { running.statistics.ready })
 
-        // New sessions of this database are read-only; the agent's are ended, so it reconnects.
-        try registry.connection.executeScript(StaticScript("ALTER DATABASE \(database) SET default_transaction_read_only = on"))
-        let attempts = running.statistics.connectAttempts
-        try registry.connection.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
-            [database])
-        #expect(try await eventually("reconnected read-only") {
-            running.statistics.connectAttempts > attempts && running.statistics.databaseUp
-        })
+            // New sessions of this database are read-only; the agent's are ended, so it reconnects.
+            try registry.connection.executeScript(StaticScript("ALTER DATABASE \(database) SET default_transaction_read_only = on"))
+            let attempts = running.statistics.connectAttempts
+            try registry.connection.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+                [database])
+            #expect(try await eventually("reconnected read-only") {
+                running.statistics.connectAttempts > attempts && running.statistics.databaseUp
+            })
 
-        try fixture.write("edited\n", to: "README.md", in: project.trunk)
-        #expect(try await eventually("refused") { running.statistics.refusedStates == 1 })
-        #expect(try registry.row(id).files == 0)
-        #expect(refusalLines(running) == 1)
+            try fixture.write("edited\n", to: "README.md", in: project.trunk)
+            #expect(try await eventually("refused") { running.statistics.refusedStates == 1 })
+            #expect(try registry.row(id).files == 0)
+            #expect(refusalLines(running) == 1)
 
-        try registry.connection.executeScript(StaticScript("ALTER DATABASE \(database) RESET default_transaction_read_only"))
-        #expect(try await eventually("written from a new session") { try registry.row(id).files == 1 })
-        // Statistics are published after the loop's step, which commits first.
-        #expect(try await eventually("no refusal left") { running.statistics.refusedStates == 0 })
-        await running.stop()
+            try registry.connection.executeScript(StaticScript("ALTER DATABASE \(database) RESET default_transaction_read_only"))
+            #expect(try await eventually("written from a new session") { try registry.row(id).files == 1 })
+            // Statistics are published after the loop's step, which commits first.
+            #expect(try await eventually("no refusal left") { running.statistics.refusedStates == 0 })
+        }
     }
 
     /// Row-level security refuses without an error: host A's role writing for host B matches no
@@ -117,23 +117,23 @@ struct RefusedWriteTests {
         try fixture.write("edited\n", to: "README.md", in: project.trunk)
         let database = try registry.databaseName()
         let asA = try PostgresCluster.shared().settings(database: database, user: "imi_host_a")
-
-        let running = RunningAgent(settings: asA, configuration: Self.configuration, host: HostScope(name: "host-b"))
-        #expect(try await eventually("refused") { running.statistics.refusedStates == 1 && running.statistics.refusedFlushes >= 2 })
-        let statistics = running.statistics
-        #expect(statistics.rowsWritten == 0 && statistics.pendingStates == 1, "not committed, kept pending")
-        #expect(try registry.row(id) == .init(files: nil, hash: nil, message: nil, synced: false), "the row is unchanged")
         let problem = "role imi_host_a may not act for host 'host-b'"
-        #expect(running.messages.all.filter { $0.hasPrefix("error: \(problem)") }.count == 1, "one error line at start")
-        let refusals = running.messages.all.filter { $0.contains("the registry refuses git-state updates") }
-        #expect(refusals.count == 1)
-        let status = AgentStatus.statusLine(statistics, watchLimit: nil)
-        #expect(status.contains("\(problem), its writes are refused") && status.contains("1 states refused"), "\(status)")
-        // Every refusal line names its write.
-        for line in running.messages.all where line.contains("the registry refused a") {
-            #expect(RegistrySession.Write.allCases.contains { line.contains("refused a \($0.rawValue);") }, "\(line)")
+
+        try await withRunningAgent(RunningAgent(settings: asA, configuration: Self.configuration, host: HostScope(name: "host-b"))) { running async throws in
+            #expect(try await eventually("refused") { running.statistics.refusedStates == 1 && running.statistics.refusedFlushes >= 2 })
+            let statistics = running.statistics
+            #expect(statistics.rowsWritten == 0 && statistics.pendingStates == 1, "not committed, kept pending")
+            #expect(try registry.row(id) == .init(files: nil, hash: nil, message: nil, synced: false), "the row is unchanged")
+            #expect(running.messages.all.filter { $0.hasPrefix("error: \(problem)") }.count == 1, "one error line at start")
+            let refusals = running.messages.all.filter { $0.contains("the registry refuses git-state updates") }
+            #expect(refusals.count == 1)
+            let status = AgentStatus.statusLine(statistics, watchLimit: nil)
+            #expect(status.contains("\(problem), its writes are refused") && status.contains("1 states refused"), "\(status)")
+            // Every refusal line names its write.
+            for line in running.messages.all where line.contains("the registry refused a") {
+                #expect(RegistrySession.Write.allCases.contains { line.contains("refused a \($0.rawValue);") }, "\(line)")
+            }
         }
-        await running.stop()
 
         func hostCheck(as role: String) throws -> Doctor.Check? {
             let settings = try PostgresCluster.shared().settings(database: database, user: role)

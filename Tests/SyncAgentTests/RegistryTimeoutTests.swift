@@ -48,30 +48,30 @@ struct RegistryTimeoutTests {
         let (registry, project, trunkID) = try RegistrySeeder.withTrunk(of: "locked", in: fixture)
         var settings = registry.settings
         settings.timeouts = Self.short
-        let running = RunningAgent(settings: settings)
-        #expect(try await eventually("ready") { running.statistics.ready })
-        #expect(try registry.row(trunkID).files == 0)
+        try await withRunningAgent(RunningAgent(settings: settings)) { running in
+            #expect(try await eventually("ready") { running.statistics.ready })
+            #expect(try registry.row(trunkID).files == 0)
 
-        let holder = try PostgresConnection(settings: registry.settings)
-        try holder.execute("BEGIN")
-        try holder.execute("LOCK TABLE worktrees IN ACCESS EXCLUSIVE MODE")
-        let probes = running.statistics.probes
-        try "changed\n".write(to: project.trunk.appendingPathComponent("README.md"), atomically: false, encoding: .utf8)
-        #expect(try await eventually("held back") {
-            running.statistics.refusedStates > 0 || !running.statistics.databaseUp
-        })
-        // The loop is not stuck in a statement: it still probes a second edit.
-        try "new\n".write(to: project.trunk.appendingPathComponent("notes.txt"), atomically: false, encoding: .utf8)
-        #expect(try await eventually("still probing") { running.statistics.probes >= probes + 2 })
-        #expect(running.statistics.pendingStates == 1)
-        try holder.execute("ROLLBACK")
+            let holder = try PostgresConnection(settings: registry.settings)
+            try holder.execute("BEGIN")
+            try holder.execute("LOCK TABLE worktrees IN ACCESS EXCLUSIVE MODE")
+            let probes = running.statistics.probes
+            try "changed\n".write(to: project.trunk.appendingPathComponent("README.md"), atomically: false, encoding: .utf8)
+            #expect(try await eventually("held back") {
+                running.statistics.refusedStates > 0 || !running.statistics.databaseUp
+            })
+            // The loop is not stuck in a statement: it still probes a second edit.
+            try "new\n".write(to: project.trunk.appendingPathComponent("notes.txt"), atomically: false, encoding: .utf8)
+            #expect(try await eventually("still probing") { running.statistics.probes >= probes + 2 })
+            #expect(running.statistics.pendingStates == 1)
+            try holder.execute("ROLLBACK")
 
-        #expect(try await eventually("written after the lock") { try registry.row(trunkID).files == 2 })
-        #expect(try await eventually("caught up") {
-            running.statistics.pendingStates == 0 && running.statistics.refusedStates == 0 && running.statistics.databaseUp
-        })
-        let said = running.messages.all
-        #expect(said.contains { $0.hasPrefix("warning: the registry is busy") || $0.hasPrefix("warning: lost the registry connection") })
-        await running.stop()
+            #expect(try await eventually("written after the lock") { try registry.row(trunkID).files == 2 })
+            #expect(try await eventually("caught up") {
+                running.statistics.pendingStates == 0 && running.statistics.refusedStates == 0 && running.statistics.databaseUp
+            })
+            let said = running.messages.all
+            #expect(said.contains { $0.hasPrefix("warning: the registry is busy") || $0.hasPrefix("warning: lost the registry connection") })
+        }
     }
 }

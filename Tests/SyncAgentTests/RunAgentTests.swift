@@ -32,27 +32,27 @@ struct RunAgentTests {
 
         let listener = try PostgresConnection(settings: registry.settings)
         try listener.listen(Registry.stateChannel)
-        let running = RunningAgent(settings: registry.settings)
-        #expect(try await eventually("ready") { running.statistics.ready })
-        #expect(try registry.row(trunkID) == .init(files: 0, hash: head, message: "initial commit", synced: true))
-        #expect(try registry.row(linkedID) == .init(files: 0, hash: head, message: "initial commit", synced: true))
-        #expect(running.statistics.rowsWritten == 2)
-        _ = try listener.receivedNotifications()
+        try await withRunningAgent(RunningAgent(settings: registry.settings)) { running in
+            #expect(try await eventually("ready") { running.statistics.ready })
+            #expect(try registry.row(trunkID) == .init(files: 0, hash: head, message: "initial commit", synced: true))
+            #expect(try registry.row(linkedID) == .init(files: 0, hash: head, message: "initial commit", synced: true))
+            #expect(running.statistics.rowsWritten == 2)
+            _ = try listener.receivedNotifications()
 
-        try write("changed\n", "README.md", in: linked)
-        try write("new\n", "notes.txt", in: linked)
-        #expect(try await eventually("edit written") { try registry.row(linkedID).files == 2 })
-        #expect(try registry.row(trunkID).files == 0)
+            try write("changed\n", "README.md", in: linked)
+            try write("new\n", "notes.txt", in: linked)
+            #expect(try await eventually("edit written") { try registry.row(linkedID).files == 2 })
+            #expect(try registry.row(trunkID).files == 0)
 
-        let commit = try fixture.commitAll("log in with a passkey's help", in: linked)
-        #expect(try await eventually("commit written") { try registry.row(linkedID).hash == commit })
-        #expect(try registry.row(linkedID) == .init(files: 0, hash: commit, message: "log in with a passkey's help", synced: true))
-        #expect(try registry.row(trunkID).hash == head)
-        // Every row written since the first sync was the edited worktree's (the agent sends
-        // the ids of the rows it changed); the untouched trunk was never rewritten.
-        let notified = Set(try listener.receivedNotifications().flatMap { $0.payload.split(separator: ",").map(String.init) })
-        #expect(notified == [linkedID])
-        await running.stop()
+            let commit = try fixture.commitAll("log in with a passkey's help", in: linked)
+            #expect(try await eventually("commit written") { try registry.row(linkedID).hash == commit })
+            #expect(try registry.row(linkedID) == .init(files: 0, hash: commit, message: "log in with a passkey's help", synced: true))
+            #expect(try registry.row(trunkID).hash == head)
+            // Every row written since the first sync was the edited worktree's (the agent sends
+            // the ids of the rows it changed); the untouched trunk was never rewritten.
+            let notified = Set(try listener.receivedNotifications().flatMap { $0.payload.split(separator: ",").map(String.init) })
+            #expect(notified == [linkedID])
+        }
     }
 
     @Test("a 1,000-file checkout gives at most two writes for that worktree")
@@ -74,20 +74,20 @@ struct RunAgentTests {
         var coalescing = AgentConfiguration.fastForTests
         coalescing.settle = .milliseconds(300)
         coalescing.maxDelay = .seconds(10)
-        let running = RunningAgent(settings: registry.settings, configuration: coalescing)
-        #expect(try await eventually("ready") { running.statistics.ready })
-        let before = running.statistics
-        try fixture.git(["checkout", "--quiet", "bulk"], in: project.trunk)
-        #expect(try await eventually("checkout written") { try registry.row(id).hash == bulk })
-        #expect(try await eventually("settled") {
-            running.statistics.dirtyWorktrees == 0 && running.statistics.pendingStates == 0
-        })
-        let after = running.statistics
-        #expect(after.rowsWritten - before.rowsWritten <= 2)
-        #expect(after.rowsWritten - before.rowsWritten >= 1)
-        #expect(after.probes - before.probes <= 3)
-        #expect(try registry.row(id).files == 0)
-        await running.stop()
+        try await withRunningAgent(RunningAgent(settings: registry.settings, configuration: coalescing)) { running in
+            #expect(try await eventually("ready") { running.statistics.ready })
+            let before = running.statistics
+            try fixture.git(["checkout", "--quiet", "bulk"], in: project.trunk)
+            #expect(try await eventually("checkout written") { try registry.row(id).hash == bulk })
+            #expect(try await eventually("settled") {
+                running.statistics.dirtyWorktrees == 0 && running.statistics.pendingStates == 0
+            })
+            let after = running.statistics
+            #expect(after.rowsWritten - before.rowsWritten <= 2)
+            #expect(after.rowsWritten - before.rowsWritten >= 1)
+            #expect(after.probes - before.probes <= 3)
+            #expect(try registry.row(id).files == 0)
+        }
     }
 
     @Test("worktrees added to the registry are synced; deactivated ones stop being watched")
@@ -98,25 +98,25 @@ struct RunAgentTests {
         // register the worktree itself, and keep it active while it exists) stays out of it.
         var configuration = AgentConfiguration.fastForTests
         configuration.membership.enabled = false
-        let running = RunningAgent(settings: registry.settings, configuration: configuration)
-        #expect(try await eventually("ready") { running.statistics.ready })
-        #expect(running.statistics.watchedWorktrees == 1)
+        try await withRunningAgent(RunningAgent(settings: registry.settings, configuration: configuration)) { running in
+            #expect(try await eventually("ready") { running.statistics.ready })
+            #expect(running.statistics.watchedWorktrees == 1)
 
-        let linked = try fixture.addWorktree("fix-crash", branch: "fix/crash", to: project)
-        try write("wip\n", "wip.txt", in: linked)
-        let linkedID = try registry.addWorktree("fix-crash", path: linked, project: projectID, branch: "fix/crash")
-        #expect(try await eventually("new worktree synced") { try registry.row(linkedID).files == 1 })
-        #expect(running.statistics.watchedWorktrees == 2)
+            let linked = try fixture.addWorktree("fix-crash", branch: "fix/crash", to: project)
+            try write("wip\n", "wip.txt", in: linked)
+            let linkedID = try registry.addWorktree("fix-crash", path: linked, project: projectID, branch: "fix/crash")
+            #expect(try await eventually("new worktree synced") { try registry.row(linkedID).files == 1 })
+            #expect(running.statistics.watchedWorktrees == 2)
 
-        try registry.connection.execute("UPDATE worktrees SET active = false WHERE id = $1", [linkedID])
-        #expect(try await eventually("unwatched") { running.statistics.watchedWorktrees == 1 })
-        try write("more\n", "more.txt", in: linked)
-        // An edit made after it in a watched worktree is written: the agent has handled
-        // every event up to then, and the inactive one's edit was not among them.
-        try write("later\n", "later.txt", in: project.trunk)
-        #expect(try await eventually("later edit written") { try registry.row(trunkID).files == 1 })
-        #expect(try registry.row(linkedID).files == 1, "an inactive worktree is not written")
-        await running.stop()
+            try registry.connection.execute("UPDATE worktrees SET active = false WHERE id = $1", [linkedID])
+            #expect(try await eventually("unwatched") { running.statistics.watchedWorktrees == 1 })
+            try write("more\n", "more.txt", in: linked)
+            // An edit made after it in a watched worktree is written: the agent has handled
+            // every event up to then, and the inactive one's edit was not among them.
+            try write("later\n", "later.txt", in: project.trunk)
+            #expect(try await eventually("later edit written") { try registry.row(trunkID).files == 1 })
+            #expect(try registry.row(linkedID).files == 1, "an inactive worktree is not written")
+        }
     }
 
     @Test("a PostgreSQL outage mid-run loses nothing: the latest state is written after restart")
@@ -127,31 +127,31 @@ struct RunAgentTests {
         let project = try fixture.makeProject("svc")
         let projectID = try registry.addProject("svc", trunk: project.trunk)
         let id = try registry.addWorktree("trunk-main", path: project.trunk, project: projectID)
-        let running = RunningAgent(settings: registry.settings)
-        #expect(try await eventually("ready") { running.statistics.ready })
+        try await withRunningAgent(RunningAgent(settings: registry.settings)) { running in
+            #expect(try await eventually("ready") { running.statistics.ready })
 
-        try cluster.stop(mode: "fast", remove: false)
-        try write("one\n", "a.txt", in: project.trunk)
-        #expect(try await eventually("outage noticed") { !running.statistics.databaseUp })
-        try write("two\n", "b.txt", in: project.trunk)
-        try write("three\n", "c.txt", in: project.trunk)
-        #expect(try await eventually("latest state kept") {
-            running.statistics.pendingStates == 1 && running.statistics.dirtyWorktrees == 0
-        })
+            try cluster.stop(mode: "fast", remove: false)
+            try write("one\n", "a.txt", in: project.trunk)
+            #expect(try await eventually("outage noticed") { !running.statistics.databaseUp })
+            try write("two\n", "b.txt", in: project.trunk)
+            try write("three\n", "c.txt", in: project.trunk)
+            #expect(try await eventually("latest state kept") {
+                running.statistics.pendingStates == 1 && running.statistics.dirtyWorktrees == 0
+            })
 
-        try cluster.restart()
-        let reader = try PostgresConnection(settings: registry.settings)
-        #expect(try await eventually("written after restart", seconds: 30) {
-            try reader.execute("SELECT uncommitted_files_count FROM worktrees WHERE id = $1", [id]).int(0, 0) == 3
-        })
-        // The statistics are published at the end of the loop's step, after the write.
-        #expect(try await eventually("reported up") { running.statistics.databaseUp })
-        // Still following changes after the reconnect (LISTEN and writes both back).
-        try write("four\n", "d.txt", in: project.trunk)
-        #expect(try await eventually("edit after reconnect") {
-            try reader.execute("SELECT uncommitted_files_count FROM worktrees WHERE id = $1", [id]).int(0, 0) == 4
-        })
-        await running.stop()
+            try cluster.restart()
+            let reader = try PostgresConnection(settings: registry.settings)
+            #expect(try await eventually("written after restart", seconds: 30) {
+                try reader.execute("SELECT uncommitted_files_count FROM worktrees WHERE id = $1", [id]).int(0, 0) == 3
+            })
+            // The statistics are published at the end of the loop's step, after the write.
+            #expect(try await eventually("reported up") { running.statistics.databaseUp })
+            // Still following changes after the reconnect (LISTEN and writes both back).
+            try write("four\n", "d.txt", in: project.trunk)
+            #expect(try await eventually("edit after reconnect") {
+                try reader.execute("SELECT uncommitted_files_count FROM worktrees WHERE id = $1", [id]).int(0, 0) == 4
+            })
+        }
     }
 
     @Test("a deleted worktree directory is reported and watched again when it comes back")
@@ -162,20 +162,20 @@ struct RunAgentTests {
         let projectID = try registry.addProject("web", trunk: project.trunk)
         let id = try registry.addWorktree("feat-ui", path: linked, project: projectID, branch: "feat/ui")
         try registry.addWorktree("trunk-main", path: project.trunk, project: projectID)
-        let running = RunningAgent(settings: registry.settings)
-        #expect(try await eventually("ready") { running.statistics.ready })
+        try await withRunningAgent(RunningAgent(settings: registry.settings)) { running in
+            #expect(try await eventually("ready") { running.statistics.ready })
 
-        let aside = fixture.root.appendingPathComponent("aside")
-        try FileManager.default.moveItem(at: linked, to: aside)
-        #expect(try await eventually("reported missing") { running.statistics.missingWorktrees == 1 })
-        #expect(try registry.row(id).hash != nil, "the stored state is kept")
-        try FileManager.default.moveItem(at: aside, to: linked)
-        #expect(try await eventually("watched again") {
-            running.statistics.missingWorktrees == 0 && running.statistics.watchedWorktrees == 2
-        })
-        try write("x\n", "x.txt", in: linked)
-        #expect(try await eventually("edit after return") { try registry.row(id).files == 1 })
-        await running.stop()
+            let aside = fixture.root.appendingPathComponent("aside")
+            try FileManager.default.moveItem(at: linked, to: aside)
+            #expect(try await eventually("reported missing") { running.statistics.missingWorktrees == 1 })
+            #expect(try registry.row(id).hash != nil, "the stored state is kept")
+            try FileManager.default.moveItem(at: aside, to: linked)
+            #expect(try await eventually("watched again") {
+                running.statistics.missingWorktrees == 0 && running.statistics.watchedWorktrees == 2
+            })
+            try write("x\n", "x.txt", in: linked)
+            #expect(try await eventually("edit after return") { try registry.row(id).files == 1 })
+        }
     }
 
     @Test("worktrees beyond the watch limit are polled and still kept current")
@@ -186,20 +186,20 @@ struct RunAgentTests {
         let projectID = try registry.addProject("mono", trunk: project.trunk)
         let trunkID = try registry.addWorktree("trunk-main", path: project.trunk, project: projectID)
         let linkedID = try registry.addWorktree("feat-a", path: linked, project: projectID, branch: "feat/a")
-        let running = RunningAgent(settings: registry.settings, watchLimit: 4)
-        #expect(try await eventually("ready") { running.statistics.ready })
-        #expect(running.statistics.polledWorktrees >= 1)
-        let limitLines = running.messages.all.filter { $0.contains("inotify watch limit reached") }
-        #expect(limitLines.count == 1, "one actionable line, not one per worktree")
-        #expect(limitLines.first?.hasPrefix("error: ") == true)
-        #expect(limitLines.first?.contains("fs.inotify.max_user_watches = 4") == true)
-        #expect(limitLines.first?.contains("sudo sysctl fs.inotify.max_user_watches=") == true)
-        try write("a\n", "a.txt", in: project.trunk)
-        try write("b\n", "b.txt", in: linked)
-        #expect(try await eventually("both written") {
-            try registry.row(trunkID).files == 1 && registry.row(linkedID).files == 1
-        })
-        await running.stop()
+        try await withRunningAgent(RunningAgent(settings: registry.settings, watchLimit: 4)) { running in
+            #expect(try await eventually("ready") { running.statistics.ready })
+            #expect(running.statistics.polledWorktrees >= 1)
+            let limitLines = running.messages.all.filter { $0.contains("inotify watch limit reached") }
+            #expect(limitLines.count == 1, "one actionable line, not one per worktree")
+            #expect(limitLines.first?.hasPrefix("error: ") == true)
+            #expect(limitLines.first?.contains("fs.inotify.max_user_watches = 4") == true)
+            #expect(limitLines.first?.contains("sudo sysctl fs.inotify.max_user_watches=") == true)
+            try write("a\n", "a.txt", in: project.trunk)
+            try write("b\n", "b.txt", in: linked)
+            #expect(try await eventually("both written") {
+                try registry.row(trunkID).files == 1 && registry.row(linkedID).files == 1
+            })
+        }
     }
 
     @Test("shutdown probes what is still settling and flushes it")
@@ -208,12 +208,12 @@ struct RunAgentTests {
         var slow = AgentConfiguration.fastForTests
         slow.settle = .seconds(60)
         slow.maxDelay = .seconds(120)
-        let running = RunningAgent(settings: registry.settings, configuration: slow)
-        #expect(try await eventually("ready") { running.statistics.ready })
-        try write("late\n", "late.txt", in: project.trunk)
-        #expect(try await eventually("dirty") { running.statistics.dirtyWorktrees == 1 })
-        #expect(try registry.row(id).files == 0)
-        await running.stop()
+        try await withRunningAgent(RunningAgent(settings: registry.settings, configuration: slow)) { running in
+            #expect(try await eventually("ready") { running.statistics.ready })
+            try write("late\n", "late.txt", in: project.trunk)
+            #expect(try await eventually("dirty") { running.statistics.dirtyWorktrees == 1 })
+            #expect(try registry.row(id).files == 0)
+        }
         #expect(try registry.row(id).files == 1)
     }
 
@@ -222,19 +222,19 @@ struct RunAgentTests {
         let (registry, project, id) = try RegistrySeeder.withTrunk(of: "burst", in: fixture)
         var slow = AgentConfiguration.fastForTests
         slow.maxDelay = .seconds(30)
-        let running = RunningAgent(settings: registry.settings, configuration: slow)
-        #expect(try await eventually("ready") { running.statistics.ready })
-        let files = 600
-        for index in 0..<files {
-            _ = FileManager.default.createFile(
-                atPath: project.trunk.appendingPathComponent("burst-\(index).txt").path, contents: Data("x".utf8))
+        try await withRunningAgent(RunningAgent(settings: registry.settings, configuration: slow)) { running async throws in
+            #expect(try await eventually("ready") { running.statistics.ready })
+            let files = 600
+            for index in 0..<files {
+                _ = FileManager.default.createFile(
+                    atPath: project.trunk.appendingPathComponent("burst-\(index).txt").path, contents: Data("x".utf8))
+            }
+            // What the reader delivers when the kernel queue overflowed (WatchTests makes the
+            // kernel do it): the events of the burst may be lost.
+            running.agent.inbox.post(.inotify([InotifyEvent(watch: -1, mask: UInt32(IN_Q_OVERFLOW), name: nil)]))
+            #expect(try await eventually("overflow handled") { running.statistics.overflows >= 1 })
+            #expect(try await eventually("all files counted") { try registry.row(id).files == files })
         }
-        // What the reader delivers when the kernel queue overflowed (WatchTests makes the
-        // kernel do it): the events of the burst may be lost.
-        running.agent.inbox.post(.inotify([InotifyEvent(watch: -1, mask: UInt32(IN_Q_OVERFLOW), name: nil)]))
-        #expect(try await eventually("overflow handled") { running.statistics.overflows >= 1 })
-        #expect(try await eventually("all files counted") { try registry.row(id).files == files })
-        await running.stop()
     }
 
     @Test("the heartbeat refreshes last_sync_at without rewriting unchanged state")
@@ -242,17 +242,17 @@ struct RunAgentTests {
         let (registry, _, id) = try RegistrySeeder.withTrunk(of: "beat", in: fixture)
         var configuration = AgentConfiguration.fastForTests
         configuration.heartbeat = .milliseconds(200)
-        let running = RunningAgent(settings: registry.settings, configuration: configuration)
-        #expect(try await eventually("ready") { running.statistics.ready })
-        func lastSync() throws -> String? {
-            try registry.connection.execute("SELECT last_sync_at::text FROM worktrees WHERE id = $1", [id]).string(0, 0)
+        try await withRunningAgent(RunningAgent(settings: registry.settings, configuration: configuration)) { running in
+            #expect(try await eventually("ready") { running.statistics.ready })
+            func lastSync() throws -> String? {
+                try registry.connection.execute("SELECT last_sync_at::text FROM worktrees WHERE id = $1", [id]).string(0, 0)
+            }
+            let first = try lastSync()
+            let written = running.statistics.rowsWritten
+            #expect(try await eventually("stamped again") { try lastSync() != first && running.statistics.heartbeats >= 2 })
+            #expect(running.statistics.rowsWritten == written)
+            #expect(try registry.row(id).files == 0)
         }
-        let first = try lastSync()
-        let written = running.statistics.rowsWritten
-        #expect(try await eventually("stamped again") { try lastSync() != first && running.statistics.heartbeats >= 2 })
-        #expect(running.statistics.rowsWritten == written)
-        #expect(try registry.row(id).files == 0)
-        await running.stop()
     }
 
     @Test("the periodic reconcile catches a change no watch can see")
@@ -261,13 +261,13 @@ struct RunAgentTests {
         try write("scratch\n", "scratch.tmp", in: project.trunk)
         var configuration = AgentConfiguration.fastForTests
         configuration.reconcile = .milliseconds(300)
-        let running = RunningAgent(settings: registry.settings, configuration: configuration)
-        #expect(try await eventually("ready") { running.statistics.ready })
-        #expect(try registry.row(id).files == 1)
-        // .git/info/ is not watched: excluding the file there changes status silently.
-        try write("*.tmp\n", ".git/info/exclude", in: project.trunk)
-        #expect(try await eventually("reconciled") { try registry.row(id).files == 0 })
-        await running.stop()
+        try await withRunningAgent(RunningAgent(settings: registry.settings, configuration: configuration)) { running in
+            #expect(try await eventually("ready") { running.statistics.ready })
+            #expect(try registry.row(id).files == 1)
+            // .git/info/ is not watched: excluding the file there changes status silently.
+            try write("*.tmp\n", ".git/info/exclude", in: project.trunk)
+            #expect(try await eventually("reconciled") { try registry.row(id).files == 0 })
+        }
     }
 
     @Test("SIGHUP with new database settings moves the agent to the new registry")
@@ -280,19 +280,19 @@ struct RunAgentTests {
         let secondID = try second.addWorktree(
             "trunk-main", path: project.trunk, project: try second.addProject("move", trunk: project.trunk))
         let settingsOnReload = Recorded<ConnectionSettings>()
-        let running = RunningAgent(settings: first.settings, settingsOnReload: settingsOnReload)
-        #expect(try await eventually("ready") { running.statistics.ready })
-        #expect(try first.row(firstID).synced)
-        #expect(try second.row(secondID).synced == false)
+        try await withRunningAgent(RunningAgent(settings: first.settings, settingsOnReload: settingsOnReload)) { running in
+            #expect(try await eventually("ready") { running.statistics.ready })
+            #expect(try first.row(firstID).synced)
+            #expect(try second.row(secondID).synced == false)
 
-        settingsOnReload.append(second.settings)
-        running.agent.inbox.post(.reload)
-        #expect(try await eventually("new registry synced") { try second.row(secondID).files == 0 })
-        try write("x\n", "x.txt", in: project.trunk)
-        #expect(try await eventually("edit goes to the new registry") { try second.row(secondID).files == 1 })
-        #expect(try first.row(firstID).files == 0)
-        #expect(running.messages.all.contains { $0.hasPrefix("notice: database settings changed") })
-        await running.stop()
+            settingsOnReload.append(second.settings)
+            running.agent.inbox.post(.reload)
+            #expect(try await eventually("new registry synced") { try second.row(secondID).files == 0 })
+            try write("x\n", "x.txt", in: project.trunk)
+            #expect(try await eventually("edit goes to the new registry") { try second.row(secondID).files == 1 })
+            #expect(try first.row(firstID).files == 0)
+            #expect(running.messages.all.contains { $0.hasPrefix("notice: database settings changed") })
+        }
     }
 
     @Test("a worktree removed from the registry leaves nothing behind in any stage")
@@ -319,19 +319,19 @@ struct RunAgentTests {
         let reloaded = Recorded<AgentConfiguration>()
         var configuration = AgentConfiguration.fastForTests
         configuration.heartbeat = .seconds(300)
-        let running = RunningAgent(settings: registry.settings, configuration: configuration, configurationOnReload: reloaded)
-        let advertised = {
-            try registry.connection.execute(
-                "SELECT heartbeat_seconds FROM hosts WHERE name = $1", [HostScope.forTests.name]
-            ).decode(0, 0, as: Int.self)
+        try await withRunningAgent(RunningAgent(settings: registry.settings, configuration: configuration, configurationOnReload: reloaded)) { running async throws in
+            let advertised = {
+                try registry.connection.execute(
+                    "SELECT heartbeat_seconds FROM hosts WHERE name = $1", [HostScope.forTests.name]
+                ).decode(0, 0, as: Int.self)
+            }
+            #expect(try await eventually("ready") { running.statistics.ready })
+            #expect(try advertised() == 300)
+            configuration.heartbeat = .seconds(7)
+            reloaded.append(configuration)
+            running.agent.inbox.post(.reload)
+            #expect(try await eventually("new interval on the host row") { try advertised() == 7 })
         }
-        #expect(try await eventually("ready") { running.statistics.ready })
-        #expect(try advertised() == 300)
-        configuration.heartbeat = .seconds(7)
-        reloaded.append(configuration)
-        running.agent.inbox.post(.reload)
-        #expect(try await eventually("new interval on the host row") { try advertised() == 7 })
-        await running.stop()
     }
 
     @Test("a registered path that is not a git worktree is reported once and picked up by a reconcile once it is one")
@@ -343,20 +343,20 @@ struct RunAgentTests {
         let id = try registry.addWorktree("feat-soon", path: plain, project: projectID, branch: "feat/soon")
         var configuration = AgentConfiguration.fastForTests
         configuration.reconcile = .milliseconds(300)
-        let running = RunningAgent(settings: registry.settings, configuration: configuration)
-        #expect(try await eventually("ready") { running.statistics.ready })
-        #expect(running.statistics.unreadableWorktrees == 1)
-        #expect(running.statistics.missingWorktrees == 0)
-        #expect(try registry.row(id).synced == false)
-        // Several reconciles pass; the notice is not repeated.
-        try await Task.sleep(for: .seconds(1))
-        #expect(running.messages.all.filter { $0.contains("not a readable git worktree") }.count == 1)
+        try await withRunningAgent(RunningAgent(settings: registry.settings, configuration: configuration)) { running in
+            #expect(try await eventually("ready") { running.statistics.ready })
+            #expect(running.statistics.unreadableWorktrees == 1)
+            #expect(running.statistics.missingWorktrees == 0)
+            #expect(try registry.row(id).synced == false)
+            // Several reconciles pass; the notice is not repeated.
+            try await Task.sleep(for: .seconds(1))
+            #expect(running.messages.all.filter { $0.contains("not a readable git worktree") }.count == 1)
 
-        try FileManager.default.removeItem(at: plain)
-        _ = try fixture.addWorktree("feat-soon", branch: "feat/soon", to: project)
-        #expect(try await eventually("synced after it became a worktree") { try registry.row(id).files == 0 })
-        #expect(running.statistics.unreadableWorktrees == 0)
-        await running.stop()
+            try FileManager.default.removeItem(at: plain)
+            _ = try fixture.addWorktree("feat-soon", branch: "feat/soon", to: project)
+            #expect(try await eventually("synced after it became a worktree") { try registry.row(id).files == 0 })
+            #expect(running.statistics.unreadableWorktrees == 0)
+        }
     }
 }
 

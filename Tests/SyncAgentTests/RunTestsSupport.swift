@@ -80,8 +80,7 @@ final class RunningAgent: @unchecked Sendable {
 
     /// Posts a graceful shutdown and waits for the agent to finish.
     func stop() async {
-        agent.inbox.post(.shutdown)
-        await agent.waitUntilStopped()
+        await agent.stop()
     }
 }
 

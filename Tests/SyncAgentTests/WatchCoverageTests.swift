@@ -89,20 +89,20 @@ struct WatchCoverageTests {
         let registry = try RegistrySeeder.freshRegistry(prefix: "run")
         let projectID = try registry.addProject("app", trunk: trunk)
         let id = try registry.addWorktree("trunk-main", path: trunk, project: projectID)
-        let running = RunningAgent(settings: registry.settings)
-        #expect(try await eventually("ready") { running.statistics.ready })
-        let before = try fixture.porcelainLineCount(in: trunk)
-        #expect(try registry.row(id).files == before)
+        try await withRunningAgent(RunningAgent(settings: registry.settings)) { running in
+            #expect(try await eventually("ready") { running.statistics.ready })
+            let before = try fixture.porcelainLineCount(in: trunk)
+            #expect(try registry.row(id).files == before)
 
-        let settled: () async throws -> Void = {
-            let expected = try fixture.porcelainLineCount(in: trunk)
-            _ = try await eventually("row settled at \(expected)") { try registry.row(id).files == expected }
+            let settled: () async throws -> Void = {
+                let expected = try fixture.porcelainLineCount(in: trunk)
+                _ = try await eventually("row settled at \(expected)") { try registry.row(id).files == expected }
+            }
+            try await testCase.change(fixture, trunk, settled)
+            let after = try fixture.porcelainLineCount(in: trunk)
+            #expect(after != before, "the change must change git's answer, or the case proves nothing")
+            #expect(try await eventually("row follows git (\(after))") { try registry.row(id).files == after })
         }
-        try await testCase.change(fixture, trunk, settled)
-        let after = try fixture.porcelainLineCount(in: trunk)
-        #expect(after != before, "the change must change git's answer, or the case proves nothing")
-        #expect(try await eventually("row follows git (\(after))") { try registry.row(id).files == after })
-        await running.stop()
     }
 }
 

@@ -20,8 +20,7 @@ package final class InotifyReader: @unchecked Sendable {
     private let condition = NSCondition()
     private var pending = 0
     private var stopping = false
-    private var thread: Thread?
-    private let stopped = DispatchSemaphore(value: 0)
+    private let thread = OwnedThread(name: "imi-sync inotify")
 
     package init(
         inotify: Inotify, backlog: Int = 16_384, logger: Logger,
@@ -34,30 +33,20 @@ package final class InotifyReader: @unchecked Sendable {
         self.wake = try WakeSignal()
     }
 
+    /// Starts the reader thread (once; not after `stop`).
     package func start() {
-        condition.withLock {
-            guard thread == nil, !stopping else { return }
-            let thread = Thread { [self] in
-                readLoop()
-                stopped.signal()
-            }
-            thread.name = "imi-sync inotify"
-            self.thread = thread
-            thread.start()
-        }
+        guard !condition.withLock({ stopping }) else { return }
+        thread.start { [self] in readLoop() }
     }
 
-    /// Ends the reader thread and waits for it; a reader never started just stays inert.
+    /// Ends the reader thread and waits for it; a reader never started stays inert for good.
     package func stop() {
-        let running = condition.withLock { () -> Bool in
-            let wasRunning = thread != nil && !stopping
+        condition.withLock {
             stopping = true
             condition.broadcast()
-            return wasRunning
         }
-        guard running else { return }
         wake.wake()
-        stopped.wait()
+        thread.join()
     }
 
     /// The consumer handled `count` delivered events.
