@@ -49,9 +49,10 @@ BEGIN
         EXECUTE format('GRANT INSERT ON projects, worktrees TO %I', agent);
         EXECUTE format('GRANT UPDATE (remote_origin, default_branch, trunk_path) ON projects TO %I', agent);
         EXECUTE format('GRANT UPDATE (path, git_dir, branch_name, active, host_id, gone_at) ON worktrees TO %I', agent);
-        -- Git state.
+        -- Git state, with the merge facts (migration 010: set on merge, cleared by a later commit).
         EXECUTE format('GRANT UPDATE (has_uncommitted_changes, uncommitted_files_count, ahead_of_trunk, '
-            'behind_trunk, last_commit_hash, last_commit_message, last_sync_at) ON worktrees TO %I', agent);
+            'behind_trunk, last_commit_hash, last_commit_message, last_sync_at, '
+            'merged_at, merged_by, merge_commit_hash) ON worktrees TO %I', agent);
         -- Overlap forecast: change sets and pair verdicts (migration 006).
         EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON worktree_change_sets, worktree_changes, '
             'worktree_pair_verdicts, worktree_pair_conflicts TO %I', agent);

@@ -22,6 +22,7 @@ DROP TABLE IF EXISTS hosts;
 DROP TABLE IF EXISTS worktree_types;
 DROP TABLE IF EXISTS projects;
 DROP TABLE IF EXISTS legacy_quarantine;
+DROP FUNCTION IF EXISTS imi_worktree_lifecycle_status(timestamptz, boolean, integer, integer);
 DROP FUNCTION IF EXISTS imi_worktree_status(boolean, integer, integer);
 DROP FUNCTION IF EXISTS imi_touch_updated_at();
 DROP FUNCTION IF EXISTS imi_notify_registry_changed();

@@ -10,11 +10,13 @@ extension Registry {
     /// moved, deactivated or removed.
     public static let registryChannel = "imi_registry_changed"
 
-    /// The git state stored for every active worktree that has been synced at least once.
+    /// The git state (merge facts included) stored for every active worktree that has been
+    /// synced at least once.
     public func storedStates() throws -> [String: GitStateUpdate] {
         let result = try connection.execute("""
             SELECT id, uncommitted_files_count, ahead_of_trunk, behind_trunk,
-                   last_commit_hash, last_commit_message, coalesce(last_sync_at, 'epoch')
+                   last_commit_hash, last_commit_message, coalesce(last_sync_at, 'epoch'),
+                   merged_at, merged_by, merge_commit_hash
             FROM worktrees
             WHERE active AND uncommitted_files_count IS NOT NULL
             """)
@@ -26,7 +28,9 @@ extension Registry {
                 aheadOfTrunk: try result.decode(row, 2, as: Int?.self), behindTrunk: try result.decode(row, 3, as: Int?.self),
                 lastCommitHash: try result.decode(row, 4, as: String?.self),
                 lastCommitMessage: try result.decode(row, 5, as: String?.self),
-                readAt: try result.decode(row, 6))
+                readAt: try result.decode(row, 6), mergedAt: try result.decode(row, 7, as: Date?.self),
+                mergedBy: try result.decode(row, 8, as: String?.self),
+                mergeCommitHash: try result.decode(row, 9, as: String?.self))
         }
         return states
     }

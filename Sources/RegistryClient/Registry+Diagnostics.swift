@@ -37,6 +37,10 @@ public struct InflightWorktree: Sendable, Equatable {
     public var host: String?
     /// Its host missed three heartbeats: the row may be out of date.
     public var stale: Bool?
+    /// Set when its branch is merged (status `merged`: listed for its uncommitted changes).
+    public var mergedAt: Date?
+    public var mergedBy: String?
+    public var mergeCommitHash: String?
 }
 
 /// A registry integrity finding: what is wrong and how many rows show it.
@@ -63,12 +67,14 @@ extension Registry {
             lastSyncAt: try result.decode(0, 11, as: Double?.self))
     }
 
-    /// In-flight work (anything not clean), optionally for one project by name.
+    /// In-flight work (anything not clean; a merged worktree only while it has uncommitted
+    /// changes), optionally for one project by name.
     public func inflightWork(projectName: String? = nil) throws -> [InflightWorktree] {
         let result = try connection.execute("""
             SELECT worktree_id, project_name, worktree_name, branch_name, path, agent_id, status,
                    uncommitted_files_count, ahead_of_trunk, behind_trunk, last_commit_hash,
-                   last_commit_message, extract(epoch FROM last_sync_at)::float8, host, stale
+                   last_commit_message, extract(epoch FROM last_sync_at)::float8, host, stale,
+                   merged_at, merged_by, merge_commit_hash
             FROM v_inflight_work
             WHERE $1::text IS NULL OR project_name = $1::text
             ORDER BY project_name, worktree_name
@@ -83,7 +89,9 @@ extension Registry {
                 lastCommitHash: try result.decode(row, 10, as: String?.self),
                 lastCommitMessage: try result.decode(row, 11, as: String?.self),
                 lastSyncAt: try result.decode(row, 12, as: Double?.self),
-                host: try result.decode(row, 13, as: String?.self), stale: try result.decode(row, 14, as: Bool?.self))
+                host: try result.decode(row, 13, as: String?.self), stale: try result.decode(row, 14, as: Bool?.self),
+                mergedAt: try result.decode(row, 15, as: Date?.self), mergedBy: try result.decode(row, 16, as: String?.self),
+                mergeCommitHash: try result.decode(row, 17, as: String?.self))
         }
     }
 

@@ -12,6 +12,7 @@ public struct HostRecord: Sendable, Equatable {
     /// Its agent missed three heartbeats (or never reported).
     public var stale: Bool
     public var activeWorktrees: Int
+    /// Its rows in `v_inflight_work` (a merged worktree only while it has uncommitted changes).
     public var inflightWorktrees: Int
 }
 
@@ -112,8 +113,7 @@ extension Registry {
             SELECT h.id, h.name, h.agent_version, h.heartbeat_seconds, h.started_at, h.last_seen_at,
                    imi_host_is_stale(h.last_seen_at, h.heartbeat_seconds),
                    count(w.id) FILTER (WHERE w.active),
-                   count(w.id) FILTER (WHERE w.active AND imi_worktree_status(
-                       w.has_uncommitted_changes, w.ahead_of_trunk, w.behind_trunk) <> 'clean')
+                   (SELECT count(*) FROM v_inflight_work v WHERE v.host_id = h.id)
             FROM hosts h LEFT JOIN worktrees w ON w.host_id = h.id
             GROUP BY h.id ORDER BY h.name
             """)

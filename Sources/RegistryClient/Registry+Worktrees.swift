@@ -25,6 +25,10 @@ public struct WorktreeRecord: Sendable, Equatable {
     public var agentLeaseExpiresAt: Date?
     /// Paths in its stored change set; `nil` when none was computed.
     public var changeSetSize: Int?
+    /// The stored merge facts; `nil` when its branch is not merged.
+    public var mergedAt: Date?
+    public var mergedBy: String?
+    public var mergeCommitHash: String?
 }
 
 extension Registry {
@@ -39,7 +43,7 @@ extension Registry {
             SELECT d.id, d.project_name, d.default_branch, d.name, d.type_name, d.branch_name, d.path, d.host_name,
                    d.host_id, d.active, d.status, d.uncommitted_files_count, d.ahead_of_trunk, d.behind_trunk,
                    d.last_commit_hash, d.last_commit_message, d.last_sync_at, d.stale, d.agent_id,
-                   w.agent_lease_expires_at, c.path_count
+                   w.agent_lease_expires_at, c.path_count, d.merged_at, d.merged_by, d.merge_commit_hash
             FROM v_worktrees_detail d
             JOIN worktrees w ON w.id = d.id
             LEFT JOIN worktree_change_sets c ON c.worktree_id = d.id
@@ -64,7 +68,9 @@ extension Registry {
                 lastSyncAt: try result.decode(row, 16, as: Date?.self), stale: try result.decode(row, 17, as: Bool?.self),
                 agentID: try result.decode(row, 18, as: String?.self),
                 agentLeaseExpiresAt: try result.decode(row, 19, as: Date?.self),
-                changeSetSize: try result.decode(row, 20, as: Int?.self))
+                changeSetSize: try result.decode(row, 20, as: Int?.self),
+                mergedAt: try result.decode(row, 21, as: Date?.self), mergedBy: try result.decode(row, 22, as: String?.self),
+                mergeCommitHash: try result.decode(row, 23, as: String?.self))
         }
     }
 }

@@ -57,7 +57,8 @@ public struct Registry {
         }
     }
 
-    /// The batched git-state UPDATE; `onlyChanged` skips rows whose stored state is equal.
+    /// The batched git-state UPDATE (the merge facts included); `onlyChanged` skips rows whose
+    /// stored state is equal.
     /// Returns the ids of the rows it wrote.
     func update(_ batch: ArraySlice<GitStateUpdate>, onlyChanged: Bool) throws -> [String] {
         let result = try connection.execute(
@@ -65,7 +66,7 @@ public struct Registry {
             [
                 batch.map(\.worktreeID), batch.map(\.uncommittedFilesCount), batch.map(\.aheadOfTrunk),
                 batch.map(\.behindTrunk), batch.map(\.lastCommitHash), batch.map(\.lastCommitMessage),
-                batch.map(\.readAt),
+                batch.map(\.readAt), batch.map(\.mergedAt), batch.map(\.mergedBy), batch.map(\.mergeCommitHash),
             ])
         return try (0..<result.count).map { try result.decode($0, 0) }
     }
@@ -80,10 +81,13 @@ public struct Registry {
             behind_trunk = u.behind,
             last_commit_hash = u.hash,
             last_commit_message = u.message,
-            last_sync_at = u.read_at
+            last_sync_at = u.read_at,
+            merged_at = u.merged_at,
+            merged_by = u.merged_by,
+            merge_commit_hash = u.merge_hash
         FROM unnest($1::uuid[], $2::integer[], $3::integer[], $4::integer[],
-                    $5::text[], $6::text[], $7::timestamptz[])
-            AS u(id, files, ahead, behind, hash, message, read_at)
+                    $5::text[], $6::text[], $7::timestamptz[], $8::timestamptz[], $9::text[], $10::text[])
+            AS u(id, files, ahead, behind, hash, message, read_at, merged_at, merged_by, merge_hash)
         WHERE w.id = u.id
         """
 
@@ -91,8 +95,8 @@ public struct Registry {
 
           AND w.active
           AND (w.uncommitted_files_count, w.ahead_of_trunk, w.behind_trunk,
-               w.last_commit_hash, w.last_commit_message)
-              IS DISTINCT FROM (u.files, u.ahead, u.behind, u.hash, u.message)
+               w.last_commit_hash, w.last_commit_message, w.merged_at, w.merged_by, w.merge_commit_hash)
+              IS DISTINCT FROM (u.files, u.ahead, u.behind, u.hash, u.message, u.merged_at, u.merged_by, u.merge_hash)
         RETURNING w.id
         """
 }

@@ -124,6 +124,7 @@ public struct SchemaMigrator {
         6: ("table", "worktree_change_sets"), 7: ("column", "worktrees.agent_lease_expires_at"),
         8: ("pinned function", "imi_current_host()"),
         9: ("column", "worktree_change_sets.stale_since"),
+        10: ("function", "imi_worktree_lifecycle_status(timestamptz,boolean,integer,integer)"),
     ]
 
     /// Whether the landmark of `migration` exists (always false for a file without one).
@@ -201,15 +202,17 @@ public struct SchemaMigrator {
         ("worktrees", [
             "id", "project_id", "type_id", "name", "branch_name", "path", "agent_id", "has_uncommitted_changes",
             "uncommitted_files_count", "ahead_of_trunk", "behind_trunk", "last_commit_hash",
-            "last_commit_message", "last_sync_at", "metadata", "active", "updated_at",
+            "last_commit_message", "last_sync_at", "metadata", "active", "updated_at", "merged_at", "merged_by",
+            "merge_commit_hash",
         ]),
         ("agent_activities", ["id", "agent_id", "worktree_id", "activity_type", "created_at"]),
-        ("v_inflight_work", ["worktree_id", "project_name", "worktree_name", "status", "last_sync_at"]),
+        ("v_inflight_work", ["worktree_id", "project_name", "worktree_name", "status", "last_sync_at", "merged_at"]),
     ].flatMap { table, columns in columns.map { "('\(table)', '\($0)')" } }.joined(separator: ", ")
 
     static let requiredFunctions = [
         "get_registry_stats()", "get_inflight_work(uuid)", "imi_worktree_status(boolean,integer,integer)",
         "cleanup_old_activities(integer)", "prune_inactive_worktrees(integer)",
+        "imi_worktree_lifecycle_status(timestamptz,boolean,integer,integer)",
     ].map { "'\($0)'" }.joined(separator: ", ")
 
     private func recordedChecksums() throws -> [Int: String] {

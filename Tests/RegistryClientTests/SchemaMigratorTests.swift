@@ -106,6 +106,37 @@ struct SchemaMigratorTests {
         #expect(Array(versions.dropFirst(2)) == Array(4..<(4 + versions.count - 2)))
     }
 
+    @Test("009 to 010 on a registry with rows and roles: a merged clean worktree leaves the in-flight list, grants hold")
+    func upgradeTo010() throws {
+        let settings = try PostgresCluster.shared().createDatabase()
+        let owner = try RegistrySeeder(connection: PostgresConnection(settings: settings))
+        let upTo009 = SchemaMigrator.embedded.filter { $0.version <= 9 }
+        #expect(try SchemaMigrator(connection: owner.connection, migrations: upTo009).migrate().applied.last == "009_stale_change_sets")
+        try owner.connection.executeScript(StaticScript(DeployFiles.rolesSQL))
+        let project = try owner.addProject("p")
+        let merged = try owner.addWorktree(project: project, name: "merged", path: "/srv/p/merged")
+        try owner.addWorktree(project: project, name: "ahead", path: "/srv/p/ahead")
+        try owner.connection.execute("""
+            UPDATE worktrees SET has_uncommitted_changes = false, uncommitted_files_count = 0, ahead_of_trunk = 2,
+                behind_trunk = 0, merged_at = CASE WHEN id = $1::uuid THEN now() END
+            """, [merged])
+        let before = try owner.connection.execute("SELECT worktree_name, status FROM v_inflight_work ORDER BY 1").rows
+        #expect(before == [["ahead", "ahead"], ["merged", "ahead"]], "009 knows nothing of merges")
+
+        #expect(try SchemaMigrator(connection: owner.connection).migrate().applied == ["010_merged_lifecycle"])
+        let after = try owner.connection.execute("SELECT worktree_name, status FROM v_inflight_work ORDER BY 1").rows
+        #expect(after == [["ahead", "ahead"]])
+        #expect(try owner.connection.execute("SELECT status FROM v_worktrees_detail WHERE id = $1", [merged]).string(0, 0) == "merged")
+        #expect(try owner.connection.execute("SELECT count(*) FROM worktrees").int(0, 0) == 2)
+        // What roles.sql granted before the upgrade still holds: the view's grant survives
+        // CREATE OR REPLACE, and get_inflight_work, recreated, is PUBLIC's to run as before.
+        let mcp = try PostgresConnection(settings: try PostgresCluster.shared().settings(database: try owner.databaseName(), user: "imi_sync_mcp"))
+        #expect(try mcp.execute("SELECT worktree_name, merged_at FROM v_inflight_work").rows == [["ahead", nil]])
+        #expect(try mcp.execute("SELECT merged_by FROM get_inflight_work()").rows == [[nil]])
+        try SchemaMigrator(connection: owner.connection).requireSchema()
+        #expect(try SchemaMigrator(connection: owner.connection).missingObjects() == [])
+    }
+
     /// A database missing a migration in the middle is not current, whatever its newest is.
     @Test("a version missing from the applied set is reported pending, not hidden by max(version)")
     func missingVersionIsPending() throws {
