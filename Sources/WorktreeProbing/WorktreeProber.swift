@@ -101,7 +101,8 @@ package struct WorktreeProber: Sendable {
         openRepositories.close(worktree.path)
         do {
             let (state, memory) = try probe.probe(
-                path: worktree.path, defaultBranch: worktree.defaultBranch, remembering: true)
+                path: worktree.path, defaultBranch: worktree.defaultBranch, remembering: true,
+                openRepositories: openRepositories)
             // The verdict is part of the state: one that cannot be decided fails the probe, so
             // the stored merge facts are kept rather than overwritten with a guess.
             let integration = try integrations.integration(
