@@ -4,7 +4,7 @@ import SyncConfiguration
 /// The agent's timings: defaults, then `[sync]` in config.toml, then flags; re-read on SIGHUP.
 package struct AgentConfiguration: Equatable, Sendable {
     /// Quiet time after the last event before a worktree is probed.
-    package var settle: Duration = .milliseconds(60)
+    package var settle: Duration = .milliseconds(20)
     /// Longest a worktree waits for its probe while events keep coming.
     package var maxDelay: Duration = .milliseconds(1000)
     /// How often `last_sync_at` is refreshed for worktrees whose state is current.
@@ -57,7 +57,7 @@ package struct AgentConfiguration: Equatable, Sendable {
         if let value = try positive(sync.reconnectCapSeconds, .reconnectCapSeconds) { reconnect.cap = .seconds(value) }
     }
 
-    package init(settle: Duration = .milliseconds(60), maxDelay: Duration = .milliseconds(1000), heartbeat: Duration = .seconds(300), reconcile: Duration = .seconds(1800), pollInterval: Duration = .seconds(30), missingRecheck: Duration = .seconds(2),
+    package init(settle: Duration = .milliseconds(20), maxDelay: Duration = .milliseconds(1000), heartbeat: Duration = .seconds(300), reconcile: Duration = .seconds(1800), pollInterval: Duration = .seconds(30), missingRecheck: Duration = .seconds(2),
         reconnect: Backoff = Backoff(initial: .milliseconds(250), cap: .seconds(30)), membership: Membership = Membership(),
         forecastSettle: Duration = .milliseconds(100), forecastMaxDelay: Duration = .milliseconds(600), followedLegacyRegistry: String? = nil) {
         self.settle = settle

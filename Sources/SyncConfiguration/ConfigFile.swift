@@ -23,7 +23,7 @@ import TOMLKit
 /// inactive_worktree_days = 30
 ///
 /// [sync]                     # imi-sync run; re-read on SIGHUP
-/// settle_ms = 60
+/// settle_ms = 20
 /// max_delay_ms = 1000
 ///
 /// [agent]

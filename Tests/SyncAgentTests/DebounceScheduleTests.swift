@@ -30,6 +30,42 @@ struct DebounceScheduleTests {
         #expect(dirty.isEmpty == due)
     }
 
+    @Test("while git works (index.lock, a rebase) the worktree is held; due a settle after the last marker goes")
+    func heldWhileGitWorks() {
+        var schedule = DebounceSchedule(settle: ms(20), maxDelay: ms(1000), holdLimit: ms(5000))
+        schedule.note("index.lock", begun: true, in: "w", at: ms(0))
+        // A checkout writing files for three seconds: no probe, not even at the maximum delay.
+        for time in stride(from: Int64(0), through: 3000, by: 10) {
+            schedule.mark("w", at: ms(time))
+            #expect(schedule.takeDue(at: ms(time)).isEmpty)
+        }
+        #expect(schedule.isHeld("w", at: ms(3000)))
+        schedule.note("index.lock", begun: false, in: "w", at: ms(3005))
+        schedule.mark("w", at: ms(3005))
+        #expect(schedule.takeDue(at: ms(3024)).isEmpty)
+        #expect(schedule.takeDue(at: ms(3025)) == ["w"], "one probe, a settle after git finished")
+        #expect(!schedule.isHeld("w", at: ms(3025)))
+    }
+
+    @Test("two markers hold until both go; a marker left behind holds at most the limit, and does not stretch the next hold")
+    func holdLimit() {
+        var schedule = DebounceSchedule(settle: ms(20), maxDelay: ms(1000), holdLimit: ms(500))
+        schedule.note("rebase-merge", begun: true, in: "w", at: ms(0))
+        schedule.note("index.lock", begun: true, in: "w", at: ms(10))
+        schedule.note("index.lock", begun: false, in: "w", at: ms(20))
+        schedule.mark("w", at: ms(20))
+        #expect(schedule.takeDue(at: ms(100)).isEmpty, "the rebase still runs")
+        #expect(schedule.nextDeadline == ms(500))
+        #expect(schedule.takeDue(at: ms(500)) == ["w"], "a stopped rebase is written at the limit")
+        // The rebase directory is still there much later; a new lock starts a new hold.
+        schedule.note("index.lock", begun: true, in: "w", at: ms(2000))
+        schedule.mark("w", at: ms(2000))
+        #expect(schedule.takeDue(at: ms(2100)).isEmpty)
+        #expect(schedule.takeDue(at: ms(2500)) == ["w"])
+        schedule.remove("w")
+        #expect(schedule.holds.isEmpty)
+    }
+
     @Test("a burst of thousands of events on one worktree gives one probe")
     func burstCoalesces() {
         var dirty = DebounceSchedule(settle: ms(50), maxDelay: ms(1000))

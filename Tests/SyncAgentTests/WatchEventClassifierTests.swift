@@ -19,7 +19,7 @@ struct WatchEventClassifierTests {
     /// where `.gitconfig` matters.
     private func makeSet() -> WatchSet {
         var set = WatchSet()
-        set.worktrees["w"] = WatchSet.Worktree(root: Self.root)
+        set.worktrees["w"] = WatchSet.Worktree(root: Self.root, gitDirectory: Self.root.appending(".git"))
         set.add(1, path: Self.root, owner: .worktree("w"), role: .tree)
         set.add(2, path: Self.root.appending("src"), owner: .worktree("w"), role: .tree)
         set.add(3, path: Self.root.appending(".git"), owner: .worktree("w"), role: .gitDirectory)
@@ -92,6 +92,37 @@ struct WatchEventClassifierTests {
         #expect(outcome.indexChanged == item.indexChanged)
         #expect(outcome.createdDirectories.map(\.path) == item.created)
         if let signals = item.signals { #expect(outcome.signals == signals) }
+    }
+
+    @Test("git's index lock and rebase directories in a worktree's own git directory mark an operation, in order")
+    func operationMarks() {
+        var set = makeSet()
+        let outcome = WatchEventClassifier.classify([
+            event(3, IN_CREATE, "index.lock"), event(3, IN_CREATE | IN_ISDIR, "rebase-merge"),
+            event(3, IN_MOVED_FROM, "index.lock"), event(3, IN_MOVED_TO, "index"),
+            event(3, IN_DELETE | IN_ISDIR, "rebase-merge"), event(3, IN_CREATE, "HEAD.lock"),
+        ], in: &set)
+        #expect(outcome.operations == [
+            GitOperationMark(worktree: "w", marker: "index.lock", begun: true),
+            GitOperationMark(worktree: "w", marker: "rebase-merge", begun: true),
+            GitOperationMark(worktree: "w", marker: "index.lock", begun: false),
+            GitOperationMark(worktree: "w", marker: "rebase-merge", begun: false),
+        ])
+        #expect(outcome.changed["w"] == .everything, "the index renamed in is a change")
+        #expect(outcome.signals.last == .operations(outcome.operations))
+    }
+
+    @Test("another worktree's index lock in a shared common directory is not an operation here")
+    func commonDirectoryLockIsNotOurs() {
+        var set = WatchSet()
+        let linked = FilePath("/code/app/feat-a")
+        set.worktrees["linked"] = WatchSet.Worktree(root: linked, gitDirectory: Self.root.appending(".git/worktrees/feat-a"))
+        set.add(8, path: Self.root.appending(".git"), owner: .worktree("linked"), role: .gitDirectory)
+        set.add(9, path: Self.root.appending(".git/worktrees/feat-a"), owner: .worktree("linked"), role: .gitDirectory)
+        let common = WatchEventClassifier.classify([event(8, IN_CREATE, "index.lock")], in: &set)
+        #expect(common.operations.isEmpty)
+        let own = WatchEventClassifier.classify([event(9, IN_CREATE, "index.lock")], in: &set)
+        #expect(own.operations == [GitOperationMark(worktree: "linked", marker: "index.lock", begun: true)])
     }
 
     @Test("the top directory going away forgets the worktree and frees its descriptors")

@@ -4,8 +4,11 @@ import WorktreeProbing
 /// A burst is coalesced: a worktree is probed once no event came for `settle`, or once
 /// `maxDelay` has passed since its first unprobed event, whichever is first. A checkout that
 /// touches thousands of files therefore gives one or two probes, and a steady trickle of
-/// events cannot postpone a probe forever. Times are offsets from the agent's start, so tests
-/// drive this with plain values.
+/// events cannot postpone a probe forever. While git works in a worktree (its `index.lock` or a
+/// rebase's state directory exists) the worktree is held instead: due `settle` after the last
+/// marker went, so a commit, checkout, stash or rebase gives one probe of its result; a marker
+/// left behind (a crashed git, a rebase stopped for a conflict) holds it for `holdLimit` at
+/// most. Times are offsets from the agent's start, so tests drive this with plain values.
 package struct DebounceSchedule {
     package struct Entry: Equatable {
         package var firstEvent: Duration
@@ -16,11 +19,37 @@ package struct DebounceSchedule {
 
     package var settle: Duration
     package var maxDelay: Duration
+    package var holdLimit: Duration
     package private(set) var entries: [String: Entry] = [:]
+    /// Worktrees git is working in: the markers present, and since when.
+    package private(set) var holds: [String: (markers: Set<String>, since: Duration)] = [:]
 
-    package init(settle: Duration, maxDelay: Duration) {
+    package init(settle: Duration, maxDelay: Duration, holdLimit: Duration = .seconds(5)) {
         self.settle = settle
         self.maxDelay = maxDelay
+        self.holdLimit = holdLimit
+    }
+
+    /// Git's `marker` appeared (`begun`) or went in worktree `id` at `now`.
+    package mutating func note(_ marker: String, begun: Bool, in id: String, at now: Duration) {
+        if begun {
+            var hold = holds[id] ?? ([], now)
+            // A marker left behind long ago (a crashed git) does not stretch a new hold.
+            if now >= hold.since + holdLimit { hold = ([], now) }
+            hold.markers.insert(marker)
+            holds[id] = hold
+        } else if var hold = holds[id] {
+            hold.markers.remove(marker)
+            holds[id] = hold.markers.isEmpty ? nil : hold
+            // The hold stood in for the maximum delay: what git left is probed once it settles.
+            if hold.markers.isEmpty, let first = entries[id]?.firstEvent { entries[id]?.firstEvent = max(first, now) }
+        }
+    }
+
+    /// Whether git is working in `id` (within the hold limit) at `now`.
+    package func isHeld(_ id: String, at now: Duration) -> Bool {
+        guard let hold = holds[id] else { return false }
+        return now < hold.since + holdLimit
     }
 
     package var isEmpty: Bool { entries.isEmpty }
@@ -44,15 +73,22 @@ package struct DebounceSchedule {
 
     package mutating func remove(_ id: String) {
         entries[id] = nil
+        holds[id] = nil
     }
 
     package func dueTime(of entry: Entry) -> Duration {
         min(entry.lastEvent + settle, entry.firstEvent + maxDelay)
     }
 
+    /// When `id` becomes due: while held, once the hold ends or at its limit.
+    package func dueTime(of id: String, _ entry: Entry) -> Duration {
+        guard let hold = holds[id] else { return dueTime(of: entry) }
+        return max(dueTime(of: entry), hold.since + holdLimit)
+    }
+
     /// The earliest time any worktree becomes due.
     package var nextDeadline: Duration? {
-        entries.values.map(dueTime).min()
+        entries.map { dueTime(of: $0.key, $0.value) }.min()
     }
 
     /// Removes and returns the worktrees due at `now`, sorted for a stable order.
@@ -62,14 +98,14 @@ package struct DebounceSchedule {
 
     /// Removes and returns the worktrees due at `now` with what changed in each.
     package mutating func takeDueChanges(at now: Duration) -> [(id: String, changes: WorktreeChanges)] {
-        let due = entries.filter { dueTime(of: $0.value) <= now }.keys.sorted()
+        let due = entries.filter { dueTime(of: $0.key, $0.value) <= now }.keys.sorted()
         defer { for id in due { entries[id] = nil } }
         return due.map { ($0, entries[$0]!.changes) }
     }
 
     /// Removes and returns every worktree (shutdown flush).
     package mutating func takeAll() -> [(id: String, changes: WorktreeChanges)] {
-        defer { entries = [:] }
+        defer { entries = [:]; holds = [:] }
         return entries.keys.sorted().map { ($0, entries[$0]!.changes) }
     }
 }

@@ -40,6 +40,11 @@ package final class ProbeStage: AgentStage {
         schedule.mark(id, at: now, immediate: immediate, changes: changes)
     }
 
+    /// Git began or ended an operation in a worktree: it is held while git works.
+    package func noteOperation(_ mark: GitOperationMark, at now: Duration) {
+        schedule.note(mark.marker, begun: mark.begun, in: mark.worktree, at: now)
+    }
+
     /// What was remembered of `id` no longer holds (it was watched again, events were lost).
     package func forgetMemory(of id: String? = nil) {
         if let id { remembered[id] = nil } else { remembered = [:] }

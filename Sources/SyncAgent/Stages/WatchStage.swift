@@ -117,6 +117,8 @@ package final class WatchStage: AgentStage {
             watchAll(context.worktrees.registered(Array(context.worktrees.worktrees.keys)), at: now)
         case .membership(let triggers):
             for trigger in triggers { onMembership(trigger, now) }
+        case .operations(let marks):
+            for mark in marks { probe.noteOperation(mark, at: now) }
         case .rootGone(let id):
             guard let worktree = context.worktrees[id], context.worktrees.state(of: id) != .missing else { return }
             context.worktrees.set(id, .missing)

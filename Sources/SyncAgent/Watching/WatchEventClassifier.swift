@@ -18,6 +18,8 @@ package enum WatchEventClassifier {
         /// Worktrees whose top directory was deleted or moved away (already forgotten).
         package var rootsGone: [String] = []
         package var membership = Set<MembershipTrigger>()
+        /// Git operations begun or ended, in event order.
+        package var operations: [GitOperationMark] = []
         /// Worktrees to walk again with fresh ignore rules (a `.gitignore`, `info/exclude`,
         /// the git config changed).
         package var refresh = Set<String>()
@@ -38,6 +40,7 @@ package enum WatchEventClassifier {
             if overflow { signals.append(.overflow) }
             signals += rootsGone.map(WatchSignal.rootGone)
             if !membership.isEmpty { signals.append(.membership(membership)) }
+            if !operations.isEmpty { signals.append(.operations(operations)) }
             return signals
         }
     }
@@ -104,6 +107,15 @@ package enum WatchEventClassifier {
             if event.isMovedAway { outcome.orphanedWatches += set.removeTree(under: child, of: id) }
             if event.isCreated { outcome.createdDirectories.append(Created(worktree: id, path: child)) }
         case .gitDirectory, .refs, .info:
+            if role == .gitDirectory, let name = event.name, operationMarkers.contains(name),
+                directory == set.worktrees[id]?.gitDirectory
+            {
+                if event.isCreated {
+                    outcome.operations.append(GitOperationMark(worktree: id, marker: String(decoding: name, as: UTF8.self), begun: true))
+                } else if event.isDeleted || event.isMovedAway {
+                    outcome.operations.append(GitOperationMark(worktree: id, marker: String(decoding: name, as: UTF8.self), begun: false))
+                }
+            }
             // Lock files come and go around every ref or index update; the rename that
             // follows is the change.
             if let name = event.name, name.count > 5, name.suffix(5).elementsEqual(lockSuffix) { return }
@@ -180,6 +192,11 @@ package enum WatchEventClassifier {
     private static let excludeName = Array("exclude".utf8)
     private static let sparseCheckoutName = Array("sparse-checkout".utf8)
     private static let lockSuffix = Array(".lock".utf8)
+    /// What git keeps in a worktree's own git directory while an operation runs: the index
+    /// lock (commit, checkout, stash, merge, reset…) and a rebase's state directory.
+    private static let operationMarkers: Set<[UInt8]> = [
+        Array("index.lock".utf8), Array("rebase-merge".utf8), Array("rebase-apply".utf8),
+    ]
     private static let worktreesName = Array("worktrees".utf8)
     private static let headName = Array("HEAD".utf8)
     private static let administrativeNames: Set<[UInt8]> = [

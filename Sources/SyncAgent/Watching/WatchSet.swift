@@ -42,6 +42,9 @@ package struct WatchSet {
     /// What is kept per watched worktree besides its watches.
     package struct Worktree {
         package var root: FilePath
+        /// Its own git directory (HEAD and the index live here), where git's operation markers
+        /// appear; `nil` until known.
+        package var gitDirectory: FilePath? = nil
         /// Ignored directories without tracked files, with their path relative to `root`.
         package var ignored: [FilePath: [UInt8]] = [:]
         /// Files outside the repository git reads for this worktree (`core.excludesFile`).

@@ -11,6 +11,22 @@ package enum WatchSignal: Sendable, Equatable {
     case rootGone(String)
     /// Worktrees or clones may have been added, moved or removed (see ``MembershipWatch``).
     case membership(Set<MembershipTrigger>)
+    /// A git operation began or ended in these worktrees' own git directories (`index.lock`,
+    /// `rebase-merge/`, `rebase-apply/` appearing or going), in the order the events came.
+    case operations([GitOperationMark])
+}
+
+/// One of the markers git keeps while it works in a worktree appearing (`begun`) or going.
+package struct GitOperationMark: Sendable, Equatable {
+    package var worktree: String
+    package var marker: String
+    package var begun: Bool
+
+    package init(worktree: String, marker: String, begun: Bool) {
+        self.worktree = worktree
+        self.marker = marker
+        self.begun = begun
+    }
 }
 
 /// Where membership may have changed: somewhere under the roots, or in one repository.

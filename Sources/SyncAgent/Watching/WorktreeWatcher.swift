@@ -121,7 +121,8 @@ package final class WorktreeWatcher: @unchecked Sendable {
             let exists = SystemCall.exists(FilePath(worktree.path))
             return exists ? .notAWorktree(reason: error.description) : .missing(reason: error.description)
         }
-        set.worktrees[worktree.id] = WatchSet.Worktree(root: FilePath(worktree.path))
+        set.worktrees[worktree.id] = WatchSet.Worktree(
+            root: FilePath(worktree.path), gitDirectory: FilePath(bytes: layout.gitDirectory))
         remember(layout, for: worktree.id)
         let outcome = applyLocked(WatchPlan(root: FilePath(worktree.path), layout: layout), to: worktree.id)
         if case .watching = outcome { return .watching(watches: set.watchCount(of: .worktree(worktree.id))) }
