@@ -40,14 +40,14 @@ enum SmallFile {
     /// `followingLinks`.
     static func contents(of path: String, followingLinks: Bool = true) throws(Refusal) -> [UInt8] {
         let flags = O_RDONLY | O_NONBLOCK | O_CLOEXEC | (followingLinks ? 0 : O_NOFOLLOW)
-        var descriptor: Int32
-        repeat { descriptor = open(path, flags) } while descriptor < 0 && errno == EINTR
-        guard descriptor >= 0 else {
-            let code = errno
-            switch code {
+        let descriptor: Int32
+        switch FileReading.openFile(path, flags: flags) {
+        case .success(let opened): descriptor = opened
+        case .failure(let opening):
+            switch opening.code {
             case ENOENT, ENOTDIR: throw .missing
             case ELOOP where !followingLinks: throw .symbolicLink
-            default: throw .failed(call: "open", errno: code)
+            default: throw .failed(call: "open", errno: opening.code)
             }
         }
         defer { close(descriptor) }
@@ -57,16 +57,8 @@ enum SmallFile {
         guard info.st_size <= limit else { throw .tooLarge(size: Int64(info.st_size)) }
         // One byte more than the limit: a file that grew since `fstat` is refused as well.
         var bytes = [UInt8](repeating: 0, count: limit + 1)
-        var count = 0
-        while count < bytes.count {
-            let got = bytes.withUnsafeMutableBytes { buffer in
-                read(descriptor, buffer.baseAddress! + count, buffer.count - count)
-            }
-            if got < 0, errno == EINTR { continue }
-            guard got >= 0 else { throw .failed(call: "read", errno: errno) }
-            if got == 0 { break }
-            count += got
-        }
+        let count: Int
+        do { count = try FileReading.fill(&bytes, from: descriptor) } catch { throw .failed(call: "read", errno: error.code) }
         guard count <= limit else { throw .tooLarge(size: Int64(count)) }
         return Array(bytes[..<count])
     }
