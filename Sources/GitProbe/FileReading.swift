@@ -33,9 +33,10 @@ enum FileReading {
         }
     }
 
-    /// Reads until `buffer` is full or the file ends; how many bytes it now holds.
-    static func fill(_ buffer: inout [UInt8], from descriptor: Int32) throws(SystemErrno) -> Int {
-        var filled = 0
+    /// Reads into `buffer` after its first `start` bytes until it is full or the file ends;
+    /// how many bytes it now holds.
+    static func fill(_ buffer: inout [UInt8], from descriptor: Int32, at start: Int = 0) throws(SystemErrno) -> Int {
+        var filled = start
         while filled < buffer.count {
             let got = try readSome(descriptor, into: &buffer, at: filled, count: buffer.count - filled)
             if got == 0 { break }

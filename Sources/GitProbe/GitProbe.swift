@@ -41,8 +41,11 @@ public struct GitProbe: Sendable {
     /// The state, and with `remembering` what its status found path by path, for
     /// ``reprobe(path:after:memory:changedPaths:)``; the memory is `nil` for worktrees whose
     /// count cannot be redone path by path (submodules, case-insensitive paths).
+    ///
+    /// With `openRepositories`, the handle this probe opened (and the index it parsed) is put
+    /// there afterwards, for the merge verdict and the next path-level probe to reuse.
     public func probe(
-        path: String, defaultBranch: String, remembering: Bool
+        path: String, defaultBranch: String, remembering: Bool, openRepositories: OpenRepositories? = nil
     ) throws(GitProbeError) -> (state: WorktreeState, memory: StatusMemory?) {
         let readAt = Date()
         // Checked first so a vanished worktree is told apart from a directory that is not one.
@@ -92,6 +95,7 @@ public struct GitProbe: Sendable {
                 linesByPath: linesByPath, renamedPaths: count.renamedPaths, index: indexBefore,
                 settings: settings, headCommit: lastCommitHash, branch: head.branch)
         }
+        openRepositories?.put(repository, for: path)
         return (state, memory)
     }
 

@@ -23,7 +23,7 @@ public final class MergeSandbox {
     let odb: OpaquePointer
     /// The counting wrapper of the in-memory store (owned by `odb`).
     private let mempack: UnsafeMutablePointer<git_odb_backend>
-    private let commonDirectory: String
+    let commonDirectory: String
 
     /// A sandbox over the objects of the repository whose common git directory is
     /// `commonDirectory` (`.git` of the main clone).

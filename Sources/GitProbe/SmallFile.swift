@@ -37,8 +37,9 @@ enum SmallFile {
     }
 
     /// The bytes of the regular file at `path`; a symbolic link is refused unless
-    /// `followingLinks`.
-    static func contents(of path: String, followingLinks: Bool = true) throws(Refusal) -> [UInt8] {
+    /// `followingLinks`, a file over `limit` bytes is refused (a branch's reflog is read with
+    /// a larger limit than the files git keeps small).
+    static func contents(of path: String, followingLinks: Bool = true, limit: Int = SmallFile.limit) throws(Refusal) -> [UInt8] {
         let flags = O_RDONLY | O_NONBLOCK | O_CLOEXEC | (followingLinks ? 0 : O_NOFOLLOW)
         let descriptor: Int32
         switch FileReading.openFile(path, flags: flags) {
@@ -55,10 +56,19 @@ enum SmallFile {
         guard fstat(descriptor, &info) == 0 else { throw .failed(call: "fstat", errno: errno) }
         guard info.st_mode & S_IFMT == S_IFREG else { throw .notRegular(kind: kind(of: info.st_mode)) }
         guard info.st_size <= limit else { throw .tooLarge(size: Int64(info.st_size)) }
-        // One byte more than the limit: a file that grew since `fstat` is refused as well.
-        var bytes = [UInt8](repeating: 0, count: limit + 1)
-        let count: Int
-        do { count = try FileReading.fill(&bytes, from: descriptor) } catch { throw .failed(call: "read", errno: error.code) }
+        // Up to one byte more than the limit: a file that grew since `fstat` is refused as
+        // well. The buffer starts at the size `fstat` gave and grows only if the file did.
+        var bytes = [UInt8](repeating: 0, count: min(limit, Int(info.st_size)) + 1)
+        var count = 0
+        while count <= limit {
+            if count == bytes.count {
+                bytes.append(contentsOf: repeatElement(0, count: min(bytes.count, limit + 1 - count)))
+            }
+            do { count = try FileReading.fill(&bytes, from: descriptor, at: count) } catch {
+                throw .failed(call: "read", errno: error.code)
+            }
+            if count < bytes.count { break }  // the file ended
+        }
         guard count <= limit else { throw .tooLarge(size: Int64(count)) }
         return Array(bytes[..<count])
     }

@@ -17,13 +17,14 @@ struct ImiSync: AsyncParsableCommand {
             postgresql:// URLs and key=value strings are accepted.
 
             Exit codes: 0 success; 1 finished but something was wrong; 64 bad usage; \
-            65 bad input data; 69 database unreachable; 70 internal error; 78 schema or \
-            configuration missing.
+            65 bad input data or a change the registry refuses; 66 no such row; 69 database \
+            unreachable; 70 internal error; 74 I/O error; 77 this role may not make the \
+            change; 78 schema or configuration missing.
             """,
         version: version,
         subcommands: [
             Once.self, Run.self, Scan.self, Probe.self, Migrate.self, Status.self, Stats.self, Doctor.self,
-            Maintain.self, Config.self, Hosts.self, Conflicts.self, Check.self, Mcp.self,
+            Maintain.self, Config.self, Hosts.self, Types.self, Conflicts.self, Check.self, Mcp.self,
         ]
     )
 

@@ -16,6 +16,14 @@ package enum FileKind: Equatable, Sendable {
     /// A symbolic link whose target does not exist.
     case danglingLink
 
+    /// True only when the kernel says `path` does not exist (ENOENT, ENOTDIR) and no link
+    /// stands there; a path that cannot be looked at (EACCES, EIO) is not gone.
+    package static func isGone(_ path: String) -> Bool {
+        var info = stat()
+        guard lstat(path, &info) != 0 else { return false }
+        return errno == ENOENT || errno == ENOTDIR
+    }
+
     /// What `path` is, following symbolic links as opening it would.
     package static func of(_ path: String) -> FileKind {
         var info = stat()

@@ -18,6 +18,10 @@ package enum McpDocuments {
         @NullWhenAbsent package var agentId: String?
         @NullWhenAbsent package var lastSyncAt: Date?
         @NullWhenAbsent package var stale: Bool?
+        /// Set while the branch is merged into trunk (its status then reads `merged`).
+        @NullWhenAbsent package var mergedAt: Date?
+        @NullWhenAbsent package var mergedBy: String?
+        @NullWhenAbsent package var mergeCommitHash: String?
 
         package init(_ row: InflightWorktree) {
             id = row.worktreeID
@@ -32,6 +36,9 @@ package enum McpDocuments {
             agentId = row.agentID
             lastSyncAt = row.lastSyncAt.map { Date(timeIntervalSince1970: $0) }
             stale = row.stale
+            mergedAt = row.mergedAt
+            mergedBy = row.mergedBy
+            mergeCommitHash = row.mergeCommitHash
         }
 
         package init(_ record: WorktreeRecord) {
@@ -47,6 +54,9 @@ package enum McpDocuments {
             agentId = record.agentID
             lastSyncAt = record.lastSyncAt
             stale = record.stale
+            mergedAt = record.mergedAt
+            mergedBy = record.mergedBy
+            mergeCommitHash = record.mergeCommitHash
         }
     }
 

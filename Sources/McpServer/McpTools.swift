@@ -215,13 +215,10 @@ package struct McpTools: Sendable {
         let probed = WorktreeProber(patience: Self.refreshPatience).probeAll([
             RegisteredWorktree(id: record.id, projectName: "", name: record.path, path: record.path, defaultBranch: record.defaultBranch)
         ])
-        guard let state = probed.first?.state else {
+        guard let outcome = probed.first, let state = outcome.state, var update = outcome.update else {
             throw McpToolError("get_worktree_state: cannot read \(record.path): \(probed.first?.failure.map(String.init(describing:)) ?? "no answer")")
         }
-        let update = GitStateUpdate(
-            worktreeID: record.id, uncommittedFilesCount: state.uncommittedFilesCount,
-            aheadOfTrunk: state.aheadOfTrunk, behindTrunk: state.behindTrunk,
-            lastCommitHash: state.lastCommitHash, lastCommitMessage: state.lastCommitMessage, readAt: state.readAt)
+        update.worktreeID = record.id
         // The one write path for git state: only a changed row, refusals reported, and
         // listeners (agents, dashboards) told through NOTIFY.
         let refusal = try registry.writeChanged([update]).refused[record.id]
@@ -239,7 +236,10 @@ package struct McpTools: Sendable {
             record.behindTrunk = state.behindTrunk
             record.lastCommitHash = state.lastCommitHash
             record.lastCommitMessage = state.lastCommitMessage
-            record.status = InflightStatus(state).rawValue
+            record.mergedAt = update.mergedAt
+            record.mergedBy = update.mergedBy
+            record.mergeCommitHash = update.mergeCommitHash
+            record.status = outcome.status
         }
         return McpDocuments.StateResult(worktree: .init(record), refreshed: true, written: written, writeError: writeError)
     }

@@ -81,7 +81,7 @@ package struct OnceSync {
             outcome.failure.map { StaleChangeSet(worktreeID: outcome.worktree.id, reason: $0.description) }
         })
         let targets = outcomes.compactMap { outcome in
-            outcome.state.map { OverlapForecaster.Target(worktree: outcome.worktree, inFlight: $0.isInFlight) }
+            outcome.state.map { _ in OverlapForecaster.Target(worktree: outcome.worktree, inFlight: outcome.isInFlight) }
         }
         let forecast = try OverlapForecaster(logger: logger).forecast(targets, local: worktrees, registry: registry)
         return Report(

@@ -14,16 +14,19 @@ package struct ProbeOutcome: Sendable {
     package var pathLevel = false
     /// For a probe given up while opening a FIFO: that open.
     package var blockedOn: BlockedOpen? = nil
+    /// Whether the branch is merged into trunk, with every successful probe.
+    package var integration: BranchIntegration? = nil
 
     package init(
         worktree: RegisteredWorktree, result: Result<WorktreeState, GitProbeError>, remembered: RememberedStatus? = nil,
-        pathLevel: Bool = false, blockedOn: BlockedOpen? = nil
+        pathLevel: Bool = false, blockedOn: BlockedOpen? = nil, integration: BranchIntegration? = nil
     ) {
         self.worktree = worktree
         self.result = result
         self.remembered = remembered
         self.pathLevel = pathLevel
         self.blockedOn = blockedOn
+        self.integration = integration
     }
 
     package var state: WorktreeState? { try? result.get() }
@@ -44,25 +47,37 @@ package struct ProbeOutcome: Sendable {
             behindTrunk: state.behindTrunk,
             lastCommitHash: state.lastCommitHash,
             lastCommitMessage: state.lastCommitMessage,
-            readAt: state.readAt)
+            readAt: state.readAt,
+            mergedAt: integration?.merge?.committedAt,
+            mergedBy: integration?.merge?.committer,
+            mergeCommitHash: integration?.merge?.commit)
     }
 
     /// The status word `imi_worktree_status()` in the schema gives the same row.
     package var status: String {
         guard let state else { return "error" }
-        return InflightStatus(state).rawValue
+        return InflightStatus(state, merged: integration?.isMerged == true).rawValue
+    }
+
+    /// In flight as the registry's view counts it: uncommitted changes, or commits trunk does
+    /// not have yet (a merged branch's commits are in trunk, whatever ahead says).
+    package var isInFlight: Bool {
+        guard let state else { return false }
+        return state.hasUncommittedChanges || (state.isInFlight && integration?.isMerged != true)
     }
 }
 
-/// uncommitted / diverged / ahead / behind / clean, in that order of precedence, exactly as
-/// the SQL function `imi_worktree_status` decides it.
+/// merged / uncommitted / diverged / ahead / behind / clean, in that order of precedence,
+/// exactly as the SQL function `imi_worktree_lifecycle_status` decides it.
 package enum InflightStatus: String, Sendable {
-    case uncommitted, diverged, ahead, behind, clean
+    case merged, uncommitted, diverged, ahead, behind, clean
 
-    package init(_ state: WorktreeState) {
+    package init(_ state: WorktreeState, merged: Bool = false) {
         let ahead = state.aheadOfTrunk ?? 0
         let behind = state.behindTrunk ?? 0
-        if state.hasUncommittedChanges {
+        if merged {
+            self = .merged
+        } else if state.hasUncommittedChanges {
             self = .uncommitted
         } else if ahead > 0 && behind > 0 {
             self = .diverged

@@ -14,11 +14,17 @@ package struct WorktreeProber: Sendable {
     /// How long one probe may run before it is given up; a probe blocked opening a FIFO is
     /// given up at once.
     package var patience: Duration
+    /// The merge verdicts of the worktrees probed, kept while their branch, HEAD and trunk stay.
+    package var integrations: IntegrationCache
 
-    package init(probe: GitProbe = GitProbe(), openRepositories: OpenRepositories = OpenRepositories(capacity: 4), patience: Duration = .seconds(120)) {
+    package init(
+        probe: GitProbe = GitProbe(), openRepositories: OpenRepositories = OpenRepositories(capacity: 4),
+        patience: Duration = .seconds(120), integrations: IntegrationCache = IntegrationCache()
+    ) {
         self.probe = probe
         self.openRepositories = openRepositories
         self.patience = patience
+        self.integrations = integrations
     }
 
     package func probeAll(_ worktrees: [RegisteredWorktree], whileWaiting: () -> Bool = { true }) -> [ProbeOutcome] {
@@ -35,7 +41,9 @@ package struct WorktreeProber: Sendable {
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let prober =
             requests.count >= cores
-            ? WorktreeProber(probe: GitProbe(splitsLargeWorktrees: false), openRepositories: openRepositories, patience: patience) : self
+            ? WorktreeProber(
+                probe: GitProbe(splitsLargeWorktrees: false), openRepositories: openRepositories, patience: patience,
+                integrations: integrations) : self
         let outcomes = GuardedBatch(patience: patience).run(requests, whileWaiting: whileWaiting) { request in
             prober.probeOne(request)
         }
@@ -80,19 +88,30 @@ package struct WorktreeProber: Sendable {
                 path: worktree.path, after: remembered.state, memory: remembered.memory,
                 changedPaths: request.changes.paths, openRepositories: openRepositories)
         {
-            // A path-level answer that throws falls through: the full probe says why, exactly.
-            return ProbeOutcome(
-                worktree: worktree, result: .success(answer.state),
-                remembered: RememberedStatus(state: answer.state, memory: answer.memory), pathLevel: true)
+            // A path-level answer is only given while HEAD and the refs are as they were, so the
+            // last merge verdict still holds. One that throws falls through: the full probe says
+            // why, exactly.
+            if let integration = integrations.last(worktree.id) {
+                return ProbeOutcome(
+                    worktree: worktree, result: .success(answer.state),
+                    remembered: RememberedStatus(state: answer.state, memory: answer.memory), pathLevel: true,
+                    integration: integration)
+            }
         }
         openRepositories.close(worktree.path)
         do {
             let (state, memory) = try probe.probe(
-                path: worktree.path, defaultBranch: worktree.defaultBranch, remembering: true)
+                path: worktree.path, defaultBranch: worktree.defaultBranch, remembering: true,
+                openRepositories: openRepositories)
+            // The verdict is part of the state: one that cannot be decided fails the probe, so
+            // the stored merge facts are kept rather than overwritten with a guess.
+            let integration = try integrations.integration(
+                of: worktree.id, at: worktree.path, defaultBranch: worktree.defaultBranch, probe: probe, openRepositories: openRepositories)
             return ProbeOutcome(
                 worktree: worktree, result: .success(state),
-                remembered: memory.map { RememberedStatus(state: state, memory: $0) })
+                remembered: memory.map { RememberedStatus(state: state, memory: $0) }, integration: integration)
         } catch {
+            integrations.forget(worktree.id)
             return ProbeOutcome(worktree: worktree, result: .failure(error))
         }
     }

@@ -62,7 +62,7 @@ struct DiagnosticsTests {
         #expect(all.map(\.status) == ["ahead", "uncommitted", "behind", "diverged"])
         let web = try Registry(connection: registry.connection).inflightWork(projectName: "web")
         #expect(web.map(\.worktreeName) == ["behind", "diverged"])
-        let json = JSONOutput.render(["inflight": web.map(Status.Row.init)], keysAreSnakeCase: true)
+        let json = JSONOutput.render(["inflight": web.map(InflightDocument.Row.init)], keysAreSnakeCase: true)
         #expect(json.contains("\"agent_id\" : null"))
     }
 

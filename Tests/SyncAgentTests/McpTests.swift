@@ -93,7 +93,7 @@ struct McpTests {
             #expect(row["path"] as? String == stored.path)
             #expect(Set(row.keys) == [
                 "id", "project", "worktree", "path", "host", "status", "uncommitted_files_count", "ahead_of_trunk",
-                "behind_trunk", "agent_id", "last_sync_at", "stale",
+                "behind_trunk", "agent_id", "last_sync_at", "stale", "merged_at", "merged_by", "merge_commit_hash",
             ])
         }
         #expect((try document("list_inflight_work_project")["worktrees"] as? [Any])?.count == inflight.count)
@@ -108,7 +108,7 @@ struct McpTests {
         #expect(Set(state.keys) == [
             "id", "project", "worktree", "path", "host", "status", "uncommitted_files_count", "ahead_of_trunk",
             "behind_trunk", "agent_id", "last_sync_at", "stale", "branch", "agent_lease_expires_at", "last_commit_hash",
-            "last_commit_message", "change_set_size",
+            "last_commit_message", "change_set_size", "merged_at", "merged_by", "merge_commit_hash",
         ])
         #expect(state["uncommitted_files_count"] as? Int == 2)
         let refreshed = try document("get_worktree_state_refresh")

@@ -15,60 +15,21 @@ struct Status: ParsableCommand {
     @Option(name: .long, help: "Only this project (by name).")
     var project: String?
 
+    @Flag(name: .long, help: "List merged worktrees instead: candidates for removal.")
+    var merged = false
+
     @Flag(name: .long, help: "Print one JSON document instead of a table.")
     var json = false
 
-    struct Row: Encodable {
-        var worktreeId: String
-        var project: String
-        var worktree: String
-        var branch: String
-        var path: String
-        @NullWhenAbsent var agentId: String?
-        var status: String
-        @NullWhenAbsent var uncommittedFilesCount: Int?
-        @NullWhenAbsent var aheadOfTrunk: Int?
-        @NullWhenAbsent var behindTrunk: Int?
-        @NullWhenAbsent var lastCommitHash: String?
-        @NullWhenAbsent var lastCommitMessage: String?
-        @NullWhenAbsent var lastSyncAt: Date?
-        @NullWhenAbsent var host: String?
-        @NullWhenAbsent var stale: Bool?
-
-        init(_ work: InflightWorktree) {
-            worktreeId = work.worktreeID
-            project = work.projectName
-            worktree = work.worktreeName
-            branch = work.branchName
-            path = work.path
-            agentId = work.agentID
-            status = work.status
-            uncommittedFilesCount = work.uncommittedFilesCount
-            aheadOfTrunk = work.aheadOfTrunk
-            behindTrunk = work.behindTrunk
-            lastCommitHash = work.lastCommitHash
-            lastCommitMessage = work.lastCommitMessage
-            lastSyncAt = work.lastSyncAt.map { Date(timeIntervalSince1970: $0) }
-            host = work.host
-            stale = work.stale
-        }
-
-        // Spelled out: converting thousands of keys to snake_case at run time is slow.
-        enum CodingKeys: String, CodingKey {
-            case project, worktree, branch, path, status, host, stale
-            case worktreeId = "worktree_id", agentId = "agent_id"
-            case uncommittedFilesCount = "uncommitted_files_count", aheadOfTrunk = "ahead_of_trunk"
-            case behindTrunk = "behind_trunk", lastCommitHash = "last_commit_hash"
-            case lastCommitMessage = "last_commit_message", lastSyncAt = "last_sync_at"
-        }
-    }
-
     func run() throws {
         _ = global.makeLogger()
-        let work: [InflightWorktree]
-        work = try global.openRegistry().inflightWork(projectName: project)
+        let registry = try global.openRegistry()
+        if merged {
+            return try showMerged(registry.mergedWorktrees(project: project))
+        }
+        let work = try registry.inflightWork(projectName: project)
         if json {
-            print(JSONOutput.render(["inflight": work.map(Row.init)], keysAreSnakeCase: true))
+            print(JSONOutput.render(["inflight": work.map(InflightDocument.Row.init)], keysAreSnakeCase: true))
             return
         }
         guard !work.isEmpty else {
@@ -84,6 +45,31 @@ struct Status: ParsableCommand {
             let counts: [String] = [item.uncommittedFilesCount, item.aheadOfTrunk, item.behindTrunk].map { $0.map(String.init) ?? "-" }
             let names: [String] = [item.projectName.displayQuoted, item.worktreeName.displayQuoted, host, item.status.displayQuoted]
             return names + counts + [item.agentID?.displayQuoted ?? "-", age(sinceEpoch: item.lastSyncAt, now: now)]
+        }
+        print(table.render())
+    }
+
+    /// Merged worktrees: path, host, how long ago, the merge commit. Removing them is the
+    /// user's call; `maintain --prune-merged-days` only deactivates rows whose directory is gone.
+    private func showMerged(_ merged: [MergedWorktree]) {
+        if json {
+            print(JSONOutput.render(["merged": merged.map(InflightDocument.Merged.init)]))
+            return
+        }
+        guard !merged.isEmpty else {
+            print("no merged worktrees")
+            return
+        }
+        var table = TextTable(headers: ["PROJECT", "WORKTREE", "HOST", "MERGED", "COMMIT", "PATH"])
+        let now = Date()
+        table.rows = merged.map { item in
+            let host: String = (item.host?.displayQuoted ?? "-") + (item.stale == true ? " (stale)" : "")
+            let dirty = (item.uncommittedFilesCount ?? 0) > 0 ? ", uncommitted changes" : ""
+            return [
+                item.projectName.displayQuoted, item.worktreeName.displayQuoted, host,
+                age(sinceEpoch: item.mergedAt.timeIntervalSince1970, now: now) + dirty,
+                item.mergeCommitHash.map { String($0.prefix(12)) } ?? "-", item.path.displayQuoted,
+            ]
         }
         print(table.render())
     }

@@ -13,9 +13,11 @@ enum ExitStatus {
     static let problemsReported = ExitCode(1)
     static let usage = ExitCode(64)
     static let dataError = ExitCode(65)
+    static let noInput = ExitCode(66)
     static let unavailable = ExitCode(69)
     static let internalError = ExitCode(70)
     static let ioError = ExitCode(74)
+    static let noPermission = ExitCode(77)
     static let configuration = ExitCode(78)
 
     /// The exit code `error` means.
@@ -28,7 +30,14 @@ enum ExitStatus {
             case .query: problemsReported
             case .decode: internalError
             }
-        case is RegistryError, is ConfigError: configuration
+        case let error as RegistryError:
+            switch error.code {
+            case .schema: configuration
+            case .invalid, .duplicate, .inUse, .builtIn: dataError
+            case .notFound: noInput
+            case .permission: noPermission
+            }
+        case is ConfigError: configuration
         case let error as LegacyError:
             switch error.code {
             case .source, .strict, .invalidInput: dataError

@@ -60,10 +60,11 @@ package final class ProbeStage: AgentStage {
         schedule.remove(id)
         remembered[id] = nil
         blocked[id] = nil
+        prober.integrations.forget(id)
     }
 
     package var keptWorktrees: Set<String> {
-        Set(schedule.entries.keys).union(remembered.keys).union(blocked.keys)
+        Set(schedule.entries.keys).union(remembered.keys).union(blocked.keys).union(prober.integrations.kept)
     }
 
     package func reload(_ configuration: AgentConfiguration, at now: Duration) {
@@ -101,8 +102,8 @@ package final class ProbeStage: AgentStage {
     private func take(_ outcome: ProbeOutcome, changed: WorktreeChanges, at now: Duration?) {
         let id = outcome.worktree.id
         remembered[id] = outcome.remembered
-        if let state = outcome.state, let now {
-            forecast.noteProbed(id, inFlight: state.isInFlight, changed: outcome.pathLevel ? changed : .everything, at: now)
+        if outcome.state != nil, let now {
+            forecast.noteProbed(id, inFlight: outcome.isInFlight, changed: outcome.pathLevel ? changed : .everything, at: now)
         }
         if let update = outcome.update {
             _ = context.worktrees.noteProbe(id, succeeded: true)
