@@ -23,9 +23,7 @@ if [[ -n "${IMI_BENCH_REBUILD:-}" || "$(git -C "$tree" ls-files 2>/dev/null | wc
     echo "== building the 100,000-file worktree (once; cached in $cache)"
     rm -rf "$cache"
     mkdir -p "$cache/code/big"
-    git config --global user.name bench
-    git config --global user.email bench@example.invalid
-    git config --global init.defaultBranch main
+    bench_git_config "$cache"
     git config --global gc.auto 0   # packed once below, never in the background
     mkdir -p "$tree"
     python3 - "$tree" <<'PY'
@@ -49,15 +47,11 @@ git -C "$tree" reset --quiet --hard
 git -C "$tree" clean --quiet -fd
 git -C "$tree" status --porcelain >/dev/null   # index stat data fresh, as after any git use
 
-scripts/pg-throwaway.sh stop "$work/pg" 2>/dev/null || true
-rm -rf "$work"
-mkdir -p "$work"
-url=$(scripts/pg-throwaway.sh start "$work/pg")
+url=$(fresh_cluster "$work")
 agent_pid=""
 cleanup() {
-    [[ -n "$agent_pid" ]] && kill -TERM "$agent_pid" 2>/dev/null && wait "$agent_pid" 2>/dev/null
-    scripts/pg-throwaway.sh stop "$work/pg"
-    rm -rf "$work"
+    stop_agents ${agent_pid:+"$agent_pid"}
+    drop_cluster "$work"
     git -C "$tree" reset --quiet --hard
 }
 trap cleanup EXIT
@@ -90,10 +84,6 @@ export IMI_DATABASE_URL="$url"
 "$bin" scan "$cache/code" >/dev/null
 "$bin" run --no-membership --log-level info 2> "$work/agent.log" &
 agent_pid=$!
-for _ in $(seq 1 600); do
-    grep -q "first full sync done" "$work/agent.log" && break
-    kill -0 "$agent_pid" 2>/dev/null || { cat "$work/agent.log"; exit 1; }
-    sleep 0.1
-done
+wait_first_sync "$work/agent.log" "$agent_pid"
 id=$(psql "$url" -At -v path="$tree" <<< "SELECT id FROM worktrees WHERE path = :'path'")
 python3 bench/bigrepo_driver.py "$url" "$agent_pid" "$id" "$tree" "$git_cpu"

@@ -15,22 +15,15 @@ source bench/lib.sh
 work=$(pwd)/bench/.work/conflicts
 bin=$(release_binary)
 
-scripts/pg-throwaway.sh stop "$work/pg" 2>/dev/null || true
-rm -rf "$work"
-mkdir -p "$work/code"
-url=$(scripts/pg-throwaway.sh start "$work/pg")
+url=$(fresh_cluster "$work" code)
 agent_pid=""
 cleanup() {
     [[ -n "${IMI_BENCH_KEEP:-}" ]] && { [[ -n "$agent_pid" ]] && kill -TERM "$agent_pid"; return; }
-    [[ -n "$agent_pid" ]] && kill -TERM "$agent_pid" 2>/dev/null && wait "$agent_pid" 2>/dev/null
-    scripts/pg-throwaway.sh stop "$work/pg"
-    rm -rf "$work"
+    stop_agents ${agent_pid:+"$agent_pid"}
+    drop_cluster "$work"
 }
 trap cleanup EXIT
-export GIT_CONFIG_GLOBAL="$work/gitconfig" GIT_CONFIG_NOSYSTEM=1
-git config --global user.name bench
-git config --global user.email bench@example.invalid
-git config --global init.defaultBranch main
+bench_git_config "$work"
 
 echo "== one project, 30 worktrees, each editing the shared files"
 origin="$work/origin.git"
@@ -94,9 +87,5 @@ printf 'merge-tree loop / once: %sx  (target >= 10x)\n' "$(ratio "$loop_ms" "$on
 echo "== 2. imi-sync run: edit -> overlap row"
 "$bin" run --no-membership --log-level info 2> "$work/agent.log" &
 agent_pid=$!
-for _ in $(seq 1 600); do
-    grep -q "first full sync done" "$work/agent.log" && break
-    kill -0 "$agent_pid" 2>/dev/null || { cat "$work/agent.log"; exit 1; }
-    sleep 0.1
-done
+wait_first_sync "$work/agent.log" "$agent_pid"
 python3 bench/conflicts_driver.py "$url" "$work/code/app"

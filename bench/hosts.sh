@@ -17,22 +17,14 @@ duration=${1:-60}
 work=$(pwd)/bench/.work/hosts
 
 bin=$(release_binary)
-scripts/pg-throwaway.sh stop "$work/pg" || true
-rm -rf "$work"
-mkdir -p "$work"
-url=$(scripts/pg-throwaway.sh start "$work/pg")
+url=$(fresh_cluster "$work")
 pids=()
 cleanup() {
-    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-    scripts/pg-throwaway.sh stop "$work/pg"
-    rm -rf "$work"
+    stop_agents "${pids[@]}"
+    drop_cluster "$work"
 }
 trap cleanup EXIT
-export GIT_CONFIG_GLOBAL="$work/gitconfig" GIT_CONFIG_NOSYSTEM=1
-git config --global user.name bench
-git config --global user.email bench@example.invalid
-git config --global init.defaultBranch main
+bench_git_config "$work"
 g() { git "$@" >/dev/null 2>&1; }
 
 # origin NAME: a bare origin with a small tree, its HEAD set.
@@ -67,20 +59,13 @@ for h in $(seq 0 9); do
         2> "$work/h$h/agent.log" &
     pids+=($!)
 done
-for h in $(seq 0 9); do
-    for _ in $(seq 1 600); do
-        grep -q "first full sync done" "$work/h$h/agent.log" && break
-        kill -0 "${pids[$h]}" 2>/dev/null || { cat "$work/h$h/agent.log"; exit 1; }
-        sleep 0.1
-    done
-done
+for h in $(seq 0 9); do wait_first_sync "$work/h$h/agent.log" "${pids[$h]}"; done
 echo "   every agent registered and synced its worktrees:" \
     "$(psql "$url" -At -c "SELECT string_agg(n::text, ' ') FROM (SELECT count(*) AS n FROM worktrees GROUP BY host_id ORDER BY 1) c")"
 python3 bench/hosts_driver.py "$url" "$duration" "$work" "${pids[@]}"
 
 # Part 2 runs alone: the agents stop here.
-for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+stop_agents "${pids[@]}"
 pids=()
 
 echo

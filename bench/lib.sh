@@ -26,3 +26,49 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f\n", (b > 0 ? a / b : 0) 
 release_binary() {
     scripts/build-release.sh 2>/dev/null || scripts/build-release.sh
 }
+
+# fresh_cluster WORK [DIR...]: stops the throwaway PostgreSQL an earlier run left in WORK/pg,
+# empties WORK (making DIR... inside it), starts a new cluster in WORK/pg and prints its
+# connection string.
+fresh_cluster() {
+    local work=$1 dir
+    shift
+    # Command substitution runs this without set -e: each step stops it on failure.
+    scripts/pg-throwaway.sh stop "$work/pg"
+    rm -rf "$work" && mkdir -p "$work" || return
+    for dir in "$@"; do mkdir -p "$work/$dir" || return; done
+    scripts/pg-throwaway.sh start "$work/pg"
+}
+
+# drop_cluster WORK: stops WORK's throwaway PostgreSQL and removes WORK.
+drop_cluster() {
+    scripts/pg-throwaway.sh stop "$1/pg"
+    rm -rf "$1"
+}
+
+# stop_agents PID...: SIGTERM to every agent, then waits for each to exit.
+stop_agents() {
+    local pid
+    for pid in "$@"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "$@"; do wait "$pid" 2>/dev/null || true; done
+}
+
+# wait_first_sync LOG PID: waits (at most 60 s) until the agent PID writes its first full sync
+# to LOG; if the agent exits first, prints LOG and ends the benchmark.
+wait_first_sync() {
+    local _
+    for _ in $(seq 1 600); do
+        grep -q "first full sync done" "$1" && return 0
+        kill -0 "$2" 2>/dev/null || { cat "$1"; exit 1; }
+        sleep 0.1
+    done
+}
+
+# bench_git_config DIR: git reads only DIR/gitconfig (no system or user file), which names a
+# bench author and makes main the default branch.
+bench_git_config() {
+    export GIT_CONFIG_GLOBAL="$1/gitconfig" GIT_CONFIG_NOSYSTEM=1
+    git config --global user.name bench
+    git config --global user.email bench@example.invalid
+    git config --global init.defaultBranch main
+}

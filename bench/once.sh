@@ -17,10 +17,7 @@ baseline_dir=$(realpath ../shared/baseline 2>/dev/null || true)
 [[ -x "$baseline_dir/sync-git-state.sh" ]] || { echo "missing ../shared/baseline/sync-git-state.sh" >&2; exit 1; }
 
 bin=$(release_binary)
-scripts/pg-throwaway.sh stop "$out/pg"
-rm -rf "$out"
-mkdir -p "$out"
-conninfo=$(scripts/pg-throwaway.sh start "$out/pg")
+conninfo=$(fresh_cluster "$out")
 trap 'scripts/pg-throwaway.sh stop "$out/pg"' EXIT
 export GIT_CONFIG_NOSYSTEM=1 GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.com
 export GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.com

@@ -13,22 +13,15 @@ echo "== building imi-sync (release)"
 source bench/lib.sh
 bin=$(release_binary)
 
-scripts/pg-throwaway.sh stop "$work/pg" || true
-rm -rf "$work"
-mkdir -p "$work/code"
-url=$(scripts/pg-throwaway.sh start "$work/pg")
+url=$(fresh_cluster "$work" code)
 agent_pid=""
 cleanup() {
-    [[ -n "$agent_pid" ]] && kill -TERM "$agent_pid" 2>/dev/null && wait "$agent_pid" 2>/dev/null
-    scripts/pg-throwaway.sh stop "$work/pg"
-    rm -rf "$work"
+    stop_agents ${agent_pid:+"$agent_pid"}
+    drop_cluster "$work"
 }
 trap cleanup EXIT
 
-export GIT_CONFIG_GLOBAL="$work/gitconfig" GIT_CONFIG_NOSYSTEM=1
-git config --global user.name bench
-git config --global user.email bench@example.invalid
-git config --global init.defaultBranch main
+bench_git_config "$work"
 
 echo "== creating 20 projects x 10 worktrees (200) in $work/code"
 tsv="$work/worktrees.tsv"
@@ -85,11 +78,7 @@ echo "== starting imi-sync run"
 # --no-membership: this benchmark registers rows itself (bench/hosts.sh measures membership).
 "$bin" run --no-membership --database-url "$url" --log-level debug 2> "$work/agent.log" &
 agent_pid=$!
-for _ in $(seq 1 600); do
-    grep -q "first full sync done" "$work/agent.log" && break
-    kill -0 "$agent_pid" 2>/dev/null || { cat "$work/agent.log"; exit 1; }
-    sleep 0.1
-done
+wait_first_sync "$work/agent.log" "$agent_pid"
 grep "first full sync done" "$work/agent.log" | sed 's/^/   /'
 
 echo "== measuring"

@@ -10,9 +10,7 @@ count=${1:-5000}
 scripts/ensure-packages.sh time
 out=$(pwd)/bench/out/status
 bin=$(release_binary)
-scripts/pg-throwaway.sh stop "$out/pg"
-rm -rf "$out"
-conninfo=$(scripts/pg-throwaway.sh start "$out/pg")
+conninfo=$(fresh_cluster "$out")
 trap 'scripts/pg-throwaway.sh stop "$out/pg"' EXIT
 "$bin" migrate --schema-only --database-url "$conninfo" >/dev/null
 psql "$conninfo" -q -v ON_ERROR_STOP=1 -v count="$count" <<'SQL'

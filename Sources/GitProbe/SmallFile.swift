@@ -41,14 +41,14 @@ enum SmallFile {
     /// a larger limit than the files git keeps small).
     static func contents(of path: String, followingLinks: Bool = true, limit: Int = SmallFile.limit) throws(Refusal) -> [UInt8] {
         let flags = O_RDONLY | O_NONBLOCK | O_CLOEXEC | (followingLinks ? 0 : O_NOFOLLOW)
-        var descriptor: Int32
-        repeat { descriptor = open(path, flags) } while descriptor < 0 && errno == EINTR
-        guard descriptor >= 0 else {
-            let code = errno
-            switch code {
+        let descriptor: Int32
+        switch FileReading.openFile(path, flags: flags) {
+        case .success(let opened): descriptor = opened
+        case .failure(let opening):
+            switch opening.code {
             case ENOENT, ENOTDIR: throw .missing
             case ELOOP where !followingLinks: throw .symbolicLink
-            default: throw .failed(call: "open", errno: code)
+            default: throw .failed(call: "open", errno: opening.code)
             }
         }
         defer { close(descriptor) }
@@ -64,13 +64,10 @@ enum SmallFile {
             if count == bytes.count {
                 bytes.append(contentsOf: repeatElement(0, count: min(bytes.count, limit + 1 - count)))
             }
-            let got = bytes.withUnsafeMutableBytes { buffer in
-                read(descriptor, buffer.baseAddress! + count, buffer.count - count)
+            do { count = try FileReading.fill(&bytes, from: descriptor, at: count) } catch {
+                throw .failed(call: "read", errno: error.code)
             }
-            if got < 0, errno == EINTR { continue }
-            guard got >= 0 else { throw .failed(call: "read", errno: errno) }
-            if got == 0 { break }
-            count += got
+            if count < bytes.count { break }  // the file ended
         }
         guard count <= limit else { throw .tooLarge(size: Int64(count)) }
         return Array(bytes[..<count])

@@ -7,11 +7,6 @@ internal import COpenSSL
     import Darwin
 #endif
 
-/// An `errno` value a system call failed with.
-struct SystemErrno: Error, Equatable {
-    var code: Int32
-}
-
 /// A blob as `git add` would record a file: its id (SHA-1 of `blob <size>\0` and the content,
 /// as `git hash-object` computes it) and, when the file is small enough to be put into a
 /// sandbox, the content itself.
@@ -127,25 +122,17 @@ enum WorktreeFile: Equatable {
 
     /// The one way the forecast opens a file: `openFlags`, retried on EINTR.
     static func openForReading(_ path: [UInt8]) -> Result<Int32, SystemErrno> {
-        while true {
-            let descriptor = MergeSandbox.withCString(path) { open($0, openFlags) }
-            if descriptor >= 0 { return .success(descriptor) }
-            if errno != EINTR { return .failure(SystemErrno(code: errno)) }
-        }
+        MergeSandbox.withCString(path) { FileReading.openFile($0, flags: openFlags) }
     }
 
     /// Exactly `size` bytes; `nil` when the file ends sooner (it shrank meanwhile).
     private static func readAll(_ descriptor: Int32, size: Int, path: [UInt8], worktreePath: String) throws(GitProbeError) -> [UInt8]? {
         var content = [UInt8](repeating: 0, count: size)
-        var filled = 0
-        while filled < size {
-            let count = content.withUnsafeMutableBytes { read(descriptor, $0.baseAddress! + filled, size - filled) }
-            if count < 0, errno == EINTR { continue }
-            if count < 0 { throw failure("read \(PathChange.text(of: path))", String(cString: strerror(errno)), worktreePath) }
-            if count == 0 { return nil }
-            filled += count
+        let filled: Int
+        do { filled = try FileReading.fill(&content, from: descriptor) } catch {
+            throw failure("read \(PathChange.text(of: path))", String(cString: strerror(error.code)), worktreePath)
         }
-        return content
+        return filled < size ? nil : content
     }
 
     /// The blob id of the first `size` bytes, read in chunks of 1 MiB; `nil` when the file
@@ -161,9 +148,10 @@ enum WorktreeFile: Equatable {
         var chunk = [UInt8](repeating: 0, count: 1 << 20)
         var remaining = size
         while remaining > 0 {
-            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress!, min($0.count, remaining)) }
-            if count < 0, errno == EINTR { continue }
-            if count < 0 { throw failure("read \(PathChange.text(of: path))", String(cString: strerror(errno)), worktreePath) }
+            let count: Int
+            do { count = try FileReading.readSome(descriptor, into: &chunk, count: min(chunk.count, remaining)) } catch {
+                throw failure("read \(PathChange.text(of: path))", String(cString: strerror(error.code)), worktreePath)
+            }
             if count == 0 { return nil }
             chunk.withUnsafeBytes { _ = EVP_DigestUpdate(context, $0.baseAddress!, count) }
             remaining -= count

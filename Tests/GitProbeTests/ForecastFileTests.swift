@@ -110,11 +110,7 @@ struct ForecastFileTests {
     @Test("a sparse 3 GB untracked file is hashed as git hash-object does, without being held in memory")
     func hugeSparseFile() throws {
         let setup = try Self.project()
-        let big = setup.worktree.appendingPathComponent("huge.bin").path
-        let descriptor = open(big, O_CREAT | O_WRONLY, 0o644)
-        #expect(ftruncate(descriptor, 3 << 30) == 0)
-        _ = pwrite(descriptor, "tail", 4, (3 << 30) - 4)
-        close(descriptor)
+        try SparseFile.create(setup.worktree.appendingPathComponent("huge.bin").path, size: 3 << 30, endingWith: "tail")
         let sandbox = try MergeSandbox(commonDirectory: setup.common)
         let start = ProcessMemory.resetPeak()
         let clock = ContinuousClock()
@@ -220,10 +216,7 @@ struct ForecastFileTests {
     @Test("a runaway .gitignore is refused in one line naming it, not read whole")
     func hugeGitignore() throws {
         let setup = try Self.project()
-        let ignore = setup.worktree.appendingPathComponent(".gitignore").path
-        let descriptor = open(ignore, O_CREAT | O_WRONLY, 0o644)
-        #expect(ftruncate(descriptor, 1 << 30) == 0)
-        close(descriptor)
+        try SparseFile.create(setup.worktree.appendingPathComponent(".gitignore").path, size: 1 << 30)
         let error = #expect(throws: GitProbeError.self) {
             _ = try MergeSandbox.scan(worktreeAt: setup.worktree.path, defaultBranch: "main")
         }

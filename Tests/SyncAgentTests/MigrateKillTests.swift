@@ -14,12 +14,7 @@ struct MigrateKillTests {
     func killedMidCopy() throws {
         let fixture = try LegacyFixture()
         try fixture.insertMessyRows()
-        try fixture.run("""
-            WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 400000)
-            INSERT INTO agent_activities SELECT printf('eeeeeeee-0000-4000-8000-%012x', i), 'bulk',
-                'bbbbbbbb-0000-4000-8000-000000000002', 'modified', NULL, 'row ' || i,
-                strftime('%Y-%m-%dT%H:%M:%fZ', 1700000000 + i, 'unixepoch') FROM n;
-            """)
+        try fixture.insertBulkActivities(400000)
         let settings = try PostgresCluster.shared().createDatabase()
         let observer = try PostgresConnection(settings: settings)
 

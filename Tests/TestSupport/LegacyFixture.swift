@@ -196,4 +196,15 @@ extension LegacyFixture {
                '2025-10-27T22:38:00Z');
             """)
     }
+
+    /// `count` activities on `Messy.worktree(2)` (ids `eeeeeeee-…` numbered from 1, one second
+    /// apart from 2023-11-14): beside the messy rows, a load large enough for the bulk path.
+    public func insertBulkActivities(_ count: Int) throws {
+        try run("""
+            WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < \(count))
+            INSERT INTO agent_activities SELECT printf('eeeeeeee-0000-4000-8000-%012x', i), 'bulk',
+                'bbbbbbbb-0000-4000-8000-000000000002', 'modified', NULL, 'row ' || i,
+                strftime('%Y-%m-%dT%H:%M:%fZ', 1700000000 + i, 'unixepoch') FROM n;
+            """)
+    }
 }
