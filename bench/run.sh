@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks `imi-sync run` against a throwaway PostgreSQL and 200 real worktrees:
 #   edit -> row latency p50/p99 over 60 edits, commit -> hash latency, the probes and writes
-#   of one 1,000-file checkout, idle CPU over 60 s and RSS with 200 worktrees watched.
+#   of one 1,000-file checkout, merged and pushed -> out of the in-flight view, idle CPU over
+#   60 s and RSS (and anonymous memory) with 200 worktrees watched.
 #   bench/run.sh [IDLE_SECONDS]        (work files under bench/.work, removed afterwards)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -83,7 +84,7 @@ grep "first full sync done" "$work/agent.log" | sed 's/^/   /'
 
 echo "== measuring"
 python3 bench/driver.py "$url" "$agent_pid" "$work/agent.log" "$edit_id" "$edit_path" \
-    "$bulk_id" "$bulk" "$idle" "$late_project" "$work/code/p03/feat-late"
+    "$bulk_id" "$bulk" "$idle" "$late_project" "$work/code/p03/feat-late" "$work/code"
 
 start=$(date +%s.%N)
 kill -TERM "$agent_pid"
