@@ -71,28 +71,37 @@ extension Registry {
     /// changes), optionally for one project by name.
     public func inflightWork(projectName: String? = nil) throws -> [InflightWorktree] {
         let result = try connection.execute("""
-            SELECT worktree_id, project_name, worktree_name, branch_name, path, agent_id, status,
-                   uncommitted_files_count, ahead_of_trunk, behind_trunk, last_commit_hash,
-                   last_commit_message, extract(epoch FROM last_sync_at)::float8, host, stale,
-                   merged_at, merged_by, merge_commit_hash
+            SELECT \(Self.inflightColumns)
             FROM v_inflight_work
             WHERE $1::text IS NULL OR project_name = $1::text
             ORDER BY project_name, worktree_name
             """, [projectName])
-        return try (0..<result.count).map { row in
-            InflightWorktree(
-                worktreeID: try result.decode(row, 0), projectName: try result.decode(row, 1),
-                worktreeName: try result.decode(row, 2), branchName: try result.decode(row, 3),
-                path: try result.decode(row, 4), agentID: try result.decode(row, 5, as: String?.self),
-                status: try result.decode(row, 6), uncommittedFilesCount: try result.decode(row, 7, as: Int?.self),
-                aheadOfTrunk: try result.decode(row, 8, as: Int?.self), behindTrunk: try result.decode(row, 9, as: Int?.self),
-                lastCommitHash: try result.decode(row, 10, as: String?.self),
-                lastCommitMessage: try result.decode(row, 11, as: String?.self),
-                lastSyncAt: try result.decode(row, 12, as: Double?.self),
-                host: try result.decode(row, 13, as: String?.self), stale: try result.decode(row, 14, as: Bool?.self),
-                mergedAt: try result.decode(row, 15, as: Date?.self), mergedBy: try result.decode(row, 16, as: String?.self),
-                mergeCommitHash: try result.decode(row, 17, as: String?.self))
-        }
+        return try (0..<result.count).map { try Self.inflightRow(result, row: $0) }
+    }
+
+    /// The columns of `v_inflight_work` ``inflightRow(_:row:first:)`` reads.
+    static let inflightColumns = """
+        worktree_id, project_name, worktree_name, branch_name, path, agent_id, status,
+        uncommitted_files_count, ahead_of_trunk, behind_trunk, last_commit_hash,
+        last_commit_message, extract(epoch FROM last_sync_at)::float8, host, stale,
+        merged_at, merged_by, merge_commit_hash
+        """
+
+    /// One ``InflightWorktree`` from the ``inflightColumns`` starting at column `first`.
+    static func inflightRow(_ result: PostgresRows, row: Int, first: Int = 0) throws -> InflightWorktree {
+        let c = first
+        return InflightWorktree(
+            worktreeID: try result.decode(row, c), projectName: try result.decode(row, c + 1),
+            worktreeName: try result.decode(row, c + 2), branchName: try result.decode(row, c + 3),
+            path: try result.decode(row, c + 4), agentID: try result.decode(row, c + 5, as: String?.self),
+            status: try result.decode(row, c + 6), uncommittedFilesCount: try result.decode(row, c + 7, as: Int?.self),
+            aheadOfTrunk: try result.decode(row, c + 8, as: Int?.self), behindTrunk: try result.decode(row, c + 9, as: Int?.self),
+            lastCommitHash: try result.decode(row, c + 10, as: String?.self),
+            lastCommitMessage: try result.decode(row, c + 11, as: String?.self),
+            lastSyncAt: try result.decode(row, c + 12, as: Double?.self),
+            host: try result.decode(row, c + 13, as: String?.self), stale: try result.decode(row, c + 14, as: Bool?.self),
+            mergedAt: try result.decode(row, c + 15, as: Date?.self), mergedBy: try result.decode(row, c + 16, as: String?.self),
+            mergeCommitHash: try result.decode(row, c + 17, as: String?.self))
     }
 
     /// Orphans, duplicates and unvalidated constraints; empty when the registry is sound.
