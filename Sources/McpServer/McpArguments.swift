@@ -10,6 +10,7 @@ package struct McpArguments {
     /// refuse long values with an error the agent need not see.
     package static let maximumBytes: [String: Int] = [
         "agent_id": 200, "worktree_id": 36, "project": 255, "host": 255, "path": 4096, "file": 4096,
+        "prefer_project": 255, "status": 32, "cursor": 2048,
     ]
     package static let defaultMaximumBytes = 4096
 

@@ -4,6 +4,42 @@ import RegistryDocuments
 
 /// The JSON documents `imi-sync mcp` tools return (snake_case keys, every key present).
 package enum McpDocuments {
+    /// One document as compact JSON: keys spelled in snake_case by each type (no conversion at
+    /// run time), sorted, dates in ISO 8601. One pass, linear in the document's size.
+    package static func render<Document: Encodable>(_ document: Document) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        // Plain structs of strings, numbers and dates: encoding cannot fail.
+        return String(decoding: try! encoder.encode(document), as: UTF8.self)
+    }
+
+    /// A page of a list tool: its rows, how many the query matches in all, the cursor of the
+    /// next page (`null` on the last), and the project listed first.
+    package struct Page<Row: Encodable & Sendable>: Encodable, Sendable {
+        package var rows: [Row]
+        package var rowsKey: String
+        package var total: Int
+        package var nextCursor: String?
+        package var preferredProject: String?
+
+        private struct Key: CodingKey {
+            var stringValue: String
+            var intValue: Int? { nil }
+            init(_ name: String) { stringValue = name }
+            init?(stringValue: String) { self.stringValue = stringValue }
+            init?(intValue: Int) { nil }
+        }
+
+        package func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: Key.self)
+            try container.encode(rows, forKey: Key(rowsKey))
+            try container.encode(total, forKey: Key("total"))
+            try container.encode(nextCursor, forKey: Key("next_cursor"))
+            if rowsKey == "worktrees" { try container.encode(preferredProject, forKey: Key("preferred_project")) }
+        }
+    }
+
     /// One row of `v_inflight_work`, the shape `list_inflight_work` and `list_worktrees` share.
     package struct Worktree: Encodable, Sendable {
         package var id: String
@@ -58,6 +94,14 @@ package enum McpDocuments {
             mergedBy = record.mergedBy
             mergeCommitHash = record.mergeCommitHash
         }
+
+        // Spelled out in snake_case: converting keys at run time is slow for long lists.
+        private enum CodingKeys: String, CodingKey {
+            case id, project, worktree, path, host, status, stale
+            case uncommittedFilesCount = "uncommitted_files_count", aheadOfTrunk = "ahead_of_trunk"
+            case behindTrunk = "behind_trunk", agentId = "agent_id", lastSyncAt = "last_sync_at"
+            case mergedAt = "merged_at", mergedBy = "merged_by", mergeCommitHash = "merge_commit_hash"
+        }
     }
 
     /// `list_worktrees`: the common fields and what else a worktree row says.
@@ -106,7 +150,8 @@ package enum McpDocuments {
         }
 
         private enum CodingKeys: String, CodingKey {
-            case branch, agentLeaseExpiresAt, lastCommitHash, lastCommitMessage, changeSetSize
+            case branch, agentLeaseExpiresAt = "agent_lease_expires_at", lastCommitHash = "last_commit_hash"
+            case lastCommitMessage = "last_commit_message", changeSetSize = "change_set_size"
         }
 
         package func encode(to encoder: any Encoder) throws {
@@ -128,6 +173,8 @@ package enum McpDocuments {
         @NullWhenAbsent package var written: Bool?
         /// Why it was not written (this role may not update git state, say).
         @NullWhenAbsent package var writeError: String?
+
+        private enum CodingKeys: String, CodingKey { case worktree, refreshed, written, writeError = "write_error" }
     }
 
     /// `find_overlaps`: another worktree changing the same path.
@@ -139,12 +186,16 @@ package enum McpDocuments {
         package var path: String
         /// true / false from the merge of the two working states; null when not merged here.
         @NullWhenAbsent package var conflict: Bool?
+
+        private enum CodingKeys: String, CodingKey { case worktreeId = "worktree_id", worktree, project, host, path, conflict }
     }
 
     package struct Claim: Encodable, Sendable {
         package var claimed: Bool
         @NullWhenAbsent package var agentId: String?
         @NullWhenAbsent package var expiresAt: Date?
+
+        private enum CodingKeys: String, CodingKey { case claimed, agentId = "agent_id", expiresAt = "expires_at" }
     }
 
     package struct Stats: Encodable, Sendable {
@@ -160,6 +211,14 @@ package enum McpDocuments {
         package var divergedWorktrees: Int
         package var neverSyncedWorktrees: Int
         @NullWhenAbsent package var lastSyncAt: Date?
+
+        private enum CodingKeys: String, CodingKey {
+            case projects, activeProjects = "active_projects", worktrees, activeWorktrees = "active_worktrees"
+            case worktreeTypes = "worktree_types", agentActivities = "agent_activities"
+            case uncommittedWorktrees = "uncommitted_worktrees", aheadWorktrees = "ahead_worktrees"
+            case behindWorktrees = "behind_worktrees", divergedWorktrees = "diverged_worktrees"
+            case neverSyncedWorktrees = "never_synced_worktrees", lastSyncAt = "last_sync_at"
+        }
 
         package init(_ stats: RegistryStats) {
             projects = stats.totalProjects

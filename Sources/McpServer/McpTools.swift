@@ -14,24 +14,30 @@ package struct McpTools: Sendable {
     package let hostName: String
     /// Where the details of a failed call go (standard error); the agent gets one line.
     package let logger: Logger
+    /// The server's working directory: the registered worktree it lies in names the project
+    /// the list tools show first (agents start their MCP servers in the directory they work in).
+    package let workingDirectory: String?
 
     package static let definitions: [Tool] = [
         Tool(
             name: "list_inflight_work",
-            description: "In-flight worktrees (uncommitted changes, ahead, behind or diverged): the rows of v_inflight_work.",
-            inputSchema: schema([
-                "project": .object(["type": "string", "description": "Only this project (by name)."]),
-                "host": .object(["type": "string", "description": "Only worktrees on this host."]),
-            ]),
+            description: """
+                In-flight worktrees (uncommitted changes, ahead, behind or diverged; merged with \
+                uncommitted changes), a page at a time: the preferred project's first (by default the \
+                project of the worktree this server runs in), then the most recently changed. The answer \
+                has `total` and `next_cursor` (pass it as `cursor` for the next page; null on the last).
+                """,
+            inputSchema: schema(pageProperties(statuses: inflightStatuses)),
             annotations: .init(readOnlyHint: true)),
         Tool(
             name: "list_worktrees",
-            description: "Registered worktrees with their git state, active ones unless include_inactive.",
-            inputSchema: schema([
-                "project": .object(["type": "string", "description": "Only this project (by name)."]),
-                "host": .object(["type": "string", "description": "Only worktrees on this host."]),
-                "include_inactive": .object(["type": "boolean", "description": "Also deactivated worktrees."]),
-            ]),
+            description: """
+                Registered worktrees with their git state, active ones unless include_inactive, a page \
+                at a time in the order and shape of list_inflight_work.
+                """,
+            inputSchema: schema(pageProperties(statuses: inflightStatuses + ["clean", "unknown"]).merging([
+                "include_inactive": .object(["type": "boolean", "description": "Also deactivated worktrees."])
+            ]) { first, _ in first }),
             annotations: .init(readOnlyHint: true)),
         Tool(
             name: "get_worktree_state",
@@ -49,7 +55,8 @@ package struct McpTools: Sendable {
                 with the conflict verdict of merging the two (null: on another host, not merged here).
                 """,
             inputSchema: schema(worktreeReference.merging([
-                "file": .object(["type": "string", "description": "Only this path (relative to the worktree top)."])
+                "file": .object(["type": "string", "description": "Only this path (relative to the worktree top)."]),
+                "limit": limitProperty, "cursor": cursorProperty,
             ]) { first, _ in first }),
             annotations: .init(readOnlyHint: true)),
         Tool(
@@ -78,6 +85,35 @@ package struct McpTools: Sendable {
             annotations: .init(readOnlyHint: true)),
     ]
 
+    /// The statuses of `v_inflight_work`.
+    static let inflightStatuses = ["uncommitted", "diverged", "ahead", "behind", "merged"]
+    /// Rows a page holds unless `limit` says otherwise, and at most.
+    package static let defaultLimit = 50
+    package static let maximumLimit = 1000
+
+    private static let limitProperty: Value = .object([
+        "type": "integer", "minimum": 1, "maximum": .int(maximumLimit),
+        "description": .string("Rows in this page (default \(defaultLimit))."),
+    ])
+    private static let cursorProperty: Value = .object([
+        "type": "string", "description": "The next_cursor of the previous page; omit for the first page.",
+    ])
+
+    private static func pageProperties(statuses: [String]) -> [String: Value] {
+        [
+            "project": .object(["type": "string", "description": "Only this project (by name)."]),
+            "host": .object(["type": "string", "description": "Only worktrees on this host."]),
+            "status": .object([
+                "type": "string", "enum": .array(statuses.map { .string($0) }), "description": "Only this status.",
+            ]),
+            "prefer_project": .object([
+                "type": "string",
+                "description": "List this project's worktrees first (default: the project of the worktree the server runs in).",
+            ]),
+            "limit": limitProperty, "cursor": cursorProperty,
+        ]
+    }
+
     private static let worktreeReference: [String: Value] = [
         "path": .object(["type": "string", "description": "The worktree's directory (give this or worktree_id)."]),
         "worktree_id": .object(["type": "string", "format": "uuid", "description": "The worktree's id."]),
@@ -89,14 +125,15 @@ package struct McpTools: Sendable {
         return .object(schema)
     }
 
-    /// Answers one call: its JSON document as text and as structured content, or a tool
-    /// error with one line (``McpFailure``: no SQL, no connection target).
+    /// Answers one call: its JSON document once, as text content, or a tool error with one
+    /// line (``McpFailure``: no SQL, no connection target). No structured content: the tools
+    /// declare no output schema, so MCP does not ask for it, and sending both would put the
+    /// document on the wire twice (docs/mcp.md).
     package func call(_ name: String, arguments: [String: Value]?) async -> CallTool.Result {
         let arguments = McpArguments(tool: name, values: arguments ?? [:])
         do {
             let json = try await answer(name, arguments)
-            let structured = try? JSONDecoder().decode(Value.self, from: Data(json.utf8))
-            return CallTool.Result(content: [.text(text: json, annotations: nil, _meta: nil)], structuredContent: structured, isError: false)
+            return CallTool.Result(content: [.text(text: json, annotations: nil, _meta: nil)], isError: false)
         } catch {
             let text = McpFailure.text(for: error, tool: name, logger: logger)
             return CallTool.Result(content: [.text(text: text, annotations: nil, _meta: nil)], isError: true)
@@ -113,21 +150,8 @@ package struct McpTools: Sendable {
             throw McpToolError("\(name): unknown argument \(McpArguments.echoed(unexpected))")
         }
         switch name {
-        case "list_inflight_work":
-            let project = try arguments.string("project")
-            let host = try arguments.string("host")
-            let rows = try await worker.run { registry in
-                try registry.inflightWork(projectName: project).filter { host == nil || $0.host == host }
-            }
-            return JSONOutput.render(["worktrees": rows.map(McpDocuments.Worktree.init)])
-        case "list_worktrees":
-            let project = try arguments.string("project")
-            let host = try arguments.string("host")
-            let inactive = try arguments.bool("include_inactive") ?? false
-            let rows = try await worker.run { registry in
-                try registry.worktreeRecords(project: project, host: host, includeInactive: inactive)
-            }
-            return JSONOutput.render(["worktrees": rows.map(McpDocuments.ListedWorktree.init)])
+        case "list_inflight_work", "list_worktrees":
+            return try await listPage(name, arguments)
         case "get_worktree_state":
             let reference = try arguments.worktreeReference()
             let refresh = try arguments.bool("refresh") ?? false
@@ -136,21 +160,9 @@ package struct McpTools: Sendable {
             let result = try await worker.run { registry in
                 try Self.state(reference, refresh: refresh, hostName: hostName, registry: registry, logger: logger)
             }
-            return JSONOutput.render(result)
+            return McpDocuments.render(result)
         case "find_overlaps":
-            let reference = try arguments.worktreeReference()
-            let file = try arguments.string("file")
-            let overlaps = try await worker.run { registry in
-                let record = try Self.resolve(reference, tool: name, registry: registry)
-                return try registry.overlaps(worktree: record.id, paths: file.map { [$0] }).map { row in
-                    let otherIsB = row.worktreeA == record.id
-                    return McpDocuments.Overlap(
-                        worktreeId: otherIsB ? row.worktreeB : row.worktreeA, worktree: otherIsB ? row.nameB : row.nameA,
-                        project: row.project, host: otherIsB ? row.hostB : row.hostA, path: row.path,
-                        conflict: row.conflict)
-                }
-            }
-            return JSONOutput.render(["overlaps": overlaps])
+            return try await overlapPage(arguments)
         case "claim_worktree":
             let reference = try arguments.worktreeReference()
             let agent = try arguments.requiredString("agent_id")
@@ -162,7 +174,7 @@ package struct McpTools: Sendable {
                 }
                 return outcome
             }
-            return JSONOutput.render(McpDocuments.Claim(claimed: outcome.claimed, agentId: outcome.holder, expiresAt: outcome.expiresAt))
+            return McpDocuments.render(McpDocuments.Claim(claimed: outcome.claimed, agentId: outcome.holder, expiresAt: outcome.expiresAt))
         case "release_worktree":
             let reference = try arguments.worktreeReference()
             let agent = try arguments.requiredString("agent_id")
@@ -170,10 +182,10 @@ package struct McpTools: Sendable {
                 let record = try Self.resolve(reference, tool: name, registry: registry)
                 return try registry.release(record.id, agent: agent) ?? false
             }
-            return JSONOutput.render(["released": released])
+            return McpDocuments.render(["released": released])
         default:  // registry_stats
             let stats = try await worker.run { registry in try registry.stats() }
-            return JSONOutput.render(McpDocuments.Stats(stats))
+            return McpDocuments.render(McpDocuments.Stats(stats))
         }
     }
 
@@ -244,9 +256,13 @@ package struct McpTools: Sendable {
         return McpDocuments.StateResult(worktree: .init(record), refreshed: true, written: written, writeError: writeError)
     }
 
-    package init(worker: RegistryWorker, hostName: String, logger: Logger) {
+    package init(
+        worker: RegistryWorker, hostName: String, logger: Logger,
+        workingDirectory: String? = FileManager.default.currentDirectoryPath
+    ) {
         self.worker = worker
         self.hostName = hostName
         self.logger = logger
+        self.workingDirectory = workingDirectory
     }
 }

@@ -67,7 +67,8 @@ struct McpTests {
         func document(_ label: String) throws -> [String: Any] {
             let call = try #require(calls[label], "\(label)")
             #expect(call["is_error"] as? Bool == false, "\(label): \(call["text"] ?? "")")
-            #expect(call["structured"] is [String: Any], "\(label): structured content")
+            // The document once, as text: no structured content (no tool declares an output schema).
+            #expect(call["structured"] == nil || call["structured"] is NSNull, "\(label): no structured content")
             return try #require(call["document"] as? [String: Any], "\(label)")
         }
 
@@ -96,6 +97,10 @@ struct McpTests {
                 "behind_trunk", "agent_id", "last_sync_at", "stale", "merged_at", "merged_by", "merge_commit_hash",
             ])
         }
+        let page = try document("list_inflight_work")
+        #expect(page["total"] as? Int == inflight.count && page["next_cursor"] is NSNull)
+        #expect(page["preferred_project"] is NSNull, "the server runs outside every worktree")
+        #expect(Set(page.keys) == ["worktrees", "total", "next_cursor", "preferred_project"])
         #expect((try document("list_inflight_work_project")["worktrees"] as? [Any])?.count == inflight.count)
         let all = try #require(try document("list_worktrees")["worktrees"] as? [[String: Any]])
         #expect(all.count == 5)
@@ -122,7 +127,9 @@ struct McpTests {
         #expect((refreshed["worktree"] as? [String: Any])?["uncommitted_files_count"] as? Int == 2)
 
         // find_overlaps: b changes README.md too, and merging conflicts.
-        let overlaps = try #require(try document("find_overlaps")["overlaps"] as? [[String: Any]])
+        let overlapPage = try document("find_overlaps")
+        let overlaps = try #require(overlapPage["overlaps"] as? [[String: Any]])
+        #expect(overlapPage["total"] as? Int == overlaps.count && overlapPage["next_cursor"] is NSNull)
         #expect(overlaps.contains { $0["worktree_id"] as? String == setup.ids["b"] && $0["path"] as? String == "README.md" && $0["conflict"] as? Bool == true })
         #expect((try document("find_overlaps_file")["overlaps"] as? [[String: Any]])?.allSatisfy { $0["path"] as? String == "README.md" } == true)
 
