@@ -58,16 +58,13 @@ extension Registry {
     public func inflightPage(_ query: WorktreePageQuery) throws -> WorktreePage<InflightWorktree> {
         let result = try connection.execute(
             Self.pageStatement(
-                columns: Self.inflightColumns,
-                from: """
-                    (SELECT v.*, w.updated_at AS page_changed_at, v.worktree_id AS page_id, v.project_name AS page_project
-                     FROM v_inflight_work v JOIN worktrees w ON w.id = v.worktree_id) s
+                scope: """
+                    s.page_active AND (s.page_status NOT IN ('clean', 'merged')
+                        OR (s.page_status = 'merged' AND s.page_files > 0))
+                      AND ($3::text IS NULL OR s.page_status = $3::text)
                     """,
-                filters: """
-                    ($1::text IS NULL OR s.project_name = $1)
-                      AND ($2::text IS NULL OR s.host = $2)
-                      AND ($3::text IS NULL OR s.status = $3)
-                    """),
+                columns: Self.inflightColumns,
+                rows: "v_inflight_work v ON v.worktree_id = page.page_id"),
             Self.pageBinds(query))
         return try Self.page(result, columnCount: 18, query: query) { try Self.inflightRow(result, row: $0, first: 1) }
     }
@@ -76,19 +73,14 @@ extension Registry {
     public func worktreeRecordPage(_ query: WorktreePageQuery) throws -> WorktreePage<WorktreeRecord> {
         let result = try connection.execute(
             Self.pageStatement(
-                columns: Self.recordColumnNames,
-                from: """
-                    (SELECT \(Self.recordColumns), d.updated_at AS page_changed_at, d.id AS page_id,
-                            d.project_name AS page_project
-                     FROM v_worktrees_detail d
-                     JOIN worktrees w ON w.id = d.id
-                     LEFT JOIN worktree_change_sets c ON c.worktree_id = d.id
-                     WHERE $4 OR d.active) s
+                scope: """
+                    ($4::boolean OR s.page_active)
+                      AND ($3::text IS NULL OR coalesce(s.page_status, 'unknown') = $3::text)
                     """,
-                filters: """
-                    ($1::text IS NULL OR s.project_name = $1)
-                      AND ($2::text IS NULL OR s.host_name = $2)
-                      AND ($3::text IS NULL OR coalesce(s.status, 'unknown') = $3)
+                columns: Self.recordColumns,
+                rows: """
+                    (v_worktrees_detail d JOIN worktrees w ON w.id = d.id
+                     LEFT JOIN worktree_change_sets c ON c.worktree_id = d.id) ON d.id = page.page_id
                     """),
             Self.pageBinds(query, includeInactive: query.includeInactive))
         return try Self.page(result, columnCount: 24, query: query) { try Self.record(result, row: $0, first: 1) }
@@ -121,38 +113,60 @@ extension Registry {
         ]
     }
 
-    /// The page statement over `from` (a subquery `s` with page_changed_at, page_id and
-    /// page_project besides the row's columns): column 0 the total, then `columns` (named as
-    /// in `s`), then the sort key. One row of NULLs but the total when the page is empty.
-    /// Static text only: the filters and the key are bind parameters.
-    private static func pageStatement(columns: String, from: String, filters: String) -> String {
+    /// The page statement: the keys of the rows in `scope` (filtered by $1 project and $2
+    /// host), their count, the page after the key $6–$8, and for the page's keys only the
+    /// `columns` of the view joined by `rows`. Column 0 is the total, then `columns`, then the
+    /// sort key; one row of NULLs but the total when the page is empty.
+    ///
+    /// The keys are read from the tables, not the views: the views' status functions carry a
+    /// pinned search_path (migration 008), which keeps PostgreSQL from inlining them, and
+    /// calling them for each of 5,000 rows costs hundreds of milliseconds. `pageStatus` spells
+    /// out the same status; McpPagingRegistryTests checks that it agrees with the views.
+    /// Static text only: every value is a bind parameter.
+    private static func pageStatement(scope: String, columns: String, rows: String) -> String {
         """
-        WITH f AS (
-            SELECT s.*,
-                   CASE WHEN $5::text IS NOT NULL AND s.page_project = $5::text THEN 0 ELSE 1 END AS page_rank,
-                   (extract(epoch FROM s.page_changed_at) * 1000000)::bigint AS page_changed
-            FROM \(from)
-            WHERE \(filters)
-        )
-        SELECT t.total, \(columns),
-               p.page_rank, p.page_changed, p.page_id
-        FROM (SELECT count(*) FROM f) AS t(total)
-        LEFT JOIN LATERAL (
-            SELECT * FROM f
-            WHERE $6::integer IS NULL OR f.page_rank > $6::integer
-               OR (f.page_rank = $6::integer AND (f.page_changed < $7::bigint
-                   OR (f.page_changed = $7::bigint AND f.page_id > $8::uuid)))
-            ORDER BY f.page_rank, f.page_changed DESC, f.page_id
+        WITH k AS (
+            SELECT s.page_id, s.page_rank, s.page_changed
+            FROM (
+                SELECT w.id AS page_id, w.active AS page_active, w.uncommitted_files_count AS page_files,
+                       \(pageStatus) AS page_status, p.name AS page_project, h.name AS page_host,
+                       CASE WHEN $5::text IS NOT NULL AND p.name = $5::text THEN 0 ELSE 1 END AS page_rank,
+                       (extract(epoch FROM w.updated_at) * 1000000)::bigint AS page_changed
+                FROM worktrees w
+                JOIN projects p ON p.id = w.project_id
+                LEFT JOIN hosts h ON h.id = w.host_id
+            ) s
+            WHERE \(scope)
+              AND ($1::text IS NULL OR s.page_project = $1::text)
+              AND ($2::text IS NULL OR s.page_host = $2::text)
+        ),
+        page AS (
+            SELECT * FROM k
+            WHERE $6::integer IS NULL OR k.page_rank > $6::integer
+               OR (k.page_rank = $6::integer AND (k.page_changed < $7::bigint
+                   OR (k.page_changed = $7::bigint AND k.page_id > $8::uuid)))
+            ORDER BY k.page_rank, k.page_changed DESC, k.page_id
             LIMIT $9::integer
-        ) p ON true
-        ORDER BY p.page_rank, p.page_changed DESC, p.page_id
+        )
+        SELECT t.total, \(columns), page.page_rank, page.page_changed, page.page_id
+        FROM (SELECT count(*) FROM k) AS t(total)
+        LEFT JOIN (page JOIN \(rows)) ON true
+        ORDER BY page.page_rank, page.page_changed DESC, page.page_id
         """
     }
 
-    /// ``recordColumns`` as the page subquery names them (without the table aliases).
-    private static let recordColumnNames = recordColumns.split(separator: ",")
-        .map { column in String(column.split(separator: ".").last!).trimmingCharacters(in: .whitespacesAndNewlines) }
-        .joined(separator: ", ")
+    /// `imi_worktree_lifecycle_status()` of migration 010 over `worktrees w`, inline.
+    static let pageStatus = """
+        CASE
+            WHEN w.merged_at IS NOT NULL THEN 'merged'
+            WHEN w.has_uncommitted_changes IS NULL AND w.ahead_of_trunk IS NULL AND w.behind_trunk IS NULL THEN NULL
+            WHEN w.has_uncommitted_changes THEN 'uncommitted'
+            WHEN coalesce(w.ahead_of_trunk, 0) > 0 AND coalesce(w.behind_trunk, 0) > 0 THEN 'diverged'
+            WHEN coalesce(w.ahead_of_trunk, 0) > 0 THEN 'ahead'
+            WHEN coalesce(w.behind_trunk, 0) > 0 THEN 'behind'
+            ELSE 'clean'
+        END
+        """
 
     /// Rows 1…`columnCount` of each result row decoded by `row`, the total from column 0, and
     /// the next page's key when one more row than the limit came back.

@@ -104,4 +104,29 @@ struct McpPagingRegistryTests {
         let inflight = Set(try registry.inflightWork().map(\.worktreeID))
         #expect(inflight.subtracting(changed).isSubset(of: Set(ids)), "every row that did not move is listed")
     }
+
+    @Test("the pages' own status and in-flight test agree with the views for every git state")
+    func statusAgreesWithTheViews() throws {
+        // Every combination of merged, uncommitted (unknown, yes, no), ahead and behind
+        // (unknown, 0, 2), files (0, 1): 108 rows in project p1.
+        try seeder.connection.executeScript(StaticScript("""
+            INSERT INTO worktrees (project_id, type_id, name, branch_name, path, merged_at, has_uncommitted_changes,
+                                   ahead_of_trunk, behind_trunk, uncommitted_files_count)
+            SELECT (SELECT id FROM projects WHERE name = 'p1'), 1, 'combo-' || row_number() OVER (), 'combo',
+                   '/combo/' || row_number() OVER (), m, u, a, b, f
+            FROM unnest(ARRAY[NULL, now()]) m, unnest(ARRAY[NULL, true, false]) u, unnest(ARRAY[NULL, 0, 2]) a,
+                 unnest(ARRAY[NULL, 0, 2]) b, unnest(ARRAY[0, 1]) f;
+            """))
+        let view = Set(try registry.inflightWork().map(\.worktreeID))
+        let paged = try registry.inflightPage(WorktreePageQuery(limit: 1000))
+        #expect(Set(paged.rows.map(\.worktreeID)) == view && paged.total == view.count)
+        let statuses = try seeder.connection.execute("SELECT DISTINCT coalesce(status, 'unknown') FROM v_worktrees_detail")
+        for status in try (0..<statuses.count).map({ try statuses.decode($0, 0) as String }) {
+            let expected = try seeder.connection.execute(
+                "SELECT count(*) FROM v_worktrees_detail WHERE active AND coalesce(status, 'unknown') = $1", [status])
+            let page = try registry.worktreeRecordPage(WorktreePageQuery(status: status, limit: 1000))
+            #expect(page.total == (try expected.decode(0, 0) as Int), "\(status)")
+            #expect(page.rows.allSatisfy { ($0.status ?? "unknown") == status }, "\(status)")
+        }
+    }
 }
