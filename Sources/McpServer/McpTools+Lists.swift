@@ -100,12 +100,10 @@ extension McpTools {
         let after = parsedAfter
         let (overlaps, total) = try await worker.run { registry in
             let record = try Self.resolve(reference, tool: tool, registry: registry)
-            let all = try registry.overlaps(worktree: record.id, paths: file.map { [$0] }).map { row in
-                let otherIsB = row.worktreeA == record.id
-                return McpDocuments.Overlap(
-                    worktreeId: otherIsB ? row.worktreeB : row.worktreeA, worktree: otherIsB ? row.nameB : row.nameA,
-                    project: row.project, host: otherIsB ? row.hostB : row.hostA, path: row.path,
-                    conflict: row.conflict)
+            let all = try registry.overlaps(of: record.id, paths: file.map { [$0] }).map { row in
+                McpDocuments.Overlap(
+                    worktreeId: row.otherID, worktree: row.otherName, project: row.project, host: row.otherHost,
+                    path: row.path, conflict: row.conflict)
             }.sorted { ($0.worktree, $0.worktreeId, $0.path) < ($1.worktree, $1.worktreeId, $1.path) }
             guard let after else { return (all, all.count) }
             let start = all.firstIndex { ($0.worktree, $0.worktreeId, $0.path) > (after[0], after[1], after[2]) } ?? all.count

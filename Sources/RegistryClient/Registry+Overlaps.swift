@@ -268,3 +268,39 @@ extension Registry {
         }
     }
 }
+
+/// A path one worktree changes that another one changes too, seen from the first.
+public struct OverlapWithOther: Sendable, Equatable {
+    public var project: String
+    public var otherID: String
+    public var otherName: String
+    public var otherHost: String?
+    public var path: String
+    /// Whether merging the two working states conflicts on `path`; `nil` across hosts.
+    public var conflict: Bool?
+}
+
+extension Registry {
+    /// The overlaps of one worktree (of only `paths`, given), from `v_worktree_overlaps`, with
+    /// only what an agent is told about the other worktree: fewer joins than ``overlaps(project:worktree:paths:)``,
+    /// whose planning alone takes longer than the query (the MCP tool `find_overlaps`).
+    public func overlaps(of worktree: String, paths: [String]? = nil) throws -> [OverlapWithOther] {
+        let result = try connection.execute(
+            """
+            SELECT p.name, w.id, w.name, h.name, o.path, o.conflict
+            FROM v_worktree_overlaps o
+            JOIN projects p ON p.id = o.project_id
+            JOIN worktrees w ON w.id = CASE WHEN o.worktree_id_a = $1::uuid THEN o.worktree_id_b ELSE o.worktree_id_a END
+            LEFT JOIN hosts h ON h.id = w.host_id
+            WHERE (o.worktree_id_a = $1::uuid OR o.worktree_id_b = $1::uuid)
+              AND ($2::text[] IS NULL OR o.path = ANY($2::text[])
+                   OR (right(o.path, 1) = '/' AND EXISTS (SELECT 1 FROM unnest($2::text[]) q WHERE starts_with(q, o.path))))
+            """, [worktree, paths])
+        return try (0..<result.count).map { row in
+            OverlapWithOther(
+                project: try result.decode(row, 0), otherID: try result.decode(row, 1), otherName: try result.decode(row, 2),
+                otherHost: try result.decode(row, 3, as: String?.self), path: try result.decode(row, 4),
+                conflict: try result.decode(row, 5, as: Bool?.self))
+        }
+    }
+}
