@@ -25,7 +25,19 @@ struct McpPagingTests {
             SELECT p.id, 1, 'own', 'feat/own', $1, h.id, true, 1, 0, 0, timestamptz '2000-01-01'
             FROM projects p, hosts h WHERE p.name = 'p3' AND h.name = 'here'
             """, [own.deletingLastPathComponent().path])
+        // Every p1 worktree changes a.c and b.c: w3 overlaps each other p1 worktree on both.
+        try registry.seeder.connection.executeScript(StaticScript("""
+            INSERT INTO worktree_change_sets (worktree_id, working_tree, path_count)
+            SELECT w.id, md5(w.name), 2 FROM worktrees w JOIN projects p ON p.id = w.project_id WHERE p.name = 'p1';
+            INSERT INTO worktree_changes (worktree_id, path, kind)
+            SELECT w.id, f, 'modified' FROM worktrees w JOIN projects p ON p.id = w.project_id, unnest(ARRAY['a.c', 'b.c']) f
+            WHERE p.name = 'p1';
+            """))
+        let ids = try registry.seeder.connection.execute("SELECT id FROM worktrees WHERE name IN ('w3', 'w6') ORDER BY name")
+        let p1Count = try registry.seeder.connection.execute(
+            "SELECT count(*) FROM worktrees w JOIN projects p ON p.id = w.project_id WHERE p.name = 'p1'").decode(0, 0) as Int
         let scenario: [String: Any] = [
+            "overlap_id": try ids.decode(0, 0) as String, "other_id": try ids.decode(1, 0) as String,
             "binary": try imiSyncBinary().path,
             "arguments": [
                 "mcp", "--database-url", registry.seeder.connection.settings.conninfo, "--config", "/dev/null",
@@ -82,6 +94,12 @@ struct McpPagingTests {
         let preferred = (filtered["prefer"]?["pages"] as? [[String: Any]] ?? []).flatMap { $0["projects"] as? [String] ?? [] }
         #expect(preferred.prefix(16).allSatisfy { $0 == "p1" } && preferred.first == "p1", "\(preferred)")
 
+        let overlaps = try #require(report["overlaps_by_5"] as? [String: Any])
+        let pairs = (overlaps["rows"] as? [[String]] ?? []).map { $0.joined(separator: " ") }
+        #expect(pairs.count == (p1Count - 1) * 2 && Set(pairs).count == pairs.count, "\(pairs)")
+        #expect((overlaps["totals"] as? [Int] ?? []).allSatisfy { $0 == (p1Count - 1) * 2 })
+        let elsewhere = report["overlap_cursor_elsewhere"] as? [String: Any]
+        #expect(elsewhere?["is_error"] as? Bool == true && (elsewhere?["text"] as? String)?.contains("another worktree") == true)
         #expect((report["cursor_same_filters"] as? [String: Any])?["is_error"] as? Bool == false)
         #expect(((report["limit_max"] as? [String: Any])?["worktrees"] as? [Any])?.count == 49)
         let bad = try #require(report["bad"] as? [String: [String: Any]])

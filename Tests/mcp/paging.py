@@ -71,6 +71,24 @@ async def main():
             }
             report["bad"] = {label: outcome(await session.call_tool(tool, arguments))
                              for label, (tool, arguments) in bad.items()}
+            # find_overlaps by 5: every (worktree, path) once.
+            overlaps, pages, cursor = [], [], None
+            while len(pages) < 50:
+                arguments = {"worktree_id": scenario["overlap_id"], "limit": 5}
+                page = outcome(await session.call_tool(
+                    "find_overlaps", dict(arguments, **({"cursor": cursor} if cursor else {}))))
+                if page["is_error"]:
+                    overlaps.append(page["text"])
+                    break
+                overlaps += [[row["worktree_id"], row["path"]] for row in page["document"]["overlaps"]]
+                pages.append(page["document"]["total"])
+                cursor = page["document"]["next_cursor"]
+                if cursor is None:
+                    break
+                report["overlap_cursor"] = cursor
+            report["overlaps_by_5"] = {"rows": overlaps, "totals": pages}
+            report["overlap_cursor_elsewhere"] = outcome(await session.call_tool(
+                "find_overlaps", {"worktree_id": scenario["other_id"], "cursor": report["overlap_cursor"]}))
             report["limit_max"] = outcome(await session.call_tool("list_inflight_work", {"limit": 1000}))["document"]
     print(json.dumps(report))
 
