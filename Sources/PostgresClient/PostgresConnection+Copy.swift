@@ -52,6 +52,35 @@ extension PostgresConnection {
         if let result = try? collectResults(until: ReplyDeadline(timeouts.reply), doing: sql) { PQclear(result) }
     }
 
+    /// Queues `bytes` and sends what the socket takes now, without waiting for the rest: the
+    /// caller goes on building the next chunk while the server reads this one, and
+    /// ``sendQueuedCopyData()`` tops the socket up meanwhile. The previous chunk's rest is
+    /// sent in full first, so at most one chunk waits in libpq (each wait under the reply
+    /// deadline). Waiting for every chunk instead made building and loading take turns.
+    fileprivate func queueCopyData(_ bytes: UnsafeRawBufferPointer) throws {
+        guard bytes.count > 0 else { return }
+        try flushOutput(until: ReplyDeadline(timeouts.reply), doing: "COPY")
+        while true {
+            let status = PQputCopyData(
+                connection, bytes.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(bytes.count))
+            guard status >= 0 else { throw copyFailure() }
+            if status == 1 { break }
+            try flushOutput(until: ReplyDeadline(timeouts.reply), doing: "COPY")
+        }
+        try sendQueuedCopyData()
+    }
+
+    /// Sends what the socket takes now of the queued COPY data; never waits.
+    fileprivate func sendQueuedCopyData() throws {
+        guard PQflush(connection) >= 0 else { throw copyFailure() }
+    }
+
+    private func copyFailure() -> PostgresError {
+        PostgresError(
+            .connection,
+            "COPY to \(settings.redactedDescription) failed: " + String(cString: PQerrorMessage(connection)).singleLine)
+    }
+
     /// Queues `bytes` and sends them; the socket's backpressure holds memory at the writer's
     /// buffer, each wait under the reply deadline.
     fileprivate func putCopyData(_ bytes: UnsafeRawBufferPointer) throws {
@@ -78,10 +107,15 @@ extension PostgresConnection {
 /// bytes or invalid UTF-8: ``appendText(_:)`` replaces them and reports that it did.
 public final class CopyInWriter {
     private let connection: PostgresConnection
-    private let capacity = 1 << 20
+    private let capacity = 1 << 18
     private let buffer: UnsafeMutablePointer<UInt8>
     private var count = 0
     private var columnInRow = 0
+    /// `count` when the socket was last topped up from the chunk waiting in libpq.
+    private var toppedUpAt = 0
+    /// Bytes built between top-ups: small enough that the socket's own buffer (about 200 kB
+    /// on a Unix socket) does not run dry while the next chunk is built.
+    private static let topUpInterval = 1 << 15
 
     fileprivate init(connection: PostgresConnection) {
         self.connection = connection
@@ -92,14 +126,28 @@ public final class CopyInWriter {
         buffer.deallocate()
     }
 
+    /// Sends everything built so far and waits until the socket has taken it.
     public func flush() throws {
         try connection.putCopyData(UnsafeRawBufferPointer(start: buffer, count: count))
         count = 0
+        toppedUpAt = 0
+    }
+
+    /// Hands the full buffer to libpq and starts sending it; building goes on meanwhile.
+    private func handOff() throws {
+        try connection.queueCopyData(UnsafeRawBufferPointer(start: buffer, count: count))
+        count = 0
+        toppedUpAt = 0
     }
 
     @inline(__always)
     private func reserve(_ bytes: Int) throws {
-        if count + bytes > capacity { try flush() }
+        if count + bytes > capacity {
+            try handOff()
+        } else if count - toppedUpAt >= Self.topUpInterval {
+            try connection.sendQueuedCopyData()
+            toppedUpAt = count
+        }
     }
 
     @inline(__always)
@@ -177,7 +225,7 @@ public final class CopyInWriter {
     private func appendEscaped(_ bytes: UnsafeBufferPointer<UInt8>) throws {
         // Worst case every byte doubles.
         if bytes.count * 2 > capacity - count {
-            try flush()
+            try handOff()
             if bytes.count * 2 > capacity {
                 // A huge value: escape into a temporary and send it in one piece.
                 var escaped: [UInt8] = []
@@ -220,11 +268,14 @@ public final class CopyInWriter {
     /// Appends bytes as they are (binary COPY: header, lengths, field data).
     public func appendRaw(_ bytes: UnsafeRawBufferPointer) throws {
         if bytes.count > capacity - count {
-            try flush()
+            try handOff()
             if bytes.count > capacity {
                 try connection.putCopyData(bytes)
                 return
             }
+        } else if count - toppedUpAt >= Self.topUpInterval {
+            try connection.sendQueuedCopyData()
+            toppedUpAt = count
         }
         (UnsafeMutableRawPointer(buffer) + count).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
         count += bytes.count
