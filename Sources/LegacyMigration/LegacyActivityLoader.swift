@@ -130,9 +130,10 @@ struct LegacyActivityLoader {
 
             // Text columns in staging order, so the repair names them as the SQL path does.
             var bad: [String] = []
-            if let raw = row.id, UUIDKey.parse(raw) == nil, !PostgresText.isClean(raw) { bad.append("id") }
+            // A canonical UUID (not odd) is clean text; only odd ids need the check.
+            if id.odd, let raw = row.id, UUIDKey.parse(raw) == nil, !PostgresText.isClean(raw) { bad.append("id") }
             let agent = Field(row.agentID, "agent_id", &bad)
-            if let raw = row.worktreeID, UUIDKey.parse(raw) == nil, !PostgresText.isClean(raw) {
+            if worktree.odd, let raw = row.worktreeID, UUIDKey.parse(raw) == nil, !PostgresText.isClean(raw) {
                 bad.append("worktree_id")
             }
             let type = Field(row.activityType, "activity_type", &bad)
@@ -311,73 +312,5 @@ struct LegacyActivityLoader {
             FROM \(table.stagingName) s JOIN legacy_problems_agent_activities p ON p.ord = s.ord
             """)
         try connection.execute(LegacyImportSQL.quarantine(table))
-    }
-}
-
-/// Text as PostgreSQL stores it: valid UTF-8 without NUL bytes.
-enum PostgresText {
-    /// The bytes, with invalid UTF-8 replaced (U+FFFD) and NUL removed; `ok` when unchanged.
-    static func clean(_ bytes: UnsafeBufferPointer<UInt8>) -> ([UInt8], Bool) {
-        var plain = true
-        for byte in bytes where byte >= 0x80 || byte == 0 {
-            plain = false
-            break
-        }
-        if plain { return (Array(bytes), true) }
-        var ok = true
-        var out: [UInt8]
-        if let valid = String(validating: bytes, as: UTF8.self) {
-            out = Array(valid.utf8)
-        } else {
-            ok = false
-            out = Array(String(decoding: bytes, as: UTF8.self).utf8)
-        }
-        if out.contains(0) {
-            ok = false
-            out.removeAll { $0 == 0 }
-        }
-        return (out, ok)
-    }
-
-    /// Whether the bytes are valid UTF-8 without NUL (PostgreSQL takes them as they are).
-    static func isClean(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        var ascii = true
-        for byte in bytes where byte >= 0x80 || byte == 0 {
-            if byte == 0 { return false }
-            ascii = false
-            break
-        }
-        if ascii { return true }
-        guard String(validating: bytes, as: UTF8.self) != nil else { return false }
-        return !bytes.contains(0)
-    }
-
-    static func string(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
-        String(decoding: clean(bytes).0, as: UTF8.self)
-    }
-}
-
-/// A flat JSON object of strings, keys in the given order.
-enum JSONText {
-    static func object(_ pairs: [(String, String)]) -> String {
-        "{" + pairs.map { "\(quote($0.0)): \(quote($0.1))" }.joined(separator: ", ") + "}"
-    }
-
-    static func quote(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 }

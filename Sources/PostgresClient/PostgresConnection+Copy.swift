@@ -282,7 +282,21 @@ public final class CopyInWriter {
     }
 
     public func appendBigEndian<T: FixedWidthInteger>(_ value: T) throws {
-        try withUnsafeBytes(of: value.bigEndian) { try appendRaw($0) }
+        try storeBigEndian(value)
+    }
+
+    // Concrete forms: a caller in another module gets these instead of the unspecialized
+    // generic (binary COPY calls them several times per row).
+    public func appendBigEndian(_ value: Int16) throws { try storeBigEndian(value) }
+    public func appendBigEndian(_ value: Int32) throws { try storeBigEndian(value) }
+    public func appendBigEndian(_ value: Int64) throws { try storeBigEndian(value) }
+    public func appendBigEndian(_ value: UInt64) throws { try storeBigEndian(value) }
+
+    @inline(__always)
+    private func storeBigEndian<T: FixedWidthInteger>(_ value: T) throws {
+        try reserve(MemoryLayout<T>.size)
+        UnsafeMutableRawPointer(buffer + count).storeBytes(of: value.bigEndian, as: T.self)
+        count += MemoryLayout<T>.size
     }
 
     /// The 19-byte signature, flags and extension length that open a binary COPY stream.
