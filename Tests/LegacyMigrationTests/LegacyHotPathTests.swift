@@ -1,5 +1,6 @@
 import Foundation
 @testable import LegacyMigration
+import TestSupport
 import Testing
 
 /// The per-activity checks of the fast loader, pinned against plain byte-by-byte references.
@@ -54,6 +55,19 @@ struct LegacyHotPathTests {
         #expect(valid.withUnsafeBufferPointer { PostgresText.isClean($0) })
         #expect(![0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67, 0xC3].withUnsafeBufferPointer { PostgresText.isClean($0) })
         #expect(![0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, 0x00].withUnsafeBufferPointer { PostgresText.isClean($0) })
+    }
+}
+
+extension LegacyHotPathTests {
+    @Test("SQLite values read as bytes: NULL is nil; empty text and an empty blob are empty; numbers as text")
+    func sqliteBytes() throws {
+        let fixture = try LegacyFixture()
+        try fixture.run("CREATE TABLE probe (v); INSERT INTO probe VALUES (NULL), (''), (X''), (42), (1.5), ('a\tb'), (X'61FF62');")
+        let legacy = try LegacyRegistry(path: fixture.path)
+        let statement = try legacy.connection.prepare("SELECT v FROM probe ORDER BY rowid")
+        var values: [[UInt8]?] = []
+        while try statement.step() { values.append(statement.bytes(0).map { Array($0) }) }
+        #expect(values == [nil, [], [], Array("42".utf8), Array("1.5".utf8), Array("a\tb".utf8), [0x61, 0xFF, 0x62]])
     }
 }
 
