@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 internal import CLibPQ
 
 extension PostgresConnection {
@@ -7,6 +10,7 @@ extension PostgresConnection {
     public func copyIn(_ sql: String, _ body: (CopyInWriter) throws -> Void) throws -> Int {
         let started = try execute(sql)
         _ = started
+        widenUnixSendBuffer()
         let writer = CopyInWriter(connection: self)
         do {
             try body(writer)
@@ -30,6 +34,23 @@ extension PostgresConnection {
         let rows = Int(String(cString: PQcmdTuples(result))) ?? 0
         PQclear(result)
         return rows
+    }
+
+    /// A Unix socket's send buffer (about 200 kB by default) is all the slack between building
+    /// COPY data and the server reading it: a few milliseconds of either side off the CPU
+    /// starve the other. Asks for 4 MB (the kernel caps it at net.core.wmem_max); best
+    /// effort. TCP keeps its own autotuning, which a fixed size would turn off.
+    private func widenUnixSendBuffer() {
+        let socket = PQsocket(connection)
+        guard socket >= 0 else { return }
+        var address = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let named = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket, $0, &length) }
+        }
+        guard named == 0, address.ss_family == sa_family_t(AF_UNIX) else { return }
+        var size: Int32 = 4 << 20
+        _ = setsockopt(socket, SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
     }
 
     /// Ends the COPY (`failure`: aborts it with that message) and sends what is queued.
