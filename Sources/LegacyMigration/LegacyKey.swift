@@ -58,37 +58,60 @@ struct UUIDKey: Hashable {
     /// without allocating; `canonical` when the text is lowercase and hyphenated already.
     /// The one UUID parser of the legacy import.
     static func parse(_ b: UnsafeBufferPointer<UInt8>) -> (key: UUIDKey, canonical: Bool)? {
-        var start = 0
-        var end = b.count
-        if end >= 2, b[0] == 0x7B, b[end - 1] == 0x7D {
-            start = 1
-            end -= 1
+        // Fixed digit runs instead of a per-byte position test: this runs twice per activity.
+        guard var p = b.baseAddress else { return nil }
+        var length = b.count
+        var canonical = true
+        if length >= 2, p[0] == 0x7B, p[length - 1] == 0x7D {
+            p += 1
+            length -= 2
+            canonical = false
         }
-        let length = end - start
-        guard length == 32 || length == 36 else { return nil }
-        var canonical = length == 36 && start == 0
         var high: UInt64 = 0
         var low: UInt64 = 0
-        var nibbles = 0
-        for offset in 0..<length {
-            let byte = b[start + offset]
-            if length == 36, offset == 8 || offset == 13 || offset == 18 || offset == 23 {
-                guard byte == 0x2D else { return nil }
-                continue
-            }
-            let nibble: UInt64
-            switch byte {
-            case 0x30...0x39: nibble = UInt64(byte - 0x30)
-            case 0x61...0x66: nibble = UInt64(byte - 0x61 + 10)
-            case 0x41...0x46:
-                nibble = UInt64(byte - 0x41 + 10)
-                canonical = false
-            default: return nil
-            }
-            if nibbles < 16 { high = high << 4 | nibble } else { low = low << 4 | nibble }
-            nibbles += 1
+        var flags: UInt8 = 0
+        if length == 36 {
+            guard p[8] == 0x2D, p[13] == 0x2D, p[18] == 0x2D, p[23] == 0x2D else { return nil }
+            hex(p, 0, 8, &high, &flags)
+            hex(p, 9, 13, &high, &flags)
+            hex(p, 14, 18, &high, &flags)
+            hex(p, 19, 23, &low, &flags)
+            hex(p, 24, 36, &low, &flags)
+        } else if length == 32 {
+            canonical = false
+            hex(p, 0, 16, &high, &flags)
+            hex(p, 16, 32, &low, &flags)
+        } else {
+            return nil
         }
-        return (UUIDKey(high: high, low: low), canonical)
+        guard flags & Self.notHex == 0 else { return nil }
+        return (UUIDKey(high: high, low: low), canonical && flags & Self.upperCase == 0)
+    }
+
+    private static let notHex: UInt8 = 1
+    private static let upperCase: UInt8 = 2
+
+    /// Appends the hex digits `p[from..<to]` to `value`; marks a non-digit or an upper-case one.
+    @inline(__always)
+    private static func hex(
+        _ p: UnsafePointer<UInt8>, _ from: Int, _ to: Int, _ value: inout UInt64, _ flags: inout UInt8
+    ) {
+        for index in from..<to {
+            let byte = p[index]
+            let digit = byte &- 0x30
+            let letter = (byte | 0x20) &- 0x61
+            let nibble: UInt8
+            if digit < 10 {
+                nibble = digit
+            } else if letter < 6 {
+                nibble = letter &+ 10
+                if byte & 0x20 == 0 { flags |= upperCase }
+            } else {
+                nibble = 0
+                flags |= notHex
+            }
+            value = value << 4 | UInt64(nibble)
+        }
     }
 
     /// The legacy id's key as ``LegacyKey/key(_:namespace:)`` computes it.

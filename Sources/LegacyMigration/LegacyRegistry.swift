@@ -123,6 +123,15 @@ public final class LegacyRegistry {
         return counts
     }
 
+    /// Rows of `table`, counted up to `limit` only (0 for a table the file does not have):
+    /// deciding on a bulk load need not read a million-row table twice.
+    func rowCount(of table: LegacyTable, upTo limit: Int) throws -> Int {
+        guard schema[table.name] != nil else { return 0 }
+        let rows = try connection.rows(
+            "SELECT count(*) FROM (SELECT 1 FROM " + table.quotedName + " LIMIT ?1)", [String(limit)])
+        return Int(rows.first?.first.flatMap { $0 } ?? "0") ?? 0
+    }
+
     /// The SELECT for `table`: rowid, then each known column (NULL when the file lacks it).
     /// Every identifier comes from ``LegacyTable``'s own constants; the file's schema only
     /// decides whether a known column is selected or replaced by NULL.

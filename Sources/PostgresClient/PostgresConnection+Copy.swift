@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 internal import CLibPQ
 
 extension PostgresConnection {
@@ -7,6 +10,7 @@ extension PostgresConnection {
     public func copyIn(_ sql: String, _ body: (CopyInWriter) throws -> Void) throws -> Int {
         let started = try execute(sql)
         _ = started
+        widenUnixSendBuffer()
         let writer = CopyInWriter(connection: self)
         do {
             try body(writer)
@@ -32,6 +36,23 @@ extension PostgresConnection {
         return rows
     }
 
+    /// A Unix socket's send buffer (about 200 kB by default) is all the slack between building
+    /// COPY data and the server reading it: a few milliseconds of either side off the CPU
+    /// starve the other. Asks for 4 MB (the kernel caps it at net.core.wmem_max); best
+    /// effort. TCP keeps its own autotuning, which a fixed size would turn off.
+    private func widenUnixSendBuffer() {
+        let socket = PQsocket(connection)
+        guard socket >= 0 else { return }
+        var address = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let named = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket, $0, &length) }
+        }
+        guard named == 0, address.ss_family == sa_family_t(AF_UNIX) else { return }
+        var size: Int32 = 4 << 20
+        _ = setsockopt(socket, SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+    }
+
     /// Ends the COPY (`failure`: aborts it with that message) and sends what is queued.
     private func endCopy(_ sql: String, failure: String?) throws {
         while true {
@@ -50,6 +71,35 @@ extension PostgresConnection {
 
     fileprivate func drainResults(_ sql: String) {
         if let result = try? collectResults(until: ReplyDeadline(timeouts.reply), doing: sql) { PQclear(result) }
+    }
+
+    /// Queues `bytes` and sends what the socket takes now, without waiting for the rest: the
+    /// caller goes on building the next chunk while the server reads this one, and
+    /// ``sendQueuedCopyData()`` tops the socket up meanwhile. The previous chunk's rest is
+    /// sent in full first, so at most one chunk waits in libpq (each wait under the reply
+    /// deadline). Waiting for every chunk instead made building and loading take turns.
+    fileprivate func queueCopyData(_ bytes: UnsafeRawBufferPointer) throws {
+        guard bytes.count > 0 else { return }
+        try flushOutput(until: ReplyDeadline(timeouts.reply), doing: "COPY")
+        while true {
+            let status = PQputCopyData(
+                connection, bytes.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(bytes.count))
+            guard status >= 0 else { throw copyFailure() }
+            if status == 1 { break }
+            try flushOutput(until: ReplyDeadline(timeouts.reply), doing: "COPY")
+        }
+        try sendQueuedCopyData()
+    }
+
+    /// Sends what the socket takes now of the queued COPY data; never waits.
+    fileprivate func sendQueuedCopyData() throws {
+        guard PQflush(connection) >= 0 else { throw copyFailure() }
+    }
+
+    private func copyFailure() -> PostgresError {
+        PostgresError(
+            .connection,
+            "COPY to \(settings.redactedDescription) failed: " + String(cString: PQerrorMessage(connection)).singleLine)
     }
 
     /// Queues `bytes` and sends them; the socket's backpressure holds memory at the writer's
@@ -78,10 +128,15 @@ extension PostgresConnection {
 /// bytes or invalid UTF-8: ``appendText(_:)`` replaces them and reports that it did.
 public final class CopyInWriter {
     private let connection: PostgresConnection
-    private let capacity = 1 << 20
+    private let capacity = 1 << 18
     private let buffer: UnsafeMutablePointer<UInt8>
     private var count = 0
     private var columnInRow = 0
+    /// `count` when the socket was last topped up from the chunk waiting in libpq.
+    private var toppedUpAt = 0
+    /// Bytes built between top-ups: small enough that the socket's own buffer (about 200 kB
+    /// on a Unix socket) does not run dry while the next chunk is built.
+    private static let topUpInterval = 1 << 15
 
     fileprivate init(connection: PostgresConnection) {
         self.connection = connection
@@ -92,14 +147,28 @@ public final class CopyInWriter {
         buffer.deallocate()
     }
 
+    /// Sends everything built so far and waits until the socket has taken it.
     public func flush() throws {
         try connection.putCopyData(UnsafeRawBufferPointer(start: buffer, count: count))
         count = 0
+        toppedUpAt = 0
+    }
+
+    /// Hands the full buffer to libpq and starts sending it; building goes on meanwhile.
+    private func handOff() throws {
+        try connection.queueCopyData(UnsafeRawBufferPointer(start: buffer, count: count))
+        count = 0
+        toppedUpAt = 0
     }
 
     @inline(__always)
     private func reserve(_ bytes: Int) throws {
-        if count + bytes > capacity { try flush() }
+        if count + bytes > capacity {
+            try handOff()
+        } else if count - toppedUpAt >= Self.topUpInterval {
+            try connection.sendQueuedCopyData()
+            toppedUpAt = count
+        }
     }
 
     @inline(__always)
@@ -177,7 +246,7 @@ public final class CopyInWriter {
     private func appendEscaped(_ bytes: UnsafeBufferPointer<UInt8>) throws {
         // Worst case every byte doubles.
         if bytes.count * 2 > capacity - count {
-            try flush()
+            try handOff()
             if bytes.count * 2 > capacity {
                 // A huge value: escape into a temporary and send it in one piece.
                 var escaped: [UInt8] = []
@@ -220,18 +289,35 @@ public final class CopyInWriter {
     /// Appends bytes as they are (binary COPY: header, lengths, field data).
     public func appendRaw(_ bytes: UnsafeRawBufferPointer) throws {
         if bytes.count > capacity - count {
-            try flush()
+            try handOff()
             if bytes.count > capacity {
                 try connection.putCopyData(bytes)
                 return
             }
+        } else if count - toppedUpAt >= Self.topUpInterval {
+            try connection.sendQueuedCopyData()
+            toppedUpAt = count
         }
         (UnsafeMutableRawPointer(buffer) + count).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
         count += bytes.count
     }
 
     public func appendBigEndian<T: FixedWidthInteger>(_ value: T) throws {
-        try withUnsafeBytes(of: value.bigEndian) { try appendRaw($0) }
+        try storeBigEndian(value)
+    }
+
+    // Concrete forms: a caller in another module gets these instead of the unspecialized
+    // generic (binary COPY calls them several times per row).
+    public func appendBigEndian(_ value: Int16) throws { try storeBigEndian(value) }
+    public func appendBigEndian(_ value: Int32) throws { try storeBigEndian(value) }
+    public func appendBigEndian(_ value: Int64) throws { try storeBigEndian(value) }
+    public func appendBigEndian(_ value: UInt64) throws { try storeBigEndian(value) }
+
+    @inline(__always)
+    private func storeBigEndian<T: FixedWidthInteger>(_ value: T) throws {
+        try reserve(MemoryLayout<T>.size)
+        UnsafeMutableRawPointer(buffer + count).storeBytes(of: value.bigEndian, as: T.self)
+        count += MemoryLayout<T>.size
     }
 
     /// The 19-byte signature, flags and extension length that open a binary COPY stream.

@@ -179,4 +179,15 @@ struct LegacyValueTests {
     func uuid(text: String, expected: LegacyValue) {
         #expect(LegacyUUID.canonical(text) == expected)
     }
+
+    /// The bulk-load decision reads at most the threshold's rows, and agrees with the full count.
+    @Test("a bounded row count stops at its limit and equals the full count below it",
+          arguments: [(0, 10, 0), (120, 50, 50), (120, 120, 120), (120, 1_000, 120)])
+    func boundedRowCount(rows: Int, limit: Int, expected: Int) throws {
+        let fixture = try LegacyFixture()
+        if rows > 0 { try fixture.insertBulkActivities(rows) }
+        let legacy = try LegacyRegistry(path: fixture.path)
+        #expect(try legacy.rowCount(of: .agentActivities, upTo: limit) == expected)
+        #expect(try legacy.rowCounts()["agent_activities"] == rows)
+    }
 }
