@@ -90,11 +90,14 @@ package final class OverlapForecaster {
         /// The files changed since its state was last built, when only files changed (the
         /// probes were path-level); `nil`: build it afresh.
         package var changedPaths: Set<[UInt8]>? = nil
+        /// Its working directory as its probe's status read it; `nil`: scanned here.
+        package var scan: WorkdirScan? = nil
 
-        package init(worktree: RegisteredWorktree, inFlight: Bool, changedPaths: Set<[UInt8]>? = nil) {
+        package init(worktree: RegisteredWorktree, inFlight: Bool, changedPaths: Set<[UInt8]>? = nil, scan: WorkdirScan? = nil) {
             self.worktree = worktree
             self.inFlight = inFlight
             self.changedPaths = changedPaths
+            self.scan = scan
         }
     }
 
@@ -131,6 +134,8 @@ package final class OverlapForecaster {
     package func forecast(_ targets: [Target], local: [RegisteredWorktree], registry: Registry) throws -> Report {
         var report = Report()
         guard !targets.isEmpty else { return report }
+        let clock = ContinuousClock()
+        var phases: [(String, ContinuousClock.Instant)] = [("start", clock.now)]
         release(keeping: Set(local.map(\.id)))
         let byID = Dictionary(local.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         let targetIDs = Set(targets.map(\.worktree.id))
@@ -149,7 +154,10 @@ package final class OverlapForecaster {
             builds += 1
             report.statesUpdated += 1
         }
-        let scans = Self.scanAll(with: scanWorktree, targets.filter { $0.inFlight && states[$0.worktree.id] == nil }.map(\.worktree))
+        // The probes' own scans where they gave one: the working directory is walked once.
+        let toBuild = targets.filter { $0.inFlight && states[$0.worktree.id] == nil }
+        var scans = Self.scanAll(with: scanWorktree, toBuild.filter { $0.scan == nil }.map(\.worktree))
+        for target in toBuild { if let scan = target.scan { scans[target.worktree.id] = .success(scan) } }
         var updates: [ChangeSetUpdate] = []
         var stale: [StaleChangeSet] = []
         for target in targets {
@@ -164,8 +172,10 @@ package final class OverlapForecaster {
             case .failure(let error): stale.append(StaleChangeSet(worktreeID: target.worktree.id, reason: "\(error)"))
             }
         }
+        phases.append(("states", clock.now))
         report.changeSetsWritten += try writeChanged(updates, registry: registry)
         try registry.markChangeSetsStale(stale)
+        phases.append(("change_sets", clock.now))
 
         // Pairs: targets with each other, and with the partners the stored change sets name.
         var pairs = Set<[String]>()
@@ -195,6 +205,7 @@ package final class OverlapForecaster {
             if let known = storedVerdicts[a + " " + b], known.treeA == stateA.tree, known.treeB == stateB.tree { continue }
             jobs.append(MergeJob(a: a, b: b, stateA: stateA, stateB: stateB, common: common))
         }
+        phases.append(("pairs", clock.now))
         var verdicts: [PairVerdict] = []
         for (job, result) in zip(jobs, merge(jobs, scans: scans, byID: byID, scanWorktree: scanWorktree)) {
             switch result {
@@ -212,8 +223,11 @@ package final class OverlapForecaster {
         // A partner built afresh may have moved on since its change set was stored.
         report.changeSetsWritten += try writeChanged(
             partnersBuilt.compactMap { id in states[id].map { Self.update(id, $0) } }, registry: registry)
+        phases.append(("merges", clock.now))
         try registry.writeVerdicts(verdicts)
         report.verdictsWritten = verdicts.count
+        phases.append(("verdicts", clock.now))
+        logger.debug("forecast pass", metadata: Self.timings(phases))
         return report
     }
 
@@ -319,6 +333,17 @@ package final class OverlapForecaster {
             results.withLock { $0[worktree.id] = result }
         }
         return results.withLock { $0 }
+    }
+
+    /// Milliseconds per phase, for the debug log (`elapsed_ms.states` = from the previous mark).
+    package static func timings(_ phases: [(String, ContinuousClock.Instant)]) -> Logger.Metadata {
+        var metadata: Logger.Metadata = [:]
+        for (previous, phase) in zip(phases, phases.dropFirst()) {
+            let duration = phase.1 - previous.1
+            let milliseconds = Double(duration.components.attoseconds) / 1e15 + Double(duration.components.seconds) * 1000
+            metadata["elapsed_ms.\(phase.0)"] = "\(Int(milliseconds.rounded()))"
+        }
+        return metadata
     }
 
     private func writeChanged(_ updates: [ChangeSetUpdate], registry: Registry) throws -> Int {
