@@ -114,6 +114,7 @@ extension MergeSandbox {
         }
         return WorkdirScan(
             worktreePath: path, indexPath: String(cString: gitDirectory) + "index",
+            commonDirectory: GitRepository.trimmed(git_repository_commondir(worktree.handle)),
             headCommit: headCommit.map(GitRepository.hex), trunkCommit: trunkCommit.map(GitRepository.hex), edits: edits)
     }
 

@@ -58,10 +58,10 @@ package final class OverlapForecaster {
         }
     }
 
-    private var sandboxes: [String: MergeSandbox] = [:]
-    private var commonOf: [String: String] = [:]
-    private var states: [String: WorkingState] = [:]
-    private var builds = 0
+    var sandboxes: [String: MergeSandbox] = [:]
+    var commonOf: [String: String] = [:]
+    var states: [String: WorkingState] = [:]
+    var builds = 0
     /// How many times the sandboxes started afresh.
     package private(set) var resets = 0
 
@@ -158,6 +158,7 @@ package final class OverlapForecaster {
         let toBuild = targets.filter { $0.inFlight && states[$0.worktree.id] == nil }
         var scans = Self.scanAll(with: scanWorktree, toBuild.filter { $0.scan == nil }.map(\.worktree))
         for target in toBuild { if let scan = target.scan { scans[target.worktree.id] = .success(scan) } }
+        buildInParallel(scans, report: &report)
         var updates: [ChangeSetUpdate] = []
         var stale: [StaleChangeSet] = []
         for target in targets {
@@ -253,11 +254,11 @@ package final class OverlapForecaster {
     ) -> Result<WorkingState, any Error> {
         if let known = states[worktree.id] { return .success(known) }
         do {
-            let common = try commonOf[worktree.id] ?? MergeSandbox.commonDirectory(ofWorktreeAt: worktree.path)
+            let scanned = try scan?.get() ?? scanWorktree(worktree)
+            let common = scanned.commonDirectory
             commonOf[worktree.id] = common
             let sandbox = try sandboxes[common] ?? MergeSandbox(commonDirectory: common)
             sandboxes[common] = sandbox
-            let scanned = try scan?.get() ?? scanWorktree(worktree)
             let built = try sandbox.workingState(from: scanned)
             states[worktree.id] = built
             builds += 1
@@ -271,79 +272,12 @@ package final class OverlapForecaster {
         }
     }
 
-    private struct MergeJob: Sendable {
+    struct MergeJob: Sendable {
         package var a: String
         package var b: String
         package var stateA: WorkingState
         package var stateB: WorkingState
         package var common: String
-    }
-
-    /// Merges the pairs: in this forecaster's sandboxes, or for a large batch split over the
-    /// cores, each extra thread with sandboxes of its own in which it builds the states again
-    /// (from the scans: the same trees, so the same verdicts).
-    private func merge(
-        _ jobs: [MergeJob], scans: [String: Result<WorkdirScan, GitProbeError>], byID: [String: RegisteredWorktree],
-        scanWorktree: @escaping @Sendable (RegisteredWorktree) throws(GitProbeError) -> WorkdirScan
-    ) -> [Result<[[UInt8]], GitProbeError>] {
-        let cores = ProcessInfo.processInfo.activeProcessorCount
-        guard jobs.count >= 32, cores > 1 else {
-            return jobs.map { job in
-                Result { () throws(GitProbeError) in try sandboxes[job.common]!.conflictingPaths(job.stateA, job.stateB) }
-            }
-        }
-        let workers = min(cores, 4)
-        let results = Mutex<[Int: Result<[[UInt8]], GitProbeError>]>([:])
-        let own = UncheckedSandboxes(sandboxes)
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            var local: [String: MergeSandbox] = worker == 0 ? own.value : [:]
-            for index in stride(from: worker, to: jobs.count, by: workers) {
-                let job = jobs[index]
-                let result = Result { () throws(GitProbeError) -> [[UInt8]] in
-                    if local[job.common] == nil { local[job.common] = try MergeSandbox(commonDirectory: job.common) }
-                    let sandbox = local[job.common]!
-                    if worker != 0 {
-                        for id in [job.a, job.b] {
-                            guard let worktree = byID[id] else { continue }
-                            let scan: WorkdirScan
-                            if let known = scans[id] {
-                                scan = try known.get()
-                            } else {
-                                scan = try scanWorktree(worktree)
-                            }
-                            if !sandbox.holds(treeOf: scan) { _ = try sandbox.workingState(from: scan) }
-                        }
-                    }
-                    return try sandbox.conflictingPaths(job.stateA, job.stateB)
-                }
-                results.withLock { $0[index] = result }
-            }
-        }
-        return results.withLock { all in jobs.indices.map { all[$0]! } }
-    }
-
-    /// Scans the worktrees' working directories in parallel.
-    private static func scanAll(
-        with scanWorktree: @Sendable (RegisteredWorktree) throws(GitProbeError) -> WorkdirScan, _ worktrees: [RegisteredWorktree]
-    ) -> [String: Result<WorkdirScan, GitProbeError>] {
-        let results = Mutex<[String: Result<WorkdirScan, GitProbeError>]>([:])
-        DispatchQueue.concurrentPerform(iterations: worktrees.count) { index in
-            let worktree = worktrees[index]
-            let result = Result { () throws(GitProbeError) in try scanWorktree(worktree) }
-            results.withLock { $0[worktree.id] = result }
-        }
-        return results.withLock { $0 }
-    }
-
-    /// Milliseconds per phase, for the debug log (`elapsed_ms.states` = from the previous mark).
-    package static func timings(_ phases: [(String, ContinuousClock.Instant)]) -> Logger.Metadata {
-        var metadata: Logger.Metadata = [:]
-        for (previous, phase) in zip(phases, phases.dropFirst()) {
-            let duration = phase.1 - previous.1
-            let milliseconds = Double(duration.components.attoseconds) / 1e15 + Double(duration.components.seconds) * 1000
-            metadata["elapsed_ms.\(phase.0)"] = "\(Int(milliseconds.rounded()))"
-        }
-        return metadata
     }
 
     private func writeChanged(_ updates: [ChangeSetUpdate], registry: Registry) throws -> Int {
@@ -370,10 +304,4 @@ package final class OverlapForecaster {
         }
         return paths.sorted { $0.lexicographicallyPrecedes($1) }.map(PathChange.text(of:))
     }
-}
-
-/// Sandboxes handed to exactly one worker thread.
-private struct UncheckedSandboxes: @unchecked Sendable {
-    package let value: [String: MergeSandbox]
-    package init(_ value: [String: MergeSandbox]) { self.value = value }
 }
