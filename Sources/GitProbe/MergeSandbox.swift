@@ -144,6 +144,9 @@ public final class MergeSandbox {
 
         var options = git_merge_options()
         git_merge_options_init(&options, UInt32(GIT_MERGE_OPTIONS_VERSION))
+        // Resolve-undo entries are for a checkout to undo an automatic resolution; only the
+        // conflicts are read here.
+        options.flags |= GIT_MERGE_SKIP_REUC.rawValue
         var merged: OpaquePointer?
         let rc = git_merge_trees(&merged, repository, ancestor, ourTree, theirTree, &options)
         guard rc == 0, let merged else {
