@@ -47,6 +47,20 @@ public struct GitProbe: Sendable {
     public func probe(
         path: String, defaultBranch: String, remembering: Bool, openRepositories: OpenRepositories? = nil
     ) throws(GitProbeError) -> (state: WorktreeState, memory: StatusMemory?) {
+        let probed = try probe(
+            path: path, defaultBranch: defaultBranch, remembering: remembering, scanning: false,
+            openRepositories: openRepositories)
+        return (probed.state, probed.memory)
+    }
+
+    /// The state and memory as above, and with `scanning` what the forecast reads of the
+    /// working directory (``WorkdirScan``), taken from this probe's own status: the
+    /// working directory is walked once. The scan is `nil` when the status cannot give it
+    /// (see ``MergeSandbox/scan(worktreeAt:defaultBranch:scanContentLimit:)``, which then
+    /// walks it again) or a file cannot be read.
+    public func probe(
+        path: String, defaultBranch: String, remembering: Bool, scanning: Bool, openRepositories: OpenRepositories? = nil
+    ) throws(GitProbeError) -> (state: WorktreeState, memory: StatusMemory?, scan: WorkdirScan?) {
         let readAt = Date()
         // Checked first so a vanished worktree is told apart from a directory that is not one.
         guard FileManager.default.fileExists(atPath: path) else {
@@ -62,6 +76,7 @@ public struct GitProbe: Sendable {
         var lastCommitHash: String?
         var lastCommitMessage: String?
         var trunkRef: String?
+        var trunkCommit: git_oid?
         var ahead: Int?
         var behind: Int?
         if let commit = head.commit {
@@ -70,6 +85,7 @@ public struct GitProbe: Sendable {
             if let trunk = repository.firstResolving(Self.trunkCandidates(defaultBranch)) {
                 let counts = try repository.aheadBehind(local: commit, upstream: trunk.target)
                 trunkRef = trunk.name
+                trunkCommit = trunk.target
                 ahead = counts.ahead
                 behind = counts.behind
             }
@@ -95,8 +111,15 @@ public struct GitProbe: Sendable {
                 linesByPath: linesByPath, renamedPaths: count.renamedPaths, index: indexBefore,
                 settings: settings, headCommit: lastCommitHash, branch: head.branch)
         }
+        var scan: WorkdirScan?
+        if scanning, let entries = count.workdirEntries {
+            // An unborn HEAD has no trunk counts above; the scan still wants trunk's commit.
+            let trunk = trunkCommit ?? repository.firstResolving(Self.trunkCandidates(defaultBranch))?.target
+            scan = try? MergeSandbox.scan(
+                fromStatusOf: repository, entries: entries, settings: settings, headCommit: head.commit, trunkCommit: trunk)
+        }
         openRepositories?.put(repository, for: path)
-        return (state, memory)
+        return (state, memory, scan)
     }
 
     /// The state after edits of `changedPaths` (relative to the worktree top, as git names

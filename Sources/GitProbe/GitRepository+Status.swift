@@ -12,6 +12,15 @@ extension GitRepository {
         var linesByPath: [[UInt8]: Int]? = [:]
         /// Both halves of every staged rename.
         var renamedPaths: Set<[UInt8]> = []
+        /// Every entry with a worktree side (its path there and its status), for the forecast's
+        /// working state; `nil` when the pass did not see them all (submodules).
+        var workdirEntries: [(path: [UInt8], status: UInt32)]? = []
+
+        static func == (lhs: Self, rhs: Self) -> Bool {
+            lhs.lines == rhs.lines && lhs.hasStagedDeletion == rhs.hasStagedDeletion
+                && lhs.hasStagedAddition == rhs.hasStagedAddition && lhs.linesByPath == rhs.linesByPath
+                && lhs.renamedPaths == rhs.renamedPaths
+        }
     }
 
     /// Counts the lines `git status --porcelain` (v1) prints, over the whole worktree or, with
@@ -39,6 +48,9 @@ extension GitRepository {
                 count.lines += lines
                 count.noteStaged(status)
                 count.remember(entry, status: status, lines: lines)
+                if let delta = entry.pointee.index_to_workdir, let name = delta.pointee.new_file.path {
+                    count.workdirEntries?.append((PathBytes.of(name), status))
+                }
             }
         }
         return count
@@ -213,6 +225,11 @@ extension GitRepository.StatusCount {
             linesByPath = nil
         }
         renamedPaths.formUnion(part.renamedPaths)
+        if let theirs = part.workdirEntries, workdirEntries != nil {
+            workdirEntries!.append(contentsOf: theirs)
+        } else {
+            workdirEntries = nil
+        }
     }
 
     /// Records the staged halves of a possible rename.

@@ -16,7 +16,7 @@ extension GitRepository {
         pathList: git_strarray?,
         index: inout IndexLookup
     ) throws(GitProbeError) -> StatusCount {
-        var count = StatusCount(linesByPath: nil)
+        var count = StatusCount(linesByPath: nil, workdirEntries: nil)
         var changedPaths = Set<[UInt8]>()
 
         try withStatusList(settings: settings, pathList: pathList, excludingSubmodules: true) {

@@ -25,18 +25,10 @@ extension MergeSandbox {
         let worktree = try GitRepository(openingWorktreeAt: path)
         let head = try worktree.head()
         let trunk = worktree.firstResolving(GitProbe.trunkCandidates(defaultBranch))?.target
-        guard let gitDirectory = git_repository_path(worktree.handle), let workdir = git_repository_workdir(worktree.handle) else {
-            throw GitProbeError(code: .brokenRepository, path: path, operation: "git_repository_path")
-        }
-        let top = PathBytes.of(workdir)
-        try checkRuleFiles(
-            [top + Array(".gitignore".utf8), top + Array(".gitattributes".utf8),
-             PathBytes.of(git_repository_commondir(worktree.handle)) + Array("info/exclude".utf8)],
-            worktreePath: path)
+        try checkRuleFiles(of: worktree, path: path)
         var settings = worktree.statusSettings()
         settings.untrackedFiles = .all
         settings.detectsStagedRenames = false
-        let filemode = worktree.trustsExecutableBit()
         var lookup = IndexLookup(repository: worktree.handle)
         var changed: [(path: [UInt8], status: UInt32)] = []
         try worktree.withStatusList(
@@ -47,6 +39,53 @@ extension MergeSandbox {
                 changed.append((PathBytes.of(name), status))
             }
         }
+        return try reading(
+            changed, in: worktree, path: path, headCommit: head.commit, trunkCommit: trunk, scanContentLimit: scanContentLimit)
+    }
+
+    /// The scan from the worktree side of a status the probe ran already (one walk of the
+    /// working directory per worktree): the same edits ``scan(worktreeAt:defaultBranch:scanContentLimit:)``
+    /// finds, when the probe's status saw every untracked file. `nil` when it did not
+    /// (`status.showUntrackedFiles=no`, or an untracked directory shown as one entry), and
+    /// the forecast scans for itself.
+    static func scan(
+        fromStatusOf worktree: GitRepository, entries: [(path: [UInt8], status: UInt32)], settings: StatusSettings,
+        headCommit: git_oid?, trunkCommit: git_oid?, scanContentLimit: Int = 16 << 20
+    ) throws(GitProbeError) -> WorkdirScan? {
+        switch settings.untrackedFiles {
+        case .no: return nil
+        case .normal:
+            // `dir/` may stand for many files (`all` lists them one by one), or be a nested repository.
+            if entries.contains(where: { $0.path.last == UInt8(ascii: "/") }) { return nil }
+        case .all: break
+        }
+        try checkRuleFiles(of: worktree, path: worktree.path)
+        return try reading(
+            entries, in: worktree, path: worktree.path, headCommit: headCommit, trunkCommit: trunkCommit,
+            scanContentLimit: scanContentLimit)
+    }
+
+    private static func checkRuleFiles(of worktree: GitRepository, path: String) throws(GitProbeError) {
+        guard let workdir = git_repository_workdir(worktree.handle) else {
+            throw GitProbeError(code: .brokenRepository, path: path, operation: "git_repository_workdir")
+        }
+        let top = PathBytes.of(workdir)
+        try checkRuleFiles(
+            [top + Array(".gitignore".utf8), top + Array(".gitattributes".utf8),
+             PathBytes.of(git_repository_commondir(worktree.handle)) + Array("info/exclude".utf8)],
+            worktreePath: path)
+    }
+
+    /// Reads the files of the status entries `changed` (worktree side) into edits.
+    private static func reading(
+        _ changed: [(path: [UInt8], status: UInt32)], in worktree: GitRepository, path: String, headCommit: git_oid?,
+        trunkCommit: git_oid?, scanContentLimit: Int
+    ) throws(GitProbeError) -> WorkdirScan {
+        guard let gitDirectory = git_repository_path(worktree.handle), let workdir = git_repository_workdir(worktree.handle) else {
+            throw GitProbeError(code: .brokenRepository, path: path, operation: "git_repository_path")
+        }
+        let top = PathBytes.of(workdir)
+        let filemode = worktree.trustsExecutableBit()
         let relevant = GIT_STATUS_WT_NEW.rawValue | GIT_STATUS_WT_MODIFIED.rawValue | GIT_STATUS_WT_TYPECHANGE.rawValue
             | GIT_STATUS_WT_DELETED.rawValue | GIT_STATUS_CONFLICTED.rawValue
         var edits: [WorkdirScan.Edit] = []
@@ -75,7 +114,8 @@ extension MergeSandbox {
         }
         return WorkdirScan(
             worktreePath: path, indexPath: String(cString: gitDirectory) + "index",
-            headCommit: head.commit.map(GitRepository.hex), trunkCommit: trunk.map(GitRepository.hex), edits: edits)
+            commonDirectory: GitRepository.trimmed(git_repository_commondir(worktree.handle)),
+            headCommit: headCommit.map(GitRepository.hex), trunkCommit: trunkCommit.map(GitRepository.hex), edits: edits)
     }
 
     /// Rule files libgit2 reads whole (and keeps) for status: the forecast refuses a worktree

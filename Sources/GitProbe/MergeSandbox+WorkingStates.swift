@@ -23,8 +23,16 @@ extension MergeSandbox {
     /// Whether this sandbox built the working state of the scan's worktree already.
     public func holds(treeOf scan: WorkdirScan) -> Bool { built.contains(scan.worktreePath) }
 
-    /// The working state from a scan made earlier (possibly on another thread).
-    public func workingState(from scan: WorkdirScan) throws(GitProbeError) -> WorkingState {
+    /// Builds in this sandbox the tree of the scan's working state, and nothing else: what a
+    /// merge in another thread's sandbox needs of a state built elsewhere.
+    public func buildTree(from scan: WorkdirScan) throws(GitProbeError) {
+        _ = try writeTree(from: scan)
+        built.insert(scan.worktreePath)
+    }
+
+    /// The tree `git add -A` would record (written into the sandbox), and the tracked paths
+    /// whose content it cannot hold.
+    private func writeTree(from scan: WorkdirScan) throws(GitProbeError) -> (git_oid, Set<[UInt8]>) {
         let path = scan.worktreePath
         var index: OpaquePointer?
         let rc = git_index_open(&index, scan.indexPath)
@@ -65,6 +73,13 @@ extension MergeSandbox {
             throw .classified(path: path, operation: "git_index_write_tree_to (in memory)", returnCode: treeRC)
         }
 
+        return (tree, unreadable)
+    }
+
+    /// The working state from a scan made earlier (possibly on another thread).
+    public func workingState(from scan: WorkdirScan) throws(GitProbeError) -> WorkingState {
+        let path = scan.worktreePath
+        let (tree, unreadable) = try writeTree(from: scan)
         let head = scan.headCommit.flatMap(Self.oid)
         var base = head
         if let commit = head, let trunk = scan.trunkCommit.flatMap(Self.oid) {

@@ -23,7 +23,7 @@ public final class MergeSandbox {
     let odb: OpaquePointer
     /// The counting wrapper of the in-memory store (owned by `odb`).
     private let mempack: UnsafeMutablePointer<git_odb_backend>
-    let commonDirectory: String
+    public let commonDirectory: String
 
     /// A sandbox over the objects of the repository whose common git directory is
     /// `commonDirectory` (`.git` of the main clone).
@@ -130,16 +130,8 @@ public final class MergeSandbox {
     /// three-way tree merge from `merge-base(HEAD a, HEAD b)`, with rename detection.
     public func conflictingPaths(_ a: WorkingState, _ b: WorkingState) throws(GitProbeError) -> [[UInt8]] {
         var ancestor: OpaquePointer?
-        if let headA = a.headCommit.flatMap(Self.oid), let headB = b.headCommit.flatMap(Self.oid) {
-            var found = git_oid()
-            var first = headA
-            var second = headB
-            let rc = git_merge_base(&found, repository, &first, &second)
-            if rc == 0 {
-                ancestor = try treeOfCommit(found, path: a.worktreePath)
-            } else if rc != GIT_ENOTFOUND.rawValue {
-                throw .classified(path: a.worktreePath, operation: "git_merge_base", returnCode: rc)
-            }
+        if let headA = a.headCommit, let headB = b.headCommit, let base = try mergeBase(headA, headB, path: a.worktreePath) {
+            ancestor = try treeOfCommit(base, path: a.worktreePath)
         }
         defer { git_tree_free(ancestor) }
         guard let ours = Self.oid(a.tree), let theirs = Self.oid(b.tree) else {
@@ -152,6 +144,9 @@ public final class MergeSandbox {
 
         var options = git_merge_options()
         git_merge_options_init(&options, UInt32(GIT_MERGE_OPTIONS_VERSION))
+        // Resolve-undo entries are for a checkout to undo an automatic resolution; only the
+        // conflicts are read here.
+        options.flags |= GIT_MERGE_SKIP_REUC.rawValue
         var merged: OpaquePointer?
         let rc = git_merge_trees(&merged, repository, ancestor, ourTree, theirTree, &options)
         guard rc == 0, let merged else {
@@ -172,6 +167,26 @@ public final class MergeSandbox {
             }
         }
         return paths.sorted { $0.lexicographicallyPrecedes($1) }
+    }
+
+    /// Merge bases already found, by the two commits (one pair of HEADs serves many pairs of
+    /// worktrees); `.some(nil)`: the histories have no common commit.
+    private var mergeBases: [String: git_oid?] = [:]
+
+    private func mergeBase(_ first: String, _ second: String, path: String) throws(GitProbeError) -> git_oid? {
+        let key = first < second ? first + second : second + first
+        if let known = mergeBases[key] { return known }
+        guard var one = Self.oid(first), var other = Self.oid(second) else {
+            throw GitProbeError(code: .brokenRepository, path: path, operation: "parse commit id")
+        }
+        var found = git_oid()
+        let rc = git_merge_base(&found, repository, &one, &other)
+        let base: git_oid?
+        if rc == 0 { base = found } else if rc == GIT_ENOTFOUND.rawValue { base = nil } else {
+            throw .classified(path: path, operation: "git_merge_base", returnCode: rc)
+        }
+        mergeBases[key] = .some(base)
+        return base
     }
 
     // MARK: Objects

@@ -89,6 +89,8 @@ public struct WorkdirScan: Sendable {
 
     let worktreePath: String
     let indexPath: String
+    /// The common git directory of the worktree's repository: the sandbox it is built in.
+    public let commonDirectory: String
     let headCommit: String?
     let trunkCommit: String?
     let edits: [Edit]

@@ -58,10 +58,10 @@ package final class OverlapForecaster {
         }
     }
 
-    private var sandboxes: [String: MergeSandbox] = [:]
-    private var commonOf: [String: String] = [:]
-    private var states: [String: WorkingState] = [:]
-    private var builds = 0
+    var sandboxes: [String: MergeSandbox] = [:]
+    var commonOf: [String: String] = [:]
+    var states: [String: WorkingState] = [:]
+    var builds = 0
     /// How many times the sandboxes started afresh.
     package private(set) var resets = 0
 
@@ -90,11 +90,14 @@ package final class OverlapForecaster {
         /// The files changed since its state was last built, when only files changed (the
         /// probes were path-level); `nil`: build it afresh.
         package var changedPaths: Set<[UInt8]>? = nil
+        /// Its working directory as its probe's status read it; `nil`: scanned here.
+        package var scan: WorkdirScan? = nil
 
-        package init(worktree: RegisteredWorktree, inFlight: Bool, changedPaths: Set<[UInt8]>? = nil) {
+        package init(worktree: RegisteredWorktree, inFlight: Bool, changedPaths: Set<[UInt8]>? = nil, scan: WorkdirScan? = nil) {
             self.worktree = worktree
             self.inFlight = inFlight
             self.changedPaths = changedPaths
+            self.scan = scan
         }
     }
 
@@ -131,6 +134,8 @@ package final class OverlapForecaster {
     package func forecast(_ targets: [Target], local: [RegisteredWorktree], registry: Registry) throws -> Report {
         var report = Report()
         guard !targets.isEmpty else { return report }
+        let clock = ContinuousClock()
+        var phases: [(String, ContinuousClock.Instant)] = [("start", clock.now)]
         release(keeping: Set(local.map(\.id)))
         let byID = Dictionary(local.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         let targetIDs = Set(targets.map(\.worktree.id))
@@ -149,7 +154,11 @@ package final class OverlapForecaster {
             builds += 1
             report.statesUpdated += 1
         }
-        let scans = Self.scanAll(with: scanWorktree, targets.filter { $0.inFlight && states[$0.worktree.id] == nil }.map(\.worktree))
+        // The probes' own scans where they gave one: the working directory is walked once.
+        let toBuild = targets.filter { $0.inFlight && states[$0.worktree.id] == nil }
+        var scans = Self.scanAll(with: scanWorktree, toBuild.filter { $0.scan == nil }.map(\.worktree))
+        for target in toBuild { if let scan = target.scan { scans[target.worktree.id] = .success(scan) } }
+        buildInParallel(scans, report: &report)
         var updates: [ChangeSetUpdate] = []
         var stale: [StaleChangeSet] = []
         for target in targets {
@@ -164,8 +173,10 @@ package final class OverlapForecaster {
             case .failure(let error): stale.append(StaleChangeSet(worktreeID: target.worktree.id, reason: "\(error)"))
             }
         }
+        phases.append(("states", clock.now))
         report.changeSetsWritten += try writeChanged(updates, registry: registry)
         try registry.markChangeSetsStale(stale)
+        phases.append(("change_sets", clock.now))
 
         // Pairs: targets with each other, and with the partners the stored change sets name.
         var pairs = Set<[String]>()
@@ -195,6 +206,7 @@ package final class OverlapForecaster {
             if let known = storedVerdicts[a + " " + b], known.treeA == stateA.tree, known.treeB == stateB.tree { continue }
             jobs.append(MergeJob(a: a, b: b, stateA: stateA, stateB: stateB, common: common))
         }
+        phases.append(("pairs", clock.now))
         var verdicts: [PairVerdict] = []
         for (job, result) in zip(jobs, merge(jobs, scans: scans, byID: byID, scanWorktree: scanWorktree)) {
             switch result {
@@ -212,8 +224,11 @@ package final class OverlapForecaster {
         // A partner built afresh may have moved on since its change set was stored.
         report.changeSetsWritten += try writeChanged(
             partnersBuilt.compactMap { id in states[id].map { Self.update(id, $0) } }, registry: registry)
+        phases.append(("merges", clock.now))
         try registry.writeVerdicts(verdicts)
         report.verdictsWritten = verdicts.count
+        phases.append(("verdicts", clock.now))
+        logger.debug("forecast pass", metadata: Self.timings(phases))
         return report
     }
 
@@ -239,11 +254,11 @@ package final class OverlapForecaster {
     ) -> Result<WorkingState, any Error> {
         if let known = states[worktree.id] { return .success(known) }
         do {
-            let common = try commonOf[worktree.id] ?? MergeSandbox.commonDirectory(ofWorktreeAt: worktree.path)
+            let scanned = try scan?.get() ?? scanWorktree(worktree)
+            let common = scanned.commonDirectory
             commonOf[worktree.id] = common
             let sandbox = try sandboxes[common] ?? MergeSandbox(commonDirectory: common)
             sandboxes[common] = sandbox
-            let scanned = try scan?.get() ?? scanWorktree(worktree)
             let built = try sandbox.workingState(from: scanned)
             states[worktree.id] = built
             builds += 1
@@ -257,68 +272,12 @@ package final class OverlapForecaster {
         }
     }
 
-    private struct MergeJob: Sendable {
+    struct MergeJob: Sendable {
         package var a: String
         package var b: String
         package var stateA: WorkingState
         package var stateB: WorkingState
         package var common: String
-    }
-
-    /// Merges the pairs: in this forecaster's sandboxes, or for a large batch split over the
-    /// cores, each extra thread with sandboxes of its own in which it builds the states again
-    /// (from the scans: the same trees, so the same verdicts).
-    private func merge(
-        _ jobs: [MergeJob], scans: [String: Result<WorkdirScan, GitProbeError>], byID: [String: RegisteredWorktree],
-        scanWorktree: @escaping @Sendable (RegisteredWorktree) throws(GitProbeError) -> WorkdirScan
-    ) -> [Result<[[UInt8]], GitProbeError>] {
-        let cores = ProcessInfo.processInfo.activeProcessorCount
-        guard jobs.count >= 32, cores > 1 else {
-            return jobs.map { job in
-                Result { () throws(GitProbeError) in try sandboxes[job.common]!.conflictingPaths(job.stateA, job.stateB) }
-            }
-        }
-        let workers = min(cores, 4)
-        let results = Mutex<[Int: Result<[[UInt8]], GitProbeError>]>([:])
-        let own = UncheckedSandboxes(sandboxes)
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            var local: [String: MergeSandbox] = worker == 0 ? own.value : [:]
-            for index in stride(from: worker, to: jobs.count, by: workers) {
-                let job = jobs[index]
-                let result = Result { () throws(GitProbeError) -> [[UInt8]] in
-                    if local[job.common] == nil { local[job.common] = try MergeSandbox(commonDirectory: job.common) }
-                    let sandbox = local[job.common]!
-                    if worker != 0 {
-                        for id in [job.a, job.b] {
-                            guard let worktree = byID[id] else { continue }
-                            let scan: WorkdirScan
-                            if let known = scans[id] {
-                                scan = try known.get()
-                            } else {
-                                scan = try scanWorktree(worktree)
-                            }
-                            if !sandbox.holds(treeOf: scan) { _ = try sandbox.workingState(from: scan) }
-                        }
-                    }
-                    return try sandbox.conflictingPaths(job.stateA, job.stateB)
-                }
-                results.withLock { $0[index] = result }
-            }
-        }
-        return results.withLock { all in jobs.indices.map { all[$0]! } }
-    }
-
-    /// Scans the worktrees' working directories in parallel.
-    private static func scanAll(
-        with scanWorktree: @Sendable (RegisteredWorktree) throws(GitProbeError) -> WorkdirScan, _ worktrees: [RegisteredWorktree]
-    ) -> [String: Result<WorkdirScan, GitProbeError>] {
-        let results = Mutex<[String: Result<WorkdirScan, GitProbeError>]>([:])
-        DispatchQueue.concurrentPerform(iterations: worktrees.count) { index in
-            let worktree = worktrees[index]
-            let result = Result { () throws(GitProbeError) in try scanWorktree(worktree) }
-            results.withLock { $0[worktree.id] = result }
-        }
-        return results.withLock { $0 }
     }
 
     private func writeChanged(_ updates: [ChangeSetUpdate], registry: Registry) throws -> Int {
@@ -345,10 +304,4 @@ package final class OverlapForecaster {
         }
         return paths.sorted { $0.lexicographicallyPrecedes($1) }.map(PathChange.text(of:))
     }
-}
-
-/// Sandboxes handed to exactly one worker thread.
-private struct UncheckedSandboxes: @unchecked Sendable {
-    package let value: [String: MergeSandbox]
-    package init(_ value: [String: MergeSandbox]) { self.value = value }
 }

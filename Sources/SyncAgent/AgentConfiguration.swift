@@ -20,10 +20,11 @@ package struct AgentConfiguration: Equatable, Sendable {
     /// Keeping the registry's membership true (worktrees and clones added, moved, removed).
     package var membership = Membership()
     /// The overlap forecast: re-evaluated once a probed worktree has been quiet for `settle`,
-    /// or `maxDelay` after its first unevaluated probe (it costs a full status of the
-    /// worktree and of each partner, so it runs less often than probes).
-    package var forecastSettle: Duration = .milliseconds(100)
-    package var forecastMaxDelay: Duration = .milliseconds(600)
+    /// or `maxDelay` after its first unevaluated probe. The probes already settle edits into
+    /// one, and a pass after a path-level probe updates one state and merges its pairs (a few
+    /// ms), so the forecast waits little more than the probes do.
+    package var forecastSettle: Duration = .milliseconds(30)
+    package var forecastMaxDelay: Duration = .milliseconds(300)
     /// The legacy SQLite registry to follow during the dual-run period (`[database.fallback]
     /// enabled = true`); `nil` otherwise.
     package var followedLegacyRegistry: String?
@@ -59,7 +60,7 @@ package struct AgentConfiguration: Equatable, Sendable {
 
     package init(settle: Duration = .milliseconds(20), maxDelay: Duration = .milliseconds(1000), heartbeat: Duration = .seconds(300), reconcile: Duration = .seconds(1800), pollInterval: Duration = .seconds(30), missingRecheck: Duration = .seconds(2),
         reconnect: Backoff = Backoff(initial: .milliseconds(250), cap: .seconds(30)), membership: Membership = Membership(),
-        forecastSettle: Duration = .milliseconds(100), forecastMaxDelay: Duration = .milliseconds(600), followedLegacyRegistry: String? = nil) {
+        forecastSettle: Duration = .milliseconds(30), forecastMaxDelay: Duration = .milliseconds(300), followedLegacyRegistry: String? = nil) {
         self.settle = settle
         self.maxDelay = maxDelay
         self.heartbeat = heartbeat

@@ -58,7 +58,11 @@ package struct OnceSync {
         let (worktrees, adopted) = try host.worktrees(on: registry, hostID: hostID)
         logger.info(
             "probing worktrees", metadata: ["worktrees.count": "\(worktrees.count)", "adopted.count": "\(adopted)"])
+        var prober = prober
+        prober.scansForForecast = true
+        let probing = clock.now
         let outcomes = prober.probeAll(worktrees)
+        let probed = clock.now
         for outcome in outcomes {
             if let failure = outcome.failure {
                 // The report lists failures for people; the log line is for `run`'s journal.
@@ -81,9 +85,15 @@ package struct OnceSync {
             outcome.failure.map { StaleChangeSet(worktreeID: outcome.worktree.id, reason: $0.description) }
         })
         let targets = outcomes.compactMap { outcome in
-            outcome.state.map { _ in OverlapForecaster.Target(worktree: outcome.worktree, inFlight: outcome.isInFlight) }
+            outcome.state.map { _ in
+                OverlapForecaster.Target(worktree: outcome.worktree, inFlight: outcome.isInFlight, scan: outcome.scan)
+            }
         }
+        let written = clock.now
         let forecast = try OverlapForecaster(logger: logger).forecast(targets, local: worktrees, registry: registry)
+        logger.debug("once", metadata: OverlapForecaster.timings([
+            ("start", start), ("setup", probing), ("probes", probed), ("writes", written), ("forecast", clock.now),
+        ]))
         return Report(
             outcomes: outcomes, rowsWritten: write.changed.count + stamped, rowsChanged: write.changed.count,
             refused: write.refused, elapsed: clock.now - start, forecast: forecast)

@@ -16,11 +16,16 @@ package struct ProbeOutcome: Sendable {
     package var blockedOn: BlockedOpen? = nil
     /// Whether the branch is merged into trunk, with every successful probe.
     package var integration: BranchIntegration? = nil
+    /// What the forecast reads of the working directory, from this probe's status (a full
+    /// probe by a prober that ``WorktreeProber/scansForForecast``); `nil`: the forecast scans.
+    package var scan: WorkdirScan? = nil
 
     package init(
         worktree: RegisteredWorktree, result: Result<WorktreeState, GitProbeError>, remembered: RememberedStatus? = nil,
-        pathLevel: Bool = false, blockedOn: BlockedOpen? = nil, integration: BranchIntegration? = nil
+        pathLevel: Bool = false, blockedOn: BlockedOpen? = nil, integration: BranchIntegration? = nil,
+        scan: WorkdirScan? = nil
     ) {
+        self.scan = scan
         self.worktree = worktree
         self.result = result
         self.remembered = remembered

@@ -16,11 +16,16 @@ package struct WorktreeProber: Sendable {
     package var patience: Duration
     /// The merge verdicts of the worktrees probed, kept while their branch, HEAD and trunk stay.
     package var integrations: IntegrationCache
+    /// Whether a full probe also gives the forecast's ``WorkdirScan`` from its own status (the
+    /// working directory walked once for both).
+    package var scansForForecast = false
 
     package init(
         probe: GitProbe = GitProbe(), openRepositories: OpenRepositories = OpenRepositories(capacity: 4),
-        patience: Duration = .seconds(120), integrations: IntegrationCache = IntegrationCache()
+        patience: Duration = .seconds(120), integrations: IntegrationCache = IntegrationCache(),
+        scansForForecast: Bool = false
     ) {
+        self.scansForForecast = scansForForecast
         self.probe = probe
         self.openRepositories = openRepositories
         self.patience = patience
@@ -43,7 +48,7 @@ package struct WorktreeProber: Sendable {
             requests.count >= cores
             ? WorktreeProber(
                 probe: GitProbe(splitsLargeWorktrees: false), openRepositories: openRepositories, patience: patience,
-                integrations: integrations) : self
+                integrations: integrations, scansForForecast: scansForForecast) : self
         let outcomes = GuardedBatch(patience: patience).run(requests, whileWaiting: whileWaiting) { request in
             prober.probeOne(request)
         }
@@ -100,8 +105,8 @@ package struct WorktreeProber: Sendable {
         }
         openRepositories.close(worktree.path)
         do {
-            let (state, memory) = try probe.probe(
-                path: worktree.path, defaultBranch: worktree.defaultBranch, remembering: true,
+            let (state, memory, scan) = try probe.probe(
+                path: worktree.path, defaultBranch: worktree.defaultBranch, remembering: true, scanning: scansForForecast,
                 openRepositories: openRepositories)
             // The verdict is part of the state: one that cannot be decided fails the probe, so
             // the stored merge facts are kept rather than overwritten with a guess.
@@ -109,7 +114,7 @@ package struct WorktreeProber: Sendable {
                 of: worktree.id, at: worktree.path, defaultBranch: worktree.defaultBranch, probe: probe, openRepositories: openRepositories)
             return ProbeOutcome(
                 worktree: worktree, result: .success(state),
-                remembered: memory.map { RememberedStatus(state: state, memory: $0) }, integration: integration)
+                remembered: memory.map { RememberedStatus(state: state, memory: $0) }, integration: integration, scan: scan)
         } catch {
             integrations.forget(worktree.id)
             return ProbeOutcome(worktree: worktree, result: .failure(error))

@@ -83,6 +83,11 @@ struct ForecastTests {
         let stateA = try sandbox.workingState(ofWorktreeAt: a.path, defaultBranch: "main")
         let stateB = try sandbox.workingState(ofWorktreeAt: b.path, defaultBranch: "main")
         let conflicts = try sandbox.conflictingPaths(stateA, stateB)
+        // One pass: the probe's own status gives the same states.
+        for (worktree, state) in [(a, stateA), (b, stateB)] {
+            let probed = try GitProbe().probe(path: worktree.path, defaultBranch: "main", remembering: true, scanning: true)
+            #expect(try sandbox.workingState(from: try #require(probed.scan)) == state)
+        }
         #expect(try RepositorySnapshot(common: common, worktrees: [project.trunk, a, b], fixture: fixture) == before,
                 "nothing in the repository changed")
 

@@ -1,3 +1,4 @@
+import GitProbe
 import RegistryClient
 import OverlapForecast
 import WorktreeProbing
@@ -14,6 +15,9 @@ package final class ForecastStage: AgentStage {
     private var inFlight: [String: Bool] = [:]
     /// What changed in each worktree since its working state was last built.
     private var changes: [String: WorktreeChanges] = [:]
+    /// The working directory as the last full probe's status read it, while no path-level
+    /// probe came after it: the forecast builds from it instead of walking the directory again.
+    private var scans: [String: WorkdirScan] = [:]
     /// Worktrees whose probe failed, and why: their stored change sets are marked stale.
     private var unreadable: [String: String] = [:]
     private var passes = 0
@@ -30,8 +34,10 @@ package final class ForecastStage: AgentStage {
     package var nextDeadline: Duration? { context.session.isConnected ? schedule.nextDeadline : nil }
 
     /// A probe read `id`: re-evaluate it after the settle.
-    package func noteProbed(_ id: String, inFlight: Bool, changed: WorktreeChanges, at now: Duration) {
+    package func noteProbed(_ id: String, inFlight: Bool, changed: WorktreeChanges, scan: WorkdirScan? = nil, at now: Duration) {
         unreadable[id] = nil
+        // A path-level probe read edits the last scan does not have.
+        scans[id] = changed.needsFullStatus ? scan : nil
         self.inFlight[id] = inFlight
         changes[id, default: WorktreeChanges.files([])].merge(changed)
         schedule.mark(id, at: now)
@@ -41,6 +47,7 @@ package final class ForecastStage: AgentStage {
     package func noteUnreadable(_ id: String, reason: String, at now: Duration) {
         unreadable[id] = reason
         changes[id] = nil
+        scans[id] = nil
         forecaster.invalidate(id)
         schedule.mark(id, at: now)
     }
@@ -50,12 +57,13 @@ package final class ForecastStage: AgentStage {
         schedule.remove(id)
         inFlight[id] = nil
         changes[id] = nil
+        scans[id] = nil
         forecaster.invalidate(id)
     }
 
     package var keptWorktrees: Set<String> {
         Set(schedule.entries.keys).union(inFlight.keys).union(changes.keys).union(unreadable.keys)
-            .union(forecaster.keptWorktrees)
+            .union(scans.keys).union(forecaster.keptWorktrees)
     }
 
     package func report(into statistics: inout AgentStatus.Statistics) {
@@ -79,9 +87,11 @@ package final class ForecastStage: AgentStage {
         let worktrees = context.worktrees
         let targets = worktrees.registered(due).map { worktree in
             let changed = changes.removeValue(forKey: worktree.id) ?? .everything
+            let scan = scans.removeValue(forKey: worktree.id)
+            let whole = changed.needsFullStatus || changed.paths.isEmpty
             return OverlapForecaster.Target(
                 worktree: worktree, inFlight: inFlight[worktree.id] ?? false,
-                changedPaths: changed.needsFullStatus || changed.paths.isEmpty ? nil : changed.paths)
+                changedPaths: whole ? nil : changed.paths, scan: whole ? scan : nil)
         }
         guard !targets.isEmpty else { return }
         let local = worktrees.registered(Array(worktrees.worktrees.keys))

@@ -9,7 +9,7 @@ import WorktreeProbing
 package final class ProbeStage: AgentStage {
     private let context: AgentContext
     private let forecast: ForecastStage
-    private let prober = WorktreeProber()
+    private let prober = WorktreeProber(scansForForecast: true)
     /// Called while probes run: the loop keeps its watchdog there; false gives up waiting.
     private let keepAlive: () -> Bool
     package private(set) var schedule: DebounceSchedule
@@ -108,7 +108,8 @@ package final class ProbeStage: AgentStage {
         let id = outcome.worktree.id
         remembered[id] = outcome.remembered
         if outcome.state != nil, let now {
-            forecast.noteProbed(id, inFlight: outcome.isInFlight, changed: outcome.pathLevel ? changed : .everything, at: now)
+            forecast.noteProbed(
+                id, inFlight: outcome.isInFlight, changed: outcome.pathLevel ? changed : .everything, scan: outcome.scan, at: now)
         }
         if let update = outcome.update {
             _ = context.worktrees.noteProbe(id, succeeded: true)
