@@ -17,6 +17,10 @@ extension RunAgentTests {
             /// Runs `operation`, waits until its result is in the row and nothing is pending,
             /// and returns how many writes it took.
             func writes(_ what: String, _ operation: () throws -> Void, until done: @escaping () throws -> Bool) async throws -> Int {
+                // What came before has settled, so only this operation's writes are counted.
+                #expect(try await eventually("settled before \(what)") {
+                    running.statistics.dirtyWorktrees == 0 && running.statistics.pendingStates == 0
+                })
                 let before = running.statistics.rowsWritten
                 try operation()
                 #expect(try await eventually(what) {
