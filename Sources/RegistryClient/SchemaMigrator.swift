@@ -125,6 +125,7 @@ public struct SchemaMigrator {
         8: ("pinned function", "imi_current_host()"),
         9: ("column", "worktree_change_sets.stale_since"),
         10: ("function", "imi_worktree_lifecycle_status(timestamptz,boolean,integer,integer)"),
+        11: ("inlined view", "v_worktrees_detail"),
     ]
 
     /// Whether the landmark of `migration` exists (always false for a file without one).
@@ -146,6 +147,14 @@ public struct SchemaMigrator {
                 """
                 SELECT EXISTS (SELECT 1 FROM pg_proc p, unnest(p.proconfig) AS s (setting)
                                WHERE p.oid = to_regprocedure($1) AND starts_with(s.setting, 'search_path='))
+                """, [landmark.name]).decode(0, 0)
+        case "inlined view":
+            // The view computes its status itself rather than calling a function per row. A view
+            // that is gone altogether is not this migration's to report: `missingObjects` names it.
+            return try connection.execute(
+                """
+                SELECT to_regclass($1) IS NULL
+                    OR strpos(pg_get_viewdef(to_regclass($1)), 'imi_worktree_lifecycle_status') = 0
                 """, [landmark.name]).decode(0, 0)
         default:
             return try connection.execute("SELECT to_regprocedure($1) IS NOT NULL", [landmark.name]).decode(0, 0)

@@ -82,6 +82,54 @@ struct MergedLifecycleTests {
             + "last_commit_message,last_sync_at,host_id,host,stale,merged_at,merged_by,merge_commit_hash")
     }
 
+    @Test("the views' inlined status and staleness (migration 011) agree with the functions for every git state and host")
+    func inlinedStatusAgreesWithTheFunctions() throws {
+        let registry = try RegistrySeeder.freshRegistry()
+        let project = try registry.addProject("p")
+        let writer = Registry(connection: registry.connection)
+        let fresh = try writer.registerHost(named: "fresh", agentVersion: nil)
+        let silent = try writer.registerHost(named: "silent", agentVersion: nil)
+        try registry.connection.execute(
+            "UPDATE hosts SET last_seen_at = now() - interval '1 hour', heartbeat_seconds = 60 WHERE id = $1", [silent])
+        let never = try writer.registerHost(named: "never", agentVersion: nil)
+        try registry.connection.execute("UPDATE hosts SET last_seen_at = NULL WHERE id = $1", [never])
+        let hosts: [String?] = [nil, fresh, silent, never]
+        var index = 0
+        for merged in [false, true] {
+            for dirty in [nil, false, true] as [Bool?] {
+                for ahead in [nil, 0, 2] as [Int?] {
+                    for behind in [nil, 0, 3] as [Int?] {
+                        let id = try registry.addWorktree(project: project, name: "w\(index)", path: "/srv/p/w\(index)")
+                        try registry.connection.execute(
+                            """
+                            UPDATE worktrees SET has_uncommitted_changes = $2::boolean, ahead_of_trunk = $3::integer,
+                                   behind_trunk = $4::integer, merged_at = CASE WHEN $5::boolean THEN now() END,
+                                   host_id = $6::uuid
+                            WHERE id = $1
+                            """,
+                            [id, dirty.map { $0 ? "true" : "false" }, ahead.map(String.init), behind.map(String.init),
+                             merged ? "true" : "false", hosts[index % hosts.count]])
+                        index += 1
+                    }
+                }
+            }
+        }
+        let disagreements = try registry.connection.execute("""
+            SELECT d.name FROM v_worktrees_detail d JOIN worktrees w ON w.id = d.id LEFT JOIN hosts h ON h.id = w.host_id
+            WHERE d.status IS DISTINCT FROM imi_worktree_lifecycle_status(
+                      w.merged_at, w.has_uncommitted_changes, w.ahead_of_trunk, w.behind_trunk)
+               OR d.stale IS DISTINCT FROM CASE WHEN h.id IS NULL THEN NULL
+                                              ELSE imi_host_is_stale(h.last_seen_at, h.heartbeat_seconds) END
+            """)
+        let names = try disagreements.column(0, as: String.self)
+        #expect(names.isEmpty, "\(names)")
+        #expect(index == 54)
+        // Every status word and both staleness values occur, so the comparison covers them.
+        let seen = try registry.connection.execute(
+            "SELECT count(DISTINCT status), count(DISTINCT stale) FROM v_worktrees_detail")
+        #expect(try seen.decode(0, 0, as: Int.self) == 6 && seen.decode(0, 1, as: Int.self) == 2)
+    }
+
     @Test("the merge facts are written and cleared through writeChanged, counted as a change and notified")
     func mergeFactsThroughTheOneWritePath() throws {
         let registry = try RegistrySeeder.freshRegistry()
