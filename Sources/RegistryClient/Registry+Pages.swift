@@ -118,23 +118,19 @@ extension Registry {
     /// `columns` of the view joined by `rows`. Column 0 is the total, then `columns`, then the
     /// sort key; one row of NULLs but the total when the page is empty.
     ///
-    /// The keys are read from the tables, not the views: the views' status functions carry a
-    /// pinned search_path (migration 008), which keeps PostgreSQL from inlining them, and
-    /// calling them for each of 5,000 rows costs hundreds of milliseconds. `pageStatus` spells
-    /// out the same status; McpPagingRegistryTests checks that it agrees with the views.
-    /// Static text only: every value is a bind parameter.
+    /// The keys and their status come from `v_worktrees_detail`, which computes the status
+    /// inline since migration 011 (no function call per row). Static text only: every value is
+    /// a bind parameter.
     private static func pageStatement(scope: String, columns: String, rows: String) -> String {
         """
         WITH k AS (
             SELECT s.page_id, s.page_rank, s.page_changed
             FROM (
-                SELECT w.id AS page_id, w.active AS page_active, w.uncommitted_files_count AS page_files,
-                       \(pageStatus) AS page_status, p.name AS page_project, h.name AS page_host,
-                       CASE WHEN $5::text IS NOT NULL AND p.name = $5::text THEN 0 ELSE 1 END AS page_rank,
-                       (extract(epoch FROM w.updated_at) * 1000000)::bigint AS page_changed
-                FROM worktrees w
-                JOIN projects p ON p.id = w.project_id
-                LEFT JOIN hosts h ON h.id = w.host_id
+                SELECT d.id AS page_id, d.active AS page_active, d.uncommitted_files_count AS page_files,
+                       d.status AS page_status, d.project_name AS page_project, d.host_name AS page_host,
+                       CASE WHEN $5::text IS NOT NULL AND d.project_name = $5::text THEN 0 ELSE 1 END AS page_rank,
+                       (extract(epoch FROM d.updated_at) * 1000000)::bigint AS page_changed
+                FROM v_worktrees_detail d
             ) s
             WHERE \(scope)
               AND ($1::text IS NULL OR s.page_project = $1::text)
@@ -154,19 +150,6 @@ extension Registry {
         ORDER BY page.page_rank, page.page_changed DESC, page.page_id
         """
     }
-
-    /// `imi_worktree_lifecycle_status()` of migration 010 over `worktrees w`, inline.
-    static let pageStatus = """
-        CASE
-            WHEN w.merged_at IS NOT NULL THEN 'merged'
-            WHEN w.has_uncommitted_changes IS NULL AND w.ahead_of_trunk IS NULL AND w.behind_trunk IS NULL THEN NULL
-            WHEN w.has_uncommitted_changes THEN 'uncommitted'
-            WHEN coalesce(w.ahead_of_trunk, 0) > 0 AND coalesce(w.behind_trunk, 0) > 0 THEN 'diverged'
-            WHEN coalesce(w.ahead_of_trunk, 0) > 0 THEN 'ahead'
-            WHEN coalesce(w.behind_trunk, 0) > 0 THEN 'behind'
-            ELSE 'clean'
-        END
-        """
 
     /// Rows 1…`columnCount` of each result row decoded by `row`, the total from column 0, and
     /// the next page's key when one more row than the limit came back.
