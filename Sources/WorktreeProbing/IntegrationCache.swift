@@ -8,7 +8,6 @@ import GitProbe
 package final class IntegrationCache: @unchecked Sendable {
     private let lock = NSLock()
     private var verdicts: [String: BranchIntegration] = [:]
-    private(set) package var decided = 0
 
     package init() {}
 
@@ -21,10 +20,7 @@ package final class IntegrationCache: @unchecked Sendable {
             worktreePath: path, defaultBranch: defaultBranch, openRepositories: openRepositories)
         if let cached = lock.withLock({ verdicts[id] }), cached.inputs == inputs { return cached }
         let fresh = try probe.integration(worktreePath: path, defaultBranch: defaultBranch, openRepositories: openRepositories)
-        lock.withLock {
-            verdicts[id] = fresh
-            decided += 1
-        }
+        lock.withLock { verdicts[id] = fresh }
         return fresh
     }
 
