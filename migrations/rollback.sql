@@ -26,6 +26,10 @@ DROP FUNCTION IF EXISTS imi_worktree_lifecycle_status(timestamptz, boolean, inte
 DROP FUNCTION IF EXISTS imi_worktree_status(boolean, integer, integer);
 DROP FUNCTION IF EXISTS imi_touch_updated_at();
 DROP FUNCTION IF EXISTS imi_notify_registry_changed();
+DROP FUNCTION IF EXISTS imi_note_state_change();
+DROP FUNCTION IF EXISTS imi_registry_versions();
+DROP SEQUENCE IF EXISTS imi_registry_version;
+DROP SEQUENCE IF EXISTS imi_state_version;
 DROP FUNCTION IF EXISTS imi_host_is_stale(timestamptz, integer);
 DROP FUNCTION IF EXISTS imi_current_host();
 DROP TABLE IF EXISTS imi_schema_migrations;

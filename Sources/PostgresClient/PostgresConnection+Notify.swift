@@ -41,6 +41,18 @@ extension PostgresConnection {
                 "lost the listening connection to \(settings.redactedDescription): "
                     + String(cString: PQerrorMessage(connection)).singleLine)
         }
+        return queuedNotifications()
+    }
+
+    /// The socket libpq reads from (`PQsocket`), to wait on with `poll`; `nil` when closed.
+    public var socketDescriptor: Int32? {
+        let socket = PQsocket(connection)
+        return socket >= 0 ? socket : nil
+    }
+
+    /// The notifications libpq has already read (while reading a statement's answer, say),
+    /// without touching the socket.
+    public func queuedNotifications() -> [PostgresNotification] {
         var received: [PostgresNotification] = []
         while let notification = PQnotifies(connection) {
             received.append(

@@ -10,6 +10,22 @@ extension Registry {
     /// moved, deactivated or removed.
     public static let registryChannel = "imi_registry_changed"
 
+    /// Two counters that move with the two channels (migration 012): what a client polls when
+    /// it cannot LISTEN. Each moves before its change commits, so a poller reads once more a
+    /// poll after it saw one move.
+    public struct Versions: Sendable, Equatable {
+        /// Moves with ``registryChannel``: membership.
+        public var registry: Int64
+        /// Moves with ``stateChannel``: git states written.
+        public var state: Int64
+    }
+
+    /// The counters now (one cheap statement, no table read).
+    public func versions() throws -> Versions {
+        let result = try connection.execute("SELECT registry, state FROM imi_registry_versions()")
+        return Versions(registry: try result.decode(0, 0), state: try result.decode(0, 1))
+    }
+
     /// The git state (merge facts included) stored for every active worktree that has been
     /// synced at least once.
     public func storedStates() throws -> [String: GitStateUpdate] {
@@ -90,6 +106,8 @@ extension Registry {
                 try connection.notify(Self.stateChannel, payload: chunk.joined(separator: ","))
                 offset += 200
             }
+            // For those who poll instead of listening (behind a transaction pooler).
+            if !outcome.changed.isEmpty { try connection.execute("SELECT imi_note_state_change()") }
             return outcome
         }
     }

@@ -1,7 +1,7 @@
 import PostgresClient
 
 /// Applies the numbered SQL files embedded in the binary, each in its own transaction, under
-/// an advisory lock, recording version and checksum in `imi_schema_migrations`.
+/// a transaction-level advisory lock, recording version and checksum in `imi_schema_migrations`.
 public struct SchemaMigrator {
     /// One numbered SQL file.
     public struct Migration: Sendable {
@@ -58,7 +58,7 @@ public struct SchemaMigrator {
     /// Applies every pending migration; a no-op when all are applied. Refuses to continue
     /// when an applied file differs from the one embedded here.
     public func migrate() throws -> Report {
-        try withLock {
+        let mayBeHandApplied = try locked {
             try connection.execute("""
                 CREATE TABLE IF NOT EXISTS imi_schema_migrations (
                     version     integer PRIMARY KEY,
@@ -68,18 +68,20 @@ public struct SchemaMigrator {
                     applied_by  text NOT NULL DEFAULT current_user
                 )
                 """)
-            let recorded = try recordedChecksums()
             // Nothing recorded: a fresh database, or one a person migrated by hand with psql.
-            let mayBeHandApplied = recorded.isEmpty
-            var report = Report(applied: [], alreadyApplied: [])
-            for migration in forward {
+            return try recordedChecksums().isEmpty
+        }
+        var report = Report(applied: [], alreadyApplied: [])
+        for migration in forward {
+            // Read again under the lock: another migrator may have applied it meanwhile.
+            let applied = try locked { () -> Bool in
+                let recorded = try recordedChecksums()
                 let checksum = try self.checksum(of: migration)
                 if mayBeHandApplied, recorded[migration.version] == nil, try isPresent(migration) {
                     // Applied by hand: running an older file again over a newer schema would
                     // fail (a view cannot lose the columns a later file added), so only record it.
                     try record(migration, checksum: checksum)
-                    report.alreadyApplied.append(migration.name)
-                    continue
+                    return false
                 }
                 if let existing = recorded[migration.version] {
                     guard existing == checksum else {
@@ -89,26 +91,20 @@ public struct SchemaMigrator {
                                 + "(recorded sha256 \(existing.prefix(12)), this binary has "
                                 + "\(checksum.prefix(12))); write a new numbered migration instead")
                     }
-                    report.alreadyApplied.append(migration.name)
-                    continue
+                    return false
                 }
-                try connection.transaction {
-                    try connection.executeScript(StaticScript(migration.sql))
-                    try record(migration, checksum: checksum)
-                }
-                report.applied.append(migration.name)
+                try connection.executeScript(StaticScript(migration.sql))
+                try record(migration, checksum: checksum)
+                return true
             }
-            return report
+            if applied { report.applied.append(migration.name) } else { report.alreadyApplied.append(migration.name) }
         }
+        return report
     }
 
     /// Runs migrations/rollback.sql: removes every table, view and function of the registry.
     public func rollback() throws {
-        try withLock {
-            try connection.transaction {
-                try connection.executeScript(StaticScript(Self.rollbackScript))
-            }
-        }
+        try locked { try connection.executeScript(StaticScript(Self.rollbackScript)) }
     }
 
     private func record(_ migration: Migration, checksum: String) throws {
@@ -126,6 +122,7 @@ public struct SchemaMigrator {
         9: ("column", "worktree_change_sets.stale_since"),
         10: ("function", "imi_worktree_lifecycle_status(timestamptz,boolean,integer,integer)"),
         11: ("inlined view", "v_worktrees_detail"),
+        12: ("function", "imi_registry_versions()"),
     ]
 
     /// Whether the landmark of `migration` exists (always false for a file without one).
@@ -238,13 +235,13 @@ public struct SchemaMigrator {
         try connection.execute("SELECT encode(sha256(convert_to($1, 'UTF8')), 'hex')", [migration.sql]).decode(0, 0)
     }
 
-    private func withLock<T>(_ body: () throws -> T) throws -> T {
-        try connection.execute("SELECT pg_advisory_lock($1)", [Self.advisoryLockKey])
-        defer {
-            if connection.isHealthy {
-                _ = try? connection.execute("SELECT pg_advisory_unlock($1)", [Self.advisoryLockKey])
-            }
+    /// Runs `body` in one transaction that first takes the migrators' lock. A transaction-level
+    /// advisory lock: nothing of it outlives the transaction, so it serializes migrators behind a
+    /// transaction-pooling PgBouncer too, where a session lock would stay on a server connection.
+    private func locked<T>(_ body: () throws -> T) throws -> T {
+        try connection.transaction {
+            try connection.execute("SELECT pg_advisory_xact_lock($1)", [Self.advisoryLockKey])
+            return try body()
         }
-        return try body()
     }
 }

@@ -56,6 +56,7 @@ package struct AgentConfiguration: Equatable, Sendable {
         if let value = try positive(sync.reconcileSeconds, .reconcileSeconds) { reconcile = .seconds(value) }
         if let value = try positive(sync.pollSeconds, .pollSeconds) { pollInterval = .seconds(value) }
         if let value = try positive(sync.reconnectCapSeconds, .reconnectCapSeconds) { reconnect.cap = .seconds(value) }
+        _ = try positive(sync.versionPollMs, .versionPollMs)
     }
 
     package init(settle: Duration = .milliseconds(20), maxDelay: Duration = .milliseconds(1000), heartbeat: Duration = .seconds(300), reconcile: Duration = .seconds(1800), pollInterval: Duration = .seconds(30), missingRecheck: Duration = .seconds(2),

@@ -56,7 +56,10 @@ package final class AgentLoop: @unchecked Sendable {
         watchdogInterval: Duration? = nil,
         watchLimit: Int? = nil,
         legacyPath: String? = nil,
-        host: HostScope
+        host: HostScope,
+        pooling: PoolingMode = .auto,
+        listenSettings: ConnectionSettings? = nil,
+        versionPoll: Duration = .seconds(1)
     ) {
         self.loadConfiguration = loadConfiguration
         self.loadConnectionSettings = loadConnectionSettings
@@ -69,7 +72,8 @@ package final class AgentLoop: @unchecked Sendable {
         self.heartbeatInterval = heartbeat
         let session = RegistrySession(
             settings: settings, host: host, heartbeat: { heartbeat.value }, backoff: { backoff.value },
-            inbox: inbox, logger: logger, legacyPath: legacyPath)
+            inbox: inbox, logger: logger, legacyPath: legacyPath, pooling: pooling, listenSettings: listenSettings,
+            versionPoll: versionPoll)
         context = AgentContext(configuration: configuration, logger: logger, session: session)
         forecast = ForecastStage(context: context)
         probe = ProbeStage(context: context, forecast: forecast) { [unowned self] in keepAlive() }
@@ -151,6 +155,8 @@ package final class AgentLoop: @unchecked Sendable {
             // Worktrees may have come or gone while the agent was away, and the old CLI written.
             membership.scheduleAll(at: now)
         }
+        // Behind a transaction pooler without listen_url: the registry version, polled.
+        if session.pollVersionIfDue(at: now) { followRegistry(at: now) }
         for stage in stages {
             if let due = stage.nextDeadline, now >= due { stage.runDue(at: now) }
             if stage === probe { session.flush(at: now) }

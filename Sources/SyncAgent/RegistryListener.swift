@@ -5,34 +5,53 @@ import RegistryClient
 import Synchronization
 import LinuxPlatform
 
-/// Listens on the registry-change channel on its own connection and thread.
+/// Waits for the registry-change channel's notifications on a thread of its own, on a
+/// connection it shares: the agent's own (``SharedConnection``: it only waits for the socket
+/// and reads in its turn), or, behind a transaction pooler, a direct one of its own
+/// (`[database] listen_url`).
 ///
 /// It never reconnects by itself: when the connection breaks it posts `.listenerLost` and ends,
-/// and the agent, which owns the backoff and the clock, starts a new one with the database.
+/// and the agent, which owns the backoff and the clock, connects again.
 ///
 /// A listening connection only waits, so a server or proxy that goes silent without closing
-/// would never be noticed: after ``ConnectionTimeouts/listenerCheck`` without a notification
-/// it asks `SELECT 1` under the reply deadline, and a missing answer is a lost listener.
+/// would never be noticed: after ``ConnectionTimeouts/listenerCheck`` without a message it
+/// asks `SELECT 1` under the reply deadline, and a missing answer is a lost listener.
 package final class RegistryListener: @unchecked Sendable {
     private let wake: WakeSignal
     private let thread = OwnedThread(name: "imi-sync listener")
     private let stopping = Mutex(false)
 
-    private let connection: ConnectionBox
+    private let connection: SharedConnection
     private let check: Duration
     private let inbox: Inbox
     private let logger: Logger
 
-    /// Connects and sends LISTEN (so no change made from here on is missed); throws when the
-    /// connection or LISTEN fails. Inert until ``start()``.
-    package init(settings: ConnectionSettings, inbox: Inbox, logger: Logger) throws {
-        let connection = try Registry.open(settings, applicationName: "imi-sync listener", checkingSchema: false).connection
-        try connection.listen(Registry.registryChannel)
+    /// Waits on `connection`, which must already LISTEN. Inert until ``start()``.
+    package init(sharing connection: SharedConnection, check: Duration, inbox: Inbox, logger: Logger) throws {
         wake = try WakeSignal()
-        self.connection = ConnectionBox(connection)
-        self.check = settings.timeouts.listenerCheck
+        self.connection = connection
+        self.check = check
         self.inbox = inbox
         self.logger = logger
+    }
+
+    /// Opens a direct connection of its own (`[database] listen_url`) and listens there.
+    package convenience init(direct settings: ConnectionSettings, inbox: Inbox, logger: Logger) throws {
+        let own = SharedConnection(onNotifications: Self.posting(to: inbox, logger: logger))
+        let connection = try Registry.open(settings, applicationName: "imi-sync listener", checkingSchema: false).connection
+        try connection.listen(Registry.registryChannel)
+        own.install(connection)
+        try self.init(sharing: own, check: settings.timeouts.listenerCheck, inbox: inbox, logger: logger)
+    }
+
+    /// What a connection does with notifications that reached it: one `.registryChanged`.
+    package static func posting(to inbox: Inbox, logger: Logger) -> @Sendable ([PostgresNotification]) -> Void {
+        { received in
+            let changes = received.filter { $0.channel == Registry.registryChannel }
+            guard !changes.isEmpty else { return }
+            logger.debug("registry changed", metadata: ["registry.changes": "\(changes.map(\.payload))"])
+            inbox.post(.registryChanged)
+        }
     }
 
     /// Starts the listening thread (once).
@@ -41,28 +60,25 @@ package final class RegistryListener: @unchecked Sendable {
     }
 
     private func listen() {
-        let box = connection
         var checkAt = ContinuousClock.now + check
-        while true {
-            if stopping.withLock({ $0 }) { return }
+        while !stopping.withLock({ $0 }) {
             do {
                 let remaining = checkAt - .now
+                guard let socket = connection.socket else {
+                    throw PostgresError(.connection, "the listening connection was closed")
+                }
                 if remaining <= .zero {
-                    try box.connection.execute("SELECT 1")
+                    try connection.with { try $0.execute("SELECT 1") }
                     checkAt = .now + check
                     continue
                 }
-                let wait = try box.connection.waitForNotifications(
-                    timeoutMilliseconds: Self.milliseconds(remaining), wakeDescriptor: wake.descriptor)
-                switch wait {
-                case .notifications(let received):
+                let ready = try SystemCall.waitReadable(
+                    socket, or: wake.descriptor, timeoutMilliseconds: Self.milliseconds(remaining))
+                if ready.other { wake.drain() }
+                if ready.descriptor {
+                    // Anything the server sent proves it is there; notifications go to the inbox.
+                    try connection.receive()
                     checkAt = .now + check
-                    logger.debug("registry changed", metadata: ["registry.changes": "\(received.map(\.payload))"])
-                    inbox.post(.registryChanged)
-                case .woken:
-                    wake.drain()
-                case .timedOut:
-                    continue
                 }
             } catch {
                 if !stopping.withLock({ $0 }) { inbox.post(.listenerLost("\(error)")) }
@@ -77,17 +93,10 @@ package final class RegistryListener: @unchecked Sendable {
         return Int32(clamping: seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000)
     }
 
-    /// Stops the thread (if it was started) and returns once it is done; the connection is
-    /// closed with the listener.
+    /// Stops the thread (if it was started) and returns once it is done.
     package func stop() {
         stopping.withLock { $0 = true }
         wake.wake()
         thread.join()
     }
-}
-
-/// The listening connection, handed to the one thread that uses it.
-private final class ConnectionBox: @unchecked Sendable {
-    package let connection: PostgresConnection
-    package init(_ connection: PostgresConnection) { self.connection = connection }
 }

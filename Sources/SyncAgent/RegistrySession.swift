@@ -4,8 +4,10 @@ import PostgresClient
 import RegistryClient
 import WorktreeMembership
 
-/// The agent's hold on the registry: one connection for reads and writes, one listening
-/// thread, the reconnect backoff, the first-run legacy import, and the ledger of what the
+/// The agent's hold on the registry: one connection (``SharedConnection``) for reads, writes,
+/// LISTEN and the local mcp sessions' calls; how changes made elsewhere are learnt (LISTEN on
+/// it, LISTEN on a direct `listen_url` behind a transaction pooler, or a poll of the registry
+/// version); the reconnect backoff, the first-run legacy import, and the ledger of what the
 /// registry holds and what is still to be written.
 ///
 /// Every call blocks on libpq and runs on the agent loop's thread, so every connection it
@@ -41,16 +43,24 @@ package final class RegistrySession {
     package private(set) var ledger = StateLedger()
     package private(set) var counters = Counters()
     package private(set) var state: RegistrySessionState
-    private var connection: PostgresConnection?
-    private var listener: RegistryListener?
+    /// The one connection, shared with the hub's calls and the listening thread.
+    package let shared: SharedConnection
+    var connected = false
+    var listener: RegistryListener?
+    /// How this session reaches the server, and how it learns of changes (set on connect).
+    package internal(set) var pooling: PoolingDetection?
+    package internal(set) var changeFeed: ChangeFeed = .none
+    let poolingSetting: PoolingMode
+    let listenSettings: ConnectionSettings?
+    var poll = VersionPoll()
     /// The legacy registry to import on the first connection when the registry is empty;
     /// cleared once looked at.
     private var legacyPath: String?
     /// Worktrees whose latest state the server refused to store (or a busy registry held back).
     package private(set) var refusedIDs: Set<String> = []
     private let backoff: @Sendable () -> Backoff
-    private let inbox: Inbox
-    private let logger: Logger
+    let inbox: Inbox
+    let logger: Logger
     private let host: HostScope
     /// This host's row, once registered.
     package private(set) var hostID: String?
@@ -60,8 +70,13 @@ package final class RegistrySession {
     private let heartbeatInterval: @Sendable () -> Duration
 
     package init(settings: ConnectionSettings, host: HostScope, heartbeat: @escaping @Sendable () -> Duration,
-         backoff: @escaping @Sendable () -> Backoff, inbox: Inbox, logger: Logger, legacyPath: String?) {
+         backoff: @escaping @Sendable () -> Backoff, inbox: Inbox, logger: Logger, legacyPath: String?,
+         pooling: PoolingMode = .auto, listenSettings: ConnectionSettings? = nil, versionPoll: Duration = .seconds(1)) {
         self.settings = settings
+        self.shared = SharedConnection(onNotifications: RegistryListener.posting(to: inbox, logger: logger))
+        self.poolingSetting = pooling
+        self.listenSettings = listenSettings
+        self.poll.interval = versionPoll
         self.host = host
         self.heartbeatInterval = heartbeat
         self.backoff = backoff
@@ -71,10 +86,13 @@ package final class RegistrySession {
         self.state = RegistrySessionState(backoff: backoff())
     }
 
-    package var isConnected: Bool { connection != nil }
+    package var isConnected: Bool { connected }
 
-    /// The earliest moment the session needs the loop: a reconnect or a refused write's retry.
-    package var nextDeadline: Duration? { state.nextDeadline }
+    /// The earliest moment the session needs the loop: a reconnect, a refused write's retry,
+    /// or the next poll of the registry version.
+    package var nextDeadline: Duration? {
+        [state.nextDeadline, connected ? poll.nextDeadline : nil].compactMap { $0 }.min()
+    }
 
     /// Performs what the state machine asks; `error` is the one that led to it.
     private func perform(_ action: RegistrySessionState.Action, error: (any Error)? = nil) {
@@ -152,14 +170,18 @@ package final class RegistrySession {
             let registry = Registry(connection: connection)
             checkAuthority(registry)
             let hostID = try host.register(on: registry, heartbeat: heartbeatInterval(), starting: self.hostID == nil)
-            // Listen before reading, so a change made in between is not missed.
-            let listener = try RegistryListener(settings: settings.boundedForBackground, inbox: inbox, logger: logger)
+            // Listen (or read the version) before reading, so a change made in between is not missed.
+            try startChangeFeed(on: connection, registry: registry, at: now)
             let listed = try worktrees(registry, hostID: hostID)
             self.hostID = hostID
             ledger.seed(try registry.storedStates())
-            self.connection = connection
-            self.listener = listener
-            listener.start()
+            // From here on the connection is shared: the hub's calls and the listener take turns.
+            shared.install(connection)
+            if changeFeed == .listen {
+                listener = try RegistryListener(sharing: shared, check: settings.timeouts.listenerCheck, inbox: inbox, logger: logger)
+            }
+            connected = true
+            listener?.start()
             perform(state.connectSucceeded())
             return listed
         } catch {
@@ -205,9 +227,9 @@ package final class RegistrySession {
     /// connection is handled as everywhere else; a statement the server refuses (a missing
     /// grant, a policy) is logged, once per write and distinct message.
     package func withRegistry<T>(_ write: Write, at now: Duration, _ body: (Registry, String) throws -> T) -> RegistryAccess<T> {
-        guard let connection, let hostID else { return .notConnected }
+        guard connected, let hostID else { return .notConnected }
         do {
-            return .done(try body(Registry(connection: connection), hostID))
+            return .done(try shared.withRegistry { try body($0, hostID) })
         } catch let timeout as PostgresError where timeout.isServerTimeout {
             noteBusy(timeout, ids: [], at: now)
             return .busy
@@ -232,9 +254,9 @@ package final class RegistrySession {
 
     /// This host's active worktrees now (after a LISTEN notification or a reload).
     package func activeWorktrees(at now: Duration) -> [RegisteredWorktree]? {
-        guard let connection, let hostID else { return nil }
+        guard connected, let hostID else { return nil }
         do {
-            return try worktrees(Registry(connection: connection), hostID: hostID)
+            return try shared.withRegistry { try worktrees($0, hostID: hostID) }
         } catch {
             lost(error, at: now)
             return nil
@@ -259,7 +281,9 @@ package final class RegistrySession {
     private func dropConnection() {
         listener?.stop()
         listener = nil
-        connection = nil
+        shared.drop()
+        connected = false
+        changeFeed = .none
     }
 
     // MARK: States
@@ -276,14 +300,14 @@ package final class RegistrySession {
     /// Writes the pending states in one transaction. Only a committed state counts as
     /// written; states the server refuses stay pending and are retried with backoff.
     package func flush(at now: Duration) {
-        guard let connection, !ledger.pending.isEmpty, !state.writesHeldBack(at: now) else { return }
+        guard connected, !ledger.pending.isEmpty, !state.writesHeldBack(at: now) else { return }
         refusedIDs = refusedIDs.filter { ledger.pending[$0] != nil }
         let retrying = state.refusedRowsDue(at: now)
         let updates = ledger.pendingUpdates.filter { retrying || !refusedIDs.contains($0.worktreeID) }
         guard !updates.isEmpty else { return }
         let outcome: Registry.WriteOutcome
         do {
-            outcome = try Registry(connection: connection).writeChanged(updates)
+            outcome = try shared.withRegistry { try $0.writeChanged(updates) }
         } catch let timeout as PostgresError where timeout.isServerTimeout {
             noteBusy(timeout, ids: updates.map(\.worktreeID), at: now)
             return
@@ -318,14 +342,16 @@ package final class RegistrySession {
     /// Refreshes `last_sync_at` of the worktrees in `ids` whose stored state is current
     /// (nothing pending: a row whose state is not in the database is never vouched for).
     package func heartbeat(_ ids: [String], at now: Duration) {
-        guard let connection else { return }
+        guard connected else { return }
         let current = ids.filter { ledger.pending[$0] == nil && ledger.stored[$0] != nil }
         do {
             // One transaction, so the server's lock bound holds for the heartbeat too.
-            let touched = try connection.transaction { () -> Int in
-                let registry = Registry(connection: connection)
-                try registry.stampSynced(current, at: Date())
-                return try hostID.map { try registry.touchHost($0) } ?? 1
+            let touched = try shared.with { connection in
+                try connection.transaction { () -> Int in
+                    let registry = Registry(connection: connection)
+                    try registry.stampSynced(current, at: Date())
+                    return try hostID.map { try registry.touchHost($0) } ?? 1
+                }
             }
             if touched == 0 {
                 noteRefused(.heartbeat, "host '\(host.name)': its row is not this role's to update"

@@ -12,6 +12,8 @@ import TOMLKit
 /// reply_timeout_seconds = 10  # run and mcp: an unanswered statement drops the connection
 /// lock_timeout_ms = 5000      # run and mcp: per write transaction (SET LOCAL)
 /// statement_timeout_ms = 8000
+/// pooling = "auto"            # or "direct", "transaction" (a PgBouncer in transaction mode)
+/// listen_url = "postgresql://imi_app@db-host:5432/imi_registry"  # direct, for LISTEN behind a pooler
 ///
 /// [database.fallback]
 /// enabled = true
@@ -50,10 +52,13 @@ package struct ConfigFile: Decodable, Equatable, Sendable {
         package var replyTimeoutSeconds: Int?
         package var lockTimeoutMs: Int?
         package var statementTimeoutMs: Int?
+        package var pooling: String?
+        package var listenUrl: String?
         package var fallback: Fallback?
 
         package enum CodingKeys: String, CodingKey {
-            case type, url, fallback
+            case type, url, fallback, pooling
+            case listenUrl = "listen_url"
             case poolSize = "pool_size"
             case connectionTimeout = "connection_timeout"
             case replyTimeoutSeconds = "reply_timeout_seconds"
@@ -80,6 +85,8 @@ package struct ConfigFile: Decodable, Equatable, Sendable {
         package var reconcileSeconds: Int64?
         package var pollSeconds: Int64?
         package var reconnectCapSeconds: Int64?
+        /// Behind a transaction pooler without listen_url: how often the registry version is read.
+        package var versionPollMs: Int64?
 
         package enum CodingKeys: String, CodingKey, CaseIterable {
             case settleMs = "settle_ms"
@@ -88,6 +95,7 @@ package struct ConfigFile: Decodable, Equatable, Sendable {
             case reconcileSeconds = "reconcile_seconds"
             case pollSeconds = "poll_seconds"
             case reconnectCapSeconds = "reconnect_cap_seconds"
+            case versionPollMs = "version_poll_ms"
         }
     }
 

@@ -32,6 +32,12 @@ package struct ResolvedConfig: Sendable {
     package var lockTimeoutMs: Setting<Int>
     package var statementTimeoutMs: Setting<Int>
     package var fallbackEnabled: Setting<Bool>
+    /// Whether the database is reached through a transaction pooler (``PoolingMode``):
+    /// `IMI_DATABASE_POOLING`, `[database] pooling`, default `auto` (detected).
+    package var pooling: Setting<PoolingMode>
+    /// A direct connection for LISTEN when the main one goes through a transaction pooler:
+    /// `IMI_DATABASE_LISTEN_URL`, `[database] listen_url`; without it a pooled agent polls.
+    package var listenURL: Setting<String?>
     /// The legacy SQLite registry (`[database.fallback] path`, else the XDG data path).
     package var legacyPath: Setting<String>
     package var activityRetentionDays: Setting<Int>
@@ -59,6 +65,15 @@ package struct ResolvedConfig: Sendable {
         settings.timeouts.reply = .seconds(replyTimeoutSeconds.value)
         settings.timeouts.lock = .milliseconds(lockTimeoutMs.value)
         settings.timeouts.statement = .milliseconds(statementTimeoutMs.value)
+        return settings
+    }
+
+    /// The direct connection for LISTEN, with the background bounds, when one is configured.
+    package var listenConnectionSettings: ConnectionSettings? {
+        guard let url = listenURL.value else { return nil }
+        var settings = backgroundConnectionSettings
+        settings.conninfo = url
+        settings.origin = listenURL.source
         return settings
     }
 
@@ -132,6 +147,21 @@ package struct ResolvedConfig: Sendable {
             if let url = nonEmpty(database?.url) { return Setting(value: url, source: fileSource) }
             return Setting(value: nil, source: "libpq defaults (PG* variables, local socket, ~/.pgpass)")
         }()
+        let pooling = layered(
+            env: (nonEmpty(environment["IMI_DATABASE_POOLING"]), "IMI_DATABASE_POOLING"),
+            file: database?.pooling, default: PoolingMode.auto.rawValue)
+        guard let poolingMode = PoolingMode(rawValue: pooling.value.lowercased()) else {
+            throw ConfigError(
+                "database pooling is \"\(pooling.value)\" (from \(pooling.source)); use "
+                    + PoolingMode.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))
+        }
+        let listenURL: Setting<String?> = {
+            if let env = nonEmpty(environment["IMI_DATABASE_LISTEN_URL"]) {
+                return Setting(value: env, source: "IMI_DATABASE_LISTEN_URL")
+            }
+            if let url = nonEmpty(database?.listenUrl) { return Setting(value: url, source: fileSource + " listen_url") }
+            return Setting(value: nil, source: "not set")
+        }()
         let legacy: Setting<String> =
             if let path = database?.fallback?.path.map(paths.expandingTilde) {
                 Setting(value: path, source: fileSource + " [database.fallback] path")
@@ -156,6 +186,8 @@ package struct ResolvedConfig: Sendable {
                 "database.statement_timeout_ms", database?.statementTimeoutMs, fileSource: fileSource,
                 default: Int(ConnectionTimeouts.background.statement!.components.seconds * 1000)),
             fallbackEnabled: layered(file: database?.fallback?.enabled, default: false),
+            pooling: Setting(value: poolingMode, source: pooling.source),
+            listenURL: listenURL,
             legacyPath: legacy,
             activityRetentionDays: layered(file: file.maintenance?.activityRetentionDays, default: 90),
             inactiveWorktreeDays: layered(file: file.maintenance?.inactiveWorktreeDays, default: 30),
@@ -222,8 +254,8 @@ package struct ResolvedConfig: Sendable {
 
     /// A password in a file that group or others can read is refused, with the fix.
     private static func refuseReadablePassword(in file: ConfigFile, at path: String) throws {
-        guard let url = file.database?.url,
-            ConnectionSettings(conninfo: url, origin: "config file").containsPassword
+        let urls = [file.database?.url, file.database?.listenUrl].compactMap { $0 }
+        guard urls.contains(where: { ConnectionSettings(conninfo: $0, origin: "config file").containsPassword })
         else { return }
         guard let mode = FileKind.permissions(path) else { return }
         if mode & 0o077 != 0 {

@@ -65,6 +65,8 @@ struct Config: ParsableCommand {
             ("database.lock_timeout_ms", String(config.lockTimeoutMs.value), config.lockTimeoutMs.source + " (run and mcp)"),
             ("database.statement_timeout_ms", String(config.statementTimeoutMs.value),
              config.statementTimeoutMs.source + " (run and mcp)"),
+            ("database.pooling", config.pooling.value.rawValue, config.pooling.source),
+            ("database.listen_url", config.listenConnectionSettings?.maskedConninfo, config.listenURL.source),
             ("database.fallback.enabled", String(config.fallbackEnabled.value),
              config.fallbackEnabled.source + " (true: `run` imports what the old CLI adds to the legacy file)"),
             ("database.fallback.path", config.legacyPath.value, config.legacyPath.source),
@@ -85,6 +87,7 @@ struct Config: ParsableCommand {
             (.settleMs, sync.settleMs), (.maxDelayMs, sync.maxDelayMs),
             (.heartbeatSeconds, sync.heartbeatSeconds), (.reconcileSeconds, sync.reconcileSeconds),
             (.pollSeconds, sync.pollSeconds), (.reconnectCapSeconds, sync.reconnectCapSeconds),
+            (.versionPollMs, sync.versionPollMs),
         ]
         return values.map { key, value in
             ("sync.\(key.rawValue)", value.map(String.init) ?? "(agent default)",

@@ -94,7 +94,10 @@ struct Run: AsyncParsableCommand {
             notifier: SystemdNotifier(environment: environment),
             watchdogInterval: SystemdNotifier.watchdogInterval(environment: environment),
             legacyPath: resolved.legacyPath.value,
-            host: HostScope(name: resolved.hostName.value))
+            host: HostScope(name: resolved.hostName.value),
+            pooling: resolved.pooling.value,
+            listenSettings: resolved.listenConnectionSettings,
+            versionPoll: .milliseconds(resolved.sync.versionPollMs ?? 1000))
 
         // The agent ends the group when it has flushed and stopped; SIGHUP is a reload.
         let group = ServiceGroup(
