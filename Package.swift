@@ -13,7 +13,8 @@ import PackageDescription
 //   WorktreeMembership  which worktrees exist on this host: discovery, scan, adoption
 //   RegistryDocuments  the JSON documents and tables commands, mcp and serve print
 //   SyncAgent        the agent: its loop and stages (`run`), and the one-shot pass (`once`)
-//   McpServer        `imi-sync mcp`: tools for agents over stdio
+//   McpServer        `imi-sync mcp`: tools for agents over stdio, through the agent's hub or not
+//   AgentHub         the Unix socket between a host's agent and its mcp sessions
 //   ImiSyncCLI       the imi-sync executable: Commands/ and main
 let package = Package(
     name: "imi-sync",
@@ -94,6 +95,7 @@ let package = Package(
             dependencies: [
                 "GitProbe", "PostgresClient", "RegistryClient", "LegacyMigration", "LinuxPlatform",
                 "SyncConfiguration", "WorktreeProbing", "OverlapForecast", "WorktreeMembership", "RegistryDocuments",
+                "AgentHub", "McpServer",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "SystemPackage", package: "swift-system"),
@@ -103,17 +105,21 @@ let package = Package(
             name: "McpServer",
             dependencies: [
                 "GitProbe", "PostgresClient", "RegistryClient", "LinuxPlatform", "SyncConfiguration",
-                "WorktreeProbing", "WorktreeMembership", "RegistryDocuments",
+                "WorktreeProbing", "WorktreeMembership", "RegistryDocuments", "AgentHub",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "MCP", package: "swift-sdk"),
             ]
+        ),
+        .target(
+            name: "AgentHub",
+            dependencies: ["LinuxPlatform", .product(name: "Logging", package: "swift-log")]
         ),
         .executableTarget(
             name: "ImiSyncCLI",
             dependencies: [
                 "GitProbe", "PostgresClient", "RegistryClient", "LegacyMigration", "LinuxPlatform",
                 "SyncConfiguration", "WorktreeProbing", "OverlapForecast", "WorktreeMembership",
-                "RegistryDocuments", "SyncAgent", "McpServer",
+                "RegistryDocuments", "SyncAgent", "McpServer", "AgentHub",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -146,7 +152,7 @@ let package = Package(
             name: "SyncAgentTests",
             dependencies: [
                 "ImiSyncCLI", "SyncAgent", "McpServer", "RegistryDocuments", "WorktreeMembership", "OverlapForecast",
-                "WorktreeProbing", "SyncConfiguration", "LinuxPlatform",
+                "WorktreeProbing", "SyncConfiguration", "LinuxPlatform", "AgentHub",
                 "GitProbe", "PostgresClient", "RegistryClient", "LegacyMigration", "TestSupport",
                 .product(name: "SystemPackage", package: "swift-system"),
             ]

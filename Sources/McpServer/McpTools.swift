@@ -9,7 +9,7 @@ import WorktreeProbing
 
 /// The tools `imi-sync mcp` serves: what each takes (a JSON Schema) and what it answers.
 package struct McpTools: Sendable {
-    package let worker: RegistryWorker
+    package let worker: any RegistryRunner
     /// This machine's name in the registry: `refresh` probes only its worktrees.
     package let hostName: String
     /// Where the details of a failed call go (standard error); the agent gets one line.
@@ -155,12 +155,7 @@ package struct McpTools: Sendable {
         case "get_worktree_state":
             let reference = try arguments.worktreeReference()
             let refresh = try arguments.bool("refresh") ?? false
-            let hostName = self.hostName
-            let logger = self.logger
-            let result = try await worker.run { registry in
-                try Self.state(reference, refresh: refresh, hostName: hostName, registry: registry, logger: logger)
-            }
-            return McpDocuments.render(result)
+            return McpDocuments.render(try await state(reference, refresh: refresh))
         case "find_overlaps":
             return try await overlapPage(arguments)
         case "claim_worktree":
@@ -208,56 +203,60 @@ package struct McpTools: Sendable {
         return record
     }
 
-    /// The stored state, or with `refresh` a fresh probe written to the row.
     /// How long a refresh's probe may run before the tool gives up on it.
     package static let refreshPatience: Duration = .seconds(30)
 
-    package static func state(
-        _ reference: (id: String?, path: String?), refresh: Bool, hostName: String, registry: Registry,
-        logger: Logger
-    ) throws -> McpDocuments.StateResult {
-        var record = try resolve(reference, tool: "get_worktree_state", registry: registry)
+    /// The stored state, or with `refresh` a fresh probe written to the row. The probe runs
+    /// between two turns on the connection, never inside one: a connection the agent shares
+    /// is not held while a worktree is read.
+    func state(_ reference: (id: String?, path: String?), refresh: Bool) async throws -> McpDocuments.StateResult {
+        let record = try await worker.run { registry in try Self.resolve(reference, tool: "get_worktree_state", registry: registry) }
         guard refresh else { return McpDocuments.StateResult(worktree: .init(record), refreshed: false) }
+        let hostName = self.hostName
         guard record.host == nil || record.host == hostName else {
             throw McpToolError(
                 "get_worktree_state: \(record.path) is on host \(record.host!); only that host can read it (this is \(hostName))")
         }
         // On the prober's guarded workers: a FIFO or a hung file system in this worktree
         // gives a tool error, never a server whose one registry thread is stuck.
-        let probed = WorktreeProber(patience: Self.refreshPatience).probeAll([
-            RegisteredWorktree(id: record.id, projectName: "", name: record.path, path: record.path, defaultBranch: record.defaultBranch)
-        ])
+        let probed = try await worker.perform {
+            WorktreeProber(patience: Self.refreshPatience).probeAll([
+                RegisteredWorktree(id: record.id, projectName: "", name: record.path, path: record.path, defaultBranch: record.defaultBranch)
+            ])
+        }
         guard let outcome = probed.first, let state = outcome.state, var update = outcome.update else {
             throw McpToolError("get_worktree_state: cannot read \(record.path): \(probed.first?.failure.map(String.init(describing:)) ?? "no answer")")
         }
         update.worktreeID = record.id
+        let written = update
         // The one write path for git state: only a changed row, refusals reported, and
         // listeners (agents, dashboards) told through NOTIFY.
-        let refusal = try registry.writeChanged([update]).refused[record.id]
-        let written = refusal == nil
+        let (refusal, fresh) = try await worker.run { registry -> (WriteRefusal?, WorktreeRecord?) in
+            let refusal = try registry.writeChanged([written]).refused[record.id]
+            return (refusal, refusal == nil ? try registry.worktreeRecords(id: record.id).first : nil)
+        }
         var writeError: String?
         if let refusal {
             logger.notice("get_worktree_state: the fresh state was not written", metadata: ["error": "\(refusal)"])
             writeError = McpFailure.summary(of: refusal)
         }
-        if written, let fresh = try registry.worktreeRecords(id: record.id).first {
-            record = fresh
-        } else {
-            record.uncommittedFilesCount = state.uncommittedFilesCount
-            record.aheadOfTrunk = state.aheadOfTrunk
-            record.behindTrunk = state.behindTrunk
-            record.lastCommitHash = state.lastCommitHash
-            record.lastCommitMessage = state.lastCommitMessage
-            record.mergedAt = update.mergedAt
-            record.mergedBy = update.mergedBy
-            record.mergeCommitHash = update.mergeCommitHash
-            record.status = outcome.status
+        var shown = fresh ?? record
+        if fresh == nil {
+            shown.uncommittedFilesCount = state.uncommittedFilesCount
+            shown.aheadOfTrunk = state.aheadOfTrunk
+            shown.behindTrunk = state.behindTrunk
+            shown.lastCommitHash = state.lastCommitHash
+            shown.lastCommitMessage = state.lastCommitMessage
+            shown.mergedAt = update.mergedAt
+            shown.mergedBy = update.mergedBy
+            shown.mergeCommitHash = update.mergeCommitHash
+            shown.status = outcome.status
         }
-        return McpDocuments.StateResult(worktree: .init(record), refreshed: true, written: written, writeError: writeError)
+        return McpDocuments.StateResult(worktree: .init(shown), refreshed: true, written: refusal == nil, writeError: writeError)
     }
 
     package init(
-        worker: RegistryWorker, hostName: String, logger: Logger,
+        worker: any RegistryRunner, hostName: String, logger: Logger,
         workingDirectory: String? = FileManager.default.currentDirectoryPath
     ) {
         self.worker = worker

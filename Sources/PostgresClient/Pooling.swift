@@ -1,5 +1,3 @@
-internal import CLibPQ
-
 /// How a connection reaches PostgreSQL: straight to the server, or through a pooler that
 /// hands each transaction to whichever server connection is free (PgBouncer's
 /// `pool_mode = transaction`). Behind such a pooler nothing may live in the session: a `SET`,
@@ -28,22 +26,22 @@ public struct PoolingDetection: Sendable, Equatable {
 }
 
 extension PostgresConnection {
-    /// Whether something stands between this client and the server: the port the client
-    /// connected to against the port the server itself listens on (`current_setting('port')`),
-    /// which differ when a pooler such as PgBouncer (6432) forwards to PostgreSQL (5432).
-    /// A pooler found this way is taken to pool transactions, the one mode every part of
-    /// imi-sync supports; a pooler on the server's own port number is not seen, so it is
-    /// named in the configuration (`[database] pooling = "transaction"`).
+    /// Whether a pooler stands between this client and the server. The server process the
+    /// connection announced at start-up (BackendKeyData, `PQbackendPID`) is compared with the
+    /// one that answers (`pg_backend_pid()`): the same process when connected straight or
+    /// through a plain TCP proxy (a tunnel, a container's port mapping), and not when a pooler
+    /// such as PgBouncer stands in between, because it hands the client a process id of its
+    /// own (it has no single server process to name). A pooler found this way is taken to pool
+    /// transactions, the one mode every part of imi-sync supports; a session-pooling one loses
+    /// nothing by it but LISTEN, which `listen_url` or polling replaces.
     public func detectPooling() throws -> PoolingDetection {
-        let serverPort: String = try execute("SELECT current_setting('port')").decode(0, 0)
-        // With a list of hosts, PQport names the port of the one libpq connected to.
-        let connected = PQport(connection).map { String(cString: $0) } ?? ""
-        let port = connected.isEmpty ? "5432" : connected
-        if port == serverPort {
-            return PoolingDetection(mode: .direct, reason: "connected to port \(port), the port the server listens on")
+        let answering: Int = try execute("SELECT pg_backend_pid()").decode(0, 0)
+        let announced = Int(backendProcessID)
+        if answering == announced {
+            return PoolingDetection(mode: .direct, reason: "the server process that answers (\(answering)) is the one the connection announced")
         }
         return PoolingDetection(
             mode: .transaction,
-            reason: "connected to port \(port) but the server listens on \(serverPort): a pooler is in between")
+            reason: "the connection announced server process \(announced) but \(answering) answers: a pooler is in between")
     }
 }

@@ -35,13 +35,18 @@ extension PostgresConnection {
 
     /// The notifications that have already arrived, after reading what the socket holds.
     public func receivedNotifications() throws -> [PostgresNotification] {
+        try consumeInput()
+        return queuedNotifications()
+    }
+
+    /// Reads what the socket holds without waiting (libpq queues the notifications in it).
+    public func consumeInput() throws {
         guard PQconsumeInput(connection) == 1 else {
             throw PostgresError(
                 .connection,
                 "lost the listening connection to \(settings.redactedDescription): "
                     + String(cString: PQerrorMessage(connection)).singleLine)
         }
-        return queuedNotifications()
     }
 
     /// The socket libpq reads from (`PQsocket`), to wait on with `poll`; `nil` when closed.

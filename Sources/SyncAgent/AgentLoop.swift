@@ -59,7 +59,8 @@ package final class AgentLoop: @unchecked Sendable {
         host: HostScope,
         pooling: PoolingMode = .auto,
         listenSettings: ConnectionSettings? = nil,
-        versionPoll: Duration = .seconds(1)
+        versionPoll: Duration = .seconds(1),
+        hubPath: String? = nil
     ) {
         self.loadConfiguration = loadConfiguration
         self.loadConnectionSettings = loadConnectionSettings
@@ -85,7 +86,20 @@ package final class AgentLoop: @unchecked Sendable {
         watch.onMembership = { [unowned self] trigger, now in membership.schedule(trigger, at: now) }
         membership.onRegistryChanged = { [unowned self] now in followRegistry(at: now) }
         stages = [membership, watch, probe, forecast, periodic]
+        if let hubPath {
+            let inbox = self.inbox
+            do {
+                hub = try AgentHubService(
+                    path: hubPath, shared: session.shared, hostName: host.name, database: settings.redactedDescription,
+                    logger: logger, wake: { inbox.post(.tick) })
+            } catch {
+                logger.warning("cannot open the hub for local mcp sessions; they connect on their own", metadata: ["error": "\(error)"])
+            }
+        }
     }
+
+    /// Where the host's mcp sessions reach the agent (`nil`: they connect on their own).
+    private var hub: AgentHubService?
 
     /// A snapshot of the counters; safe from any thread.
     package var currentStatistics: Statistics { status.current }
@@ -124,6 +138,7 @@ package final class AgentLoop: @unchecked Sendable {
 
     private func loop() {
         watch.start(posting: inbox)
+        startHub()
         while !context.stopping {
             step(at: clock.now())
             if context.stopping { break }
@@ -148,6 +163,8 @@ package final class AgentLoop: @unchecked Sendable {
     /// passed (the probe stage's states are written right after it), then readiness.
     private func step(at now: Duration) {
         let session = context.session
+        // The connection broke under a local mcp session's call through the hub.
+        if let lost = session.shared.takeBroken() { session.lost(lost, at: now) }
         if let listed = session.connectIfDue(at: now) {
             loadedRegistry = true
             periodic.connected(at: now)
@@ -267,8 +284,20 @@ package final class AgentLoop: @unchecked Sendable {
         followRegistry(at: now)
     }
 
+    private func startHub() {
+        guard let hub else { return }
+        do {
+            try hub.start()
+            context.logger.info("serving local mcp sessions", metadata: ["socket": "\(hub.path)"])
+        } catch {
+            context.logger.warning("cannot serve local mcp sessions; they connect on their own", metadata: ["error": "\(error)"])
+            self.hub = nil
+        }
+    }
+
     private func shutDown() {
         status.notify(["STOPPING=1"])
+        hub?.stop()
         probe.probeRemaining()
         let session = context.session
         session.flush(at: clock.now())

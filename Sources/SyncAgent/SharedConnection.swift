@@ -14,6 +14,8 @@ package final class SharedConnection: @unchecked Sendable {
     private let lock = NSLock()
     /// Guarded by `lock`.
     private var connection: PostgresConnection?
+    /// Why the connection broke during a turn (any thread's), until the agent drops it.
+    private var broken: PostgresError?
     /// Called (under the lock, so keep it short: post to an inbox) with what arrived.
     private let onNotifications: @Sendable ([PostgresNotification]) -> Void
 
@@ -23,12 +25,27 @@ package final class SharedConnection: @unchecked Sendable {
 
     /// Starts using `connection` (a new session after a reconnect).
     package func install(_ connection: PostgresConnection) {
-        lock.withLock { self.connection = connection }
+        lock.withLock {
+            self.connection = connection
+            broken = nil
+        }
     }
 
     /// Stops using the connection; the next turn throws "not connected".
     package func drop() {
-        lock.withLock { connection = nil }
+        lock.withLock {
+            connection = nil
+            broken = nil
+        }
+    }
+
+    /// Why a turn found the connection lost since it was installed, once; the agent loop asks
+    /// at every step, so a loss seen by a hub call reconnects the agent too.
+    package func takeBroken() -> PostgresError? {
+        lock.withLock {
+            defer { broken = nil }
+            return broken
+        }
     }
 
     package var isConnected: Bool { lock.withLock { connection != nil } }
@@ -40,8 +57,14 @@ package final class SharedConnection: @unchecked Sendable {
             guard let connection else {
                 throw PostgresError(.connection, "the agent has no registry connection right now (it is reconnecting)")
             }
+            if let broken { throw broken }
             defer { handOver(connection) }
-            return try body(connection)
+            do {
+                return try body(connection)
+            } catch let lost as PostgresError where lost.code == .connection {
+                broken = lost
+                throw lost
+            }
         }
     }
 
@@ -58,7 +81,7 @@ package final class SharedConnection: @unchecked Sendable {
     /// Reads what the socket holds (never waits) and hands the notifications over. Throws
     /// when the connection is lost.
     package func receive() throws {
-        try with { _ = try $0.receivedNotifications(); }
+        try with { try $0.consumeInput() }
     }
 
     private func handOver(_ connection: PostgresConnection) {

@@ -27,7 +27,7 @@ struct RegistryTimeoutTests {
         let settings = ConnectionSettings(
             conninfo: conninfo, origin: "test", timeouts: ConnectionTimeouts(reply: .seconds(1), listenerCheck: .milliseconds(500)))
         let inbox = Inbox()
-        let listener = try RegistryListener(settings: settings, inbox: inbox, logger: Logger(label: "test"))
+        let listener = try RegistryListener(direct: settings, inbox: inbox, logger: Logger(label: "test"))
         listener.start()
         relay.pause()
         var lost: String?

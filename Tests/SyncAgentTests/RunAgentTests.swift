@@ -380,7 +380,7 @@ struct AgentLifecycleTests {
         await #expect(throws: Thrown.self) {
             try await withRunningAgent(RunningAgent(settings: registry.settings)) { running in
                 #expect(try await eventually("ready") { running.statistics.ready })
-                #expect(try agentSessions() == 2, "the agent's connection and its listener")
+                #expect(try agentSessions() == 1, "the agent's one connection (LISTEN shares it)")
                 throw Thrown()
             }
         }

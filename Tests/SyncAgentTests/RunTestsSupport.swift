@@ -56,7 +56,9 @@ final class RunningAgent: @unchecked Sendable {
         settings: ConnectionSettings, configuration: AgentConfiguration = .fastForTests,
         watchLimit: Int? = nil, settingsOnReload: Recorded<ConnectionSettings>? = nil,
         configurationOnReload: Recorded<AgentConfiguration>? = nil,
-        legacyPath: String? = nil, host: HostScope = .forTests
+        legacyPath: String? = nil, host: HostScope = .forTests,
+        pooling: PoolingMode = .auto, listenSettings: ConnectionSettings? = nil,
+        versionPoll: Duration = .milliseconds(100), hubPath: String? = nil
     ) {
         let messages = self.messages
         let echo = ProcessInfo.processInfo.environment["IMI_TEST_LOG"] != nil
@@ -71,7 +73,8 @@ final class RunningAgent: @unchecked Sendable {
                 { @Sendable in box.all.last ?? settings }
             },
             clock: ContinuousClock(), logger: logger,
-            watchLimit: watchLimit, legacyPath: legacyPath, host: host)
+            watchLimit: watchLimit, legacyPath: legacyPath, host: host, pooling: pooling,
+            listenSettings: listenSettings, versionPoll: versionPoll, hubPath: hubPath)
         self.agent = agent
         agent.start()
     }

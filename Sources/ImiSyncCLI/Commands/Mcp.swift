@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import Logging
 import MCP
+import AgentHub
+import LinuxPlatform
 import McpServer
 
 /// `imi-sync mcp`: in-flight work as tools for AI agents, over stdio.
@@ -12,8 +14,10 @@ struct Mcp: AsyncParsableCommand {
         discussion: """
             An MCP server on standard input and output (logs go to standard error only). Tools: \
             list_inflight_work, list_worktrees, get_worktree_state, find_overlaps, claim_worktree, \
-            release_worktree, registry_stats. The database is found as for every command; a database \
-            that is down makes calls fail with one line until it is back. Add it to an agent with \
+            release_worktree, registry_stats. While this host's agent (`imi-sync run`) runs, calls go \
+            through it (a Unix socket in $XDG_RUNTIME_DIR/imi-sync, mode 600) and share its one \
+            database connection; without it the session opens its own, found as for every command. \
+            A database that is down makes calls fail with one line until it is back. Add it to an agent with \
             `claude mcp add imi -- imi-sync mcp`.
             """)
 
@@ -22,8 +26,12 @@ struct Mcp: AsyncParsableCommand {
     func run() async throws {
         let logger = global.makeLogger()
         let config = try global.resolvedConfig()
-        let tools = McpTools(
-            worker: RegistryWorker(settings: config.backgroundConnectionSettings), hostName: config.hostName.value, logger: logger)
+        let ownWorker = RegistryWorker(settings: config.backgroundConnectionSettings)
+        let tools = McpRouter(
+            local: McpTools(worker: ownWorker, hostName: config.hostName.value, logger: logger), ownWorker: ownWorker,
+            hubPath: HubSocket.path(
+                directory: RuntimeDirectory.path(environment: ProcessInfo.processInfo.environment), host: config.hostName.value),
+            host: config.hostName.value, database: config.backgroundConnectionSettings.redactedDescription)
         let initialization = McpInitialization()
         let server = Server(
             name: "imi-sync", version: ImiSync.version,

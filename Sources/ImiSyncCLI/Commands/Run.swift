@@ -1,3 +1,4 @@
+import AgentHub
 import ArgumentParser
 import Foundation
 import GitProbe
@@ -97,7 +98,8 @@ struct Run: AsyncParsableCommand {
             host: HostScope(name: resolved.hostName.value),
             pooling: resolved.pooling.value,
             listenSettings: resolved.listenConnectionSettings,
-            versionPoll: .milliseconds(resolved.sync.versionPollMs ?? 1000))
+            versionPoll: .milliseconds(resolved.sync.versionPollMs ?? 1000),
+            hubPath: hubPath(host: resolved.hostName.value, environment: environment, logger: logger))
 
         // The agent ends the group when it has flushed and stopped; SIGHUP is a reload.
         let group = ServiceGroup(
@@ -109,6 +111,17 @@ struct Run: AsyncParsableCommand {
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await group.run()
+    }
+
+    /// The socket local mcp sessions reach this agent on, in the user's runtime directory.
+    func hubPath(host: String, environment: [String: String], logger: Logger) -> String? {
+        switch RuntimeDirectory.prepare(environment: environment) {
+        case .success(let directory):
+            return HubSocket.path(directory: directory, host: host)
+        case .failure(let problem):
+            logger.warning("no runtime directory for the hub; mcp sessions connect on their own", metadata: ["error": "\(problem)"])
+            return nil
+        }
     }
 
     /// Defaults, then `[sync]` in config.toml, then flags.
