@@ -163,9 +163,10 @@ struct DiagnosticsTests {
         let settings = try PostgresCluster.shared().settings(database: try registry.databaseName(), user: role)
         let global = try GlobalOptions.parse(["--database-url", settings.conninfo, "--config", "/dev/null", "--host", "host-a"])
         let byName = Dictionary(uniqueKeysWithValues: DoctorChecks(global: global).run().map { ($0.name, $0) })
-        for name in ["schema", "registry writes", "host", "integrity", "last sync"] {
+        for name in ["schema", "pooling", "registry writes", "host", "integrity", "last sync"] {
             #expect(byName[name]?.outcome == .ok, "\(name): \(byName[name]?.detail ?? "missing")")
         }
+        #expect(byName["pooling"]?.detail.hasPrefix("direct: the agent listens on its one connection") == true)
         let connection = try PostgresConnection(settings: settings)
         let stats = try Registry(connection: connection).stats()
         #expect(stats.totalActivities == 1 && stats.activeWorktrees == 6 && stats.lastSyncAt != nil)

@@ -48,6 +48,8 @@ struct DoctorChecks {
             return checks
         }
         let registry = Registry(connection: connection)
+        checks.append(poolingCheck(connection, config: config))
+        checks.append(hubCheck(config: config))
         checks.append(writeCheck(registry, target: config.connectionSettings.redactedDescription))
         checks.append(hostCheck(registry, host: config.hostName.value))
         checks.append(integrityCheck(registry))
