@@ -15,6 +15,7 @@ import PackageDescription
 //   SyncAgent        the agent: its loop and stages (`run`), and the one-shot pass (`once`)
 //   McpServer        `imi-sync mcp`: tools for agents over stdio, through the agent's hub or not
 //   AgentHub         the Unix socket between a host's agent and its mcp sessions
+//   RegistryServe    `imi-sync serve`: the live dashboard and its JSON and event API (Hummingbird)
 //   ImiSyncCLI       the imi-sync executable: Commands/ and main
 let package = Package(
     name: "imi-sync",
@@ -29,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
         .package(url: "https://github.com/modelcontextprotocol/swift-sdk", exact: "0.12.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
     ],
     targets: [
         .systemLibrary(name: "CGit2", pkgConfig: "libgit2", providers: [.apt(["libgit2-dev"])]),
@@ -111,6 +113,14 @@ let package = Package(
             ]
         ),
         .target(
+            name: "RegistryServe",
+            dependencies: [
+                "PostgresClient", "RegistryClient", "RegistryDocuments", "LinuxPlatform", "McpServer",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "AgentHub",
             dependencies: ["LinuxPlatform", .product(name: "Logging", package: "swift-log")]
         ),
@@ -119,12 +129,13 @@ let package = Package(
             dependencies: [
                 "GitProbe", "PostgresClient", "RegistryClient", "LegacyMigration", "LinuxPlatform",
                 "SyncConfiguration", "WorktreeProbing", "OverlapForecast", "WorktreeMembership",
-                "RegistryDocuments", "SyncAgent", "McpServer", "AgentHub",
+                "RegistryDocuments", "SyncAgent", "McpServer", "AgentHub", "RegistryServe",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),
         .target(

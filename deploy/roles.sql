@@ -168,6 +168,26 @@ GRANT INSERT ON agent_activities TO imi_sync_mcp;
 DROP POLICY IF EXISTS imi_mcp_claim ON worktrees;
 CREATE POLICY imi_mcp_claim ON worktrees FOR UPDATE TO imi_sync_mcp USING (true) WITH CHECK (true);
 
+-- imi_sync_serve: `imi-sync serve`, the dashboard. SELECT only: the views and tables its
+-- page and API read, and nothing it could change. It LISTENs (no privilege needed) and reads
+-- the version counters through imi_registry_versions() (migration 012).
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'imi_sync_serve') THEN
+        CREATE ROLE imi_sync_serve LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT;
+    END IF;
+EXCEPTION
+    WHEN duplicate_object OR unique_violation THEN NULL;
+END
+$$;
+REVOKE ALL ON ALL TABLES IN SCHEMA public FROM imi_sync_serve;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM imi_sync_serve;
+REVOKE CREATE ON SCHEMA public FROM imi_sync_serve;
+GRANT USAGE ON SCHEMA public TO imi_sync_serve;
+GRANT SELECT ON projects, worktree_types, worktrees, hosts, imi_schema_migrations, worktree_change_sets,
+    worktree_changes, worktree_pair_verdicts, worktree_pair_conflicts, v_worktrees_detail, v_inflight_work,
+    v_worktree_overlaps, v_projects_summary, agent_activities TO imi_sync_serve;
+
 -- The overlap forecast's tables (migration 006): every role may read them; imi_sync_agent
 -- writes any row; a host's role only the change sets of its own worktrees, and verdicts of
 -- pairs whose two worktrees are both its own (a pair is merged on the host that has both).
@@ -222,7 +242,7 @@ DECLARE
     owner text := (SELECT pg_catalog.pg_get_userbyid(c.relowner) FROM pg_catalog.pg_class c
                    WHERE c.oid = 'public.hosts'::regclass);
 BEGIN
-    EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC, imi_sync_agent, imi_sync_host, imi_sync_mcp',
+    EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC, imi_sync_agent, imi_sync_host, imi_sync_mcp, imi_sync_serve',
                    current_database());
     EXECUTE format('GRANT TEMPORARY ON DATABASE %I TO %I', current_database(), owner);
     REVOKE CREATE ON SCHEMA public FROM PUBLIC;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The project-local virtual environment (.venv, not in git) with the Python packages the tests
-# drive imi-sync with: the official MCP client (PyPI `mcp`). Made or repaired when missing.
+# drive imi-sync with: the official MCP client (PyPI `mcp`) and selenium (the dashboard's
+# browser tests, with Debian's chromium and chromium-driver). Made or repaired when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=.venv
@@ -11,4 +12,8 @@ if ! "$venv/bin/python" -c "import mcp" 2>/dev/null; then
     rm -rf "$venv"
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet --disable-pip-version-check "mcp>=1.9,<2"
+fi
+if ! "$venv/bin/python" -c "import selenium" 2>/dev/null; then
+    echo "adding selenium to $venv" >&2
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "selenium>=4.20,<5"
 fi

@@ -8,7 +8,8 @@
 # SQLite reader) runs its tests again under AddressSanitizer, in a build of its own.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/ensure-packages.sh
+# chromium and its driver: the dashboard's tests run in a real browser.
+scripts/ensure-packages.sh chromium chromium-driver
 scripts/ensure-venv.sh
 swift build --build-tests
 swift test --skip-build "$@"

@@ -24,7 +24,7 @@ struct ImiSync: AsyncParsableCommand {
         version: version,
         subcommands: [
             Once.self, Run.self, Scan.self, Probe.self, Migrate.self, Status.self, Stats.self, Doctor.self,
-            Maintain.self, Config.self, Hosts.self, Types.self, Conflicts.self, Check.self, Mcp.self,
+            Maintain.self, Config.self, Hosts.self, Types.self, Conflicts.self, Check.self, Mcp.self, Serve.self,
         ]
     )
 

@@ -11,3 +11,9 @@ package func printError(_ line: String) {
 /// Whether standard output is a terminal (progress lines and colours only then).
 package var standardOutputIsTerminal: Bool { isatty(STDOUT_FILENO) == 1 }
 package var standardErrorIsTerminal: Bool { isatty(STDERR_FILENO) == 1 }
+
+/// Writes one line to standard output at once (unbuffered: a process reading it, e.g. a test
+/// waiting for `serve`'s address, sees it now).
+package func printLineNow(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}

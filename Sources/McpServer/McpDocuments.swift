@@ -174,6 +174,13 @@ package enum McpDocuments {
         /// Why it was not written (this role may not update git state, say).
         @NullWhenAbsent package var writeError: String?
 
+        package init(worktree: State, refreshed: Bool, written: Bool? = nil, writeError: String? = nil) {
+            self.worktree = worktree
+            self.refreshed = refreshed
+            self.written = written
+            self.writeError = writeError
+        }
+
         private enum CodingKeys: String, CodingKey { case worktree, refreshed, written, writeError = "write_error" }
     }
 

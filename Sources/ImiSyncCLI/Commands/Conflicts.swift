@@ -25,35 +25,10 @@ struct Conflicts: ParsableCommand {
     @Flag(name: .long, help: "Print one JSON document instead of a table.")
     var json = false
 
-    struct Side: Encodable {
-        var id: String
-        var worktree: String
-        var path: String
-        @NullWhenAbsent var host: String?
-        /// When its change set stopped being current (its working state failed to build).
-        @NullWhenAbsent var staleSince: Date?
-    }
-
-    struct PathVerdict: Encodable {
-        var path: String
-        var kindA: String
-        var kindB: String
-        @NullWhenAbsent var conflict: Bool?
-    }
-
-    struct Pair: Encodable {
-        var project: String
-        var worktreeA: Side
-        var worktreeB: Side
-        /// true: the merge conflicts; false: it is clean; null: not merged here.
-        @NullWhenAbsent var conflict: Bool?
-        var paths: [PathVerdict]
-    }
-
     func run() throws {
         _ = global.makeLogger()
         let rows = try global.openRegistry().overlaps(project: project)
-        let pairs = Self.pairs(rows)
+        let pairs = OverlapDocument.pairs(rows)
         if json {
             print(JSONOutput.render(["pairs": pairs]))
         } else if pairs.isEmpty {
@@ -77,7 +52,7 @@ struct Conflicts: ParsableCommand {
     }
 
     /// The worktree's name and its host, each quoted for display.
-    static func label(_ side: Side) -> String {
+    static func label(_ side: OverlapDocument.Side) -> String {
         side.worktree.displayQuoted + (side.host.map { " (\($0.displayQuoted))" } ?? "")
             + (side.staleSince.map { " [stale since \(Self.timestamp($0))]" } ?? "")
     }
@@ -86,28 +61,4 @@ struct Conflicts: ParsableCommand {
         date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: false).timeZone(separator: .omitted))
     }
 
-    /// Groups the view's rows (one per path) into pairs.
-    static func pairs(_ rows: [OverlapRecord]) -> [Pair] {
-        var pairs: [Pair] = []
-        for row in rows {
-            let verdict = PathVerdict(path: row.path, kindA: row.kindA, kindB: row.kindB, conflict: row.conflict)
-            if let last = pairs.last, last.worktreeA.id == row.worktreeA, last.worktreeB.id == row.worktreeB {
-                pairs[pairs.count - 1].paths.append(verdict)
-            } else {
-                pairs.append(Pair(
-                    project: row.project,
-                    worktreeA: Side(id: row.worktreeA, worktree: row.nameA, path: row.pathA, host: row.hostA,
-                                    staleSince: row.staleSinceA),
-                    worktreeB: Side(id: row.worktreeB, worktree: row.nameB, path: row.pathB, host: row.hostB,
-                                    staleSince: row.staleSinceB),
-                    conflict: nil, paths: [verdict]))
-            }
-        }
-        for index in pairs.indices {
-            let verdicts = pairs[index].paths.map(\.conflict)
-            pairs[index].conflict =
-                verdicts.contains(true) ? true : verdicts.allSatisfy { $0 == false } ? false : nil
-        }
-        return pairs
-    }
 }

@@ -1,0 +1,171 @@
+import Foundation
+import Hummingbird
+import Logging
+import McpServer
+import PostgresClient
+import RegistryClient
+import RegistryDocuments
+
+/// How `imi-sync serve` listens and whom it answers.
+package struct ServeSettings: Sendable {
+    package var host: String
+    package var port: Int
+    /// When set, every request for data carries `Authorization: Bearer TOKEN`.
+    package var token: String?
+    /// Event streams open at once; one more is answered 503.
+    package var maximumStreams = 64
+
+    package init(host: String, port: Int, token: String?, maximumStreams: Int = 64) {
+        self.host = host
+        self.port = port
+        self.token = token
+        self.maximumStreams = maximumStreams
+    }
+
+    /// Loopback addresses, where `serve` may listen without a token.
+    package static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+}
+
+/// The dashboard's routes: the page and its two assets, the JSON documents the commands
+/// print, and `/events`. Registry reads go through one connection (``RegistryWorker``);
+/// changes come from ``RegistryFeed``.
+package struct ServeApplication: Sendable {
+    package let settings: ServeSettings
+    package let worker: RegistryWorker
+    package let feed: RegistryFeed
+    package let logger: Logger
+
+    package init(settings: ServeSettings, worker: RegistryWorker, feed: RegistryFeed, logger: Logger) {
+        self.settings = settings
+        self.worker = worker
+        self.feed = feed
+        self.logger = logger
+    }
+
+    /// The application; `onRunning` gets the port it listens on (useful with port 0).
+    package func application(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+        let router = Router()
+        router.add(middleware: ServeGuard(token: settings.token))
+        router.get("/") { _, _ in Self.asset(ServePage.html, type: "text/html; charset=utf-8") }
+        router.get("/app.js") { _, _ in Self.asset(ServePage.script, type: "text/javascript; charset=utf-8") }
+        router.get("/app.css") { _, _ in Self.asset(ServePage.style, type: "text/css; charset=utf-8") }
+        router.get("/healthz") { _, _ in Self.json(#"{"ok":true}"#) }
+        let worker = self.worker
+        router.get("/api/inflight") { request, _ in
+            let project = request.uri.queryParameters.get("project")
+            let work = try await worker.run { try $0.inflightWork(projectName: project) }
+            return Self.json(JSONOutput.render(["inflight": work.map(InflightDocument.Row.init)], keysAreSnakeCase: true))
+        }
+        router.get("/api/overlaps") { request, _ in
+            let project = request.uri.queryParameters.get("project")
+            let rows = try await worker.run { try $0.overlaps(project: project) }
+            return Self.json(JSONOutput.render(["pairs": OverlapDocument.pairs(rows)]))
+        }
+        router.get("/api/worktrees/:id") { _, context in
+            let id = try context.parameters.require("id")
+            guard UUID(uuidString: id) != nil else { return Self.problem(.badRequest, "not a worktree id") }
+            let records = try await worker.run { try $0.worktreeRecords(id: id) }
+            guard let record = records.first else { return Self.problem(.notFound, "no worktree has this id") }
+            return Self.json(McpDocuments.render(McpDocuments.StateResult(worktree: .init(record), refreshed: false)))
+        }
+        let feed = self.feed
+        router.get("/events") { _, _ in
+            guard let stream = feed.subscribe() else {
+                return Self.problem(.serviceUnavailable, "too many event streams are open; try again later")
+            }
+            var headers = HTTPFields()
+            headers[.contentType] = "text/event-stream"
+            headers[.cacheControl] = "no-store"
+            return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+                try await writer.write(ByteBuffer(string: "retry: 2000\n: connected\n\n"))
+                for await event in stream {
+                    try await writer.write(ByteBuffer(string: Self.frame(event)))
+                }
+                try await writer.finish(nil)
+            })
+        }
+        let logger = self.logger
+        return Application(
+            router: router,
+            configuration: ApplicationConfiguration(address: .hostname(settings.host, port: settings.port), serverName: nil),
+            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
+            logger: logger)
+    }
+
+    /// One server-sent event: `event: state` with the changed ids, or a keep-alive comment.
+    static func frame(_ event: RegistryEvent) -> String {
+        guard event.kind != .keepAlive else { return ": keep-alive\n\n" }
+        let ids = event.ids.filter { UUID(uuidString: $0) != nil }.map { "\"\($0)\"" }.joined(separator: ",")
+        return "event: \(event.kind.rawValue)\ndata: {\"ids\":[\(ids)]}\n\n"
+    }
+
+    static func asset(_ text: String, type: String) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = type
+        headers[.cacheControl] = "no-cache"
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    static func json(_ text: String) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        headers[.cacheControl] = "no-store"
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    static func problem(_ status: HTTPResponse.Status, _ message: String) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        let body = JSONOutput.render(["error": message])
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
+    }
+}
+
+/// What every request passes first: only GET and HEAD, no body, the token where one is set
+/// (the page and its assets hold no data and load without it), and headers that keep the
+/// page to its own origin.
+struct ServeGuard<Context: RequestContext>: RouterMiddleware {
+    let token: String?
+    private static var open: Set<String> { ["/", "/app.js", "/app.css", "/healthz"] }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard request.method == .get || request.method == .head else {
+            return ServeApplication.problem(.methodNotAllowed, "only GET")
+        }
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > 0 {
+            return ServeApplication.problem(.contentTooLarge, "requests carry no body")
+        }
+        if request.headers[.transferEncoding] != nil {
+            return ServeApplication.problem(.contentTooLarge, "requests carry no body")
+        }
+        if let token, !Self.open.contains(request.uri.path) {
+            guard Self.matches(request.headers[.authorization], token: token) else {
+                var response = ServeApplication.problem(.unauthorized, "this dashboard needs its token")
+                response.headers[.wwwAuthenticate] = "Bearer"
+                return response
+            }
+        }
+        var response = try await next(request, context)
+        response.headers[.contentSecurityPolicy] =
+            "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+        response.headers[.xContentTypeOptions] = "nosniff"
+        response.headers[.init("Referrer-Policy")!] = "no-referrer"
+        return response
+    }
+
+    /// `Bearer TOKEN`, compared in time independent of where it differs.
+    static func matches(_ header: String?, token: String) -> Bool {
+        guard let header, header.hasPrefix("Bearer ") else { return false }
+        let given = Array(header.dropFirst("Bearer ".count).utf8)
+        let expected = Array(token.utf8)
+        var difference = given.count == expected.count ? 0 : 1
+        for index in 0..<max(given.count, expected.count) {
+            let a = index < given.count ? given[index] : 0
+            let b = index < expected.count ? expected[index] : 0
+            difference |= Int(a ^ b)
+        }
+        return difference == 0
+    }
+}

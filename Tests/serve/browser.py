@@ -1,0 +1,117 @@
+"""Drives the dashboard of `imi-sync serve` in Debian's chromium (headless) with selenium.
+
+Usage: browser.py URL [TOKEN]. Reads one command per line on stdin and answers one JSON line
+on stdout, so the Swift test that started the server, the agent and the edits decides what
+happens when:
+  rows                      -> {"ids": [...], "merged": [...]}  (data-worktree-id of the rows)
+  wait-cell ID COLUMN TEXT  -> {"ok": bool}  until the row's cell shows TEXT (20 s at most)
+  wait-pair A:B WORD        -> {"ok": bool, "text": ...}  until the pair cell says WORD
+  reloaded                  -> {"reloaded": bool}  whether the page was loaded again
+  console                   -> {"errors": [...]}  severe console messages so far
+  screenshot PATH           -> {"ok": true}
+  quit
+With TOKEN the page is expected to ask for it (window.prompt) and is given it there.
+"""
+import json
+import sys
+import time
+
+from selenium import webdriver
+from selenium.common.exceptions import NoAlertPresentException, StaleElementReferenceException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+
+COLUMNS = {"status": 2, "uncommitted": 3, "ahead": 4}
+
+
+def answer(document):
+    sys.stdout.write(json.dumps(document) + "\n")
+    sys.stdout.flush()
+
+
+def browser():
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1200,900"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+
+
+def give_token(driver, token, seconds=10):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            alert = driver.switch_to.alert
+            alert.send_keys(token)
+            alert.accept()
+            return True
+        except NoAlertPresentException:
+            time.sleep(0.05)
+    return False
+
+
+def until(condition, seconds=20):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            value = condition()
+            if value:
+                return value
+        except StaleElementReferenceException:
+            pass
+        time.sleep(0.05)
+    return None
+
+
+def main():
+    url = sys.argv[1]
+    token = sys.argv[2] if len(sys.argv) > 2 else None
+    driver = browser()
+    errors = []
+    try:
+        driver.get(url)
+        # Gone if the page is ever loaded again: updates must arrive without a reload.
+        driver.execute_script("window.imiMarker = 'first load'")
+        if token and not give_token(driver, token):
+            answer({"error": "the page never asked for the token"})
+        for line in sys.stdin:
+            words = line.split()
+            if not words:
+                continue
+            command = words[0]
+            errors += [entry for entry in driver.get_log("browser") if entry.get("level") == "SEVERE"]
+            if command == "rows":
+                until(lambda: driver.find_elements(By.CSS_SELECTOR, "tr[data-worktree-id]"), seconds=10)
+                rows = driver.find_elements(By.CSS_SELECTOR, "tr[data-worktree-id]")
+                answer({
+                    "ids": sorted(r.get_attribute("data-worktree-id") for r in rows),
+                    "merged": sorted(r.get_attribute("data-worktree-id") for r in rows if r.get_attribute("data-status") == "merged"),
+                })
+            elif command == "wait-cell":
+                worktree, column, text = words[1], COLUMNS[words[2]], " ".join(words[3:])
+                selector = 'tr[data-worktree-id="%s"] td' % worktree
+                found = until(lambda: (cells := driver.find_elements(By.CSS_SELECTOR, selector)) and text in cells[column].text)
+                answer({"ok": bool(found)})
+            elif command == "wait-pair":
+                pair, word = words[1], words[2]
+                selector = '[data-pair="%s"]' % pair
+                found = until(lambda: (cells := driver.find_elements(By.CSS_SELECTOR, selector)) and cells[0].text == word and cells[0].text)
+                answer({"ok": bool(found), "text": found or None})
+            elif command == "reloaded":
+                answer({"reloaded": driver.execute_script("return window.imiMarker") != "first load"})
+            elif command == "console":
+                answer({"errors": [entry.get("message", "") for entry in errors]})
+            elif command == "screenshot":
+                driver.save_screenshot(words[1])
+                answer({"ok": True})
+            elif command == "quit":
+                break
+            else:
+                answer({"error": "unknown command " + command})
+    finally:
+        driver.quit()
+
+
+if __name__ == "__main__":
+    main()
