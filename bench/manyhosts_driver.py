@@ -331,7 +331,8 @@ def main():
               f" (pools: " + "; ".join(f"{p['user']} cl_active {p['cl_active']} sv_active {p['sv_active']} "
                                         f"sv_idle {p['sv_idle']}" for p in mine)
               + f"), peak clients waiting {sampler.waiting_peak}")
-    print(f"edit -> row: {len(lat)} of {len(lat) + len(edits.failures)} edits reached their row "
+    print(f"edit -> row, edits round the worktrees of the {len({t[0] for t in targets})} hosts that registered: "
+          f"{len(lat)} of {len(lat) + len(edits.failures)} reached their row "
           f"({len(set(edits.failures))} hosts missed some); p50 {p50:.1f} ms, p99 {p99:.1f} ms"
           f"   (target p50 <= 150 ms, p99 <= 1 s)")
     print(f"memory per agent (VmRSS): {mb(memory.get('agents', []), 0)}; anonymous (RssAnon): "
