@@ -7,6 +7,9 @@
 #     connections per agent, each agent's CPU.
 #  2. `imi-sync scan` of a root with 100 repositories x 10 worktrees (1,000) against a shell
 #     loop of `git worktree list --porcelain` over the same repositories.
+#  3. bench/manyhosts.sh (issue 21): 80 hosts with 30 mcp sessions straight to a stock
+#     PostgreSQL, then 200 hosts with 60 sessions through PgBouncer; sizes from its variables
+#     (HOSTS_DIRECT, HOSTS_POOLED, ...); SKIP_MANY=1 leaves it out.
 # Targets: edit -> row p50 <= 150 ms, p99 <= 400 ms; one connection per agent plus one for
 #          LISTEN; scan of 1,000 worktrees faster than the git loop and <= 2 s.
 #   bench/hosts.sh [DURATION]        (default 60; work files under bench/.work/hosts)
@@ -89,3 +92,11 @@ printf '%-58s %8s\n' "imi-sync scan, nothing changed (median of 5)" "$again_ms m
 printf '%-58s %8s\n' "imi-sync scan --dry-run (median of 5)" "$dry_ms ms"
 printf 'scan / git loop: first %s, unchanged %s  (target < 1, and <= 2000 ms)\n' \
     "$(ratio "$first_ms" "$loop_ms")" "$(ratio "$again_ms" "$loop_ms")"
+
+# Part 3 has its own clusters (and PgBouncer): this one goes first.
+drop_cluster "$work"
+if [[ ${SKIP_MANY:-0} != 1 ]]; then
+    echo
+    echo "== 3. many hosts and mcp sessions (bench/manyhosts.sh)"
+    bench/manyhosts.sh
+fi

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages imi-sync builds and tests with, when any is missing.
 set -euo pipefail
-needed=(libgit2-dev libpq-dev libsqlite3-dev libarchive-dev libssl-dev zlib1g-dev libcurl4-openssl-dev postgresql git "$@")
+needed=(libgit2-dev libpq-dev libsqlite3-dev libarchive-dev libssl-dev zlib1g-dev libcurl4-openssl-dev postgresql pgbouncer git "$@")
 missing=()
 for package in "${needed[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
