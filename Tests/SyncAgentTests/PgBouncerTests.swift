@@ -8,14 +8,8 @@ import Testing
 /// the commands as they are today: several hosts' `scan`, `once` and `status` share a pool of
 /// two server connections.
 ///
-/// Still to come with the one-connection-per-host agent (issue 21, added by whoever lands it):
-/// - `imi-sync run` agents through PgBouncer: edits reach their rows, the heartbeat keeps the
-///   host fresh, and without `listen_url` the agent polls instead of LISTENing through the
-///   pooler (where a LISTEN silently receives nothing);
-/// - `imi-sync mcp` sessions routed through the host's agent, claims racing from two sessions,
-///   the agent restarting while a session is open, the agent's connection refused while
-///   sessions wait;
-/// - `doctor` reporting the pooling mode it detects.
+/// The agent and its mcp sessions through PgBouncer, and `doctor`'s mode, are in
+/// PgBouncerAgentTests.swift.
 @Suite("The registry through PgBouncer in transaction mode", .serialized)
 struct PgBouncerTests {
     /// PgBouncer in front of the shared cluster; `nil` (the test says so and stops) when the
