@@ -161,7 +161,8 @@ async def session(config, host, deadline, record):
     from mcp.client.stdio import stdio_client
     parameters = StdioServerParameters(
         command=config["binary"],
-        args=["mcp", "--database-url", config["mcp_url"], "--config", "/dev/null", "--host", host],
+        # The host's own configuration, as on a real host: the session goes through its agent.
+        args=["mcp", "--database-url", config["agent_url"], "--config", "/dev/null", "--host", host],
         env={"PATH": "/usr/bin:/bin", "HOME": os.path.join(config["work"], "mcp-home")})
     record.update(started=False, ok=0, failed=0, errors=[])
     tools, turn = ["registry_stats", "list_inflight_work"], 0

@@ -57,6 +57,12 @@ BEGIN
         EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON worktree_change_sets, worktree_changes, '
             'worktree_pair_verdicts, worktree_pair_conflicts TO %I', agent);
         EXECUTE format('GRANT SELECT ON v_worktree_overlaps TO %I', agent);
+        -- The host's mcp sessions call through the agent (its hub) on its connection: what the
+        -- tools read, and a worktree's holder with the claim's activity (as imi_sync_mcp may).
+        -- Row-level security keeps a host's role to its own host's rows for claims too.
+        EXECUTE format('GRANT SELECT ON v_worktrees_detail, v_inflight_work, v_projects_summary TO %I', agent);
+        EXECUTE format('GRANT UPDATE (agent_id, agent_claimed_at, agent_lease_expires_at) ON worktrees TO %I', agent);
+        EXECUTE format('GRANT INSERT ON agent_activities TO %I', agent);
         -- doctor's integrity check (activities without a worktree) and stats' count of
         -- activities: the one column they read, never what an activity says.
         EXECUTE format('GRANT SELECT (worktree_id) ON agent_activities TO %I', agent);

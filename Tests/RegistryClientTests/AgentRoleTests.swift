@@ -39,7 +39,6 @@ struct AgentRoleTests {
         "every other change is refused with SQLSTATE 42501",
         arguments: [
             "UPDATE worktrees SET name = 'renamed'",
-            "UPDATE worktrees SET agent_id = 'someone'",
             "UPDATE worktrees SET type_id = 1",
             "UPDATE worktrees SET metadata = '{\"x\":1}'",
             "UPDATE projects SET name = 'renamed'",
@@ -48,7 +47,6 @@ struct AgentRoleTests {
             "DELETE FROM worktrees",
             "DELETE FROM projects",
             "INSERT INTO worktree_types (name) VALUES ('x')",
-            "INSERT INTO agent_activities (agent_id, worktree_id, activity_type) SELECT 'a', id, 'other' FROM worktrees",
             "SELECT * FROM agent_activities",
             "TRUNCATE worktrees",
             "CREATE TABLE intruder (id int)",
@@ -61,6 +59,18 @@ struct AgentRoleTests {
         let row = try owner.connection.execute(
             "SELECT name, path, active FROM worktrees WHERE id = $1", [worktree])
         #expect(row.rows.first == ["w", "/tmp/p/w", "t"])
+    }
+
+    @Test("the agent claims and releases for its host's mcp sessions (its hub), and logs the claim")
+    func claimsForItsSessions() throws {
+        let (owner, agent, worktree) = try agentConnection()
+        let registry = Registry(connection: agent)
+        let claimed = try #require(try registry.claim(worktree, agent: "session-a", leaseSeconds: 60))
+        #expect(claimed.claimed && claimed.holder == "session-a")
+        #expect(try registry.claim(worktree, agent: "session-b", leaseSeconds: nil)?.claimed == false)
+        #expect(try registry.release(worktree, agent: "session-a") == true)
+        let logged: Int = try owner.connection.execute("SELECT count(*)::int FROM agent_activities WHERE worktree_id = $1", [worktree]).decode(0, 0)
+        #expect(logged >= 1)
     }
 
     @Test("the single agent also keeps membership: registers, moves and deactivates worktrees")
