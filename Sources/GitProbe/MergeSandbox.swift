@@ -49,11 +49,11 @@ public final class MergeSandbox {
         for (offset, objects) in Self.objectDirectories(commonDirectory).enumerated() {
             var pack: UnsafeMutablePointer<git_odb_backend>?
             if git_odb_backend_pack(&pack, objects) == 0, let pack {
-                _ = cgit2_odb_add_readonly(odb, pack, Int32(100 - 2 * offset))
+                _ = cgit2_odb_add_readonly(odb, pack, Int32(100 - 2 * offset), objects + "/pack")
             }
             var loose: UnsafeMutablePointer<git_odb_backend>?
             if git_odb_backend_loose(&loose, objects, -1, 0, 0, 0) == 0, let loose {
-                _ = cgit2_odb_add_readonly(odb, loose, Int32(99 - 2 * offset))
+                _ = cgit2_odb_add_readonly(odb, loose, Int32(99 - 2 * offset), nil)
             }
         }
         var repository: OpaquePointer?
