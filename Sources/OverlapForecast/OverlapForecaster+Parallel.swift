@@ -52,6 +52,7 @@ extension OverlapForecaster {
             (try? sandboxes[job.common]!.narrowConflictingPaths(job.stateA, job.stateB)).flatMap { $0 }.map { .success($0) }
         }
         let rest = jobs.indices.filter { results[$0] == nil }
+        logger.debug("merges", metadata: ["pairs.narrow": "\(jobs.count - rest.count)", "pairs.full": "\(rest.count)"])
         for (index, result) in zip(rest, fullMerges(rest.map { jobs[$0] }, scans: scans, byID: byID, scanWorktree: scanWorktree)) {
             results[index] = result
         }
