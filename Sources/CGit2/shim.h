@@ -31,10 +31,20 @@ static inline int cgit2_opts_get_search_path(int level, git_buf *out) {
 #include <git2/sys/odb_backend.h>
 #include <git2/sys/mempack.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 typedef struct {
     git_odb_backend parent;
     git_odb_backend *inner;
+    /* The pack directory a refresh rescans (NULL: refresh always forwarded), and what it was
+     * at the last rescan: its inode and mtime, and when that rescan ran. */
+    char *watched;
+    int has_seen;
+    ino_t seen_inode;
+    struct timespec seen_mtime;
+    time_t rescanned_at;
 } cgit2_readonly_backend;
 
 #define CGIT2_INNER(b) (((cgit2_readonly_backend *)(b))->inner)
@@ -55,18 +65,42 @@ static int cgit2_ro_exists(git_odb_backend *b, const git_oid *oid) {
 static int cgit2_ro_exists_prefix(git_oid *out, git_odb_backend *b, const git_oid *short_oid, size_t length) {
     return CGIT2_INNER(b)->exists_prefix(out, CGIT2_INNER(b), short_oid, length);
 }
+/* libgit2 refreshes every backend when an object is missing, and writing an object that is
+ * in no backend yet (each blob, tree and merged blob of a sandbox) counts as missing: the
+ * pack backend then re-reads objects/pack every time. A pack added, replaced or removed
+ * changes the directory's mtime; so the rescan is skipped while the directory has the inode
+ * and mtime it had at the last rescan and that mtime was over 2 s older than the rescan
+ * (beyond a coarse timestamp tick: a change after the rescan cannot carry the same mtime). */
 static int cgit2_ro_refresh(git_odb_backend *b) {
-    return CGIT2_INNER(b)->refresh ? CGIT2_INNER(b)->refresh(CGIT2_INNER(b)) : 0;
+    cgit2_readonly_backend *w = (cgit2_readonly_backend *)b;
+    if (!w->inner->refresh) return 0;
+    struct stat info;
+    int known = w->watched && stat(w->watched, &info) == 0;
+    if (known && w->has_seen && info.st_ino == w->seen_inode && info.st_mtim.tv_sec == w->seen_mtime.tv_sec
+        && info.st_mtim.tv_nsec == w->seen_mtime.tv_nsec && w->rescanned_at > w->seen_mtime.tv_sec + 2)
+        return 0;
+    time_t now = time(NULL);
+    int rc = w->inner->refresh(w->inner);
+    w->has_seen = known && rc == 0;
+    if (w->has_seen) {
+        w->seen_inode = info.st_ino;
+        w->seen_mtime = info.st_mtim;
+        w->rescanned_at = now;
+    }
+    return rc;
 }
 static void cgit2_ro_free(git_odb_backend *b) {
     CGIT2_INNER(b)->free(CGIT2_INNER(b));
+    free(((cgit2_readonly_backend *)b)->watched);
     free(b);
 }
 
-/* Wraps `inner` (taking ownership) and adds the wrapper to `odb` at `priority`. */
-static inline int cgit2_odb_add_readonly(git_odb *odb, git_odb_backend *inner, int priority) {
+/* Wraps `inner` (taking ownership) and adds the wrapper to `odb` at `priority`; `watched`
+ * (copied; may be NULL) is the directory whose change a refresh of `inner` looks for. */
+static inline int cgit2_odb_add_readonly(git_odb *odb, git_odb_backend *inner, int priority, const char *watched) {
     cgit2_readonly_backend *wrapper = calloc(1, sizeof(cgit2_readonly_backend));
     if (!wrapper) { inner->free(inner); return -1; }
+    wrapper->watched = watched ? strdup(watched) : NULL;
     wrapper->parent.version = GIT_ODB_BACKEND_VERSION;
     wrapper->inner = inner;
     wrapper->parent.read = inner->read ? cgit2_ro_read : NULL;

@@ -49,11 +49,11 @@ public final class MergeSandbox {
         for (offset, objects) in Self.objectDirectories(commonDirectory).enumerated() {
             var pack: UnsafeMutablePointer<git_odb_backend>?
             if git_odb_backend_pack(&pack, objects) == 0, let pack {
-                _ = cgit2_odb_add_readonly(odb, pack, Int32(100 - 2 * offset))
+                _ = cgit2_odb_add_readonly(odb, pack, Int32(100 - 2 * offset), objects + "/pack")
             }
             var loose: UnsafeMutablePointer<git_odb_backend>?
             if git_odb_backend_loose(&loose, objects, -1, 0, 0, 0) == 0, let loose {
-                _ = cgit2_odb_add_readonly(odb, loose, Int32(99 - 2 * offset))
+                _ = cgit2_odb_add_readonly(odb, loose, Int32(99 - 2 * offset), nil)
             }
         }
         var repository: OpaquePointer?
@@ -123,12 +123,48 @@ public final class MergeSandbox {
     /// sandbox knows what to build before merging).
     var built: Set<String> = []
 
+    /// Whether merges run over the paths both sides changed when that is exact (tests turn
+    /// it off to compare with the full merge).
+    var narrowsMerges = true
+    /// Merges the narrow merge answered.
+    var narrowedMerges = 0
+    /// Each side's changes against an ancestor tree, by the two trees' ids.
+    var sideChanges: [String: SideChanges] = [:]
+    /// Trees of a few paths of a tree, by the tree's id and the paths.
+    var narrowTrees: [String: git_oid] = [:]
+
     // MARK: Merging
 
     /// The paths `git merge-tree --write-tree --name-only` would report conflicted when merging
     /// the two working states, each taken as a commit on top of its HEAD: libgit2's in-memory
-    /// three-way tree merge from `merge-base(HEAD a, HEAD b)`, with rename detection.
+    /// three-way tree merge from `merge-base(HEAD a, HEAD b)`, with rename detection; over
+    /// the paths both sides changed alone where that is exact (``narrowConflictingPaths(_:_:)``).
     public func conflictingPaths(_ a: WorkingState, _ b: WorkingState) throws(GitProbeError) -> [[UInt8]] {
+        if narrowsMerges, let narrowed = try narrowConflictingPaths(a, b) { return narrowed }
+        return try withTrees(a, b) { ancestor, ours, theirs throws(GitProbeError) in
+            try mergeConflicts(ancestor: ancestor, ours: ours, theirs: theirs, path: a.worktreePath)
+        }
+    }
+
+    /// What ``conflictingPaths(_:_:)`` answers, from merging only the paths both sides
+    /// changed; `nil` when that would not be exact (a side deleted a path or changed its
+    /// type, so renames could join paths; a file on one side is a directory on the other;
+    /// no merge base). Cheap: each side's changes and narrow trees are kept.
+    public func narrowConflictingPaths(_ a: WorkingState, _ b: WorkingState) throws(GitProbeError) -> [[UInt8]]? {
+        let answer = try withTrees(a, b) { ancestor, ours, theirs throws(GitProbeError) -> [[UInt8]]? in
+            guard let ancestor else { return nil }
+            return try narrowConflicts(ancestor: ancestor, ours: ours, theirs: theirs, path: a.worktreePath)
+        }
+        if answer != nil { narrowedMerges += 1 }
+        return answer
+    }
+
+    /// The pair's trees: `merge-base(HEAD a, HEAD b)`'s (`nil` without one) and the two
+    /// working states'.
+    private func withTrees<Answer>(
+        _ a: WorkingState, _ b: WorkingState,
+        _ body: (OpaquePointer?, OpaquePointer, OpaquePointer) throws(GitProbeError) -> Answer
+    ) throws(GitProbeError) -> Answer {
         var ancestor: OpaquePointer?
         if let headA = a.headCommit, let headB = b.headCommit, let base = try mergeBase(headA, headB, path: a.worktreePath) {
             ancestor = try treeOfCommit(base, path: a.worktreePath)
@@ -141,16 +177,22 @@ public final class MergeSandbox {
         defer { git_tree_free(ourTree) }
         let theirTree = try lookupTree(theirs, path: b.worktreePath)
         defer { git_tree_free(theirTree) }
+        return try body(ancestor, ourTree, theirTree)
+    }
 
+    /// The conflicted paths of libgit2's in-memory three-way merge of two trees.
+    func mergeConflicts(
+        ancestor: OpaquePointer?, ours: OpaquePointer, theirs: OpaquePointer, path: String
+    ) throws(GitProbeError) -> [[UInt8]] {
         var options = git_merge_options()
         git_merge_options_init(&options, UInt32(GIT_MERGE_OPTIONS_VERSION))
         // Resolve-undo entries are for a checkout to undo an automatic resolution; only the
         // conflicts are read here.
         options.flags |= GIT_MERGE_SKIP_REUC.rawValue
         var merged: OpaquePointer?
-        let rc = git_merge_trees(&merged, repository, ancestor, ourTree, theirTree, &options)
+        let rc = git_merge_trees(&merged, repository, ancestor, ours, theirs, &options)
         guard rc == 0, let merged else {
-            throw .classified(path: a.worktreePath, operation: "git_merge_trees (in memory)", returnCode: rc)
+            throw .classified(path: path, operation: "git_merge_trees (in memory)", returnCode: rc)
         }
         defer { git_index_free(merged) }
         guard git_index_has_conflicts(merged) != 0 else { return [] }

@@ -27,10 +27,14 @@ struct Once: ParsableCommand {
 
     func run() throws {
         let logger = global.makeLogger()
-        GitLibrary.initialize()
+        // libgit2's start-up (it parses the system's CA certificates, ~10 ms) runs while the
+        // registry connection is made; it is over before anything reads a repository.
+        let gitReady = DispatchGroup()
+        DispatchQueue.global().async(group: gitReady) { GitLibrary.initialize() }
         let config = try global.resolvedConfig()
         // The schema is checked by OnceSync, after the first-run legacy import that may create it.
         let connection = try Registry.open(config.connectionSettings, checkingSchema: false).connection
+        gitReady.wait()
         let report = try OnceSync(
             connection: connection, logger: logger, host: HostScope(name: config.hostName.value),
             legacyPath: config.legacyPath.value).run()
