@@ -224,7 +224,7 @@ extension GitRepository.StatusCount {
         }
     }
 
-    /// Adds a disjoint part's count (a partition of the top-level names).
+    /// Adds a disjoint part's count (a partition of the worktree's paths).
     mutating func absorb(_ part: Self) {
         lines += part.lines
         hasStagedDeletion = hasStagedDeletion || part.hasStagedDeletion
