@@ -11,9 +11,8 @@ public struct GitProbe: Sendable {
     /// Creates a probe; initialises libgit2 if the process has not done so yet.
     ///
     /// - Parameter splitsLargeWorktrees: scan a worktree with a large index on up to four
-    ///   threads (about 1.5x faster wall time on two cores, at the price of re-reading the index
-    ///   once per thread). Pass `false` when the caller already probes many worktrees in
-    ///   parallel and the cores are busy anyway.
+    ///   threads (one repository handle each, all sharing the one index read). Pass `false`
+    ///   when the caller already probes many worktrees in parallel and the cores are busy anyway.
     public init(splitsLargeWorktrees: Bool = true) {
         var counter = PorcelainCounter()
         if !splitsLargeWorktrees { counter.maxPartitions = 1 }

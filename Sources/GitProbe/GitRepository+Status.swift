@@ -24,25 +24,31 @@ extension GitRepository {
     }
 
     /// Counts the lines `git status --porcelain` (v1) prints, over the whole worktree or, with
-    /// `pathList`, only under those literal top-level names (`topLevelNames`, the same names as
-    /// a set).
+    /// `pathList`, only under those literal paths (`units`, the same paths as a set).
+    ///
+    /// `pass` says whether HEAD is compared with the index (not when the cache-tree already
+    /// says they agree) and whether the index already loaded is used as it is.
     ///
     /// Read-only: no `GIT_STATUS_OPT_UPDATE_INDEX`, so files whose stat data is stale are
     /// re-hashed but the index is never rewritten and no `index.lock` is taken.
     func statusCount(
         settings: StatusSettings,
         pathList: git_strarray? = nil,
-        topLevelNames: Set<[UInt8]>? = nil
+        units: Set<[UInt8]>? = nil,
+        pass: StatusPass = StatusPass()
     ) throws(GitProbeError) -> StatusCount {
         var index = IndexLookup(repository: handle)
-        let submodules = index.gitlinkPaths(under: topLevelNames)
+        let submodules = index.gitlinkPaths(under: units)
         guard submodules.isEmpty else {
             return try statusCountWithSubmodules(
-                submodules, settings: settings, pathList: pathList, index: &index)
+                submodules, settings: settings, pathList: pathList, refreshingIndex: pass.refreshesIndex,
+                index: &index)
         }
 
         var count = StatusCount()
-        try withStatusList(settings: settings, pathList: pathList) { list throws(GitProbeError) in
+        try withStatusList(
+            settings: settings, pathList: pathList, show: pass.show, refreshingIndex: pass.refreshesIndex
+        ) { list throws(GitProbeError) in
             Self.forEachEntry(of: list, correctingWith: &index) { status, entry in
                 let lines = Self.porcelainLines(forStatus: status)
                 count.lines += lines
@@ -64,6 +70,7 @@ extension GitRepository {
         show: git_status_show_t = GIT_STATUS_SHOW_INDEX_AND_WORKDIR,
         excludingSubmodules: Bool = false,
         recursingUntracked: Bool = false,
+        refreshingIndex: Bool = true,
         _ body: (OpaquePointer) throws(GitProbeError) -> Void
     ) throws(GitProbeError) {
         var options = git_status_options()
@@ -89,6 +96,9 @@ extension GitRepository {
         }
         if excludingSubmodules {
             flags |= GIT_STATUS_OPT_EXCLUDE_SUBMODULES.rawValue
+        }
+        if !refreshingIndex {
+            flags |= GIT_STATUS_OPT_NO_REFRESH.rawValue
         }
         options.flags = flags
         if let pathList {
@@ -214,7 +224,7 @@ extension GitRepository.StatusCount {
         }
     }
 
-    /// Adds a disjoint part's count (a partition of the top-level names).
+    /// Adds a disjoint part's count (a partition of the worktree's paths).
     mutating func absorb(_ part: Self) {
         lines += part.lines
         hasStagedDeletion = hasStagedDeletion || part.hasStagedDeletion

@@ -14,12 +14,15 @@ extension GitRepository {
         _ submodules: [[UInt8]],
         settings: StatusSettings,
         pathList: git_strarray?,
+        refreshingIndex: Bool,
         index: inout IndexLookup
     ) throws(GitProbeError) -> StatusCount {
         var count = StatusCount(linesByPath: nil, workdirEntries: nil)
         var changedPaths = Set<[UInt8]>()
 
-        try withStatusList(settings: settings, pathList: pathList, excludingSubmodules: true) {
+        try withStatusList(
+            settings: settings, pathList: pathList, excludingSubmodules: true, refreshingIndex: refreshingIndex
+        ) {
             list throws(GitProbeError) in
             Self.forEachEntry(of: list, correctingWith: &index) { status, entry in
                 if Self.isUntracked(status) { count.lines += 1 }
@@ -31,7 +34,8 @@ extension GitRepository {
         }
 
         try collectStagedSubmoduleChanges(
-            settings: settings, pathList: pathList, into: &changedPaths, count: &count)
+            settings: settings, pathList: pathList, refreshingIndex: refreshingIndex, into: &changedPaths,
+            count: &count)
 
         let ignores = try SubmoduleIgnores(repository: self)
         for submodule in submodules
@@ -48,13 +52,15 @@ extension GitRepository {
     private func collectStagedSubmoduleChanges(
         settings: StatusSettings,
         pathList: git_strarray?,
+        refreshingIndex: Bool,
         into changedPaths: inout Set<[UInt8]>,
         count: inout StatusCount
     ) throws(GitProbeError) {
         var deleted: [(commit: git_oid, path: [UInt8])] = []
         var added: [(commit: git_oid, path: [UInt8])] = []
         try withStatusList(
-            settings: settings, pathList: pathList, show: GIT_STATUS_SHOW_INDEX_ONLY
+            settings: settings, pathList: pathList, show: GIT_STATUS_SHOW_INDEX_ONLY,
+            refreshingIndex: refreshingIndex
         ) { list throws(GitProbeError) in
             for position in 0..<git_status_list_entrycount(list) {
                 guard let entry = git_status_byindex(list, position),

@@ -47,9 +47,9 @@ struct IndexLookup: ~Copyable {
         return git_index_find(nil, index, name) == 0
     }
 
-    /// Paths of the submodules (gitlink entries) in the index, limited to those whose first
-    /// component is in `topLevelNames` when given.
-    mutating func gitlinkPaths(under topLevelNames: Set<[UInt8]>?) -> [[UInt8]] {
+    /// Paths of the submodules (gitlink entries) in the index, limited to those that are one of
+    /// `units` or lie under one, when given.
+    mutating func gitlinkPaths(under units: Set<[UInt8]>?) -> [[UInt8]] {
         guard let index = loadedIndex() else { return [] }
         var paths: [[UInt8]] = []
         for position in 0..<git_index_entrycount(index) {
@@ -58,7 +58,7 @@ struct IndexLookup: ~Copyable {
                 let path = entry.pointee.path
             else { continue }
             let bytes = PathBytes.of(path)
-            if let topLevelNames, !topLevelNames.contains(PathBytes.topLevelComponent(of: bytes)) {
+            if let units, !PathBytes.isUnder(bytes, anyOf: units) {
                 continue
             }
             paths.append(bytes)

@@ -28,4 +28,13 @@ enum PathBytes {
         guard let slash = path.lastIndex(of: UInt8(ascii: "/")) else { return [] }
         return Array(path[..<slash])
     }
+
+    /// True when `path` is one of `prefixes` or lies under one (`prefix/...`).
+    static func isUnder(_ path: [UInt8], anyOf prefixes: Set<[UInt8]>) -> Bool {
+        if prefixes.contains(path) { return true }
+        for (position, byte) in path.enumerated() where byte == UInt8(ascii: "/") {
+            if prefixes.contains(Array(path[..<position])) { return true }
+        }
+        return false
+    }
 }

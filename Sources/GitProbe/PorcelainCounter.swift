@@ -7,18 +7,20 @@ import class Foundation.ProcessInfo
 /// Counts the lines `git status --porcelain` would print, splitting large worktrees across
 /// threads.
 ///
-/// libgit2's status is single-threaded while git stats the index entries on several threads,
-/// so on a 20,000-file worktree one libgit2 pass takes about twice git's wall time. Above
-/// `partitionThresholdBytes` of index the top-level names are split into groups, each group
-/// gets its own repository handle and status run on its own thread, and the line counts are
-/// summed (groups never share a path). When a split could change the answer (a staged rename
-/// whose halves fall in different groups, case-insensitive matching, an index-only top-level
-/// name) one whole-worktree pass is used instead.
+/// The index is read once, on the caller's handle, and every pass uses it as read. When its
+/// cache-tree says it holds HEAD's tree (as git's status trusts it), HEAD is not compared with
+/// the index at all. libgit2's status is single-threaded while git stats the index entries on
+/// several threads, so above `partitionThresholdBytes` of index the worktree is cut into
+/// literal paths (`GitRepository.statusUnits`), the paths are dealt into groups, each group
+/// runs a status on its own thread with its own repository handle sharing the one index, and
+/// the line counts are summed (groups never share a path). When a split could change the
+/// answer (a staged rename whose halves fall in different groups, case-insensitive matching)
+/// one whole-worktree pass is used instead.
 struct PorcelainCounter: Sendable {
-    /// Index files smaller than this are counted in one pass: a second handle re-reads the
-    /// whole index, which only pays off once the workdir scan dominates.
+    /// Index files smaller than this are counted in one pass: a split only pays off once the
+    /// workdir scan dominates.
     var partitionThresholdBytes: Int = 256 * 1024
-    /// Upper bound on groups; each group loads its own copy of the index.
+    /// Upper bound on groups.
     var maxPartitions: Int = min(4, ProcessInfo.processInfo.activeProcessorCount)
 
     func count(in repository: GitRepository, headCommit: git_oid?) throws(GitProbeError) -> Int {
@@ -29,54 +31,93 @@ struct PorcelainCounter: Sendable {
     func count(
         in repository: GitRepository, headCommit: git_oid?, settings: StatusSettings
     ) throws(GitProbeError) -> GitRepository.StatusCount {
+        let index = try repository.loadedIndex()
+        defer { git_index_free(index) }
+        var pass = StatusPass(refreshesIndex: false)
+        if repository.cacheTreeMatchesHead(headCommit, index: index) {
+            pass.show = GIT_STATUS_SHOW_WORKDIR_ONLY
+        }
         guard maxPartitions > 1, !settings.ignoresCase,
             let indexSize = repository.indexFileSize(), indexSize >= partitionThresholdBytes
         else {
-            return try repository.statusCount(settings: settings)
+            return try repository.statusCount(settings: settings, pass: pass)
         }
 
-        let known = try repository.topLevelNames(headCommit: headCommit)
-        let groups = Self.groups(of: known, count: maxPartitions)
+        let units = try repository.statusUnits(headCommit: headCommit, index: index, parts: maxPartitions)
+        let groups = Self.groups(of: units, count: maxPartitions)
         guard groups.count > 1 else {
-            return try repository.statusCount(settings: settings)
+            return try repository.statusCount(settings: settings, pass: pass)
         }
 
+        // Opened here, not on the threads: each handle takes the index before any status runs.
+        var workers: [GitRepository] = []
+        for _ in groups {
+            let worker = try GitRepository(openingWorktreeAt: repository.path)
+            let rc = git_repository_set_index(worker.handle, index)
+            guard rc == 0 else {
+                throw .classified(path: repository.path, operation: "git_repository_set_index", returnCode: rc)
+            }
+            workers.append(worker)
+        }
         let outcomes = Outcomes(count: groups.count)
-        let path = repository.path
+        let handles = Handles(workers)
+        let groupPass = pass
         DispatchQueue.concurrentPerform(iterations: groups.count) { group in
-            outcomes[group] = Result { () throws(GitProbeError) -> GroupOutcome in
-                let worker = try GitRepository(openingWorktreeAt: path)
+            outcomes[group] = Result { () throws(GitProbeError) -> GitRepository.StatusCount in
                 let pathList = PathList(groups[group])
-                let count = try pathList.withStrArray { list throws(GitProbeError) in
-                    try worker.statusCount(
-                        settings: settings, pathList: list, topLevelNames: Set(groups[group]))
+                return try pathList.withStrArray { list throws(GitProbeError) in
+                    try handles.workers[group].statusCount(
+                        settings: settings, pathList: list, units: Set(groups[group]), pass: groupPass)
                 }
-                // Any one handle will do for the index check; the first group's has it loaded.
-                let unknown = group == 0 ? try worker.indexTopLevelNames(notIn: known) : []
-                return GroupOutcome(count: count, hasUnknownIndexNames: !unknown.isEmpty)
             }
         }
 
-        var results: [GroupOutcome] = []
+        var results: [GitRepository.StatusCount] = []
         for outcome in outcomes.all {
             switch outcome {
             case .success(let result): results.append(result)
             case .failure(let error): throw error
             case nil:
-                throw GitProbeError(code: .libgit2, path: path, operation: "partitioned status")
+                throw GitProbeError(code: .libgit2, path: repository.path, operation: "partitioned status")
             }
         }
-        if results.contains(where: \.hasUnknownIndexNames)
-            || (settings.detectsStagedRenames && Self.mayPairAcrossGroups(results.map(\.count)))
-        {
-            return try repository.statusCount(settings: settings)
+        if settings.detectsStagedRenames && Self.mayPairAcrossGroups(results) {
+            return try repository.statusCount(settings: settings, pass: pass)
         }
         var total = GitRepository.StatusCount()
-        for result in results { total.absorb(result.count) }
+        for result in results { total.absorb(result) }
         return total
     }
 
-    /// Splits names round-robin in sorted order, so neighbouring directories (often similar in
+    /// Deals `units` (paths with their index entry counts) into groups: round-robin in byte
+    /// order, except that a path below the top level with no index entries goes with a path
+    /// that has entries in the same directory. libgit2's status restricted to literal paths
+    /// takes a directory under which none of the paths has an index entry for untracked and
+    /// reports it as one line, which the paths then filter out: an untracked file or
+    /// directory alone in its group would be lost. One group when no such partner exists.
+    static func groups(of units: [[UInt8]: Int], count: Int) -> [[[UInt8]]] {
+        let anchors = units.filter { $0.value > 0 || PathBytes.parent(of: $0.key).isEmpty }
+        var groups = groups(of: Set(anchors.keys), count: count)
+        var groupOfDirectory: [[UInt8]: Int] = [:]
+        for (group, paths) in groups.enumerated() {
+            for path in paths where units[path, default: 0] > 0 {
+                var directory = PathBytes.parent(of: path)
+                while !directory.isEmpty, groupOfDirectory[directory] == nil {
+                    groupOfDirectory[directory] = group
+                    directory = PathBytes.parent(of: directory)
+                }
+            }
+        }
+        for (unit, entries) in units where entries == 0 && !PathBytes.parent(of: unit).isEmpty {
+            guard let group = groupOfDirectory[PathBytes.parent(of: unit)] else {
+                return [units.keys.sorted { $0.lexicographicallyPrecedes($1) }]
+            }
+            groups[group].append(unit)
+        }
+        return groups
+    }
+
+    /// Splits paths round-robin in sorted order, so neighbouring directories (often similar in
     /// size) land in different groups.
     static func groups(of names: Set<[UInt8]>, count: Int) -> [[[UInt8]]] {
         let sorted = names.sorted { $0.lexicographicallyPrecedes($1) }
@@ -101,25 +142,26 @@ struct PorcelainCounter: Sendable {
         return false
     }
 
-    private struct GroupOutcome: Sendable {
-        var count: GitRepository.StatusCount
-        var hasUnknownIndexNames: Bool
+    /// The workers' handles, each used by its own group's thread only.
+    private final class Handles: @unchecked Sendable {
+        let workers: [GitRepository]
+        init(_ workers: [GitRepository]) { self.workers = workers }
     }
 
     /// One slot per group, written once by that group's thread.
     private final class Outcomes: Sendable {
-        private let slots: Mutex<[Result<GroupOutcome, GitProbeError>?]>
+        private let slots: Mutex<[Result<GitRepository.StatusCount, GitProbeError>?]>
 
         init(count: Int) {
             slots = Mutex(Array(repeating: nil, count: count))
         }
 
-        subscript(group: Int) -> Result<GroupOutcome, GitProbeError>? {
+        subscript(group: Int) -> Result<GitRepository.StatusCount, GitProbeError>? {
             get { slots.withLock { $0[group] } }
             set { slots.withLock { $0[group] = newValue } }
         }
 
-        var all: [Result<GroupOutcome, GitProbeError>?] {
+        var all: [Result<GitRepository.StatusCount, GitProbeError>?] {
             slots.withLock { $0 }
         }
     }

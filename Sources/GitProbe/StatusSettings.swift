@@ -1,3 +1,5 @@
+internal import CGit2
+
 /// The repository's config that changes what `git status --porcelain` prints.
 ///
 /// git reads these on every `status`; libgit2's status ignores them, so the probe reads them
@@ -43,4 +45,12 @@ struct StatusSettings: Equatable, Sendable {
             return nil
         }
     }
+}
+
+/// How one status run reads HEAD and the index.
+struct StatusPass: Sendable {
+    /// `GIT_STATUS_SHOW_WORKDIR_ONLY` when the index's cache-tree says it holds HEAD's tree.
+    var show: git_status_show_t = GIT_STATUS_SHOW_INDEX_AND_WORKDIR
+    /// False when the caller loaded the index itself (and checked it) just before.
+    var refreshesIndex = true
 }

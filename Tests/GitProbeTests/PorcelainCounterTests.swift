@@ -47,6 +47,23 @@ struct PorcelainCounterTests {
         #expect(PorcelainCounter.groups(of: [], count: 4).isEmpty)
     }
 
+    @Test("a nested path with no index entries joins a group holding entries of its directory")
+    func untrackedPathsAreAnchored() {
+        func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
+        let units: [[UInt8]: Int] = [
+            bytes("README.md"): 1, bytes("new.txt"): 0, bytes("src/a"): 40, bytes("src/b"): 40,
+            bytes("src/c/d"): 10, bytes("src/c/new"): 0, bytes("src/lone.txt"): 0,
+        ]
+        let groups = PorcelainCounter.groups(of: units, count: 2)
+        #expect(groups.map(\.count).reduce(0, +) == units.count)
+        let groupOf = Dictionary(
+            uniqueKeysWithValues: groups.enumerated().flatMap { group, paths in paths.map { ($0, group) } })
+        #expect(groupOf[bytes("src/c/new")] == groupOf[bytes("src/c/d")])
+        #expect([groupOf[bytes("src/a")], groupOf[bytes("src/b")]].contains(groupOf[bytes("src/lone.txt")]))
+        // Without any entries in its directory, a nested path cannot be placed: one group.
+        #expect(PorcelainCounter.groups(of: [bytes("x/new"): 0, bytes("y"): 3], count: 2).count == 1)
+    }
+
     @Test("a staged deletion and addition in different groups forces one pass")
     func crossGroupRenameNeedsOnePass() {
         typealias Count = GitRepository.StatusCount

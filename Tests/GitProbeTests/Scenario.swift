@@ -48,7 +48,7 @@ extension Scenario {
     /// Every scenario the differential test runs.
     static let all: [Scenario] =
         workingTreeScenarios + historyScenarios + trunkScenarios + pathScenarios
-        + configScenarios + partitionScenarios + submoduleScenarios
+        + configScenarios + partitionScenarios + submoduleScenarios + cacheTreeScenarios
 
     /// A scenario on a fresh trunk clone: `change` makes the state in it, and the trunk is
     /// what is probed.
