@@ -51,7 +51,10 @@ package struct ServeApplication: Sendable {
         router.get("/") { _, _ in Self.asset(ServePage.html, type: "text/html; charset=utf-8") }
         router.get("/app.js") { _, _ in Self.asset(ServePage.script, type: "text/javascript; charset=utf-8") }
         router.get("/app.css") { _, _ in Self.asset(ServePage.style, type: "text/css; charset=utf-8") }
-        router.get("/healthz") { _, _ in Self.json(#"{"ok":true}"#) }
+        router.get("/favicon.svg") { _, _ in Self.asset(ServePage.icon, type: "image/svg+xml") }
+        router.get("/favicon.ico") { _, _ in Self.asset(ServePage.icon, type: "image/svg+xml") }
+        let health = settings.token == nil ? #"{"ok":true,"token_required":false}"# : #"{"ok":true,"token_required":true}"#
+        router.get("/healthz") { _, _ in Self.json(health) }
         let worker = self.worker
         router.get("/api/inflight") { request, _ in
             let project = request.uri.queryParameters.get("project")
@@ -128,7 +131,7 @@ package struct ServeApplication: Sendable {
 /// page to its own origin.
 struct ServeGuard<Context: RequestContext>: RouterMiddleware {
     let token: String?
-    private static var open: Set<String> { ["/", "/app.js", "/app.css", "/healthz"] }
+    private static var open: Set<String> { ["/", "/app.js", "/app.css", "/favicon.svg", "/favicon.ico", "/healthz"] }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard request.method == .get || request.method == .head else {

@@ -12,6 +12,7 @@ enum ServePage {
         <meta name="color-scheme" content="light dark">
         <title>imi-sync: in-flight work</title>
         <link rel="stylesheet" href="/app.css">
+        <link rel="icon" href="/favicon.svg" type="image/svg+xml">
         </head>
         <body>
         <header>
@@ -24,6 +25,11 @@ enum ServePage {
         <script src="/app.js" defer></script>
         </body>
         </html>
+        """#
+
+    /// Two worktrees branching off a trunk.
+    static let icon = #"""
+        <svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><path d="M4 2v12M4 8c4 0 8-2 8-6M4 8c4 0 8 2 8 6" fill="none" stroke="#28a745" stroke-width="2"/></svg>
         """#
 
     static let style = #"""
@@ -49,6 +55,7 @@ enum ServePage {
         .stale { color: var(--conflict); font-size: .85em; }
         .muted { color: var(--muted); }
         details { margin: .4em 1em; }
+        table.matrix { width: auto; }
         .matrix td, .matrix th { text-align: center; min-width: 4.5em; }
         .cell { cursor: pointer; border: 0; background: var(--chip); color: var(--fg); border-radius: .3em; padding: .2em .4em; font: inherit; }
         .cell[data-verdict="conflict"] { color: #fff; background: var(--conflict); }
@@ -73,11 +80,16 @@ enum ServePage {
           if (given) { state.token = given.trim(); sessionStorage.setItem("imi-token", state.token); }
         }
 
+        // A 401 asks for the token once (not again for answers to requests sent before it was given).
         async function api(path) {
-          const response = await fetch(path, { headers: headers(), cache: "no-store" });
-          if (response.status === 401) { askToken(); throw new Error("the token was refused"); }
-          if (!response.ok) throw new Error(path + " answered " + response.status);
-          return response.json();
+          for (let attempt = 0; attempt < 2; attempt++) {
+            const used = state.token;
+            const response = await fetch(path, { headers: headers(), cache: "no-store" });
+            if (response.status === 401) { if (state.token === used) askToken(); continue; }
+            if (!response.ok) throw new Error(path + " answered " + response.status);
+            return response.json();
+          }
+          throw new Error("the token was refused");
         }
 
         function el(tag, attributes, ...children) {
@@ -212,8 +224,13 @@ enum ServePage {
           let delay = 500;
           for (;;) {
             try {
+              const used = state.token;
               const response = await fetch("/events", { headers: headers(), cache: "no-store" });
-              if (response.status === 401) { askToken(); throw new Error("unauthorized"); }
+              if (response.status === 401) {
+                if (state.token === used) askToken();
+                if (state.token !== used) continue;
+                throw new Error("unauthorized");
+              }
               if (!response.ok || !response.body) throw new Error("events answered " + response.status);
               setLive("live");
               delay = 500;
@@ -238,7 +255,17 @@ enum ServePage {
           }
         }
 
-        refresh();
-        follow();
+        // Ask for the token before the first request when the server wants one, so no request
+        // is refused on the way.
+        async function start() {
+          try {
+            const health = await (await fetch("/healthz", { cache: "no-store" })).json();
+            if (health.token_required && !state.token) askToken();
+          } catch (error) { /* the requests below say what is wrong */ }
+          refresh();
+          follow();
+        }
+
+        start();
         """#
 }

@@ -1,27 +1,30 @@
 """Drives the dashboard of `imi-sync serve` in Debian's chromium (headless) with selenium.
 
-Usage: browser.py URL [TOKEN]. Reads one command per line on stdin and answers one JSON line
-on stdout, so the Swift test that started the server, the agent and the edits decides what
-happens when:
+Usage: browser.py URL TOKEN COMMAND... (TOKEN "-" for none). Runs each command in order and
+prints one JSON line per command on stdout; the Swift test that started the registry, the
+agent and the server checks them:
   rows                      -> {"ids": [...], "merged": [...]}  (data-worktree-id of the rows)
   wait-cell ID COLUMN TEXT  -> {"ok": bool}  until the row's cell shows TEXT (20 s at most)
   wait-pair A:B WORD        -> {"ok": bool, "text": ...}  until the pair cell says WORD
   reloaded                  -> {"reloaded": bool}  whether the page was loaded again
   console                   -> {"errors": [...]}  severe console messages so far
   screenshot PATH           -> {"ok": true}
-  quit
-With TOKEN the page is expected to ask for it (window.prompt) and is given it there.
+  edit PATH TEXT            -> {"ok": true}  writes TEXT to the file PATH (an edit in a worktree)
+  fetch PATH                -> {"status": n}  a request without the token, outside the page
+With a TOKEN the page is expected to ask for it (window.prompt) and is given it there.
 """
 import json
 import sys
 import time
+import urllib.error
+import urllib.request
 
 from selenium import webdriver
 from selenium.common.exceptions import NoAlertPresentException, StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
-COLUMNS = {"status": 2, "uncommitted": 3, "ahead": 4}
+COLUMNS = {"status": 2, "uncommitted": 3, "ahead": 4, "commit": 5}
 
 
 def answer(document):
@@ -66,16 +69,16 @@ def until(condition, seconds=20):
 
 def main():
     url = sys.argv[1]
-    token = sys.argv[2] if len(sys.argv) > 2 else None
+    token = None if sys.argv[2] == "-" else sys.argv[2]
     driver = browser()
     errors = []
     try:
         driver.get(url)
-        # Gone if the page is ever loaded again: updates must arrive without a reload.
-        driver.execute_script("window.imiMarker = 'first load'")
         if token and not give_token(driver, token):
             answer({"error": "the page never asked for the token"})
-        for line in sys.stdin:
+        # Gone if the page is ever loaded again: updates must arrive without a reload.
+        driver.execute_script("window.imiMarker = 'first load'")
+        for line in sys.argv[3:]:
             words = line.split()
             if not words:
                 continue
@@ -105,8 +108,16 @@ def main():
             elif command == "screenshot":
                 driver.save_screenshot(words[1])
                 answer({"ok": True})
-            elif command == "quit":
-                break
+            elif command == "edit":
+                with open(words[1], "w") as file:
+                    file.write(" ".join(words[2:]) + "\n")
+                answer({"ok": True})
+            elif command == "fetch":
+                try:
+                    with urllib.request.urlopen(url.rstrip("/") + words[1], timeout=10) as response:
+                        answer({"status": response.status})
+                except urllib.error.HTTPError as error:
+                    answer({"status": error.code})
             else:
                 answer({"error": "unknown command " + command})
     finally:

@@ -1,0 +1,156 @@
+import Foundation
+import PostgresClient
+import RegistryClient
+import TestSupport
+import Testing
+
+/// `imi-sync serve` in a real browser: Debian's chromium driven by selenium (Tests/serve/
+/// browser.py, from the project's .venv), against a registry that `once` and `run` keep, the
+/// server logged in as its read-only role with a token.
+@Suite("imi-sync serve in a real browser", .serialized)
+struct ServeBrowserTests {
+    /// The venv's interpreter with selenium, and chromium with its driver; missing: a failure
+    /// under CI=true, else the test says so and stops.
+    static func browserPython() -> String? {
+        guard let python = McpTests.python() else { return nil }
+        let missing = ["/usr/bin/chromium", "/usr/bin/chromedriver"].filter { !FileManager.default.isExecutableFile(atPath: $0) }
+        guard missing.isEmpty else {
+            if ProcessInfo.processInfo.environment["CI"] == "true" {
+                Issue.record("missing \(missing.joined(separator: ", ")): scripts/test.sh installs chromium and chromium-driver")
+            } else {
+                print("skipping: missing \(missing.joined(separator: ", "))")
+            }
+            return nil
+        }
+        return python
+    }
+
+    /// A running `imi-sync serve` and the address it printed.
+    struct Server {
+        let process: ChildProcess
+        let url: String
+
+        init(_ arguments: [String], home: URL) throws {
+            let output = home.appendingPathComponent("serve-\(UUID().uuidString).out").path
+            process = try ChildProcess(
+                try imiSyncBinary(), ["serve", "--listen", "127.0.0.1:0", "--config", "/dev/null"] + arguments,
+                environment: ["PATH": "/usr/bin:/bin", "HOME": home.path], standardOutput: output, standardError: output + ".err")
+            var printed: String?
+            for _ in 0..<600 where printed == nil {
+                let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+                printed = text.split(separator: "\n").first { $0.hasPrefix("imi-sync serve: http://") }
+                    .map { String($0.dropFirst("imi-sync serve: ".count)) }
+                if printed == nil { usleep(50_000) }
+                if !process.isRunning { break }
+            }
+            guard let printed else {
+                process.signal(SIGKILL)
+                let errors = (try? String(contentsOfFile: output + ".err", encoding: .utf8)) ?? ""
+                throw TestSupportError("serve did not start: \(errors)")
+            }
+            url = printed
+        }
+
+        func stop() {
+            process.signal(SIGTERM)
+            _ = process.waitForExit(timeout: 20)
+        }
+    }
+
+    @Test("the page lists exactly v_inflight_work, shows a conflict, follows an edit without reloading, and needs its token")
+    func dashboard() async throws {
+        guard let python = Self.browserPython() else { return }
+        let setup = try OverlapTests.Setup()
+        let (a, b) = (setup.paths["a"]!, setup.paths["b"]!)
+        try setup.git.write("A\nb\nc\nd\ne\nf\n", to: "README.md", in: a)
+        try setup.git.write("B\nb\nc\nd\ne\nf\n", to: "README.md", in: b)
+        // Markup from the registry is shown as text: an alert would fail the browser script.
+        let markup = "<img src=x onerror=alert(1)> & <b>bold</b>"
+        try setup.git.write("<script>alert(1)</script>\n", to: "notes.txt", in: setup.paths["c"]!)
+        _ = try setup.git.commitAll(markup, in: setup.paths["c"]!)
+        try setup.git.write("more\n", to: "more.txt", in: setup.paths["c"]!)
+        #expect(try setup.imiSync(["once"]).status == 0)
+        try setup.registry.connection.executeScript(StaticScript(DeployFiles.rolesSQL))
+        let database = try setup.registry.databaseName()
+        let serveURL = try PostgresCluster.shared().settings(database: database, user: "imi_sync_serve").conninfo
+        let tokenFile = setup.git.root.appendingPathComponent("serve.token")
+        try "s3cret-dashboard-token\n".write(to: tokenFile, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: tokenFile.path)
+
+        let agentLog = setup.git.root.appendingPathComponent("agent.err").path
+        let agent = try ChildProcess(
+            try imiSyncBinary(),
+            ["run", "--database-url", setup.registry.settings.conninfo, "--config", "/dev/null", "--host", "here"],
+            environment: ["PATH": "/usr/bin:/bin", "HOME": setup.git.home.path], standardOutput: agentLog, standardError: agentLog)
+        defer {
+            agent.signal(SIGTERM)
+            _ = agent.waitForExit(timeout: 20)
+        }
+        let server = try Server(["--database-url", serveURL, "--token-file", tokenFile.path], home: setup.git.home)
+        defer { server.stop() }
+
+        let expected = try setup.registry.connection.execute("SELECT worktree_id::text FROM v_inflight_work ORDER BY 1").rows.map { $0[0] }
+        #expect(expected.count == 3, "a, b and c are in flight")
+        let pair = [setup.ids["a"]!, setup.ids["b"]!].sorted().joined(separator: ":")
+        let screenshot = McpTests.repository.appendingPathComponent("docs/serve.png").path
+        let commands = [
+            "rows",
+            "wait-pair \(pair) conflict",
+            "edit \(a.appendingPathComponent("new-file.txt").path) added while the page is open",
+            "wait-cell \(setup.ids["a"]!) uncommitted 2",
+            "reloaded",
+            "wait-cell \(setup.ids["c"]!) commit \(markup)",
+            "console",
+            "screenshot \(screenshot)",
+            "fetch /api/inflight",
+            "fetch /events",
+            "fetch /",
+        ]
+        let output = setup.git.root.appendingPathComponent("browser.out").path
+        let errors = setup.git.root.appendingPathComponent("browser.err").path
+        let browser = try ChildProcess(
+            URL(fileURLWithPath: python),
+            [McpTests.repository.appendingPathComponent("Tests/serve/browser.py").path, server.url, "s3cret-dashboard-token"] + commands,
+            environment: ["PATH": "/usr/bin:/bin", "HOME": setup.git.home.path], standardOutput: output, standardError: errors)
+        let status = browser.waitForExit(timeout: 180)
+        let lines = ((try? String(contentsOfFile: output, encoding: .utf8)) ?? "").split(separator: "\n").map {
+            (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] ?? [:]
+        }
+        let stderr = (try? String(contentsOfFile: errors, encoding: .utf8)) ?? ""
+        #expect(status == 0, "\(stderr)")
+        try #require(lines.count == commands.count, "\(lines) \(stderr)")
+        #expect(lines[0]["ids"] as? [String] == expected, "the page lists exactly the rows of v_inflight_work")
+        #expect(lines[1]["ok"] as? Bool == true, "the conflicting pair shows in the matrix")
+        #expect(lines[3]["ok"] as? Bool == true, "the edit reached the page")
+        #expect(lines[4]["reloaded"] as? Bool == false, "without reloading the page")
+        #expect(lines[5]["ok"] as? Bool == true, "a commit subject of markup shows as its text")
+        #expect(lines[6]["errors"] as? [String] == [], "no console errors")
+        #expect(lines[8]["status"] as? Int == 401, "data needs the token")
+        #expect(lines[9]["status"] as? Int == 401, "so do events")
+        #expect(lines[10]["status"] as? Int == 200, "the page itself holds no data")
+    }
+
+    @Test("serve refuses to listen off loopback without a token, and a token file others can read")
+    func refusals() throws {
+        let git = try GitFixture()
+        let registry = try RegistrySeeder.freshRegistry(prefix: "serve")
+        func serve(_ arguments: [String]) throws -> (Int32?, String) {
+            let output = git.root.appendingPathComponent("serve-\(UUID().uuidString).err").path
+            let process = try ChildProcess(
+                try imiSyncBinary(), ["serve", "--config", "/dev/null", "--database-url", registry.settings.conninfo] + arguments,
+                environment: ["PATH": "/usr/bin:/bin", "HOME": git.home.path], standardOutput: output, standardError: output)
+            let status = process.waitForExit(timeout: 30)
+            return (status, (try? String(contentsOfFile: output, encoding: .utf8)) ?? "")
+        }
+        let open = try serve(["--listen", "0.0.0.0:0"])
+        #expect(open.0 == 78)
+        #expect(open.1.contains("listening on 0.0.0.0 needs --token-file"))
+        let token = git.root.appendingPathComponent("wide.token")
+        try "t0ken\n".write(to: token, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: token.path)
+        let wide = try serve(["--listen", "0.0.0.0:0", "--token-file", token.path])
+        #expect(wide.0 == 78)
+        #expect(wide.1.contains("is readable by group or others (mode 644)"))
+        #expect(!wide.1.contains("t0ken"), "the token is never shown")
+    }
+}
