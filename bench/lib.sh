@@ -23,7 +23,9 @@ peak_rss_mb() {
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f\n", (b > 0 ? a / b : 0) }'; }
 
 # release_binary: builds imi-sync in release mode (as installed) and prints its path.
+# IMI_BIN names a binary built already (e.g. one kept while the tree changes).
 release_binary() {
+    if [[ -n ${IMI_BIN:-} ]]; then echo "$IMI_BIN"; return; fi
     scripts/build-release.sh 2>/dev/null || scripts/build-release.sh
 }
 
