@@ -2,9 +2,11 @@ import Foundation
 import Hummingbird
 import Logging
 import McpServer
+import Prometheus
 import PostgresClient
 import RegistryClient
 import RegistryDocuments
+import Synchronization
 
 /// How `imi-sync serve` listens and whom it answers.
 package struct ServeSettings: Sendable {
@@ -74,6 +76,12 @@ package struct ServeApplication: Sendable {
             return Self.json(McpDocuments.render(McpDocuments.StateResult(worktree: .init(record), refreshed: false)))
         }
         let feed = self.feed
+        let metrics = ServeMetrics(feed: feed)
+        router.get("/metrics") { _, _ in
+            var headers = HTTPFields()
+            headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: metrics.scrape())))
+        }
         router.get("/events") { _, _ in
             guard let stream = feed.subscribe() else {
                 return Self.problem(.serviceUnavailable, "too many event streams are open; try again later")
@@ -170,5 +178,33 @@ struct ServeGuard<Context: RequestContext>: RouterMiddleware {
             difference |= Int(a ^ b)
         }
         return difference == 0
+    }
+}
+
+/// `serve`'s `/metrics`: the event streams open, whether the feed listens, the events sent.
+final class ServeMetrics: Sendable {
+    private let registry = PrometheusCollectorRegistry()
+    private let feed: RegistryFeed
+    private let streams: Gauge
+    private let listening: Gauge
+    private let delivered: Counter
+    private let exported = Mutex(0)
+
+    init(feed: RegistryFeed) {
+        self.feed = feed
+        streams = registry.makeGauge(name: "imi_sync_serve_event_streams", help: "Event streams open")
+        listening = registry.makeGauge(name: "imi_sync_serve_feed_up", help: "1 while the registry feed is connected")
+        delivered = registry.makeCounter(name: "imi_sync_serve_events_total", help: "Events handed to event streams")
+    }
+
+    func scrape() -> String {
+        let counts = feed.counts
+        streams.set(to: Double(counts.streams))
+        listening.set(to: counts.listening ? 1 : 0)
+        exported.withLock { last in
+            if counts.delivered > last { delivered.increment(by: Int64(counts.delivered - last)) }
+            last = max(last, counts.delivered)
+        }
+        return registry.emitToString()
     }
 }

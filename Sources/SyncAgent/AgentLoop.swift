@@ -60,7 +60,8 @@ package final class AgentLoop: @unchecked Sendable {
         pooling: PoolingMode = .auto,
         listenSettings: ConnectionSettings? = nil,
         versionPoll: Duration = .seconds(1),
-        hubPath: String? = nil
+        hubPath: String? = nil,
+        metrics: AgentMetrics? = nil
     ) {
         self.loadConfiguration = loadConfiguration
         self.loadConnectionSettings = loadConnectionSettings
@@ -75,6 +76,7 @@ package final class AgentLoop: @unchecked Sendable {
             settings: settings, host: host, heartbeat: { heartbeat.value }, backoff: { backoff.value },
             inbox: inbox, logger: logger, legacyPath: legacyPath, pooling: pooling, listenSettings: listenSettings,
             versionPoll: versionPoll)
+        session.metrics = metrics
         context = AgentContext(configuration: configuration, logger: logger, session: session)
         forecast = ForecastStage(context: context)
         probe = ProbeStage(context: context, forecast: forecast) { [unowned self] in keepAlive() }

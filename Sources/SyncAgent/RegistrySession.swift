@@ -295,6 +295,18 @@ package final class RegistrySession {
     package func forget(_ id: String) {
         ledger.forget(id)
         refusedIDs.remove(id)
+        edits[id] = nil
+    }
+
+    /// Where each edit → row latency is observed (`/metrics`), when metrics are served.
+    package var metrics: AgentMetrics?
+    /// When the bursts behind pending states began, until the states are committed.
+    private var edits: [String: Duration] = [:]
+
+    /// The state just recorded for `id` came from a burst of edits that began at `time`.
+    package func noteEdit(_ id: String, at time: Duration) {
+        guard metrics != nil, ledger.pending[id] != nil else { return }
+        edits[id] = min(edits[id] ?? time, time)
     }
 
     /// Writes the pending states in one transaction. Only a committed state counts as
@@ -318,6 +330,11 @@ package final class RegistrySession {
         noteNotBusy()
         let written = updates.filter { outcome.refused[$0.worktreeID] == nil }
         ledger.committed(written)
+        if let metrics {
+            for update in written {
+                if let edited = edits.removeValue(forKey: update.worktreeID) { metrics.observeEditToRow(now - edited) }
+            }
+        }
         counters.flushes += 1
         counters.rowsWritten += outcome.changed.count
         if !outcome.changed.isEmpty { counters.lastWrite = Date() }

@@ -30,6 +30,7 @@ import TOMLKit
 ///
 /// [agent]
 /// host = "laptop"            # this machine's name in a shared registry
+/// metrics_listen = "127.0.0.1:9464"  # run serves Prometheus /metrics here
 ///
 /// [registry]
 /// roots = ["~/code"]         # where scan and run find repositories
@@ -102,6 +103,13 @@ package struct ConfigFile: Decodable, Equatable, Sendable {
     /// This machine in a registry several hosts share.
     package struct Agent: Decodable, Equatable, Sendable {
         package var host: String?
+        /// Where `run` serves `/metrics` (loopback HOST:PORT); off when absent.
+        package var metricsListen: String?
+
+        package enum CodingKeys: String, CodingKey {
+            case host
+            case metricsListen = "metrics_listen"
+        }
     }
 
     /// Where `scan` and `run` look for repositories.

@@ -51,6 +51,8 @@ package struct ResolvedConfig: Sendable {
     package var roots: Setting<[String]>
     /// How deep below a root `scan` looks (`[registry] scan_depth`, default 6).
     package var scanDepth: Setting<Int>
+    /// Where `run` serves `/metrics`: `IMI_METRICS_LISTEN`, `[agent] metrics_listen`; off when `nil`.
+    package var metricsListen: Setting<String?>
 
     package var connectionSettings: ConnectionSettings {
         ConnectionSettings(
@@ -194,7 +196,12 @@ package struct ResolvedConfig: Sendable {
             sync: file.sync ?? ConfigFile.Sync(),
             hostName: try hostName(flag: hostFlag, environment: environment, file: file.agent?.host, fileSource: fileSource),
             roots: roots(environment: environment, file: file.registry?.roots, fileSource: fileSource, paths: paths),
-            scanDepth: try scanDepth(file: file.registry?.scanDepth, fileSource: fileSource))
+            scanDepth: try scanDepth(file: file.registry?.scanDepth, fileSource: fileSource),
+            metricsListen: {
+                if let env = nonEmpty(environment["IMI_METRICS_LISTEN"]) { return Setting(value: env, source: "IMI_METRICS_LISTEN") }
+                if let listen = nonEmpty(file.agent?.metricsListen) { return Setting(value: listen, source: fileSource + " [agent] metrics_listen") }
+                return Setting(value: nil, source: "off")
+            }())
     }
 
     package static func hostName(

@@ -189,3 +189,29 @@ struct AgentHubTests {
         #expect(try proxied.detectPooling().mode == .direct, "a plain TCP proxy is no pooler")
     }
 }
+
+/// `run`'s `/metrics`: the edit → row histogram and the counters, read from a running agent.
+@Suite("The agent's metrics")
+struct AgentMetricsTests {
+    @Test("an edit is observed in the edit → row histogram, and the counters follow the statistics")
+    func editToRow() async throws {
+        let fixture = try GitFixture()
+        let (registry, project, trunkID) = try RegistrySeeder.withTrunk(of: "metrics", in: fixture)
+        let metrics = AgentMetrics()
+        try await withRunningAgent(RunningAgent(settings: registry.settings, metrics: metrics)) { running async throws in
+            #expect(try await eventually("ready") { running.statistics.ready })
+            #expect(metrics.scrape(running.statistics).contains("imi_sync_edit_to_row_seconds_count 0"),
+                    "the first sync is no edit")
+            try fixture.write("edited\n", to: "edited.txt", in: project.trunk)
+            #expect(try await eventually("the edit written") { try registry.row(trunkID).files == 1 })
+            #expect(try await eventually("the edit observed") {
+                metrics.scrape(running.statistics).contains("imi_sync_edit_to_row_seconds_count 1")
+            })
+            let text = metrics.scrape(running.statistics)
+            #expect(text.contains("imi_sync_database_up 1.0") || text.contains("imi_sync_database_up 1\n"))
+            #expect(text.contains(#"imi_sync_probes_total{kind="full"}"#))
+            let written = text.split(separator: "\n").first { $0.hasPrefix("imi_sync_rows_written_total ") }
+            #expect(written.map { Int($0.split(separator: " ")[1]) ?? 0 } == running.statistics.rowsWritten)
+        }
+    }
+}

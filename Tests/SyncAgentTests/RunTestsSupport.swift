@@ -58,7 +58,7 @@ final class RunningAgent: @unchecked Sendable {
         configurationOnReload: Recorded<AgentConfiguration>? = nil,
         legacyPath: String? = nil, host: HostScope = .forTests,
         pooling: PoolingMode = .auto, listenSettings: ConnectionSettings? = nil,
-        versionPoll: Duration = .milliseconds(100), hubPath: String? = nil
+        versionPoll: Duration = .milliseconds(100), hubPath: String? = nil, metrics: AgentMetrics? = nil
     ) {
         let messages = self.messages
         let echo = ProcessInfo.processInfo.environment["IMI_TEST_LOG"] != nil
@@ -74,7 +74,7 @@ final class RunningAgent: @unchecked Sendable {
             },
             clock: ContinuousClock(), logger: logger,
             watchLimit: watchLimit, legacyPath: legacyPath, host: host, pooling: pooling,
-            listenSettings: listenSettings, versionPoll: versionPoll, hubPath: hubPath)
+            listenSettings: listenSettings, versionPoll: versionPoll, hubPath: hubPath, metrics: metrics)
         self.agent = agent
         agent.start()
     }

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import PostgresClient
 import RegistryClient
 import TestSupport
@@ -152,5 +155,43 @@ struct ServeBrowserTests {
         #expect(wide.0 == 78)
         #expect(wide.1.contains("is readable by group or others (mode 644)"))
         #expect(!wide.1.contains("t0ken"), "the token is never shown")
+    }
+
+    static func get(_ url: String, method: String = "GET", token: String? = nil) async throws -> (Int, String) {
+        var request = URLRequest(url: URL(string: url)!)
+        request.httpMethod = method
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
+    }
+
+    @Test("the API answers the commands' documents, refuses what it does not serve, and /metrics counts streams")
+    func api() async throws {
+        let setup = try OverlapTests.Setup()
+        try setup.git.write("A\nb\nc\nd\ne\nf\n", to: "README.md", in: setup.paths["a"]!)
+        try setup.git.write("B\nb\nc\nd\ne\nf\n", to: "README.md", in: setup.paths["b"]!)
+        #expect(try setup.imiSync(["once"]).status == 0)
+        let server = try Server(["--database-url", setup.registry.settings.conninfo], home: setup.git.home)
+        defer { server.stop() }
+        let base = String(server.url.dropLast())
+
+        func object(_ text: String) -> NSDictionary? { (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? NSDictionary }
+        let (inflightStatus, inflight) = try await Self.get(base + "/api/inflight")
+        #expect(inflightStatus == 200)
+        let status = try setup.imiSync(["status", "--json"])
+        #expect(object(inflight) == object(status.output), "/api/inflight is status --json")
+        let (_, overlaps) = try await Self.get(base + "/api/overlaps")
+        let conflicts = try setup.imiSync(["conflicts", "--json"])
+        #expect(object(overlaps) == object(conflicts.output), "/api/overlaps is conflicts --json")
+        let (oneStatus, one) = try await Self.get(base + "/api/worktrees/" + setup.ids["a"]!)
+        #expect(oneStatus == 200)
+        #expect(((object(one)?["worktree"] as? NSDictionary)?["path"] as? String) == setup.paths["a"]!.path)
+        #expect(try await Self.get(base + "/api/worktrees/not-an-id").0 == 400)
+        #expect(try await Self.get(base + "/api/worktrees/" + UUID().uuidString.lowercased()).0 == 404)
+        #expect(try await Self.get(base + "/api/inflight", method: "POST").0 == 405)
+        let (metricsStatus, metrics) = try await Self.get(base + "/metrics")
+        #expect(metricsStatus == 200)
+        #expect(metrics.contains("imi_sync_serve_event_streams 0"))
+        #expect(metrics.contains("imi_sync_serve_feed_up 1"))
     }
 }

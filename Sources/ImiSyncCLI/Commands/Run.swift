@@ -7,6 +7,8 @@ import PostgresClient
 import RegistryClient
 import ServiceLifecycle
 import LinuxPlatform
+import RegistryServe
+import SyncConfiguration
 import SyncAgent
 import WorktreeMembership
 
@@ -51,6 +53,9 @@ struct Run: AsyncParsableCommand {
     @Option(name: .long, help: "Longest delay in milliseconds before a busy worktree is probed.")
     var maxDelayMs: Int64?
 
+    @Option(name: .long, help: "Serve Prometheus /metrics on this loopback HOST:PORT ([agent] metrics_listen).")
+    var metricsListen: String?
+
     @Option(name: .long, help: "Seconds between full reconciles of every worktree.")
     var reconcileSeconds: Int64?
 
@@ -85,6 +90,14 @@ struct Run: AsyncParsableCommand {
         let settings = resolved.backgroundConnectionSettings
         let configuration = try loadConfiguration(environment: environment)
         let flags = self
+        let metricsAddress = try (metricsListen ?? resolved.metricsListen.value).map { listen in
+            let (host, port) = try Serve.address(listen)
+            guard ServeSettings.isLoopback(host) else {
+                throw ConfigError("metrics_listen \(listen): /metrics is served on loopback only (scrape it there, or through a proxy that authenticates)")
+            }
+            return (host, port)
+        }
+        let metrics = metricsAddress.map { _ in AgentMetrics() }
         let agent = AgentLoop(
             settings: settings,
             configuration: configuration,
@@ -99,15 +112,22 @@ struct Run: AsyncParsableCommand {
             pooling: resolved.pooling.value,
             listenSettings: resolved.listenConnectionSettings,
             versionPoll: .milliseconds(resolved.sync.versionPollMs ?? 1000),
-            hubPath: hubPath(host: resolved.hostName.value, environment: environment, logger: logger))
+            hubPath: hubPath(host: resolved.hostName.value, environment: environment, logger: logger),
+            metrics: metrics)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: AgentService(agent: agent), successTerminationBehavior: .gracefullyShutdownGroup),
+            .init(service: ReloadOnHangup(inbox: agent.inbox)),
+        ]
+        if let metrics, let (host, port) = metricsAddress {
+            services.append(.init(service: MetricsApplication.make(host: host, port: port, logger: logger) {
+                metrics.scrape(agent.currentStatistics)
+            }))
+        }
 
         // The agent ends the group when it has flushed and stopped; SIGHUP is a reload.
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [
-                    .init(service: AgentService(agent: agent), successTerminationBehavior: .gracefullyShutdownGroup),
-                    .init(service: ReloadOnHangup(inbox: agent.inbox)),
-                ],
+                services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await group.run()

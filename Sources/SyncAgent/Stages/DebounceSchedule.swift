@@ -15,6 +15,9 @@ package struct DebounceSchedule {
         package var lastEvent: Duration
         /// What changed since the worktree was last probed.
         package var changes: WorktreeChanges
+        /// The first file event of this burst (not a reconcile or start-up mark): where the
+        /// edit → row latency is measured from.
+        package var editedAt: Duration? = nil
     }
 
     package var settle: Duration
@@ -61,13 +64,15 @@ package struct DebounceSchedule {
         _ id: String, at now: Duration, immediate: Bool = false, changes: WorktreeChanges = .everything
     ) {
         let first = immediate ? now - maxDelay : now
+        let edited = immediate ? nil : now
         if var entry = entries[id] {
             entry.lastEvent = now
             entry.firstEvent = min(entry.firstEvent, first)
             entry.changes.merge(changes)
+            entry.editedAt = entry.editedAt ?? edited
             entries[id] = entry
         } else {
-            entries[id] = Entry(firstEvent: first, lastEvent: now, changes: changes)
+            entries[id] = Entry(firstEvent: first, lastEvent: now, changes: changes, editedAt: edited)
         }
     }
 

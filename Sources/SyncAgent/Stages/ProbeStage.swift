@@ -19,6 +19,8 @@ package final class ProbeStage: AgentStage {
     /// While that path is still a FIFO the worktree is not probed again: the answer would be
     /// the same, and releasing the FIFO's open again would only make another event.
     private var blocked: [String: String?] = [:]
+    /// When the bursts being probed began (only between taking them and recording the result).
+    private var editedAt: [String: Duration] = [:]
     private var probes = 0
     /// Probes answered from the changed paths alone (the rest were full statuses).
     private var pathProbes = 0
@@ -51,8 +53,11 @@ package final class ProbeStage: AgentStage {
     }
 
     package func runDue(at now: Duration) {
+        let edited = schedule.entries.compactMapValues(\.editedAt)
         let due = schedule.takeDueChanges(at: now)
+        for (id, _) in due { editedAt[id] = edited[id] }
         if !due.isEmpty { probe(due, at: now) }
+        editedAt = [:]
     }
 
     /// Probes everything still scheduled (shutdown).
@@ -111,10 +116,12 @@ package final class ProbeStage: AgentStage {
             forecast.noteProbed(
                 id, inFlight: outcome.isInFlight, changed: outcome.pathLevel ? changed : .everything, scan: outcome.scan, at: now)
         }
+        let edited = editedAt.removeValue(forKey: id)
         if let update = outcome.update {
             _ = context.worktrees.noteProbe(id, succeeded: true)
             blocked[id] = nil
             context.session.record(update)
+            if let edited { context.session.noteEdit(id, at: edited) }
         } else if let failure = outcome.failure {
             blocked[id] = failure.code == .blocked ? .some(outcome.blockedOn?.path) : nil
             if let now { forecast.noteUnreadable(id, reason: failure.description, at: now) }
