@@ -15,6 +15,7 @@ import PackageDescription
 //   SyncAgent        the agent: its loop and stages (`run`), and the one-shot pass (`once`)
 //   McpServer        `imi-sync mcp`: tools for agents over stdio, through the agent's hub or not
 //   AgentHub         the Unix socket between a host's agent and its mcp sessions
+//   RegistryEvents   the registry's changes (LISTEN, or a version poll) fanned out in process
 //   RegistryServe    `imi-sync serve`: the live dashboard and its JSON and event API (Hummingbird)
 //   ImiSyncCLI       the imi-sync executable: Commands/ and main
 let package = Package(
@@ -109,15 +110,19 @@ let package = Package(
             name: "McpServer",
             dependencies: [
                 "GitProbe", "PostgresClient", "RegistryClient", "LinuxPlatform", "SyncConfiguration",
-                "WorktreeProbing", "WorktreeMembership", "RegistryDocuments", "AgentHub",
+                "WorktreeProbing", "WorktreeMembership", "RegistryDocuments", "AgentHub", "RegistryEvents",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "MCP", package: "swift-sdk"),
             ]
         ),
         .target(
+            name: "RegistryEvents",
+            dependencies: ["PostgresClient", "RegistryClient", "LinuxPlatform", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
             name: "RegistryServe",
             dependencies: [
-                "PostgresClient", "RegistryClient", "RegistryDocuments", "LinuxPlatform", "McpServer",
+                "PostgresClient", "RegistryClient", "RegistryDocuments", "LinuxPlatform", "McpServer", "RegistryEvents",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
@@ -132,7 +137,7 @@ let package = Package(
             dependencies: [
                 "GitProbe", "PostgresClient", "RegistryClient", "LegacyMigration", "LinuxPlatform",
                 "SyncConfiguration", "WorktreeProbing", "OverlapForecast", "WorktreeMembership",
-                "RegistryDocuments", "SyncAgent", "McpServer", "AgentHub", "RegistryServe",
+                "RegistryDocuments", "SyncAgent", "McpServer", "AgentHub", "RegistryServe", "RegistryEvents",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

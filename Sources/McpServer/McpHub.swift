@@ -57,6 +57,15 @@ package struct McpHubService: Sendable {
         guard call.host == hostName, call.database == database else {
             return HubToolAnswer(refused: "the agent serves host \(hostName) on \(database)")
         }
+        if call.tool == McpRouter.readResource {
+            // A resource read travels as a call of this name with the URI as its argument.
+            let uri = call.arguments?["uri"]?.stringValue ?? ""
+            do {
+                return HubToolAnswer(text: try await McpResources(runner: runner).read(uri), isError: false)
+            } catch {
+                return HubToolAnswer(text: McpFailure.text(for: error, tool: "resources/read", logger: logger), isError: true)
+            }
+        }
         let tools = McpTools(worker: runner, hostName: hostName, logger: logger, workingDirectory: call.workingDirectory)
         let result = await tools.call(call.tool, arguments: call.arguments)
         let text = result.content.compactMap { if case .text(let text, _, _) = $0 { text } else { nil } }.joined()
@@ -79,7 +88,7 @@ package final class McpRouter: Sendable {
     /// Calls that are safe to make again on the session's own connection when the agent went
     /// away mid-call (everything but a release: a second release would say "not released").
     private static let retriable: Set<String> = [
-        "list_inflight_work", "list_worktrees", "get_worktree_state", "find_overlaps", "claim_worktree", "registry_stats",
+        readResource, "list_inflight_work", "list_worktrees", "get_worktree_state", "find_overlaps", "claim_worktree", "registry_stats",
     ]
 
     package init(local: McpTools, ownWorker: RegistryWorker, hubPath: String?, host: String, database: String) {
@@ -88,6 +97,18 @@ package final class McpRouter: Sendable {
         self.hub = hubPath.map(HubClient.init(path:))
         self.host = host
         self.database = database
+    }
+
+    /// The name a resource read travels under through the hub.
+    package static let readResource = "resources/read"
+
+    /// The document `uri` names: through the agent when it serves, else on the session's own
+    /// connection. Throws a one-line error the client sees as the request's error.
+    package func read(_ uri: String) async throws -> String {
+        let answer = await call(Self.readResource, arguments: ["uri": .string(uri)])
+        let text = answer.content.compactMap { if case .text(let text, _, _) = $0 { text } else { nil } }.joined()
+        if answer.isError == true { throw MCPError.invalidParams(text) }
+        return text
     }
 
     package func call(_ name: String, arguments: [String: Value]?) async -> CallTool.Result {
@@ -109,6 +130,15 @@ package final class McpRouter: Sendable {
                     isError: true)
             case .interrupted(let why):
                 local.logger.notice("the agent stopped during a call; answering it here", metadata: ["mcp.tool": "\(name)", "reason": "\(why)"])
+            }
+        }
+        if name == Self.readResource {
+            do {
+                let text = try await McpResources(runner: ownWorker).read(arguments?["uri"]?.stringValue ?? "")
+                return CallTool.Result(content: [.text(text: text, annotations: nil, _meta: nil)], isError: false)
+            } catch {
+                let text = McpFailure.text(for: error, tool: "resources/read", logger: local.logger)
+                return CallTool.Result(content: [.text(text: text, annotations: nil, _meta: nil)], isError: true)
             }
         }
         return await local.call(name, arguments: arguments)

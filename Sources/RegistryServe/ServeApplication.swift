@@ -6,6 +6,7 @@ import Prometheus
 import PostgresClient
 import RegistryClient
 import RegistryDocuments
+import RegistryEvents
 import Synchronization
 
 /// How `imi-sync serve` listens and whom it answers.

@@ -5,6 +5,7 @@ import MCP
 import AgentHub
 import LinuxPlatform
 import McpServer
+import RegistryEvents
 
 /// `imi-sync mcp`: in-flight work as tools for AI agents, over stdio.
 struct Mcp: AsyncParsableCommand {
@@ -39,7 +40,45 @@ struct Mcp: AsyncParsableCommand {
                 The iMi registry of git worktrees: who works where, what is uncommitted or ahead, and \
                 which worktrees change the same files. Claim a worktree before working in it.
                 """,
-            capabilities: .init(tools: .init(listChanged: false)))
+            capabilities: .init(resources: .init(subscribe: true, listChanged: false), tools: .init(listChanged: false)))
+        let subscriptions = McpSubscriptions(
+            makeFeed: {
+                let settings = config.backgroundConnectionSettings
+                return try RegistryFeed(
+                    settings: try Serve.feedSettings(config, settings: settings), poll: try Serve.poll(config, settings: settings),
+                    maximumStreams: 1, logger: logger)
+            },
+            logger: logger,
+            notify: { [weak server] uri in
+                try? await server?.notify(ResourceUpdatedNotification.message(.init(uri: uri)))
+            })
+        defer { subscriptions.stop() }
+        _ = await server.withMethodHandler(ListResources.self) { _ in
+            try initialization.requireInitialized(ListResources.name)
+            return .init(resources: McpResources.listed)
+        }
+        _ = await server.withMethodHandler(ListResourceTemplates.self) { _ in
+            try initialization.requireInitialized(ListResourceTemplates.name)
+            return .init(templates: McpResources.templates)
+        }
+        _ = await server.withMethodHandler(ReadResource.self) { params in
+            try initialization.requireInitialized(ReadResource.name)
+            let text = try await tools.read(params.uri)
+            return .init(contents: [.text(text, uri: params.uri, mimeType: "application/json")])
+        }
+        _ = await server.withMethodHandler(ResourceSubscribe.self) { params in
+            try initialization.requireInitialized(ResourceSubscribe.name)
+            do {
+                try subscriptions.subscribe(params.uri)
+            } catch let refusal as McpToolError {
+                throw MCPError.invalidParams(refusal.description)
+            }
+            return Empty()
+        }
+        _ = await server.withMethodHandler(ResourceUnsubscribe.self) { params in
+            subscriptions.unsubscribe(params.uri)
+            return Empty()
+        }
         _ = await server.withMethodHandler(ListTools.self) { _ in
             try initialization.requireInitialized(ListTools.name)
             return .init(tools: McpTools.definitions)

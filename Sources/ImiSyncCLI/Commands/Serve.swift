@@ -5,6 +5,7 @@ import Logging
 import McpServer
 import PostgresClient
 import RegistryClient
+import RegistryEvents
 import RegistryServe
 import ServiceLifecycle
 import SyncConfiguration
