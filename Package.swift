@@ -99,7 +99,7 @@ let package = Package(
             dependencies: [
                 "GitProbe", "PostgresClient", "RegistryClient", "LegacyMigration", "LinuxPlatform",
                 "SyncConfiguration", "WorktreeProbing", "OverlapForecast", "WorktreeMembership", "RegistryDocuments",
-                "AgentHub", "McpServer",
+                "AgentHub", "McpServer", "RegistryEvents",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

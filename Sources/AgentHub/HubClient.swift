@@ -113,3 +113,52 @@ package enum HubSocket {
         return String(hash, radix: 16)
     }
 }
+
+/// A session's watch on the agent: its own connection to the hub socket, one request line
+/// (the watch), then every line the agent pushes, handed to `onLine` on a thread of its own
+/// until the agent closes the connection (`onEnd`) or ``stop()``.
+package final class HubWatcher: @unchecked Sendable {
+    private let fd: Int32
+    private let thread = OwnedThread(name: "imi-sync hub watch")
+    private let wake: WakeSignal
+
+    /// Connects and sends `request`; throws when no agent serves `path`.
+    package init(path: String, request: Data) throws {
+        fd = try UnixSocket.connect(to: path)
+        do {
+            try UnixSocket.sendAll(fd, [UInt8](request) + [UInt8(ascii: "\n")])
+            wake = try WakeSignal()
+        } catch {
+            SystemCall.close(fd)
+            throw error
+        }
+    }
+
+    deinit {
+        SystemCall.close(fd)
+    }
+
+    package func start(onLine: @escaping @Sendable (Data) -> Void, onEnd: @escaping @Sendable () -> Void) {
+        thread.start { [fd, wake] in
+            var pending: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 65_536)
+            while true {
+                guard let ready = try? SystemCall.waitReadable(fd, or: wake.descriptor), !ready.other else { break }
+                guard ready.descriptor else { continue }
+                let received = try? buffer.withUnsafeMutableBytes { try UnixSocket.receive(fd, into: $0) }
+                guard let count = received ?? nil, count > 0 else { break }
+                pending += buffer[..<count]
+                while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                    onLine(Data(pending[..<newline]))
+                    pending.removeSubrange(...newline)
+                }
+            }
+            onEnd()
+        }
+    }
+
+    package func stop() {
+        wake.wake()
+        thread.join()
+    }
+}

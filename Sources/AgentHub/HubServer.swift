@@ -11,7 +11,19 @@ import LinuxPlatform
 /// in a task of its own and its answer is queued back to the thread, which writes it without
 /// blocking. Only processes of the same user are served (`SO_PEERCRED`).
 package final class HubServer: @unchecked Sendable {
-    package typealias Handler = @Sendable (Data) async -> Data
+    package typealias Handler = @Sendable (Data) async -> HubAnswer
+
+    /// One answer line; `watch` makes its client a watcher: it receives every line
+    /// ``broadcast(_:)`` sends from then on (events pushed to the host's sessions).
+    package struct HubAnswer: Sendable {
+        package var line: Data
+        package var watch = false
+
+        package init(line: Data, watch: Bool = false) {
+            self.line = line
+            self.watch = watch
+        }
+    }
 
     /// A request line longer than this closes the client (a tool call is a few hundred bytes).
     package static let maximumRequestBytes = 1 << 20
@@ -24,6 +36,8 @@ package final class HubServer: @unchecked Sendable {
     private let lock = NSLock()
     /// Answers ready to be written, by client; guarded by `lock`.
     private var ready: [UInt64: [Data]] = [:]
+    /// Clients that asked to watch; guarded by `lock`.
+    private var watchers: Set<UInt64> = []
     private var stopping = false
     private var listening: Int32 = -1
     private var inode: UInt64?
@@ -161,10 +175,26 @@ package final class HubServer: @unchecked Sendable {
         let handler = self.handler
         Task.detached { [self] in
             let answer = await handler(line)
-            lock.withLock { ready[id, default: []].append(answer) }
+            lock.withLock {
+                ready[id, default: []].append(answer.line)
+                if answer.watch { watchers.insert(id) }
+            }
             wake.wake()
         }
     }
+
+    /// Sends `line` to every watcher (a client that reads slowly gets it queued; one that is
+    /// gone is dropped).
+    package func broadcast(_ line: Data) {
+        let any = lock.withLock { () -> Bool in
+            for id in watchers { ready[id, default: []].append(line) }
+            return !watchers.isEmpty
+        }
+        if any { wake.wake() }
+    }
+
+    /// How many sessions watch now.
+    package var watcherCount: Int { lock.withLock { watchers.count } }
 
     private func flush(_ id: UInt64, _ client: Client) {
         while !client.output.isEmpty {
@@ -181,6 +211,10 @@ package final class HubServer: @unchecked Sendable {
 
     private func close(_ id: UInt64) {
         guard let client = clients.removeValue(forKey: id) else { return }
+        lock.withLock {
+            watchers.remove(id)
+            ready[id] = nil
+        }
         SystemCall.close(client.fd)
     }
 }

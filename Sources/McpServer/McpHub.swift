@@ -3,6 +3,7 @@ import Dispatch
 import Foundation
 import Logging
 import MCP
+import RegistryEvents
 
 /// One tool call as it travels from an `imi-sync mcp` session to its host's agent, and back.
 package struct HubToolCall: Codable, Sendable {
@@ -16,6 +17,12 @@ package struct HubToolCall: Codable, Sendable {
     /// The host and database the session is configured for; the agent serves only its own.
     package var host: String
     package var database: String
+}
+
+/// A change the agent pushes to watching sessions.
+package struct HubEvent: Codable, Sendable {
+    package var event: String
+    package var ids: [String]
 }
 
 package struct HubToolAnswer: Codable, Sendable {
@@ -40,14 +47,25 @@ package struct McpHubService: Sendable {
         self.logger = logger
     }
 
-    package func answer(_ line: Data) async -> Data {
+    /// The name of the call that makes a session a watcher of the registry's changes.
+    package static let watch = "watch"
+
+    package func answer(_ line: Data) async -> HubServer.HubAnswer {
         let answer: HubToolAnswer
+        var watching = false
         if let call = try? JSONDecoder().decode(HubToolCall.self, from: line) {
             answer = await self.answer(call)
+            watching = call.tool == Self.watch && answer.refused == nil
         } else {
             answer = HubToolAnswer(refused: "not a tool call this agent understands")
         }
-        return (try? JSONEncoder().encode(answer)) ?? Data(#"{"refused":"cannot encode the answer"}"#.utf8)
+        let encoded = (try? JSONEncoder().encode(answer)) ?? Data(#"{"refused":"cannot encode the answer"}"#.utf8)
+        return HubServer.HubAnswer(line: encoded, watch: watching)
+    }
+
+    /// One pushed line: a change of the registry, as the watchers read it.
+    package static func eventLine(_ event: RegistryEvent) -> Data {
+        (try? JSONEncoder().encode(HubEvent(event: event.kind.rawValue, ids: event.ids))) ?? Data()
     }
 
     private func answer(_ call: HubToolCall) async -> HubToolAnswer {
@@ -57,6 +75,7 @@ package struct McpHubService: Sendable {
         guard call.host == hostName, call.database == database else {
             return HubToolAnswer(refused: "the agent serves host \(hostName) on \(database)")
         }
+        if call.tool == Self.watch { return HubToolAnswer(text: "watching") }
         if call.tool == McpRouter.readResource {
             // A resource read travels as a call of this name with the URI as its argument.
             let uri = call.arguments?["uri"]?.stringValue ?? ""
@@ -90,6 +109,13 @@ package final class McpRouter: Sendable {
     private static let retriable: Set<String> = [
         readResource, "list_inflight_work", "list_worktrees", "get_worktree_state", "find_overlaps", "claim_worktree", "registry_stats",
     ]
+
+    /// The agent's socket and the request that makes this session a watcher there.
+    package var watch: (path: String, request: Data)? {
+        guard let hub else { return nil }
+        let call = HubToolCall(tool: McpHubService.watch, arguments: nil, workingDirectory: nil, host: host, database: database)
+        return (try? JSONEncoder().encode(call)).map { (hub.path, $0) }
+    }
 
     package init(local: McpTools, ownWorker: RegistryWorker, hubPath: String?, host: String, database: String) {
         self.local = local

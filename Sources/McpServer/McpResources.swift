@@ -1,3 +1,4 @@
+import AgentHub
 import Foundation
 import Logging
 import MCP
@@ -80,16 +81,31 @@ package struct McpResources: Sendable {
     }
 }
 
-/// A session's subscriptions: the URIs it asked for, and the feed that says when they change
-/// (started with the first subscription). Each change sends `notifications/resources/updated`
-/// for every subscribed URI it may touch.
+/// A session's subscriptions: the URIs it asked for, and where it hears of changes (started
+/// with the first subscription): the host's agent, which pushes what it hears to watching
+/// sessions over the hub, or, while no agent serves, a feed of the session's own (LISTEN, or
+/// the version poll). Each change sends `notifications/resources/updated` for every subscribed
+/// URI it may touch.
 package final class McpSubscriptions: Sendable {
-    private let state = Mutex<(uris: Set<String>, feed: RegistryFeed?)>(([], nil))
+    private struct State {
+        var uris: Set<String> = []
+        var started = false
+        var watcher: HubWatcher?
+        var feed: RegistryFeed?
+    }
+
+    private let state = Mutex(State())
+    private let hub: (path: String, request: Data)?
     private let makeFeed: @Sendable () throws -> RegistryFeed
     private let notify: @Sendable (String) async -> Void
     private let logger: Logger
 
-    package init(makeFeed: @escaping @Sendable () throws -> RegistryFeed, logger: Logger, notify: @escaping @Sendable (String) async -> Void) {
+    /// `hub`: the agent's socket and the watch request this session sends there.
+    package init(
+        hub: (path: String, request: Data)?, makeFeed: @escaping @Sendable () throws -> RegistryFeed, logger: Logger,
+        notify: @escaping @Sendable (String) async -> Void
+    ) {
+        self.hub = hub
         self.makeFeed = makeFeed
         self.logger = logger
         self.notify = notify
@@ -99,21 +115,12 @@ package final class McpSubscriptions: Sendable {
         guard McpResources.Target(uri) != nil else {
             throw McpToolError("resources/subscribe: \(McpArguments.echoed(uri)) is not a resource of this server")
         }
-        let started = try state.withLock { state -> RegistryFeed? in
+        let start = state.withLock { state -> Bool in
             state.uris.insert(uri)
-            guard state.feed == nil else { return nil }
-            let feed = try makeFeed()
-            state.feed = feed
-            return feed
+            defer { state.started = true }
+            return !state.started
         }
-        guard let started, let events = started.subscribe() else { return }
-        started.start()
-        Task { [self] in
-            for await event in events {
-                let uris = state.withLock { $0.uris }.filter { McpResources.Target($0)?.isTouched(by: event) == true }
-                for uri in uris.sorted() { await notify(uri) }
-            }
-        }
+        if start { try listen() }
     }
 
     package func unsubscribe(_ uri: String) {
@@ -122,7 +129,57 @@ package final class McpSubscriptions: Sendable {
 
     package var subscribed: Set<String> { state.withLock { $0.uris } }
 
+    /// Whether changes come from the agent now (false: from the session's own feed).
+    package var throughAgent: Bool { state.withLock { $0.watcher != nil && $0.feed == nil } }
+
     package func stop() {
-        state.withLock { $0.feed }?.stop()
+        let (watcher, feed) = state.withLock { ($0.watcher, $0.feed) }
+        watcher?.stop()
+        feed?.stop()
+    }
+
+    private func listen() throws {
+        if let hub, let watcher = try? HubWatcher(path: hub.path, request: hub.request) {
+            state.withLock { $0.watcher = watcher }
+            watcher.start(
+                onLine: { [self] line in
+                    if let event = try? JSONDecoder().decode(HubEvent.self, from: line),
+                        let kind = RegistryEvent.Kind(rawValue: event.event)
+                    {
+                        deliver(RegistryEvent(kind: kind, ids: event.ids))
+                    } else if let answer = try? JSONDecoder().decode(HubToolAnswer.self, from: line), let refused = answer.refused {
+                        logger.debug("the agent does not serve this session's subscriptions", metadata: ["reason": "\(refused)"])
+                        try? listenAlone()
+                    }
+                },
+                onEnd: { [self] in
+                    // The agent stopped: the session listens on its own from now on.
+                    try? listenAlone()
+                })
+            return
+        }
+        try listenAlone()
+    }
+
+    private func listenAlone() throws {
+        let feed = try state.withLock { state -> RegistryFeed? in
+            guard state.feed == nil else { return nil }
+            let feed = try makeFeed()
+            state.feed = feed
+            return feed
+        }
+        guard let feed, let events = feed.subscribe() else { return }
+        feed.start()
+        Task { [self] in
+            for await event in events { deliver(event) }
+        }
+    }
+
+    private func deliver(_ event: RegistryEvent) {
+        let uris = state.withLock { $0.uris }.filter { McpResources.Target($0)?.isTouched(by: event) == true }
+        guard !uris.isEmpty else { return }
+        Task { [notify] in
+            for uri in uris.sorted() { await notify(uri) }
+        }
     }
 }

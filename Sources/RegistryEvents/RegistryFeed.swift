@@ -18,6 +18,11 @@ package struct RegistryEvent: Sendable, Equatable {
 
     package var kind: Kind
     package var ids: [String]
+
+    package init(kind: Kind, ids: [String]) {
+        self.kind = kind
+        self.ids = ids
+    }
 }
 
 /// Every listener's copy of the registry's changes: one LISTEN connection (or, behind a

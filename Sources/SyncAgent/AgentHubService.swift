@@ -5,6 +5,7 @@ import Logging
 import McpServer
 import PostgresClient
 import RegistryClient
+import RegistryEvents
 
 /// The agent as its host's hub: the local `imi-sync mcp` sessions send their tool calls to
 /// the agent's socket and they run on the agent's one connection (``SharedConnection``), so a
@@ -22,6 +23,13 @@ package final class AgentHubService: @unchecked Sendable {
             runner: SharedRunner(shared: shared, wake: wake), hostName: hostName, database: database, logger: logger)
         server = try HubServer(path: path, logger: logger) { line in await service.answer(line) }
     }
+
+    /// Pushes `event` to every watching session.
+    package func push(_ event: RegistryEvent) {
+        server.broadcast(McpHubService.eventLine(event))
+    }
+
+    package var watcherCount: Int { server.watcherCount }
 
     package func start() throws { try server.start() }
     package func stop() { server.stop() }

@@ -290,6 +290,7 @@ package final class AgentLoop: @unchecked Sendable {
         guard let hub else { return }
         do {
             try hub.start()
+            context.session.pushes.send { [hub] event in hub.push(event) }
             context.logger.info("serving local mcp sessions", metadata: ["socket": "\(hub.path)"])
         } catch {
             context.logger.warning("cannot serve local mcp sessions; they connect on their own", metadata: ["error": "\(error)"])
@@ -299,6 +300,7 @@ package final class AgentLoop: @unchecked Sendable {
 
     private func shutDown() {
         status.notify(["STOPPING=1"])
+        context.session.pushes.send { _ in }
         hub?.stop()
         probe.probeRemaining()
         let session = context.session

@@ -36,10 +36,15 @@ package final class RegistryListener: @unchecked Sendable {
     }
 
     /// Opens a direct connection of its own (`[database] listen_url`) and listens there.
-    package convenience init(direct settings: ConnectionSettings, inbox: Inbox, logger: Logger) throws {
-        let own = SharedConnection(onNotifications: Self.posting(to: inbox, logger: logger))
+    package convenience init(direct settings: ConnectionSettings, inbox: Inbox, logger: Logger, pushes: EventForwarding? = nil) throws {
+        let posting = Self.posting(to: inbox, logger: logger)
+        let own = SharedConnection(onNotifications: { received in
+            posting(received)
+            pushes?.forward(received)
+        })
         let connection = try Registry.open(settings, applicationName: "imi-sync listener", checkingSchema: false).connection
         try connection.listen(Registry.registryChannel)
+        if pushes != nil { try connection.listen(Registry.stateChannel) }
         own.install(connection)
         try self.init(sharing: own, check: settings.timeouts.listenerCheck, inbox: inbox, logger: logger)
     }

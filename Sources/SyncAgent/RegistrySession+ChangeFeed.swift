@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PostgresClient
 import RegistryClient
+import RegistryEvents
 
 /// How the agent learns of changes others make to the registry (a worktree registered for
 /// this host, moved, deactivated).
@@ -32,7 +33,9 @@ struct VersionPoll {
     var interval: Duration = .seconds(1)
     var active = false
     var last: Int64?
+    var lastState: Int64?
     var recheck = false
+    var recheckState = false
     var nextDeadline: Duration?
 }
 
@@ -50,13 +53,18 @@ extension RegistrySession {
         poll.active = false
         if detection.mode == .direct {
             try connection.listen(Registry.registryChannel)
+            // Git states too: pushed to the sessions that watch through the hub.
+            try connection.listen(Registry.stateChannel)
             changeFeed = .listen
         } else if let listenSettings {
-            listener = try RegistryListener(direct: listenSettings.boundedForBackground, inbox: inbox, logger: logger)
+            listener = try RegistryListener(
+                direct: listenSettings.boundedForBackground, inbox: inbox, logger: logger, pushes: pushes)
             changeFeed = .listenDirect
         } else {
             poll.active = true
-            poll.last = try registry.versions().registry
+            let versions = try registry.versions()
+            poll.last = versions.registry
+            poll.lastState = versions.state
             poll.recheck = false
             poll.nextDeadline = now + poll.interval
             changeFeed = .poll
@@ -71,17 +79,23 @@ extension RegistrySession {
     package func pollVersionIfDue(at now: Duration) -> Bool {
         guard connected, poll.active, let due = poll.nextDeadline, now >= due else { return false }
         poll.nextDeadline = now + poll.interval
-        let version: Int64
+        let versions: Registry.Versions
         do {
-            version = try shared.withRegistry { try $0.versions().registry }
+            versions = try shared.withRegistry { try $0.versions() }
         } catch {
             lost(error, at: now)
             return false
         }
+        let stateMoved = versions.state != poll.lastState
+        if stateMoved || poll.recheckState { pushes.forward(RegistryEvent(kind: .state, ids: [])) }
+        poll.recheckState = stateMoved
+        poll.lastState = versions.state
+        let version = versions.registry
         let moved = version != poll.last
         let changed = moved || poll.recheck
         poll.recheck = moved
         poll.last = version
+        if changed { pushes.forward(RegistryEvent(kind: .registry, ids: [])) }
         return changed
     }
 }

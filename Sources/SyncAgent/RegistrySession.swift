@@ -45,6 +45,8 @@ package final class RegistrySession {
     package private(set) var state: RegistrySessionState
     /// The one connection, shared with the hub's calls and the listening thread.
     package let shared: SharedConnection
+    /// The changes heard, for the sessions that watch through the hub.
+    package let pushes: EventForwarding
     var connected = false
     var listener: RegistryListener?
     /// How this session reaches the server, and how it learns of changes (set on connect).
@@ -73,7 +75,13 @@ package final class RegistrySession {
          backoff: @escaping @Sendable () -> Backoff, inbox: Inbox, logger: Logger, legacyPath: String?,
          pooling: PoolingMode = .auto, listenSettings: ConnectionSettings? = nil, versionPoll: Duration = .seconds(1)) {
         self.settings = settings
-        self.shared = SharedConnection(onNotifications: RegistryListener.posting(to: inbox, logger: logger))
+        let pushes = EventForwarding()
+        self.pushes = pushes
+        let posting = RegistryListener.posting(to: inbox, logger: logger)
+        self.shared = SharedConnection(onNotifications: { received in
+            posting(received)
+            pushes.forward(received)
+        })
         self.poolingSetting = pooling
         self.listenSettings = listenSettings
         self.poll.interval = versionPoll

@@ -76,6 +76,35 @@ struct AgentHubTests {
         }
     }
 
+    @Test("a session's subscription hears of an edit through the agent: pushed over the hub, no connection of its own")
+    func subscriptionThroughTheAgent() async throws {
+        let (registry, project, trunkID) = try RegistrySeeder.withTrunk(of: "pushed", in: fixture)
+        let hub = HubSocket.path(directory: try Self.runtimeDirectory(), host: HostScope.forTests.name)
+        try await withRunningAgent(RunningAgent(settings: registry.settings, hubPath: hub)) { running async throws in
+            #expect(try await eventually("ready") { running.statistics.ready })
+            let session = Self.session(hub: hub, settings: registry.settings)
+            let told = Recorded<String>()
+            let ownFeeds = Recorded<String>()
+            let subscriptions = McpSubscriptions(
+                hub: session.router.watch,
+                makeFeed: {
+                    ownFeeds.append("opened")
+                    throw McpToolError("no feed of its own in this test")
+                },
+                logger: Logger(label: "test-mcp"), notify: { uri in told.append(uri) })
+            defer { subscriptions.stop() }
+            try subscriptions.subscribe("imi://worktree/\(trunkID)")
+            try subscriptions.subscribe("imi://inflight")
+            #expect(subscriptions.throughAgent)
+            try fixture.write("pushed\n", to: "pushed.txt", in: project.trunk)
+            #expect(try await eventually("the edit pushed to the subscription") {
+                Set(told.all).isSuperset(of: ["imi://worktree/\(trunkID)", "imi://inflight"])
+            })
+            #expect(ownFeeds.all.isEmpty, "the session opened no feed of its own")
+            #expect(try Self.serverConnections(registry) == 1, "the agent's one connection")
+        }
+    }
+
     @Test("two sessions claim one worktree at once through the agent: exactly one gets it")
     func racingClaims() async throws {
         let (registry, _, trunkID) = try RegistrySeeder.withTrunk(of: "claims", in: fixture)

@@ -42,6 +42,7 @@ struct Mcp: AsyncParsableCommand {
                 """,
             capabilities: .init(resources: .init(subscribe: true, listChanged: false), tools: .init(listChanged: false)))
         let subscriptions = McpSubscriptions(
+            hub: tools.watch,
             makeFeed: {
                 let settings = config.backgroundConnectionSettings
                 return try RegistryFeed(
