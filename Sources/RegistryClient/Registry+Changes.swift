@@ -99,17 +99,24 @@ extension Registry {
                     }
                 }
             }
-            // A payload holds at most 8000 bytes: 200 ids of 37 bytes stay well below.
-            var offset = 0
-            while offset < outcome.changed.count {
-                let chunk = outcome.changed[offset..<min(offset + 200, outcome.changed.count)]
-                try connection.notify(Self.stateChannel, payload: chunk.joined(separator: ","))
-                offset += 200
-            }
-            // For those who poll instead of listening (behind a transaction pooler).
-            if !outcome.changed.isEmpty { try connection.execute("SELECT imi_note_state_change()") }
+            try announce(outcome.changed)
             return outcome
         }
+    }
+
+    /// Tells listeners (agents, dashboards, MCP subscriptions) that these rows changed: their
+    /// ids on ``stateChannel`` (delivered at commit) and the state version moved (for pollers).
+    /// Called inside the writing transaction.
+    func announce(_ ids: [String]) throws {
+        guard !ids.isEmpty else { return }
+        // A payload holds at most 8000 bytes: 200 ids of 37 bytes stay well below.
+        var offset = 0
+        while offset < ids.count {
+            let chunk = ids[offset..<min(offset + 200, ids.count)]
+            try connection.notify(Self.stateChannel, payload: chunk.joined(separator: ","))
+            offset += 200
+        }
+        try connection.execute("SELECT imi_note_state_change()")
     }
 
     /// Of `ids`, the active rows this role may not update, refused with the host each belongs

@@ -76,6 +76,12 @@ package struct ServeApplication: Sendable {
             guard let record = records.first else { return Self.problem(.notFound, "no worktree has this id") }
             return Self.json(McpDocuments.render(McpDocuments.StateResult(worktree: .init(record), refreshed: false)))
         }
+        router.get("/api/worktrees/:id/activities") { _, context in
+            let id = try context.parameters.require("id")
+            guard UUID(uuidString: id) != nil else { return Self.problem(.badRequest, "not a worktree id") }
+            let activities = try await worker.run { try $0.recentActivities(of: id) }
+            return Self.json(JSONOutput.render(["activities": activities.map(ActivityRow.init)]))
+        }
         let feed = self.feed
         let metrics = ServeMetrics(feed: feed)
         router.get("/metrics") { _, _ in
@@ -207,5 +213,22 @@ final class ServeMetrics: Sendable {
             last = max(last, counts.delivered)
         }
         return registry.emitToString()
+    }
+}
+
+/// One activity as `/api/worktrees/{id}/activities` answers it.
+struct ActivityRow: Encodable {
+    var agentId: String
+    var type: String
+    @NullWhenAbsent var filePath: String?
+    var description: String
+    var createdAt: Date
+
+    init(_ activity: AgentActivity) {
+        agentId = activity.agentID
+        type = activity.type
+        filePath = activity.filePath
+        description = activity.description
+        createdAt = activity.createdAt
     }
 }

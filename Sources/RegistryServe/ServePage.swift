@@ -21,6 +21,7 @@ enum ServePage {
         </header>
         <main id="projects" aria-live="polite"></main>
         <section id="pair" hidden></section>
+        <section id="activity" hidden></section>
         <footer id="summary"></footer>
         <script src="/app.js" defer></script>
         </body>
@@ -61,7 +62,8 @@ enum ServePage {
         .cell[data-verdict="conflict"] { color: #fff; background: var(--conflict); }
         .cell[data-verdict="clean"] { color: #fff; background: var(--clean); }
         .cell[data-verdict="overlap"] { color: #000; background: var(--overlap); }
-        #pair { margin: 1em; padding: .5em 1em; border: 1px solid var(--line); border-radius: .4em; }
+        #pair, #activity { margin: 1em; padding: .5em 1em; border: 1px solid var(--line); border-radius: .4em; }
+        button.name { font: inherit; font-weight: 600; color: inherit; background: none; border: 0; padding: 0; cursor: pointer; text-align: left; }
         footer { margin: 1em; color: var(--muted); font-size: .85em; }
         @media (max-width: 640px) {
           .wide { display: none; }
@@ -117,8 +119,10 @@ enum ServePage {
 
         function row(work) {
           const host = el("td", { class: "wide" }, work.host || "", work.stale ? el("span", { class: "stale" }, " stale") : null);
+          const name = el("button", { class: "name", type: "button", title: "recent activity" }, work.worktree);
+          name.addEventListener("click", () => showActivities(work));
           return el("tr", { "data-worktree-id": work.worktree_id, "data-status": work.status },
-            el("td", {}, el("strong", {}, work.worktree), el("div", { class: "muted" }, work.branch)),
+            el("td", {}, name, el("div", { class: "muted" }, work.branch)),
             host,
             el("td", {}, el("span", { class: "status" }, work.status)),
             el("td", { class: "number" }, work.uncommitted_files_count ?? ""),
@@ -173,6 +177,21 @@ enum ServePage {
             p.conflict === true ? " conflicts" : p.conflict === false ? " merges cleanly" : " not merged here"));
           box.append(el("h2", {}, pair.worktree_a.worktree + " × " + pair.worktree_b.worktree + ": " + verdict(pair)),
             el("ul", {}, ...paths), close);
+        }
+
+        async function showActivities(work) {
+          const box = document.getElementById("activity");
+          try {
+            const answer = await api("/api/worktrees/" + encodeURIComponent(work.worktree_id) + "/activities");
+            const close = el("button", { type: "button" }, "close");
+            close.addEventListener("click", () => { box.hidden = true; box.replaceChildren(); });
+            const items = answer.activities.map(a => el("li", { "data-activity": a.type },
+              age(a.created_at) + " · " + a.agent_id + " · " + a.type + (a.file_path ? " " + a.file_path : "") +
+              (a.description ? ": " + a.description : "")));
+            box.replaceChildren(el("h2", {}, "recent activity in " + work.worktree),
+              items.length ? el("ul", {}, ...items) : el("p", { class: "muted" }, "no activity recorded"), close);
+            box.hidden = false;
+          } catch (error) { setLive(error.message); }
         }
 
         function render() {

@@ -73,6 +73,8 @@ struct ServeBrowserTests {
         _ = try setup.git.commitAll(markup, in: setup.paths["c"]!)
         try setup.git.write("more\n", to: "more.txt", in: setup.paths["c"]!)
         #expect(try setup.imiSync(["once"]).status == 0)
+        let claimed = try Registry(connection: setup.registry.connection).claim(setup.ids["b"]!, agent: "agent-<b>", leaseSeconds: 600)
+        #expect(claimed?.claimed == true)
         try setup.registry.connection.executeScript(StaticScript(DeployFiles.rolesSQL))
         let database = try setup.registry.databaseName()
         let serveURL = try PostgresCluster.shared().settings(database: database, user: "imi_sync_serve").conninfo
@@ -103,6 +105,9 @@ struct ServeBrowserTests {
             "wait-cell \(setup.ids["a"]!) uncommitted 2",
             "reloaded",
             "wait-cell \(setup.ids["c"]!) commit \(markup)",
+            "activity \(setup.ids["b"]!)",
+            "phone \(McpTests.repository.appendingPathComponent("docs/serve-phone.png").path)",
+            "dark",
             "console",
             "screenshot \(screenshot)",
             "fetch /api/inflight",
@@ -127,10 +132,14 @@ struct ServeBrowserTests {
         #expect(lines[3]["ok"] as? Bool == true, "the edit reached the page")
         #expect(lines[4]["reloaded"] as? Bool == false, "without reloading the page")
         #expect(lines[5]["ok"] as? Bool == true, "a commit subject of markup shows as its text")
-        #expect(lines[6]["errors"] as? [String] == [], "no console errors")
-        #expect(lines[8]["status"] as? Int == 401, "data needs the token")
-        #expect(lines[9]["status"] as? Int == 401, "so do events")
-        #expect(lines[10]["status"] as? Int == 200, "the page itself holds no data")
+        let activity = lines[6]["items"] as? [String]
+        #expect(activity?.count == 1 && activity?.first?.contains("agent-<b>") == true, "\(activity ?? [])")
+        #expect(lines[7]["overflow"] as? Bool == false, "nothing wider than a phone's screen")
+        #expect(lines[8]["background"] as? String == "rgb(13, 17, 23)", "the dark scheme")
+        #expect(lines[9]["errors"] as? [String] == [], "no console errors")
+        #expect(lines[11]["status"] as? Int == 401, "data needs the token")
+        #expect(lines[12]["status"] as? Int == 401, "so do events")
+        #expect(lines[13]["status"] as? Int == 200, "the page itself holds no data")
     }
 
     @Test("serve refuses to listen off loopback without a token, and a token file others can read")

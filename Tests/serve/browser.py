@@ -11,6 +11,9 @@ agent and the server checks them:
   screenshot PATH           -> {"ok": true}
   edit PATH TEXT            -> {"ok": true}  writes TEXT to the file PATH (an edit in a worktree)
   fetch PATH                -> {"status": n}  a request without the token, outside the page
+  activity ID               -> {"items": [...]}  the row's recent activity, opened by its name
+  phone PATH                -> {"overflow": bool}  at 390 x 844: wider than the screen? (screenshot)
+  dark                      -> {"background": "rgb(...)"}  the page's background in a dark scheme
 With a TOKEN the page is expected to ask for it (window.prompt) and is given it there.
 """
 import json
@@ -108,6 +111,21 @@ def main():
             elif command == "screenshot":
                 driver.save_screenshot(words[1])
                 answer({"ok": True})
+            elif command == "activity":
+                driver.find_element(By.CSS_SELECTOR, 'tr[data-worktree-id="%s"] button.name' % words[1]).click()
+                found = until(lambda: driver.find_elements(By.CSS_SELECTOR, "#activity li, #activity p"))
+                answer({"items": [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#activity li")] if found else None})
+            elif command == "phone":
+                driver.set_window_size(390, 844)
+                time.sleep(0.3)
+                overflow = driver.execute_script("return document.documentElement.scrollWidth > window.innerWidth")
+                driver.save_screenshot(words[1])
+                answer({"overflow": bool(overflow)})
+                driver.set_window_size(1200, 900)
+            elif command == "dark":
+                driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "dark"}]})
+                answer({"background": driver.execute_script("return getComputedStyle(document.body).backgroundColor")})
+                driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "light"}]})
             elif command == "edit":
                 with open(words[1], "w") as file:
                     file.write(" ".join(words[2:]) + "\n")
