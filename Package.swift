@@ -123,6 +123,7 @@ let package = Package(
             name: "RegistryServe",
             dependencies: [
                 "PostgresClient", "RegistryClient", "RegistryDocuments", "LinuxPlatform", "McpServer", "RegistryEvents",
+                "GitProbe",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,4 +1,5 @@
 import Foundation
+import GitProbe
 import Hummingbird
 import Logging
 import McpServer
@@ -17,12 +18,15 @@ package struct ServeSettings: Sendable {
     package var token: String?
     /// Event streams open at once; one more is answered 503.
     package var maximumStreams = 64
+    /// This machine's name in the registry: a conflict's hunks are read only for pairs on it.
+    package var hostName: String
 
-    package init(host: String, port: Int, token: String?, maximumStreams: Int = 64) {
+    package init(host: String, port: Int, token: String?, maximumStreams: Int = 64, hostName: String) {
         self.host = host
         self.port = port
         self.token = token
         self.maximumStreams = maximumStreams
+        self.hostName = hostName
     }
 
     /// Loopback addresses, where `serve` may listen without a token.
@@ -81,6 +85,32 @@ package struct ServeApplication: Sendable {
             guard UUID(uuidString: id) != nil else { return Self.problem(.badRequest, "not a worktree id") }
             let activities = try await worker.run { try $0.recentActivities(of: id) }
             return Self.json(JSONOutput.render(["activities": activities.map(ActivityRow.init)]))
+        }
+        let hostName = settings.hostName
+        router.get("/api/hunks") { request, _ in
+            let query = request.uri.queryParameters
+            guard let a = query.get("a"), let b = query.get("b"), UUID(uuidString: a) != nil, UUID(uuidString: b) != nil,
+                let path = query.get("path"), !path.isEmpty
+            else { return Self.problem(.badRequest, "give a, b (worktree ids) and path") }
+            let sides = try await worker.run { try $0.pairSides([a, b]) }
+            guard sides.count == 2 else { return Self.problem(.notFound, "no such pair of active worktrees") }
+            if let elsewhere = sides.first(where: { $0.host != nil && $0.host != hostName }) {
+                return Self.problem(
+                    .conflict, "\(elsewhere.name) is on host \(elsewhere.host ?? ""); its files can be read only there (this is \(hostName))")
+            }
+            let diffs = try await worker.perform {
+                try sides.map { side -> HunkSide in
+                    guard let base = side.baseCommit else {
+                        return HunkSide(worktreeId: side.id, worktree: side.name, diff: nil, problem: "no change set yet")
+                    }
+                    do {
+                        return HunkSide(worktreeId: side.id, worktree: side.name, diff: try WorkingDiff.of(path, in: side.path, since: base))
+                    } catch {
+                        return HunkSide(worktreeId: side.id, worktree: side.name, diff: nil, problem: "\(error)")
+                    }
+                }
+            }
+            return Self.json(JSONOutput.render(HunkDocument(path: path, sides: diffs)))
         }
         let feed = self.feed
         let metrics = ServeMetrics(feed: feed)
@@ -230,5 +260,25 @@ struct ActivityRow: Encodable {
         filePath = activity.filePath
         description = activity.description
         createdAt = activity.createdAt
+    }
+}
+
+/// `/api/hunks`: what each side of a pair changed in one path since its merge base.
+struct HunkDocument: Encodable {
+    var path: String
+    var sides: [HunkSide]
+}
+
+struct HunkSide: Encodable, Sendable {
+    var worktreeId: String
+    var worktree: String
+    @NullWhenAbsent var diff: String?
+    @NullWhenAbsent var problem: String?
+
+    init(worktreeId: String, worktree: String, diff: String?, problem: String? = nil) {
+        self.worktreeId = worktreeId
+        self.worktree = worktree
+        self.diff = diff
+        self.problem = problem
     }
 }

@@ -63,6 +63,8 @@ enum ServePage {
         .cell[data-verdict="clean"] { color: #fff; background: var(--clean); }
         .cell[data-verdict="overlap"] { color: #000; background: var(--overlap); }
         #pair, #activity { margin: 1em; padding: .5em 1em; border: 1px solid var(--line); border-radius: .4em; }
+        .sides pre { overflow-x: auto; background: var(--chip); padding: .5em; font-size: .85em; }
+        h3 { font-size: .95em; margin: .6em 0 .2em; }
         button.name { font: inherit; font-weight: 600; color: inherit; background: none; border: 0; padding: 0; cursor: pointer; text-align: left; }
         footer { margin: 1em; color: var(--muted); font-size: .85em; }
         @media (max-width: 640px) {
@@ -173,10 +175,37 @@ enum ServePage {
           box.hidden = false;
           const close = el("button", { type: "button" }, "close");
           close.addEventListener("click", () => { state.open = null; showPair(); });
-          const paths = pair.paths.map(p => el("li", {}, p.path + " (" + p.kind_a + " / " + p.kind_b + ")",
-            p.conflict === true ? " conflicts" : p.conflict === false ? " merges cleanly" : " not merged here"));
+          const paths = pair.paths.map(p => {
+            const item = el("li", { "data-path": p.path }, p.path + " (" + p.kind_a + " / " + p.kind_b + ")",
+              p.conflict === true ? " conflicts" : p.conflict === false ? " merges cleanly" : " not merged here");
+            if (p.conflict === true) {
+              const show = el("button", { type: "button", class: "hunks" }, "both sides");
+              show.addEventListener("click", () => showHunks(pair, p.path, item));
+              item.append(" ", show);
+            }
+            return item;
+          });
           box.append(el("h2", {}, pair.worktree_a.worktree + " × " + pair.worktree_b.worktree + ": " + verdict(pair)),
             el("ul", {}, ...paths), close);
+        }
+
+        // What each side changed in a conflicting path since its merge base (read on this host).
+        async function showHunks(pair, path, item) {
+          const query = "?a=" + encodeURIComponent(pair.worktree_a.id) + "&b=" + encodeURIComponent(pair.worktree_b.id) +
+            "&path=" + encodeURIComponent(path);
+          const old = item.querySelector(".sides");
+          if (old) old.remove();
+          const sides = el("div", { class: "sides" });
+          item.append(sides);
+          try {
+            const response = await fetch("/api/hunks" + query, { headers: headers(), cache: "no-store" });
+            const answer = await response.json();
+            if (!response.ok) { sides.append(el("p", { class: "muted" }, answer.error || String(response.status))); return; }
+            for (const side of answer.sides) {
+              sides.append(el("h3", {}, side.worktree),
+                side.diff !== null ? el("pre", { "data-side": side.worktree_id }, side.diff) : el("p", { class: "muted" }, side.problem));
+            }
+          } catch (error) { sides.append(el("p", { class: "muted" }, error.message)); }
         }
 
         async function showActivities(work) {

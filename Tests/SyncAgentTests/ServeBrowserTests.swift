@@ -91,7 +91,7 @@ struct ServeBrowserTests {
             agent.signal(SIGTERM)
             _ = agent.waitForExit(timeout: 20)
         }
-        let server = try Server(["--database-url", serveURL, "--token-file", tokenFile.path], home: setup.git.home)
+        let server = try Server(["--database-url", serveURL, "--token-file", tokenFile.path, "--host", "here"], home: setup.git.home)
         defer { server.stop() }
 
         let expected = try setup.registry.connection.execute("SELECT worktree_id::text FROM v_inflight_work ORDER BY 1").rows.map { $0[0] }
@@ -108,6 +108,7 @@ struct ServeBrowserTests {
             "activity \(setup.ids["b"]!)",
             "phone \(McpTests.repository.appendingPathComponent("docs/serve-phone.png").path)",
             "dark",
+            "hunks \(pair) README.md",
             "console",
             "screenshot \(screenshot)",
             "fetch /api/inflight",
@@ -136,10 +137,13 @@ struct ServeBrowserTests {
         #expect(activity?.count == 1 && activity?.first?.contains("agent-<b>") == true, "\(activity ?? [])")
         #expect(lines[7]["overflow"] as? Bool == false, "nothing wider than a phone's screen")
         #expect(lines[8]["background"] as? String == "rgb(13, 17, 23)", "the dark scheme")
-        #expect(lines[9]["errors"] as? [String] == [], "no console errors")
-        #expect(lines[11]["status"] as? Int == 401, "data needs the token")
-        #expect(lines[12]["status"] as? Int == 401, "so do events")
-        #expect(lines[13]["status"] as? Int == 200, "the page itself holds no data")
+        let sides = (lines[9]["sides"] as? [String]) ?? []
+        #expect(sides.count == 2 && sides.contains { $0.contains("+A") } && sides.contains { $0.contains("+B") },
+                "each side's hunk of the conflicting line: \(sides)")
+        #expect(lines[10]["errors"] as? [String] == [], "no console errors")
+        #expect(lines[12]["status"] as? Int == 401, "data needs the token")
+        #expect(lines[13]["status"] as? Int == 401, "so do events")
+        #expect(lines[14]["status"] as? Int == 200, "the page itself holds no data")
     }
 
     @Test("serve refuses to listen off loopback without a token, and a token file others can read")
@@ -198,6 +202,12 @@ struct ServeBrowserTests {
         #expect(try await Self.get(base + "/api/worktrees/not-an-id").0 == 400)
         #expect(try await Self.get(base + "/api/worktrees/" + UUID().uuidString.lowercased()).0 == 404)
         #expect(try await Self.get(base + "/api/inflight", method: "POST").0 == 405)
+        // This server runs as another host than the worktrees' ("here"): their files are not its to read.
+        let pairQuery = "/api/hunks?a=\(setup.ids["a"]!)&b=\(setup.ids["b"]!)&path=README.md"
+        let (hunksStatus, hunks) = try await Self.get(base + pairQuery)
+        #expect(hunksStatus == 409)
+        #expect(hunks.contains("is on host here; its files can be read only there"))
+        #expect(try await Self.get(base + "/api/hunks?a=x&b=y&path=README.md").0 == 400)
         let (metricsStatus, metrics) = try await Self.get(base + "/metrics")
         #expect(metricsStatus == 200)
         #expect(metrics.contains("imi_sync_serve_event_streams 0"))

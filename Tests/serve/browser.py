@@ -14,6 +14,7 @@ agent and the server checks them:
   activity ID               -> {"items": [...]}  the row's recent activity, opened by its name
   phone PATH                -> {"overflow": bool}  at 390 x 844: wider than the screen? (screenshot)
   dark                      -> {"background": "rgb(...)"}  the page's background in a dark scheme
+  hunks A:B PATH            -> {"sides": [...]}  opens the pair, asks for both sides of PATH
 With a TOKEN the page is expected to ask for it (window.prompt) and is given it there.
 """
 import json
@@ -126,6 +127,15 @@ def main():
                 driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "dark"}]})
                 answer({"background": driver.execute_script("return getComputedStyle(document.body).backgroundColor")})
                 driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "light"}]})
+            elif command == "hunks":
+                driver.find_element(By.CSS_SELECTOR, '[data-pair="%s"]' % words[1]).click()
+                button = until(lambda: driver.find_elements(By.CSS_SELECTOR, '#pair li[data-path="%s"] button.hunks' % words[2]))
+                if not button:
+                    answer({"sides": None})
+                    continue
+                button[0].click()
+                found = until(lambda: len(driver.find_elements(By.CSS_SELECTOR, "#pair .sides pre")) == 2)
+                answer({"sides": [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#pair .sides pre")] if found else None})
             elif command == "edit":
                 with open(words[1], "w") as file:
                     file.write(" ".join(words[2:]) + "\n")

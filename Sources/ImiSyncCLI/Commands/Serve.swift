@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GitProbe
 import Hummingbird
 import Logging
 import McpServer
@@ -42,6 +43,7 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         let logger = global.makeLogger()
         let config = try global.resolvedConfig()
+        GitLibrary.initialize()
         let (host, port) = try Self.address(listen)
         let token = try tokenFile.map(Self.readToken)
         guard token != nil || ServeSettings.isLoopback(host) else {
@@ -52,7 +54,7 @@ struct Serve: AsyncParsableCommand {
             settings: try Self.feedSettings(config, settings: settings), poll: try Self.poll(config, settings: settings),
             maximumStreams: maxStreams, logger: logger)
         let serve = ServeApplication(
-            settings: ServeSettings(host: host, port: port, token: token, maximumStreams: maxStreams),
+            settings: ServeSettings(host: host, port: port, token: token, maximumStreams: maxStreams, hostName: config.hostName.value),
             worker: RegistryWorker(settings: settings), feed: feed, logger: logger)
         let application = serve.application { bound in
             printLineNow("imi-sync serve: http://\(host.contains(":") ? "[\(host)]" : host):\(bound)/")
