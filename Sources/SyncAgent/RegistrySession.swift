@@ -41,8 +41,8 @@ package final class RegistrySession {
 
     package private(set) var settings: ConnectionSettings
     package private(set) var ledger = StateLedger()
-    package private(set) var counters = Counters()
-    package private(set) var state: RegistrySessionState
+    package internal(set) var counters = Counters()
+    package internal(set) var state: RegistrySessionState
     /// The one connection, shared with the hub's calls and the listening thread.
     package let shared: SharedConnection
     /// The changes heard, for the sessions that watch through the hub.
@@ -59,11 +59,11 @@ package final class RegistrySession {
     /// cleared once looked at.
     private var legacyPath: String?
     /// Worktrees whose latest state the server refused to store (or a busy registry held back).
-    package private(set) var refusedIDs: Set<String> = []
-    private let backoff: @Sendable () -> Backoff
+    package internal(set) var refusedIDs: Set<String> = []
+    let backoff: @Sendable () -> Backoff
     let inbox: Inbox
     let logger: Logger
-    private let host: HostScope
+    let host: HostScope
     /// This host's row, once registered.
     package private(set) var hostID: String?
     /// Why this role may not act for the host it names (``HostAuthority/problem``), `nil` when it may.
@@ -103,7 +103,7 @@ package final class RegistrySession {
     }
 
     /// Performs what the state machine asks; `error` is the one that led to it.
-    private func perform(_ action: RegistrySessionState.Action, error: (any Error)? = nil) {
+    func perform(_ action: RegistrySessionState.Action, error: (any Error)? = nil) {
         let detail: Logger.Metadata = error.map { ["error": "\($0)"] } ?? [:]
         switch action {
         case .none, .connect:
@@ -253,7 +253,7 @@ package final class RegistrySession {
     private var reportedRefusals: Set<String> = []
 
     /// One warning per write and distinct reason: which write, that its rows stay as they are, why.
-    private func noteRefused(_ write: Write, _ reason: String, sqlState: String?) {
+    func noteRefused(_ write: Write, _ reason: String, sqlState: String?) {
         guard reportedRefusals.insert(write.rawValue + "\u{0}" + reason).inserted else { return }
         logger.warning(
             "the registry refused a \(write.rawValue); rows stay as they are",
@@ -362,47 +362,5 @@ package final class RegistrySession {
         counters.refusedFlushes += 1
         let readOnly = refused.values.contains { $0.sqlState == "25006" }
         perform(state.refused(readOnly: readOnly, at: now), error: first)
-    }
-
-    /// Refreshes `last_sync_at` of the worktrees in `ids` whose stored state is current
-    /// (nothing pending: a row whose state is not in the database is never vouched for).
-    package func heartbeat(_ ids: [String], at now: Duration) {
-        guard connected else { return }
-        let current = ids.filter { ledger.pending[$0] == nil && ledger.stored[$0] != nil }
-        do {
-            // One transaction, so the server's lock bound holds for the heartbeat too.
-            let touched = try shared.with { connection in
-                try connection.transaction { () -> Int in
-                    let registry = Registry(connection: connection)
-                    try registry.stampSynced(current, at: Date())
-                    return try hostID.map { try registry.touchHost($0) } ?? 1
-                }
-            }
-            if touched == 0 {
-                noteRefused(.heartbeat, "host '\(host.name)': its row is not this role's to update"
-                    + (hostProblem.map { " (\($0))" } ?? ""), sqlState: nil)
-            }
-            counters.heartbeats += 1
-            noteNotBusy()
-        } catch let timeout as PostgresError where timeout.isServerTimeout {
-            noteBusy(timeout, ids: [], at: now)
-        } catch let refusal as PostgresError where refusal.code != .connection {
-            noteRefused(.heartbeat, refusal.description, sqlState: refusal.sqlState)
-        } catch {
-            lost(error, at: now)
-        }
-    }
-
-    /// A write ran into the server's lock or statement bound: the registry is busy. The
-    /// states stay pending (and show as refused in the status), the connection stays, and
-    /// writes wait with backoff; one warning when it starts, one notice when it ends.
-    private func noteBusy(_ error: PostgresError, ids: [String], at now: Duration) {
-        refusedIDs.formUnion(ids)
-        state.backoff = backoff()
-        perform(state.busy(at: now), error: error)
-    }
-
-    private func noteNotBusy() {
-        perform(state.notBusy())
     }
 }
