@@ -6,7 +6,7 @@
 #   a direct LISTEN) in the same run; the server's CPU (% of one core, /proc/PID/stat) over
 #   the edits and idle with the streams open, its memory (VmRSS, RssAnon); the agent's CPU.
 # Targets: edit -> browser p50 <= 250 ms; the server <= 5% of a core.
-#   bench/serve.sh [DURATION]    (default 30; CLIENTS, RATE, WORKTREES, IDLE override;
+#   bench/serve.sh [DURATION]    (default 30; CLIENTS, RATE, WORKTREES, IDLE, MAX_STREAMS override;
 #                                 work files under bench/.work/serve, removed afterwards)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +16,8 @@ clients=${CLIENTS:-100}
 rate=${RATE:-10}
 worktrees=${WORKTREES:-20}
 idle=${IDLE:-5}
+# serve's default --max-streams is 64, under the 100 clients: MAX_STREAMS=default keeps it.
+max_streams=${MAX_STREAMS:-$((clients + 8))}
 work=$(pwd)/bench/.work/serve
 
 echo "== building imi-sync (release)"
@@ -52,10 +54,11 @@ registered=$(psql "$url" -At -c "SELECT count(*) FROM worktrees WHERE active AND
 echo "   $registered worktrees registered and synced"
 [[ $registered -eq $worktrees ]] || { echo "bench: expected $worktrees synced worktrees"; cat "$work/agent.log"; exit 1; }
 
-echo "== imi-sync serve on 127.0.0.1:0 as imi_sync_serve (read-only), --max-streams $((clients + 8))"
-# The default --max-streams is 64: 100 clients need more (the bench prints what the default does).
+streams=()
+[[ $max_streams == default ]] || streams=(--max-streams "$max_streams")
+echo "== imi-sync serve on 127.0.0.1:0 as imi_sync_serve (read-only) ${streams[*]:-(default --max-streams)}"
 serve_url="host=$work/pg user=imi_sync_serve dbname=postgres"
-HOME="$work" "$bin" serve --listen 127.0.0.1:0 --max-streams $((clients + 8)) --database-url "$serve_url" \
+HOME="$work" "$bin" serve --listen 127.0.0.1:0 "${streams[@]}" --database-url "$serve_url" \
     --config /dev/null --log-level notice > "$work/serve.out" 2> "$work/serve.log" &
 serve_pid=$!
 base=""
