@@ -37,6 +37,7 @@ class Stream:
         self.keepalives = 0
         self.closed = False
         self.bytes = 0
+        self.page = None        # a Page when the client also reads the data as the page does
 
     def feed(self, data, now):
         self.bytes += len(data)
@@ -103,6 +104,67 @@ class Stream:
             if data is not None:
                 ids = frozenset(json.loads(data).get("ids", []))
                 self.events.append((now, kind, ids))
+                if self.page and kind in ("state", "registry"):
+                    self.page.request(now)
+
+
+class Page:
+    """What the page's script does on an event (Sources/RegistryServe/ServePage.swift): 50 ms
+    after the first event not yet acted on, GET /api/inflight and /api/overlaps (here one after
+    the other on one keep-alive connection; the page sends both at once), then render. Each
+    render is kept as (time, {worktree id: uncommitted files})."""
+
+    def __init__(self, address, token):
+        self.address, self.token = address, token
+        self.cond = threading.Condition()
+        self.requested = None
+        self.renders = []
+        self.requests = 0
+        self.errors = 0
+
+    def request(self, now):
+        with self.cond:
+            if self.requested is None:
+                self.requested = now
+                self.cond.notify()
+
+    def wake(self):
+        with self.cond:
+            self.cond.notify()
+
+    def get(self, conn, path):
+        conn.request("GET", path, headers={"Authorization": f"Bearer {self.token}"} if self.token else {})
+        response = conn.getresponse()
+        body = response.read()
+        self.requests += 1
+        if response.status != 200:
+            raise OSError(f"{path} answered {response.status}")
+        return json.loads(body)
+
+    def run(self, stop):
+        conn = http.client.HTTPConnection(*self.address, timeout=30)
+        while not stop.is_set():
+            with self.cond:
+                while self.requested is None and not stop.is_set():
+                    self.cond.wait(0.5)
+                if stop.is_set():
+                    return
+                due = self.requested + 0.05
+            delay = due - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            with self.cond:
+                self.requested = None
+            try:
+                inflight = self.get(conn, "/api/inflight")
+                self.get(conn, "/api/overlaps")
+            except (OSError, http.client.HTTPException, ValueError):
+                self.errors += 1
+                conn.close()
+                conn = http.client.HTTPConnection(*self.address, timeout=30)
+                continue
+            counts = {row["worktree_id"]: row["uncommitted_files_count"] or 0 for row in inflight["inflight"]}
+            self.renders.append((time.monotonic(), counts))
 
 
 def open_streams(address, count, token):
@@ -201,6 +263,7 @@ def main():
     serve_pid, agent_pid, duration, clients = int(serve_pid), int(agent_pid), float(duration), int(clients)
     rate, idle = float(rate), float(idle)
     token = os.environ.get("SERVE_TOKEN")
+    page_mode = os.environ.get("PAGE") == "1"
     parts = urlsplit(base)
     address = (parts.hostname, parts.port)
 
@@ -216,6 +279,12 @@ def main():
     # The streams, then the LISTEN and the memory sampler.
     stop = threading.Event()
     streams = open_streams(address, clients, token)
+    page_threads = []
+    if page_mode:
+        for stream in streams:
+            stream.page = Page(address, token)
+            page_threads.append(threading.Thread(target=stream.page.run, args=(stop,), daemon=True))
+            page_threads[-1].start()
     stream_thread = threading.Thread(target=read_streams, args=(streams, stop), daemon=True)
     stream_thread.start()
     deadline = time.monotonic() + 10
@@ -269,7 +338,12 @@ def main():
     end = time.monotonic() + GRACE
     time.sleep(GRACE)
     stop.set()
+    for s in streams:
+        if s.page:
+            s.page.wake()
     stream_thread.join()
+    for thread in page_threads:
+        thread.join()
     listener.join()
     sampler.join()
     rss_end, anon_end = status_kb(serve_pid, "VmRSS"), status_kb(serve_pid, "RssAnon")
@@ -313,6 +387,21 @@ def main():
     registry_events = [sum(1 for _, kind, _ in s.events if kind == "registry") for s in live]
     keepalives = [s.keepalives for s in live]
 
+    page_ms, page_lost = [], 0
+    if page_mode:
+        expected, made = [], {}
+        for worktree_id, written in edits:
+            made[worktree_id] = made.get(worktree_id, 0) + 1
+            expected.append((worktree_id, written, base_counts[worktree_id] + made[worktree_id]))
+        for s in live:
+            times = [when for when, _ in s.page.renders]
+            for worktree_id, written, count in expected:
+                for index in range(bisect.bisect_left(times, written), len(times)):
+                    if s.page.renders[index][1].get(worktree_id, -1) >= count:
+                        page_ms.append((times[index] - written) * 1000)
+                        break
+                else:
+                    page_lost += 1
     pairs = len(edits) * len(live)
     print(f"   {len(edits)} edits over {elapsed:.1f} s ({len(edits) / elapsed:.1f}/s, writer lag at the end "
           f"{lag * 1000:.0f} ms) across {len(rows)} worktrees; {len(live)} clients = {pairs} edit-client pairs")
@@ -330,6 +419,18 @@ def main():
         ratio = percentile(event_ms, 0.5) / 250
         print(f"   p50 / target: {ratio:.2f}" + ("" if ratio <= 1 else "  -- NOT MET"))
     print(f"event after the row (same edit, same client): p50 {fmt(extra_ms, 0.5)} ms, p99 {fmt(extra_ms, 0.99)} ms")
+    if page_mode:
+        requests = sum(s.page.requests for s in live)
+        errors = sum(s.page.errors for s in live)
+        renders = sum(len(s.page.renders) for s in live)
+        print(f"   page model: {renders} renders, {requests} API requests ({requests / (elapsed + GRACE):.0f}/s), "
+              f"{errors} failed refreshes")
+        print(f"edit -> data in the page (its /api/inflight shows the edit), {len(page_ms)} of {pairs}: "
+              f"p50 {fmt(page_ms, 0.5)} ms, p99 {fmt(page_ms, 0.99)} ms, max {max(page_ms) if page_ms else 0:.1f} ms; "
+              f"{page_lost} never shown  (target p50 <= 250 ms)")
+        if page_ms:
+            ratio = percentile(page_ms, 0.5) / 250
+            print(f"   p50 / target: {ratio:.2f}" + ("" if ratio <= 1 else "  -- NOT MET"))
     print(f"events lost (an edit a client never saw): {lost} of {pairs} ({lost / pairs * 100:.2f}%)  (target 0)")
     print(f"server CPU over the edits: {serve_cpu:.2f}% of one core  (target <= 5%; ratio {serve_cpu / 5:.2f})"
           + ("" if serve_cpu <= 5 else "  -- NOT MET"))
