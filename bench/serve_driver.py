@@ -306,6 +306,18 @@ def main():
     time.sleep(0.5)
     print(f"   {len(live)} event streams open; {len(rows)} worktrees; {inflight_before} rows in /api/inflight")
 
+    # The page's two reads alone, one at a time, before any load: what one refresh costs.
+    single = {}
+    for path in ("/api/inflight", "/api/overlaps"):
+        times = []
+        for _ in range(20):
+            started = time.monotonic()
+            get_json(base, path, token)
+            times.append((time.monotonic() - started) * 1000)
+        single[path] = times
+    # serve's PostgreSQL backends (its role: the reader and the listener): their CPU is the reads' cost.
+    backends = [int(p) for p in query(reader, "SELECT pid FROM pg_stat_activity WHERE usename = 'imi_sync_serve'")]
+
     # Idle: the streams open, nothing written.
     idle_cpu = 0.0
     if idle > 0:
@@ -318,6 +330,7 @@ def main():
     total = int(duration * rate)
     edits = []  # (worktree id, write time)
     serve_before, agent_before, own_before = cpu_seconds(serve_pid), cpu_seconds(agent_pid), time.process_time()
+    backends_before = sum(cpu_seconds(p) for p in backends)
     began = time.monotonic()
     for n in range(total):
         delay = began + n / rate - time.monotonic()
@@ -335,6 +348,7 @@ def main():
     serve_cpu = (cpu_seconds(serve_pid) - serve_before) / elapsed * 100
     agent_cpu = (cpu_seconds(agent_pid) - agent_before) / elapsed * 100
     own_cpu = (time.process_time() - own_before) / elapsed * 100
+    backend_cpu = (sum(cpu_seconds(p) for p in backends) - backends_before) / elapsed * 100
     end = time.monotonic() + GRACE
     time.sleep(GRACE)
     stop.set()
@@ -438,6 +452,9 @@ def main():
     print(f"server memory: VmRSS {rss_idle / 1024:.1f} MB idle, {rss_end / 1024:.1f} MB after, peak "
           f"{peaks['rss'] / 1024:.1f} MB; RssAnon {anon_idle / 1024:.1f} / {anon_end / 1024:.1f} / "
           f"{peaks['anon'] / 1024:.1f} MB")
+    print("one read alone (20 each, before the edits): " + ", ".join(
+        f"{path} p50 {fmt(times, 0.5)} ms" for path, times in single.items()))
+    print(f"serve's PostgreSQL backends ({len(backends)}) CPU over the edits: {backend_cpu:.2f}% of one core")
     print(f"agent CPU over the edits (context): {agent_cpu:.2f}% of one core; this driver: {own_cpu:.2f}%")
     if rows_lost or lost or counts_ok != len(rows):
         sys.exit(1 if os.environ.get("STRICT") == "1" else 0)
