@@ -1,0 +1,464 @@
+#!/usr/bin/env python3
+"""Drives bench/serve.sh from the outside: CLIENTS event streams (GET /events, raw sockets read
+by one selector thread) held open against a running `imi-sync serve` while RATE edits a second
+land round-robin across the agent's worktrees for DURATION seconds. Each edit is a new
+untracked file (a new state the agent must write), timed from just before the write to
+  - the row: the NOTIFY imi_worktree_state naming the worktree on a direct LISTEN (the
+    agent's transaction has committed; the rows are checked at the end), and
+  - each client: the first `event: state` whose ids hold the worktree.
+An edit a client never saw before the next edit of that worktree (or the end plus a grace
+period) is lost. The server's and the agent's CPU come from /proc/PID/stat (utime+stime)
+over the edits, memory from /proc/PID/status (sampled every 0.5 s).
+Standard library only (libpq through ctypes, as bench/driver.py).
+Usage: serve_driver.py CONNINFO BASE_URL SERVE_PID AGENT_PID DURATION CLIENTS RATE IDLE"""
+import bisect, ctypes, http.client, json, os, select, selectors, socket, sys, threading, time
+from urllib.parse import urlsplit
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from driver import PGnotify, connect, cpu_seconds, percentile, pq, query, status_kb  # noqa: E402
+
+GRACE = 3.0  # seconds after the last edit during which its events still count
+
+
+class Stream:
+    """One /events client: an HTTP/1.1 response read incrementally, de-chunked, split into
+    server-sent events; each event is kept as (arrival time, kind, ids)."""
+
+    def __init__(self, index, sock):
+        self.index, self.sock = index, sock
+        self.raw = b""          # bytes not yet parsed (headers, then chunk framing)
+        self.text = b""         # de-chunked body not yet split into events
+        self.headers_done = False
+        self.status = None
+        self.chunked = False
+        self.chunk_left = 0     # bytes of the current chunk still to come; -1: expect its CRLF
+        self.connected = False  # saw the ": connected" preamble
+        self.events = []        # (monotonic, kind, frozenset(ids))
+        self.keepalives = 0
+        self.closed = False
+        self.bytes = 0
+        self.page = None        # a Page when the client also reads the data as the page does
+
+    def feed(self, data, now):
+        self.bytes += len(data)
+        self.raw += data
+        if not self.headers_done:
+            end = self.raw.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            head, self.raw = self.raw[:end].decode("latin-1"), self.raw[end + 4:]
+            lines = head.split("\r\n")
+            self.status = int(lines[0].split()[1])
+            self.chunked = any(l.lower().startswith("transfer-encoding:") and "chunked" in l.lower()
+                               for l in lines[1:])
+            self.headers_done = True
+        if self.chunked:
+            self._dechunk()
+        else:
+            self.text += self.raw
+            self.raw = b""
+        self._split(now)
+
+    def _dechunk(self):
+        while self.raw:
+            if self.chunk_left > 0:
+                piece = self.raw[:self.chunk_left]
+                self.text += piece
+                self.raw = self.raw[len(piece):]
+                self.chunk_left -= len(piece)
+                if self.chunk_left == 0:
+                    self.chunk_left = -1
+            elif self.chunk_left == -1:
+                if len(self.raw) < 2:
+                    return
+                self.raw = self.raw[2:]
+                self.chunk_left = 0
+            else:
+                end = self.raw.find(b"\r\n")
+                if end < 0:
+                    return
+                size = int(self.raw[:end].split(b";")[0], 16)
+                self.raw = self.raw[end + 2:]
+                if size == 0:
+                    self.closed = True
+                    return
+                self.chunk_left = size
+
+    def _split(self, now):
+        while True:
+            end = self.text.find(b"\n\n")
+            if end < 0:
+                return
+            block, self.text = self.text[:end].decode(), self.text[end + 2:]
+            kind, data = "message", None
+            for line in block.split("\n"):
+                if line.startswith(":"):
+                    if "keep-alive" in line:
+                        self.keepalives += 1
+                    elif "connected" in line:
+                        self.connected = True
+                elif line.startswith("event:"):
+                    kind = line[6:].strip()
+                elif line.startswith("data:"):
+                    data = line[5:].strip()
+            if data is not None:
+                ids = frozenset(json.loads(data).get("ids", []))
+                self.events.append((now, kind, ids))
+                if self.page and kind in ("state", "registry"):
+                    self.page.request(now)
+
+
+class Page:
+    """What the page's script does on an event (Sources/RegistryServe/ServePage.swift): 50 ms
+    after the first event not yet acted on, GET /api/inflight and /api/overlaps (here one after
+    the other on one keep-alive connection; the page sends both at once), then render. Each
+    render is kept as (time, {worktree id: uncommitted files})."""
+
+    def __init__(self, address, token):
+        self.address, self.token = address, token
+        self.cond = threading.Condition()
+        self.requested = None
+        self.renders = []
+        self.requests = 0
+        self.errors = 0
+
+    def request(self, now):
+        with self.cond:
+            if self.requested is None:
+                self.requested = now
+                self.cond.notify()
+
+    def wake(self):
+        with self.cond:
+            self.cond.notify()
+
+    def get(self, conn, path):
+        conn.request("GET", path, headers={"Authorization": f"Bearer {self.token}"} if self.token else {})
+        response = conn.getresponse()
+        body = response.read()
+        self.requests += 1
+        if response.status != 200:
+            raise OSError(f"{path} answered {response.status}")
+        return json.loads(body)
+
+    def run(self, stop):
+        conn = http.client.HTTPConnection(*self.address, timeout=30)
+        while not stop.is_set():
+            with self.cond:
+                while self.requested is None and not stop.is_set():
+                    self.cond.wait(0.5)
+                if stop.is_set():
+                    return
+                due = self.requested + 0.05
+            delay = due - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            with self.cond:
+                self.requested = None
+            try:
+                inflight = self.get(conn, "/api/inflight")
+                self.get(conn, "/api/overlaps")
+            except (OSError, http.client.HTTPException, ValueError):
+                self.errors += 1
+                conn.close()
+                conn = http.client.HTTPConnection(*self.address, timeout=30)
+                continue
+            counts = {row["worktree_id"]: row["uncommitted_files_count"] or 0 for row in inflight["inflight"]}
+            self.renders.append((time.monotonic(), counts))
+
+
+def open_streams(address, count, token):
+    streams = []
+    request = (f"GET /events HTTP/1.1\r\nHost: {address[0]}:{address[1]}\r\n"
+               "Accept: text/event-stream\r\nCache-Control: no-cache\r\n"
+               + (f"Authorization: Bearer {token}\r\n" if token else "") + "\r\n").encode()
+    for index in range(count):
+        sock = socket.create_connection(address)
+        sock.sendall(request)
+        sock.setblocking(False)
+        streams.append(Stream(index, sock))
+    return streams
+
+
+def read_streams(streams, stop):
+    selector = selectors.DefaultSelector()
+    for stream in streams:
+        selector.register(stream.sock, selectors.EVENT_READ, stream)
+    while not stop.is_set():
+        for key, _ in selector.select(0.2):
+            stream = key.data
+            now = time.monotonic()
+            try:
+                data = stream.sock.recv(65536)
+            except BlockingIOError:
+                continue
+            except OSError:
+                data = b""
+            if not data:
+                stream.closed = True
+                selector.unregister(stream.sock)
+                continue
+            stream.feed(data, now)
+    selector.close()
+
+
+def listen_rows(conninfo, stop, notified):
+    """Every NOTIFY imi_worktree_state as (arrival time, ids)."""
+    conn = connect(conninfo)
+    query(conn, "LISTEN imi_worktree_state")
+    sock = pq.PQsocket(conn)
+    while not stop.is_set():
+        select.select([sock], [], [], 0.2)
+        now = time.monotonic()
+        pq.PQconsumeInput(conn)
+        while True:
+            pointer = pq.PQnotifies(conn)
+            if not pointer:
+                break
+            payload = ctypes.cast(pointer, ctypes.POINTER(PGnotify)).contents.extra.decode()
+            pq.PQfreemem(pointer)
+            notified.append((now, frozenset(p.split(":")[-1] for p in payload.split(","))))
+
+
+def sample_memory(pid, stop, peaks):
+    while not stop.is_set():
+        try:
+            peaks["rss"] = max(peaks["rss"], status_kb(pid, "VmRSS"))
+            peaks["anon"] = max(peaks["anon"], status_kb(pid, "RssAnon"))
+        except OSError:
+            return
+        stop.wait(0.5)
+
+
+def first_after(arrivals, worktree_id, start, end):
+    """The first arrival in [start, end) whose ids hold worktree_id; arrivals is (times, ids)
+    sorted by time."""
+    times, ids = arrivals
+    for index in range(bisect.bisect_left(times, start), len(times)):
+        if times[index] >= end:
+            return None
+        if worktree_id in ids[index]:
+            return times[index]
+    return None
+
+
+def get_json(base, path, token):
+    parts = urlsplit(base)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    conn.request("GET", path, headers={"Authorization": f"Bearer {token}"} if token else {})
+    response = conn.getresponse()
+    body = response.read()
+    conn.close()
+    if response.status != 200:
+        sys.exit(f"bench: GET {path} answered {response.status}: {body[:200]!r}")
+    return json.loads(body)
+
+
+def fmt(values, fraction):
+    return f"{percentile(values, fraction):.1f}" if values else "n/a"
+
+
+def main():
+    conninfo, base, serve_pid, agent_pid, duration, clients, rate, idle = sys.argv[1:9]
+    serve_pid, agent_pid, duration, clients = int(serve_pid), int(agent_pid), float(duration), int(clients)
+    rate, idle = float(rate), float(idle)
+    token = os.environ.get("SERVE_TOKEN")
+    page_mode = os.environ.get("PAGE") == "1"
+    parts = urlsplit(base)
+    address = (parts.hostname, parts.port)
+
+    reader = connect(conninfo)
+    rows = [(i, query(reader, "SELECT path FROM worktrees WHERE id = $1", i)[0])
+            for i in query(reader, "SELECT id FROM worktrees WHERE active ORDER BY path")]
+    if not rows:
+        sys.exit("bench: no active worktrees in the registry")
+    count_sql = "SELECT uncommitted_files_count FROM worktrees WHERE id = $1"
+    base_counts = {i: int(query(reader, count_sql, i)[0] or 0) for i, _ in rows}
+    inflight_before = len(get_json(base, "/api/inflight", token)["inflight"])
+
+    # The streams, then the LISTEN and the memory sampler.
+    stop = threading.Event()
+    streams = open_streams(address, clients, token)
+    page_threads = []
+    if page_mode:
+        for stream in streams:
+            stream.page = Page(address, token)
+            page_threads.append(threading.Thread(target=stream.page.run, args=(stop,), daemon=True))
+            page_threads[-1].start()
+    stream_thread = threading.Thread(target=read_streams, args=(streams, stop), daemon=True)
+    stream_thread.start()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not all(s.connected or s.closed or (s.status or 200) != 200
+                                                  for s in streams):
+        time.sleep(0.05)
+    refused = [s for s in streams if s.status != 200 or not s.connected]
+    if refused:
+        statuses = sorted({str(s.status) for s in refused})
+        print(f"   {len(refused)} of {clients} streams refused or not connected (status {', '.join(statuses)})")
+    live = [s for s in streams if s not in refused]
+    if not live:
+        sys.exit("bench: no event stream connected")
+    notified, peaks = [], {"rss": 0, "anon": 0}
+    listener = threading.Thread(target=listen_rows, args=(conninfo, stop, notified), daemon=True)
+    sampler = threading.Thread(target=sample_memory, args=(serve_pid, stop, peaks), daemon=True)
+    listener.start()
+    sampler.start()
+    time.sleep(0.5)
+    print(f"   {len(live)} event streams open; {len(rows)} worktrees; {inflight_before} rows in /api/inflight")
+
+    # The page's two reads alone, one at a time, before any load: what one refresh costs.
+    single = {}
+    for path in ("/api/inflight", "/api/overlaps"):
+        times = []
+        for _ in range(20):
+            started = time.monotonic()
+            get_json(base, path, token)
+            times.append((time.monotonic() - started) * 1000)
+        single[path] = times
+    # serve's PostgreSQL backends (its role: the reader and the listener): their CPU is the reads' cost.
+    backends = [int(p) for p in query(reader, "SELECT pid FROM pg_stat_activity WHERE usename = 'imi_sync_serve'")]
+
+    # Idle: the streams open, nothing written.
+    idle_cpu = 0.0
+    if idle > 0:
+        before = cpu_seconds(serve_pid)
+        time.sleep(idle)
+        idle_cpu = (cpu_seconds(serve_pid) - before) / idle * 100
+    rss_idle, anon_idle = status_kb(serve_pid, "VmRSS"), status_kb(serve_pid, "RssAnon")
+
+    # The edits: RATE a second, round-robin, each a new untracked file.
+    total = int(duration * rate)
+    edits = []  # (worktree id, write time)
+    serve_before, agent_before, own_before = cpu_seconds(serve_pid), cpu_seconds(agent_pid), time.process_time()
+    backends_before = sum(cpu_seconds(p) for p in backends)
+    began = time.monotonic()
+    for n in range(total):
+        delay = began + n / rate - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        worktree_id, path = rows[n % len(rows)]
+        written = time.monotonic()
+        with open(os.path.join(path, f"bench-serve-{n}.txt"), "w") as handle:
+            handle.write(f"edit {n} at {time.time():.6f}\n")
+        edits.append((worktree_id, written))
+    lag = time.monotonic() - (began + (total - 1) / rate)
+    window_end = began + duration
+    time.sleep(max(0.0, window_end - time.monotonic()))
+    elapsed = time.monotonic() - began
+    serve_cpu = (cpu_seconds(serve_pid) - serve_before) / elapsed * 100
+    agent_cpu = (cpu_seconds(agent_pid) - agent_before) / elapsed * 100
+    own_cpu = (time.process_time() - own_before) / elapsed * 100
+    backend_cpu = (sum(cpu_seconds(p) for p in backends) - backends_before) / elapsed * 100
+    end = time.monotonic() + GRACE
+    time.sleep(GRACE)
+    stop.set()
+    for s in streams:
+        if s.page:
+            s.page.wake()
+    stream_thread.join()
+    for thread in page_threads:
+        thread.join()
+    listener.join()
+    sampler.join()
+    rss_end, anon_end = status_kb(serve_pid, "VmRSS"), status_kb(serve_pid, "RssAnon")
+
+    # Match every edit with the row's NOTIFY and each client's event, within the window up to
+    # the next edit of the same worktree.
+    next_edit = {}
+    windows = []
+    for worktree_id, written in reversed(edits):
+        windows.append((worktree_id, written, next_edit.get(worktree_id, end)))
+        next_edit[worktree_id] = written
+    windows.reverse()
+    notified.sort(key=lambda item: item[0])
+    notified = ([when for when, _ in notified], [ids for _, ids in notified])
+    row_ms, event_ms, extra_ms, rows_lost = [], [], [], 0
+    per_client = {}
+    lost = 0
+    for s in live:
+        state = [(when, ids) for when, kind, ids in s.events if kind == "state"]
+        per_client[s.index] = ([when for when, _ in state], [ids for _, ids in state])
+    for worktree_id, written, until in windows:
+        row = first_after(notified, worktree_id, written, until)
+        if row is None:
+            rows_lost += 1
+        else:
+            row_ms.append((row - written) * 1000)
+        for s in live:
+            seen = first_after(per_client[s.index], worktree_id, written, until)
+            if seen is None:
+                lost += 1
+                continue
+            event_ms.append((seen - written) * 1000)
+            if row is not None:
+                extra_ms.append((seen - row) * 1000)
+
+    counts_ok = sum(1 for i, _ in rows if int(query(reader, count_sql, i)[0] or 0)
+                    == base_counts[i] + sum(1 for w, _ in edits if w == i))
+    inflight_after = len(get_json(base, "/api/inflight", token)["inflight"])
+    closed = sum(1 for s in live if s.closed)
+    state_events = [sum(1 for _, kind, _ in s.events if kind == "state") for s in live]
+    registry_events = [sum(1 for _, kind, _ in s.events if kind == "registry") for s in live]
+    keepalives = [s.keepalives for s in live]
+
+    page_ms, page_lost = [], 0
+    if page_mode:
+        expected, made = [], {}
+        for worktree_id, written in edits:
+            made[worktree_id] = made.get(worktree_id, 0) + 1
+            expected.append((worktree_id, written, base_counts[worktree_id] + made[worktree_id]))
+        for s in live:
+            times = [when for when, _ in s.page.renders]
+            for worktree_id, written, count in expected:
+                for index in range(bisect.bisect_left(times, written), len(times)):
+                    if s.page.renders[index][1].get(worktree_id, -1) >= count:
+                        page_ms.append((times[index] - written) * 1000)
+                        break
+                else:
+                    page_lost += 1
+    pairs = len(edits) * len(live)
+    print(f"   {len(edits)} edits over {elapsed:.1f} s ({len(edits) / elapsed:.1f}/s, writer lag at the end "
+          f"{lag * 1000:.0f} ms) across {len(rows)} worktrees; {len(live)} clients = {pairs} edit-client pairs")
+    print(f"   rows matching every edit at the end: {counts_ok} of {len(rows)}; /api/inflight rows "
+          f"{inflight_before} before, {inflight_after} after")
+    print(f"   per client: {min(state_events)}-{max(state_events)} state events, "
+          f"{min(registry_events)}-{max(registry_events)} registry events, "
+          f"{min(keepalives)}-{max(keepalives)} keep-alives; {closed} streams closed by the server; "
+          f"{len(notified[0])} NOTIFYs seen by the driver's LISTEN")
+    print(f"edit -> row (NOTIFY on a direct LISTEN), {len(row_ms)} edits: p50 {fmt(row_ms, 0.5)} ms, "
+          f"p99 {fmt(row_ms, 0.99)} ms, max {max(row_ms) if row_ms else 0:.1f} ms; {rows_lost} never notified")
+    print(f"edit -> event at the clients, {len(event_ms)} of {pairs}: p50 {fmt(event_ms, 0.5)} ms, "
+          f"p99 {fmt(event_ms, 0.99)} ms, max {max(event_ms) if event_ms else 0:.1f} ms  (target p50 <= 250 ms)")
+    if event_ms:
+        ratio = percentile(event_ms, 0.5) / 250
+        print(f"   p50 / target: {ratio:.2f}" + ("" if ratio <= 1 else "  -- NOT MET"))
+    print(f"event after the row (same edit, same client): p50 {fmt(extra_ms, 0.5)} ms, p99 {fmt(extra_ms, 0.99)} ms")
+    if page_mode:
+        requests = sum(s.page.requests for s in live)
+        errors = sum(s.page.errors for s in live)
+        renders = sum(len(s.page.renders) for s in live)
+        print(f"   page model: {renders} renders, {requests} API requests ({requests / (elapsed + GRACE):.0f}/s), "
+              f"{errors} failed refreshes")
+        print(f"edit -> data in the page (its /api/inflight shows the edit), {len(page_ms)} of {pairs}: "
+              f"p50 {fmt(page_ms, 0.5)} ms, p99 {fmt(page_ms, 0.99)} ms, max {max(page_ms) if page_ms else 0:.1f} ms; "
+              f"{page_lost} never shown  (target p50 <= 250 ms)")
+        if page_ms:
+            ratio = percentile(page_ms, 0.5) / 250
+            print(f"   p50 / target: {ratio:.2f}" + ("" if ratio <= 1 else "  -- NOT MET"))
+    print(f"events lost (an edit a client never saw): {lost} of {pairs} ({lost / pairs * 100:.2f}%)  (target 0)")
+    print(f"server CPU over the edits: {serve_cpu:.2f}% of one core  (target <= 5%; ratio {serve_cpu / 5:.2f})"
+          + ("" if serve_cpu <= 5 else "  -- NOT MET"))
+    print(f"server CPU idle with {len(live)} streams open ({idle:.0f} s): {idle_cpu:.2f}% of one core")
+    print(f"server memory: VmRSS {rss_idle / 1024:.1f} MB idle, {rss_end / 1024:.1f} MB after, peak "
+          f"{peaks['rss'] / 1024:.1f} MB; RssAnon {anon_idle / 1024:.1f} / {anon_end / 1024:.1f} / "
+          f"{peaks['anon'] / 1024:.1f} MB")
+    print("one read alone (20 each, before the edits): " + ", ".join(
+        f"{path} p50 {fmt(times, 0.5)} ms" for path, times in single.items()))
+    print(f"serve's PostgreSQL backends ({len(backends)}) CPU over the edits: {backend_cpu:.2f}% of one core")
+    print(f"agent CPU over the edits (context): {agent_cpu:.2f}% of one core; this driver: {own_cpu:.2f}%")
+    if rows_lost or lost or counts_ok != len(rows):
+        sys.exit(1 if os.environ.get("STRICT") == "1" else 0)
+
+
+if __name__ == "__main__":
+    main()
