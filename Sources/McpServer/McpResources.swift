@@ -55,7 +55,8 @@ package struct McpResources: Sendable {
         package func isTouched(by event: RegistryEvent) -> Bool {
             switch (self, event.kind) {
             case (_, .keepAlive): false
-            case (.worktree(let id), .state): event.ids.isEmpty || event.ids.contains(id)
+            case (.inflight, .overlaps): false
+            case (.worktree(let id), .state), (.worktree(let id), .overlaps): event.ids.isEmpty || event.ids.contains(id)
             default: true
             }
         }

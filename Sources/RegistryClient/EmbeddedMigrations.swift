@@ -918,7 +918,8 @@ LEFT JOIN public.hosts h ON h.id = w.host_id;
 -- (docs/pgbouncer.md). `imi_registry_version` moves whenever imi_registry_changed is notified
 -- (membership: a worktree added, moved, (de)activated or given to another host; a project's
 -- default branch or active flag); `imi_state_version` whenever git states are written
--- (imi_worktree_state). A poller reads both with imi_registry_versions() and re-reads what it
+-- (imi_worktree_state) or the overlap forecast writes change sets and verdicts
+-- (imi_worktree_overlaps). A poller reads both with imi_registry_versions() and re-reads what it
 -- shows when one moved.
 --
 -- Sequences, not a counter row: nextval never waits for another transaction, so hundreds of

@@ -6,6 +6,9 @@ import PostgresClient
 extension Registry {
     /// The channel the agent notifies with the ids of rows whose git state it changed.
     public static let stateChannel = "imi_worktree_state"
+    /// The channel the overlap forecast notifies with the ids of worktrees whose change set or
+    /// pair verdicts it wrote (dashboards and subscriptions show overlaps).
+    public static let overlapChannel = "imi_worktree_overlaps"
     /// The channel migration 004's triggers notify when worktrees or projects are added,
     /// moved, deactivated or removed.
     public static let registryChannel = "imi_registry_changed"
@@ -105,15 +108,15 @@ extension Registry {
     }
 
     /// Tells listeners (agents, dashboards, MCP subscriptions) that these rows changed: their
-    /// ids on ``stateChannel`` (delivered at commit) and the state version moved (for pollers).
+    /// ids on `channel` (delivered at commit) and the state version moved (for pollers).
     /// Called inside the writing transaction.
-    func announce(_ ids: [String]) throws {
+    func announce(_ ids: [String], on channel: String = Registry.stateChannel) throws {
         guard !ids.isEmpty else { return }
         // A payload holds at most 8000 bytes: 200 ids of 37 bytes stay well below.
         var offset = 0
         while offset < ids.count {
             let chunk = ids[offset..<min(offset + 200, ids.count)]
-            try connection.notify(Self.stateChannel, payload: chunk.joined(separator: ","))
+            try connection.notify(channel, payload: chunk.joined(separator: ","))
             offset += 200
         }
         try connection.execute("SELECT imi_note_state_change()")

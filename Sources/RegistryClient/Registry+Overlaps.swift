@@ -125,7 +125,7 @@ extension Registry {
                     [rows.map(\.0), rows.map(\.1.path), rows.map(\.1.kind)])
             }
             // Dashboards and subscriptions show overlaps: they read again.
-            try announce(updates.map(\.worktreeID))
+            try announce(updates.map(\.worktreeID), on: Self.overlapChannel)
         }
     }
 
@@ -191,7 +191,7 @@ extension Registry {
                     """,
                     [rows.map(\.0), rows.map(\.1), rows.map(\.2)])
             }
-            try announce(Array(Set(verdicts.flatMap { [$0.worktreeA, $0.worktreeB] })).sorted())
+            try announce(Array(Set(verdicts.flatMap { [$0.worktreeA, $0.worktreeB] })).sorted(), on: Self.overlapChannel)
         }
     }
 

@@ -12,7 +12,10 @@ package struct RegistryEvent: Sendable, Equatable {
         case state
         /// Worktrees or projects added, moved, (de)activated (``Registry/registryChannel``).
         case registry
-        /// Nothing changed; sent every 15 s so a stream whose client left is noticed.
+        /// Change sets or pair verdicts written (``Registry/overlapChannel``): the worktrees' ids.
+        case overlaps
+        /// Nothing changed; sent after 5 s without a change, so a stream whose client left is
+        /// noticed (and its slot freed) within seconds.
         case keepAlive = "keep-alive"
     }
 
@@ -22,6 +25,17 @@ package struct RegistryEvent: Sendable, Equatable {
     package init(kind: Kind, ids: [String]) {
         self.kind = kind
         self.ids = ids
+    }
+}
+
+extension RegistryEvent.Kind {
+    /// The kind of a notification on one of the registry's channels.
+    package init(channel: String) {
+        switch channel {
+        case Registry.stateChannel: self = .state
+        case Registry.overlapChannel: self = .overlaps
+        default: self = .registry
+        }
     }
 }
 
@@ -45,6 +59,7 @@ package final class RegistryFeed: @unchecked Sendable {
         var stopping = false
         var listening = false
         var delivered = 0
+        var generation = 0
     }
 
     /// `settings` must reach PostgreSQL directly when `poll` is nil (LISTEN); with `poll`, the
@@ -93,8 +108,13 @@ package final class RegistryFeed: @unchecked Sendable {
         state.withLock { ($0.streams.count, $0.listening, $0.delivered) }
     }
 
+    /// Moves with every change published (keep-alives aside): what was read before a change
+    /// may be stale after it. A cache of documents keys on it.
+    package var generation: Int { state.withLock { $0.generation } }
+
     package func publish(_ event: RegistryEvent) {
         let streams = state.withLock { state in
+            if event.kind != .keepAlive { state.generation += 1 }
             state.delivered += state.streams.count
             return Array(state.streams.values)
         }
@@ -129,11 +149,12 @@ package final class RegistryFeed: @unchecked Sendable {
     private func listen(_ connection: PostgresConnection) throws {
         try connection.listen(Registry.stateChannel)
         try connection.listen(Registry.registryChannel)
+        try connection.listen(Registry.overlapChannel)
         while !stopping {
-            switch try connection.waitForNotifications(timeoutMilliseconds: 15_000, wakeDescriptor: wake.descriptor) {
+            switch try connection.waitForNotifications(timeoutMilliseconds: 5_000, wakeDescriptor: wake.descriptor) {
             case .notifications(let received):
                 for notification in received {
-                    let kind: RegistryEvent.Kind = notification.channel == Registry.stateChannel ? .state : .registry
+                    let kind = RegistryEvent.Kind(channel: notification.channel)
                     let ids = notification.payload.split(separator: ",").map { String($0.split(separator: ":").last ?? "") }
                     publish(RegistryEvent(kind: kind, ids: ids))
                 }
@@ -165,7 +186,7 @@ package final class RegistryFeed: @unchecked Sendable {
             recheck = now != last
             last = now
             polls += 1
-            if polls % max(1, Int(15_000 / max(1, Int(milliseconds)))) == 0 { publish(RegistryEvent(kind: .keepAlive, ids: [])) }
+            if polls % max(1, Int(5_000 / max(1, Int(milliseconds)))) == 0 { publish(RegistryEvent(kind: .keepAlive, ids: [])) }
         }
     }
 }

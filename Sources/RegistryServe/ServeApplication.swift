@@ -63,15 +63,21 @@ package struct ServeApplication: Sendable {
         let health = settings.token == nil ? #"{"ok":true,"token_required":false}"# : #"{"ok":true,"token_required":true}"#
         router.get("/healthz") { _, _ in Self.json(health) }
         let worker = self.worker
+        let feed = self.feed
+        let cache = DocumentCache(feed: feed)
         router.get("/api/inflight") { request, _ in
             let project = request.uri.queryParameters.get("project")
-            let work = try await worker.run { try $0.inflightWork(projectName: project) }
-            return Self.json(JSONOutput.render(["inflight": work.map(InflightDocument.Row.init)], keysAreSnakeCase: true))
+            return Self.json(try await cache.document("inflight\u{0}" + (project ?? "")) {
+                let work = try await worker.run { try $0.inflightWork(projectName: project) }
+                return JSONOutput.render(["inflight": work.map(InflightDocument.Row.init)], keysAreSnakeCase: true)
+            })
         }
         router.get("/api/overlaps") { request, _ in
             let project = request.uri.queryParameters.get("project")
-            let rows = try await worker.run { try $0.overlaps(project: project) }
-            return Self.json(JSONOutput.render(["pairs": OverlapDocument.pairs(rows)]))
+            return Self.json(try await cache.document("overlaps\u{0}" + (project ?? "")) {
+                let rows = try await worker.run { try $0.overlaps(project: project) }
+                return JSONOutput.render(["pairs": OverlapDocument.pairs(rows)])
+            })
         }
         router.get("/api/worktrees/:id") { _, context in
             let id = try context.parameters.require("id")
@@ -112,12 +118,11 @@ package struct ServeApplication: Sendable {
             }
             return Self.json(JSONOutput.render(HunkDocument(path: path, sides: diffs)))
         }
-        let feed = self.feed
-        let metrics = ServeMetrics(feed: feed)
+        let metrics = ServeMetrics(feed: feed, cache: cache)
         router.get("/metrics") { _, _ in
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
-            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: metrics.scrape())))
+            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: await metrics.scrape())))
         }
         router.get("/events") { _, _ in
             guard let stream = feed.subscribe() else {
@@ -222,19 +227,32 @@ struct ServeGuard<Context: RequestContext>: RouterMiddleware {
 final class ServeMetrics: Sendable {
     private let registry = PrometheusCollectorRegistry()
     private let feed: RegistryFeed
+    private let cache: DocumentCache
+    private let reads: Counter
+    private let requests: Counter
+    private let exportedCache = Mutex((reads: 0, requests: 0))
     private let streams: Gauge
     private let listening: Gauge
     private let delivered: Counter
     private let exported = Mutex(0)
 
-    init(feed: RegistryFeed) {
+    init(feed: RegistryFeed, cache: DocumentCache) {
         self.feed = feed
+        self.cache = cache
+        reads = registry.makeCounter(name: "imi_sync_serve_document_reads_total", help: "Documents read from the registry")
+        requests = registry.makeCounter(name: "imi_sync_serve_document_requests_total", help: "Document requests answered")
         streams = registry.makeGauge(name: "imi_sync_serve_event_streams", help: "Event streams open")
         listening = registry.makeGauge(name: "imi_sync_serve_feed_up", help: "1 while the registry feed is connected")
         delivered = registry.makeCounter(name: "imi_sync_serve_events_total", help: "Events handed to event streams")
     }
 
-    func scrape() -> String {
+    func scrape() async -> String {
+        let (readCount, requestCount) = (await cache.reads, await cache.requests)
+        exportedCache.withLock { last in
+            if readCount > last.reads { reads.increment(by: Int64(readCount - last.reads)) }
+            if requestCount > last.requests { requests.increment(by: Int64(requestCount - last.requests)) }
+            last = (max(last.reads, readCount), max(last.requests, requestCount))
+        }
         let counts = feed.counts
         streams.set(to: Double(counts.streams))
         listening.set(to: counts.listening ? 1 : 0)

@@ -293,7 +293,7 @@ enum ServePage {
                 while ((end = buffer.indexOf("\n\n")) >= 0) {
                   const block = buffer.slice(0, end);
                   buffer = buffer.slice(end + 2);
-                  if (/^event: (state|registry)$/m.test(block)) refresh();
+                  if (/^event: (state|registry|overlaps)$/m.test(block)) refresh();
                 }
               }
             } catch (error) { /* reconnect below */ }

@@ -24,12 +24,9 @@ package final class EventForwarding: Sendable {
     package func forward(_ received: [PostgresNotification]) {
         guard let target = target.withLock({ $0 }) else { return }
         for notification in received {
-            let kind: RegistryEvent.Kind
-            switch notification.channel {
-            case Registry.stateChannel: kind = .state
-            case Registry.registryChannel: kind = .registry
-            default: continue
-            }
+            guard [Registry.stateChannel, Registry.registryChannel, Registry.overlapChannel].contains(notification.channel)
+            else { continue }
+            let kind = RegistryEvent.Kind(channel: notification.channel)
             let ids = notification.payload.split(separator: ",").map { String($0.split(separator: ":").last ?? "") }
             target(RegistryEvent(kind: kind, ids: ids))
         }

@@ -44,7 +44,10 @@ package final class RegistryListener: @unchecked Sendable {
         })
         let connection = try Registry.open(settings, applicationName: "imi-sync listener", checkingSchema: false).connection
         try connection.listen(Registry.registryChannel)
-        if pushes != nil { try connection.listen(Registry.stateChannel) }
+        if pushes != nil {
+            try connection.listen(Registry.stateChannel)
+            try connection.listen(Registry.overlapChannel)
+        }
         own.install(connection)
         try self.init(sharing: own, check: settings.timeouts.listenerCheck, inbox: inbox, logger: logger)
     }

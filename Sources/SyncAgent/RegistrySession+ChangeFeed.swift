@@ -55,6 +55,7 @@ extension RegistrySession {
             try connection.listen(Registry.registryChannel)
             // Git states too: pushed to the sessions that watch through the hub.
             try connection.listen(Registry.stateChannel)
+            try connection.listen(Registry.overlapChannel)
             changeFeed = .listen
         } else if let listenSettings {
             listener = try RegistryListener(

@@ -212,5 +212,27 @@ struct ServeBrowserTests {
         #expect(metricsStatus == 200)
         #expect(metrics.contains("imi_sync_serve_event_streams 0"))
         #expect(metrics.contains("imi_sync_serve_feed_up 1"))
+
+        // Ten pages asking at once after no change cost no read; a change costs one.
+        func counter(_ name: String) async throws -> Int {
+            let text = try await Self.get(base + "/metrics").1
+            return text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Int($0.split(separator: " ")[1]) } ?? -1
+        }
+        let readsBefore = try await counter("imi_sync_serve_document_reads_total")
+        let answers = try await withThrowingTaskGroup(of: String.self) { group in
+            for _ in 0..<10 { group.addTask { try await Self.get(base + "/api/inflight").1 } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(Set(answers) == [inflight], "one document for all ten")
+        #expect(try await counter("imi_sync_serve_document_reads_total") == readsBefore, "read from the cache")
+        try setup.git.write("new\n", to: "fresh.txt", in: setup.paths["a"]!)
+        #expect(try setup.imiSync(["once"]).status == 0)
+        var fresh = inflight
+        for _ in 0..<200 where fresh == inflight {
+            try await Task.sleep(for: .milliseconds(50))
+            fresh = try await Self.get(base + "/api/inflight").1
+        }
+        #expect(fresh != inflight, "read again after the change")
+        #expect(try await counter("imi_sync_serve_document_reads_total") > readsBefore)
     }
 }
