@@ -27,6 +27,9 @@ package final class HubServer: @unchecked Sendable {
 
     /// A request line longer than this closes the client (a tool call is a few hundred bytes).
     package static let maximumRequestBytes = 1 << 20
+    /// Answers and pushed events waiting for a client that does not read: beyond this the
+    /// client is closed (a session that stopped reading must not grow the agent's memory).
+    package static let maximumBacklogBytes = 4 << 20
 
     package let path: String
     private let handler: Handler
@@ -141,6 +144,10 @@ package final class HubServer: @unchecked Sendable {
             guard let client = clients[id] else { continue }  // it left meanwhile
             for line in lines { client.output += line + [UInt8(ascii: "\n")] }
             flush(id, client)
+            if clients[id] != nil, client.output.count > Self.maximumBacklogBytes {
+                logger.warning("the hub closed a session that stopped reading", metadata: ["bytes.waiting": "\(client.output.count)"])
+                close(id)
+            }
         }
     }
 

@@ -244,3 +244,28 @@ struct AgentMetricsTests {
         }
     }
 }
+
+/// The hub's transport on its own: a watcher that stops reading is closed, not kept growing.
+@Suite("The hub socket")
+struct HubServerTests {
+    @Test("a watcher that never reads is closed once its backlog passes the bound; others are served")
+    func stalledWatcher() async throws {
+        let path = HubSocket.path(directory: try AgentHubTests.runtimeDirectory(), host: "stalled")
+        let server = try HubServer(path: path, logger: Logger(label: "test-hub")) { line in
+            HubServer.HubAnswer(line: line, watch: String(decoding: line, as: UTF8.self) == "watch")
+        }
+        try server.start()
+        defer { server.stop() }
+        let stalled = try UnixSocket.connect(to: path)
+        defer { SystemCall.close(stalled) }
+        try UnixSocket.sendAll(stalled, Array("watch\n".utf8))
+        #expect(try await eventually("watching") { server.watcherCount == 1 })
+        let line = Data(repeating: UInt8(ascii: "x"), count: 64 * 1024)
+        for _ in 0..<(HubServer.maximumBacklogBytes / line.count + 64) { server.broadcast(line) }
+        #expect(try await eventually("the stalled watcher closed") { server.watcherCount == 0 })
+        // The hub goes on answering others.
+        let client = HubClient(path: path)
+        let answer = try client.call(Data("ping".utf8), patience: .seconds(10))
+        #expect(String(decoding: answer, as: UTF8.self) == "ping")
+    }
+}
