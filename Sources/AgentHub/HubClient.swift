@@ -115,19 +115,40 @@ package enum HubSocket {
 }
 
 /// A session's watch on the agent: its own connection to the hub socket, one request line
-/// (the watch), then every line the agent pushes, handed to `onLine` on a thread of its own
-/// until the agent closes the connection (`onEnd`) or ``stop()``.
+/// (the watch) and its answer, read before the initializer returns (so once it returns, every
+/// change from then on is pushed), then every line the agent pushes, handed to `onLine` on a
+/// thread of its own until the agent closes the connection (`onEnd`) or ``stop()``.
 package final class HubWatcher: @unchecked Sendable {
     private let fd: Int32
     private let thread = OwnedThread(name: "imi-sync hub watch")
     private let wake: WakeSignal
+    /// The agent's answer to the watch request.
+    package let answer: Data
+    /// Bytes read after the answer, handed on first.
+    private let rest: [UInt8]
 
-    /// Connects and sends `request`; throws when no agent serves `path`.
-    package init(path: String, request: Data) throws {
-        fd = try UnixSocket.connect(to: path)
+    /// Connects, sends `request` and waits for its answer at most `patience`; throws when no
+    /// agent serves `path` or none answers.
+    package init(path: String, request: Data, patience: Duration = .seconds(10)) throws {
+        let fd = try UnixSocket.connect(to: path)
+        self.fd = fd
         do {
             try UnixSocket.sendAll(fd, [UInt8](request) + [UInt8(ascii: "\n")])
             wake = try WakeSignal()
+            let deadline = ContinuousClock.now + patience
+            var received: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while received.firstIndex(of: UInt8(ascii: "\n")) == nil {
+                let remaining = deadline - .now
+                let milliseconds = Int32(clamping: remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000)
+                guard milliseconds > 0, try SystemCall.waitReadable(fd, or: nil, timeoutMilliseconds: milliseconds).descriptor,
+                    let count = try buffer.withUnsafeMutableBytes({ try UnixSocket.receive(fd, into: $0) }), count > 0
+                else { throw HubError("the agent at \(path) did not answer the watch") }
+                received += buffer[..<count]
+            }
+            let newline = received.firstIndex(of: UInt8(ascii: "\n"))!
+            answer = Data(received[..<newline])
+            rest = Array(received[(newline + 1)...])
         } catch {
             SystemCall.close(fd)
             throw error
@@ -139,19 +160,19 @@ package final class HubWatcher: @unchecked Sendable {
     }
 
     package func start(onLine: @escaping @Sendable (Data) -> Void, onEnd: @escaping @Sendable () -> Void) {
-        thread.start { [fd, wake] in
-            var pending: [UInt8] = []
+        thread.start { [fd, wake, rest] in
+            var pending = rest
             var buffer = [UInt8](repeating: 0, count: 65_536)
             while true {
+                while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                    onLine(Data(pending[..<newline]))
+                    pending.removeSubrange(...newline)
+                }
                 guard let ready = try? SystemCall.waitReadable(fd, or: wake.descriptor), !ready.other else { break }
                 guard ready.descriptor else { continue }
                 let received = try? buffer.withUnsafeMutableBytes { try UnixSocket.receive(fd, into: $0) }
                 guard let count = received ?? nil, count > 0 else { break }
                 pending += buffer[..<count]
-                while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
-                    onLine(Data(pending[..<newline]))
-                    pending.removeSubrange(...newline)
-                }
             }
             onEnd()
         }

@@ -140,7 +140,13 @@ package final class McpSubscriptions: Sendable {
     }
 
     private func listen() throws {
+        // The watch is answered before this returns: a change made once `subscribe` returned
+        // is pushed.
         if let hub, let watcher = try? HubWatcher(path: hub.path, request: hub.request) {
+            if let answer = try? JSONDecoder().decode(HubToolAnswer.self, from: watcher.answer), let refused = answer.refused {
+                logger.debug("the agent does not serve this session's subscriptions", metadata: ["reason": "\(refused)"])
+                return try listenAlone()
+            }
             state.withLock { $0.watcher = watcher }
             watcher.start(
                 onLine: { [self] line in
@@ -148,9 +154,6 @@ package final class McpSubscriptions: Sendable {
                         let kind = RegistryEvent.Kind(rawValue: event.event)
                     {
                         deliver(RegistryEvent(kind: kind, ids: event.ids))
-                    } else if let answer = try? JSONDecoder().decode(HubToolAnswer.self, from: line), let refused = answer.refused {
-                        logger.debug("the agent does not serve this session's subscriptions", metadata: ["reason": "\(refused)"])
-                        try? listenAlone()
                     }
                 },
                 onEnd: { [self] in
