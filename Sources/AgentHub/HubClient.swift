@@ -62,9 +62,7 @@ package final class HubClient: @unchecked Sendable {
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65_536)
         while true {
-            let remaining = deadline - .now
-            let milliseconds = Int32(clamping: remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000)
-            let readable = (try? SystemCall.waitReadable(fd, or: nil, timeoutMilliseconds: max(milliseconds, 0)))?.descriptor ?? false
+            let readable = (try? SystemCall.waitReadable(fd, or: nil, timeoutMilliseconds: (deadline - .now).pollTimeout))?.descriptor ?? false
             guard readable else {
                 disconnect()
                 throw .interrupted("the agent did not answer within \(patience)")
@@ -139,8 +137,7 @@ package final class HubWatcher: @unchecked Sendable {
             var received: [UInt8] = []
             var buffer = [UInt8](repeating: 0, count: 4096)
             while received.firstIndex(of: UInt8(ascii: "\n")) == nil {
-                let remaining = deadline - .now
-                let milliseconds = Int32(clamping: remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000)
+                let milliseconds = (deadline - .now).pollTimeout
                 guard milliseconds > 0, try SystemCall.waitReadable(fd, or: nil, timeoutMilliseconds: milliseconds).descriptor,
                     let count = try buffer.withUnsafeMutableBytes({ try UnixSocket.receive(fd, into: $0) }), count > 0
                 else { throw HubError("the agent at \(path) did not answer the watch") }

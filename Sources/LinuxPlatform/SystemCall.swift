@@ -121,3 +121,12 @@ package enum SystemCall {
         return path.withPlatformString { pointer in stat(pointer, &info) } == 0
     }
 }
+
+extension Duration {
+    /// This duration as a `poll(2)` timeout: whole milliseconds rounded up (a wait never ends
+    /// just short of it), clamped to `Int32`, 0 for a duration already past.
+    package var pollTimeout: Int32 {
+        let (seconds, attoseconds) = components
+        return max(0, Int32(clamping: seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000))
+    }
+}

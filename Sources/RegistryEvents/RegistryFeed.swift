@@ -139,7 +139,7 @@ package final class RegistryFeed: @unchecked Sendable {
                 state.withLock { $0.listening = false }
                 if stopping { return }
                 logger.warning("lost the registry feed; reconnecting", metadata: ["error": "\(error)", "retry.in": "\(delay)"])
-                _ = try? SystemCall.waitReadable(wake.descriptor, or: nil, timeoutMilliseconds: Int32(delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000))
+                _ = try? SystemCall.waitReadable(wake.descriptor, or: nil, timeoutMilliseconds: delay.pollTimeout)
                 wake.drain()
                 delay = min(delay * 2, .seconds(10))
             }
@@ -173,7 +173,7 @@ package final class RegistryFeed: @unchecked Sendable {
         var last = try registry.versions()
         var recheck = false
         var polls = 0
-        let milliseconds = Int32(interval.components.seconds * 1000 + interval.components.attoseconds / 1_000_000_000_000_000)
+        let milliseconds = interval.pollTimeout
         while !stopping {
             if try SystemCall.waitReadable(wake.descriptor, or: nil, timeoutMilliseconds: milliseconds).descriptor {
                 wake.drain()

@@ -81,7 +81,7 @@ package final class RegistryListener: @unchecked Sendable {
                     continue
                 }
                 let ready = try SystemCall.waitReadable(
-                    socket, or: wake.descriptor, timeoutMilliseconds: Self.milliseconds(remaining))
+                    socket, or: wake.descriptor, timeoutMilliseconds: remaining.pollTimeout)
                 if ready.other { wake.drain() }
                 if ready.descriptor {
                     // Anything the server sent proves it is there; notifications go to the inbox.
@@ -93,12 +93,6 @@ package final class RegistryListener: @unchecked Sendable {
                 return
             }
         }
-    }
-
-    /// `duration` as a poll timeout, rounded up so the wait never ends just short of it.
-    private static func milliseconds(_ duration: Duration) -> Int32 {
-        let (seconds, attoseconds) = duration.components
-        return Int32(clamping: seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000)
     }
 
     /// Stops the thread (if it was started) and returns once it is done.
