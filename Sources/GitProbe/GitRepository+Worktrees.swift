@@ -9,11 +9,9 @@ extension GitProbe {
     /// The repository at `path` (the top of its main clone or of one of its linked worktrees,
     /// or a bare repository) with every worktree git lists for it: what `git worktree list
     /// --porcelain`, `git remote get-url origin` and `git symbolic-ref refs/remotes/origin/HEAD`
-    /// print, from one libgit2 open per worktree. Read-only.
-    ///
-    /// `readingLinkedHeads: false` leaves the `head` of valid linked worktrees `nil` (each
-    /// costs an open of its own); a caller that opens them anyway reads it there.
-    public func inspectRepository(at path: String, readingLinkedHeads: Bool = true) throws(GitProbeError) -> RepositoryInspection {
+    /// print, from one libgit2 open of the repository (a linked worktree's HEAD is read there,
+    /// as `worktrees/<name>/HEAD`). Read-only.
+    public func inspectRepository(at path: String) throws(GitProbeError) -> RepositoryInspection {
         try RepositoryFiles.check(path)
         let opened = try GitRepository.opening(repositoryAt: path)
         // A linked worktree names the common repository, which owns the worktree list.
@@ -21,7 +19,7 @@ extension GitProbe {
             git_repository_is_worktree(opened.handle) != 0
             ? try GitRepository.opening(repositoryAt: GitRepository.trimmed(git_repository_commondir(opened.handle)))
             : opened
-        return try repository.inspection(readingLinkedHeads: readingLinkedHeads)
+        return try repository.inspection()
     }
 
     /// What HEAD of the repository or worktree at `path` (a worktree top or a git
@@ -34,7 +32,7 @@ extension GitProbe {
 
 extension GitRepository {
     /// This repository (the common one) and its worktrees.
-    func inspection(readingLinkedHeads: Bool = true) throws(GitProbeError) -> RepositoryInspection {
+    func inspection() throws(GitProbeError) -> RepositoryInspection {
         let commonDirectory = Self.trimmed(git_repository_commondir(handle))
         let isBare = git_repository_is_bare(handle) != 0
         var main: RepositoryInspection.Worktree?
@@ -52,7 +50,7 @@ extension GitRepository {
             commonDirectory: commonDirectory, isBare: isBare, originURL: try originURL(),
             originDefaultBranch: originDefaultBranch(), main: main,
             linked: try linkedWorktreeNames().map {
-                linkedWorktree(named: $0, commonDirectory: commonDirectory, readingHead: readingLinkedHeads)
+                linkedWorktree(named: $0, commonDirectory: commonDirectory)
             })
     }
 
@@ -97,7 +95,7 @@ extension GitRepository {
     /// valid only when the link holds both ways: its administrative directory's `gitdir` names
     /// `<path>/.git`, and that file names the administrative directory back (libgit2 believes
     /// `gitdir` alone, so a forged one would make any directory a worktree).
-    func linkedWorktree(named name: String, commonDirectory: String, readingHead: Bool) -> RepositoryInspection.Worktree {
+    func linkedWorktree(named name: String, commonDirectory: String) -> RepositoryInspection.Worktree {
         var worktree = RepositoryInspection.Worktree(
             administrativeName: name, path: "", gitDirectory: commonDirectory + "/worktrees/" + name,
             head: nil, condition: .valid)
@@ -141,7 +139,6 @@ extension GitRepository {
             worktree.head = try? GitRepository.opening(repositoryAt: worktree.gitDirectory).head().inspected
             return worktree
         }
-        guard readingHead else { return worktree }
         do {
             worktree.head = try head(reference: "worktrees/" + name + "/HEAD").inspected
         } catch {

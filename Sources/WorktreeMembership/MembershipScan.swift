@@ -1,5 +1,6 @@
 import Foundation
 import GitProbe
+import Synchronization
 import Logging
 import PostgresClient
 import RegistryClient
@@ -7,8 +8,11 @@ import LinuxPlatform
 
 /// `scan` as a stage: walk the roots, compare with this host's rows, write the difference in
 /// one transaction (or, dry, only say what it would write). Nothing is written to a repository.
+///
+/// The walk runs on a thread of its own while this one connects, checks the schema and
+/// registers the host: a scan's wall time is the longer of the two, not their sum.
 package struct MembershipScan {
-    package let connection: PostgresConnection
+    package let connecting: () throws -> PostgresConnection
     package let logger: Logger
     package let host: HostScope
     package var depthLimit: Int
@@ -20,17 +24,27 @@ package struct MembershipScan {
     package func run(roots: [String]) throws -> ScanReport {
         let clock = ContinuousClock()
         let start = clock.now
-        let discovery = RepositoryDiscovery(depthLimit: depthLimit).run(roots: roots)
-        logger.info(
-            "walked the roots",
-            metadata: [
-                "repositories.count": "\(discovery.repositories.count)", "skipped.count": "\(discovery.skipped.count)",
-                "elapsed.ms": "\(ScanOutput.milliseconds(clock.now - start))",
-            ])
+        let walked = Mutex<(discovery: Discovery, elapsed: Duration)?>(nil)
+        let walk = OwnedThread(name: "imi-sync scan")
+        walk.start { [depthLimit] in
+            let discovery = RepositoryDiscovery(depthLimit: depthLimit).run(roots: roots)
+            walked.withLock { $0 = (discovery, clock.now - start) }
+        }
+        defer { walk.join() }
+
+        let connection = try connecting()
         try SchemaMigrator(connection: connection).requireSchema()
         let registry = Registry(connection: connection)
         let hostID =
             dryRun ? try registry.hostID(named: host.name) ?? Self.unregisteredHost : try host.register(on: registry)
+        walk.join()
+        guard let (discovery, elapsed) = walked.withLock({ $0 }) else { preconditionFailure("the walk ended without a result") }
+        logger.info(
+            "walked the roots",
+            metadata: [
+                "repositories.count": "\(discovery.repositories.count)", "skipped.count": "\(discovery.skipped.count)",
+                "elapsed.ms": "\(ScanOutput.milliseconds(elapsed))",
+            ])
         var report = try Self.reconcile(discovery, registry: registry, hostID: hostID, dryRun: dryRun)
         report.roots = roots
         report.dryRun = dryRun
@@ -75,8 +89,16 @@ package struct MembershipScan {
     }
 
     package init(connection: PostgresConnection, logger: Logger, host: HostScope, depthLimit: Int, dryRun: Bool = false) {
+        self.init(connecting: { connection }, logger: logger, host: host, depthLimit: depthLimit, dryRun: dryRun)
+    }
+
+    /// `connecting` opens the registry's connection while the roots are walked.
+    package init(
+        connecting: @escaping () throws -> PostgresConnection, logger: Logger, host: HostScope, depthLimit: Int,
+        dryRun: Bool = false
+    ) {
         self.dryRun = dryRun
-        self.connection = connection
+        self.connecting = connecting
         self.logger = logger
         self.host = host
         self.depthLimit = depthLimit

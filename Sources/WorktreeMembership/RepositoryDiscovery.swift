@@ -54,9 +54,10 @@ package struct ScanSkip: Sendable, Equatable {
 /// inside a worktree the walk only looks for nested repositories (which it skips).
 ///
 /// Three passes: the directories above the worktrees are walked (cheap: `readdir` only);
-/// the repositories found are read, a directory's worth of worktree tops at a time, on
-/// every core; then each worktree under the roots is opened once, on every core, for its
-/// HEAD and its ignore rules, and walked for nested repositories.
+/// the repositories found are read (every worktree's HEAD included), a directory's worth of
+/// worktree tops at a time, on every core; then each worktree under the roots is walked for
+/// nested repositories, on every core, opened with libgit2 only when its ignore rules decide
+/// where the walk goes.
 package struct RepositoryDiscovery {
     /// Directories below a root that are looked at: 1 is the root's children.
     package var depthLimit: Int
@@ -89,29 +90,26 @@ package struct RepositoryDiscovery {
             }
         }
 
-        // Every worktree under the roots: opened once for its HEAD and walked inside.
+        // Every worktree under the roots, walked inside for nested repositories.
         var depthOf: [String: Int] = [:]
         for top in skeleton.tops { depthOf[top.path] = top.depth }
         let known = Set(discovery.repositories.flatMap { $0.worktrees.map(\.path) })
         let walked = Self.concurrently(skeleton.tops.filter { known.contains($0.path) }) { top in
             walkInside(top, known: known)
         }
-        var heads: [String: RepositoryInspection.Head?] = [:]
         var unreadable: [String: String] = [:]
         for result in walked {
             discovery.skipped += result.skipped
-            heads.merge(result.heads) { first, _ in first }
             unreadable.merge(result.unreadable) { first, _ in first }
         }
-        // Linked worktrees not walked (outside the roots, or deeper than the limit).
+        // A linked worktree libgit2 could not open is unreadable; one whose HEAD the
+        // repository's read left unresolved is read once more from its own git directory.
         var missing: [(repository: Int, worktree: Int)] = []
         for (r, repository) in discovery.repositories.enumerated() {
-            for (w, worktree) in repository.linked.enumerated() where worktree.condition == .valid && worktree.head == nil {
-                if let head = heads[worktree.path] {
-                    discovery.repositories[r].linked[w].head = head
-                } else if let detail = unreadable[worktree.path] {
+            for (w, worktree) in repository.linked.enumerated() where worktree.condition == .valid {
+                if let detail = unreadable[worktree.path] {
                     discovery.repositories[r].linked[w].condition = .unreadable(detail: detail)
-                } else {
+                } else if worktree.head == nil {
                     missing.append((r, w))
                 }
             }
@@ -175,7 +173,7 @@ package struct RepositoryDiscovery {
         for top in group where !known.contains(top.path) {
             let inspection: RepositoryInspection
             do {
-                inspection = try probe.inspectRepository(at: top.path, readingLinkedHeads: false)
+                inspection = try probe.inspectRepository(at: top.path)
             } catch {
                 if !top.bare {
                     let reason: ScanSkip.Reason =
@@ -208,37 +206,53 @@ package struct RepositoryDiscovery {
         return (repositories, skipped)
     }
 
-    /// What walking inside one worktree found: HEADs read, worktrees that could not be
-    /// opened, and nested repositories skipped.
+    /// What walking inside one worktree found: worktrees that could not be opened, and nested
+    /// repositories skipped.
     private struct Inside: Sendable {
-        package var heads: [String: RepositoryInspection.Head?] = [:]
         package var unreadable: [String: String] = [:]
         package var skipped: [ScanSkip] = []
     }
 
-    /// Opens the worktree at `top` (its HEAD, its ignore rules) and walks the directories git
-    /// does not ignore for nested repositories; a worktree of a repository found already met
-    /// inside (`known`) is walked in turn.
+    /// Walks the directories of the worktree at `top` that git does not ignore, looking for
+    /// nested repositories; a worktree of a repository found already met inside (`known`) is
+    /// walked in turn.
+    ///
+    /// Each directory is listed before its ignore rules are asked about, and the rules (the
+    /// worktree opened with libgit2) are asked only where the answer changes the walk: for a
+    /// directory holding `.git` or directories of its own, or one that cannot be listed. A
+    /// directory of files alone is left as it is, ignored or not, so most worktrees are never
+    /// opened here; their HEADs come from the repository's own read.
     private func walkInside(_ top: Top, known: Set<String>) -> Inside {
         var inside = Inside()
-        let layout: WorktreeLayout
-        do {
-            layout = try WorktreeLayout(worktreePath: top.path)
-        } catch {
-            inside.unreadable[top.path] = error.description
-            return inside
+        var layout: WorktreeLayout?
+        var layoutFailed = false
+        func isIgnored(_ childText: String) -> Bool {
+            if layout == nil, !layoutFailed {
+                do {
+                    layout = try WorktreeLayout(worktreePath: top.path)
+                } catch {
+                    inside.unreadable[top.path] = error.description
+                    layoutFailed = true
+                }
+            }
+            guard let layout else { return false }
+            let relative = Array((PathText.relative(childText, to: top.path) ?? "").utf8)
+            return layout.isIgnored(relativePath: relative, isDirectory: true)
         }
-        inside.heads[top.path] = layout.head()
         var nestedTops: [Top] = []
-        func visit(_ directory: FilePath, _ text: String, depth: Int) {
-            guard depth < depthLimit,
-                let entries = RepositoryDiscovery.list(directory, text, into: &inside.skipped)
-            else { return }
+        func visit(_ directory: FilePath, _ text: String, entries: [DirectoryEntry], depth: Int) {
             for (child, childText, kind) in RepositoryDiscovery.children(entries, of: directory, text, into: &inside.skipped)
             where kind == .directory {
-                let relative = Array((PathText.relative(childText, to: top.path) ?? "").utf8)
-                if layout.isIgnored(relativePath: relative, isDirectory: true) { continue }
-                if FileKind.of(PathText.joined(childText, ".git")) != .missing {
+                var listingSkips: [ScanSkip] = []
+                let listed = depth + 1 < depthLimit ? RepositoryDiscovery.list(child, childText, into: &listingSkips) : nil
+                let hasGit =
+                    listed.map { $0.contains { $0.name.bytes == RepositoryDiscovery.dotGit } }
+                    ?? (FileKind.of(PathText.joined(childText, ".git")) != .missing)
+                let goesDeeper = listed?.contains { $0.kind == .directory } ?? false
+                let unlisted = depth + 1 < depthLimit && listed == nil
+                if hasGit || goesDeeper || unlisted, isIgnored(childText) { continue }
+                inside.skipped += listingSkips
+                if hasGit {
                     if known.contains(childText) {
                         nestedTops.append(Top(path: childText, depth: depth + 1, bare: false))
                     } else {
@@ -246,14 +260,15 @@ package struct RepositoryDiscovery {
                     }
                     continue
                 }
-                visit(child, childText, depth: depth + 1)
+                if goesDeeper, let listed { visit(child, childText, entries: listed, depth: depth + 1) }
             }
         }
-        visit(FilePath(top.path), top.path, depth: top.depth)
-        layout.releaseIndex()
+        if top.depth < depthLimit, let entries = RepositoryDiscovery.list(FilePath(top.path), top.path, into: &inside.skipped) {
+            visit(FilePath(top.path), top.path, entries: entries, depth: top.depth)
+        }
+        layout?.releaseIndex()
         for nested in nestedTops {
             let found = walkInside(nested, known: known)
-            inside.heads.merge(found.heads) { first, _ in first }
             inside.unreadable.merge(found.unreadable) { first, _ in first }
             inside.skipped += found.skipped
         }

@@ -97,6 +97,11 @@ struct ScanTests {
         try git.write("node_modules/\n", to: ".gitignore", in: tree.trunk)
         let ignored = try git.initRepository("code/api/trunk-main/node_modules/dep")
         let nested = try git.initRepository("code/api/trunk-main/vendor/lib")
+        // Deeper down, each worktree's own rules decide: gen/ is ignored in feat-a only.
+        try git.write("gen/\n", to: ".gitignore", in: feature)
+        let ignoredDeep = try git.initRepository("code/api/feat-a/gen/out/dep")
+        let nestedDeep = try git.initRepository("code/api/trunk-main/gen/out/dep")
+        let ignoredBuild = try git.initRepository("code/api/trunk-main/node_modules/a/b")
         let hidden = try git.initRepository("code/.cache/repo")
         let solo = try git.initRepository("code/tools/solo", branch: "trunk")
         try git.write("x\n", to: "x.txt", in: solo)
@@ -146,11 +151,13 @@ struct ScanTests {
 
         let skipped = Dictionary(report.skipped.map { ($0.path, $0.reason) }, uniquingKeysWith: { first, _ in first })
         #expect(skipped[nested.path] == .nested)
+        #expect(skipped[nestedDeep.path] == .nested)
+        #expect(skipped[ignoredDeep.path] == nil && skipped[ignoredBuild.path] == nil, "\(report.skipped)")
         #expect(skipped[tree.code.appendingPathComponent("loop").path] == .symbolicLink)
         #expect(skipped[bare.path] == .bare)
         #expect(skipped[gone.path] == .prunable)
         #expect(skipped[ignored.path] == nil && skipped[hidden.path] == nil, "ignored and hidden directories are not walked")
-        #expect(skipped.count == 4, "\(report.skipped)")
+        #expect(skipped.count == 5, "\(report.skipped)")
 
         // Nothing changed on disk: a second scan writes nothing.
         let again = try tree.scan(registry)

@@ -44,8 +44,8 @@ struct Scan: ParsableCommand {
         GitLibrary.initialize()
         let config = try global.resolvedConfig()
         let scan = MembershipScan(
-            connection: try Registry.open(config.connectionSettings, checkingSchema: false).connection, logger: logger, host: HostScope(name: config.hostName.value),
-            depthLimit: config.scanDepth.value, dryRun: dryRun)
+            connecting: { try Registry.open(config.connectionSettings, checkingSchema: false).connection },
+            logger: logger, host: HostScope(name: config.hostName.value), depthLimit: config.scanDepth.value, dryRun: dryRun)
         let report = try scan.run(roots: MembershipScan.canonical(roots.isEmpty ? config.roots.value : roots))
         print(json ? ScanOutput.json(report) : ScanOutput.table(report))
         if report.skipped.contains(where: { $0.reason == .missingRoot }) { throw ExitStatus.problemsReported }
