@@ -8,6 +8,7 @@ import RegistryDocuments
 /// `imi-sync check FILE...`: for editor and agent hooks, does another worktree change this file?
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "check",
         abstract: "Tell whether other in-flight worktrees change these files, and whether that conflicts.",
         discussion: """
             For hooks run before or after an edit. The caller's worktree is --worktree, else the \

@@ -7,6 +7,7 @@ import RegistryDocuments
 /// `imi-sync conflicts`: the pairs of in-flight worktrees that change the same paths.
 struct Conflicts: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "conflicts",
         abstract: "List pairs of worktrees that change the same files, and whether merging them conflicts.",
         discussion: """
             Read from v_worktree_overlaps, which `once` and `run` keep: a worktree's change set is \

@@ -9,6 +9,7 @@ import RegistryDocuments
 /// `imi-sync doctor`: checks everything imi-sync depends on and says what to fix.
 struct Doctor: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "doctor",
         abstract: "Check configuration, database, schema, integrity, inotify limits and the service.",
         discussion: "Exits 1 when any check fails; warnings alone exit 0.")
 

@@ -7,6 +7,7 @@ import RegistryDocuments
 /// `imi-sync hosts`: the machines sharing the registry.
 struct Hosts: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "hosts",
         abstract: "List the hosts sharing the registry: agent version, last seen, worktrees.",
         discussion: """
             A host is stale when its agent missed three heartbeats (heartbeat_seconds on its row, \

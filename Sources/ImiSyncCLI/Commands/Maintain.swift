@@ -8,6 +8,7 @@ import SyncConfiguration
 /// `imi-sync maintain`: retention, pruning and VACUUM ANALYZE, as the plan's cron job did.
 struct Maintain: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "maintain",
         abstract: "Remove old activities and long-inactive worktrees, then VACUUM ANALYZE.",
         discussion: """
             Runs cleanup_old_activities(days) and prune_inactive_worktrees(days), then \

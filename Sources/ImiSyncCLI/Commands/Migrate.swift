@@ -11,6 +11,7 @@ import WorktreeMembership
 /// `imi-sync migrate`: applies the registry schema, then imports the legacy SQLite registry.
 struct Migrate: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "migrate",
         abstract: "Apply the registry schema and import the legacy SQLite registry.",
         discussion: """
             Pending files from migrations/ (embedded in this binary) are applied in order, each \

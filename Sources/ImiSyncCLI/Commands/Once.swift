@@ -9,6 +9,7 @@ import WorktreeMembership
 /// `imi-sync once`: a manual refresh of every active worktree's git state.
 struct Once: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "once",
         abstract: "Read every active worktree's git state and write it to the registry.",
         discussion: """
             Worktrees are read in parallel with libgit2 (never by running git) and written in \

@@ -11,6 +11,7 @@ import WorktreeProbing
 /// `imi-sync probe PATH…`: read worktrees' git state without touching any database.
 struct Probe: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "probe",
         abstract: "Print the git state of worktree directories (no database needed).",
         discussion: """
             Shows exactly what `once` and `run` would write for these paths. Paths are read \

@@ -15,6 +15,7 @@ import WorktreeMembership
 /// `imi-sync run`: the background agent that keeps every worktree's git state current.
 struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "run",
         abstract: "Watch every active worktree and keep its git state in the registry current.",
         discussion: """
             Meant to run as the systemd user service deploy/imi-sync.service (Type=notify). \

@@ -8,6 +8,7 @@ import WorktreeMembership
 /// `imi-sync scan`: make the registry's projects and worktrees match the disk.
 struct Scan: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "scan",
         abstract: "Find the repositories and worktrees under the roots and register them.",
         discussion: """
             Roots: the arguments, else [registry] roots in config.toml, else IMI_SYSTEM_PATHS \

@@ -15,6 +15,7 @@ import LinuxPlatform
 /// `imi-sync serve`: every host's in-flight work, live, in a browser.
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "serve",
         abstract: "Serve a live dashboard of every host's in-flight work (HTTP, read-only).",
         discussion: """
             The page / shows the in-flight worktrees of every host grouped by project, merged ones \

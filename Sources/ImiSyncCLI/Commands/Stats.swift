@@ -7,6 +7,7 @@ import RegistryDocuments
 /// `imi-sync stats`: registry counts and in-flight figures, from `get_registry_stats()`.
 struct Stats: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "stats",
         abstract: "Show registry counts and in-flight figures.",
         discussion: """
             The JSON keys include the plan's `imi stats --json` counts (repositories, worktrees, \

@@ -7,6 +7,7 @@ import RegistryDocuments
 /// `imi-sync status`: in-flight work from `v_inflight_work`.
 struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "status",
         abstract: "Show in-flight work: worktrees that are not clean.",
         discussion: "Reads v_inflight_work; with --json prints one document.")
 

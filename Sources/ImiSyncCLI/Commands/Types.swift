@@ -7,6 +7,7 @@ import RegistryDocuments
 /// `imi types`), listed, added and removed.
 struct Types: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "types",
         abstract: "List, add or remove the worktree types scan classifies worktrees by.",
         discussion: """
             A worktree whose directory name starts with a type's worktree prefix (feat-, fix-…) \
