@@ -127,35 +127,57 @@ public struct SchemaMigrator {
 
     /// Whether the landmark of `migration` exists (always false for a file without one).
     private func isPresent(_ migration: Migration) throws -> Bool {
-        guard let landmark = Self.landmarks[migration.version] else { return false }
-        switch landmark.kind {
-        case "table":
-            return try connection.execute("SELECT to_regclass($1) IS NOT NULL", [landmark.name]).decode(0, 0)
-        case "column":
-            let parts = landmark.name.split(separator: ".").map(String.init)
-            return try connection.execute(
-                """
-                SELECT EXISTS (SELECT 1 FROM information_schema.columns
-                               WHERE table_schema = current_schema() AND table_name = $1 AND column_name = $2)
-                """, [parts[0], parts[1]]).decode(0, 0)
-        case "pinned function":
-            // The function exists and runs with a search_path of its own, not the caller's.
-            return try connection.execute(
-                """
-                SELECT EXISTS (SELECT 1 FROM pg_proc p, unnest(p.proconfig) AS s (setting)
-                               WHERE p.oid = to_regprocedure($1) AND starts_with(s.setting, 'search_path='))
-                """, [landmark.name]).decode(0, 0)
-        case "inlined view":
-            // The view computes its status itself rather than calling a function per row. A view
-            // that is gone altogether is not this migration's to report: `missingObjects` names it.
-            return try connection.execute(
-                """
-                SELECT to_regclass($1) IS NULL
-                    OR strpos(pg_get_viewdef(to_regclass($1)), 'imi_worktree_lifecycle_status') = 0
-                """, [landmark.name]).decode(0, 0)
-        default:
-            return try connection.execute("SELECT to_regprocedure($1) IS NOT NULL", [landmark.name]).decode(0, 0)
+        try arePresent([migration])[0]
+    }
+
+    /// Whether the landmark of each of `migrations` exists, read in one statement: every
+    /// command checks the schema before its work, and a round trip per landmark was a
+    /// dozen of them. The statement's text is made of the fixed tests below; the names are
+    /// parameters.
+    private func arePresent(_ migrations: [Migration]) throws -> [Bool] {
+        var tests: [String] = []
+        var names: [String] = []
+        func next(_ name: String) -> String {
+            names.append(name)
+            return "$\(names.count)::text"
         }
+        for migration in migrations {
+            guard let landmark = Self.landmarks[migration.version] else {
+                tests.append("false")
+                continue
+            }
+            switch landmark.kind {
+            case "table":
+                tests.append("to_regclass(\(next(landmark.name))) IS NOT NULL")
+            case "column":
+                let parts = landmark.name.split(separator: ".").map(String.init)
+                tests.append("""
+                    EXISTS (SELECT 1 FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+                            WHERE c.relnamespace = current_schema()::regnamespace AND c.relname = \(next(parts[0]))
+                              AND a.attname = \(next(parts[1])) AND NOT a.attisdropped)
+                    """)
+            case "pinned function":
+                // The function exists and runs with a search_path of its own, not the caller's.
+                tests.append("""
+                    EXISTS (SELECT 1 FROM pg_proc p, unnest(p.proconfig) AS s (setting)
+                            WHERE p.oid = to_regprocedure(\(next(landmark.name))) AND starts_with(s.setting, 'search_path='))
+                    """)
+            case "inlined view":
+                // The view computes its status itself rather than calling a function per row. A
+                // view that is gone altogether is not this migration's to report: `missingObjects`
+                // names it.
+                let view = next(landmark.name)
+                tests.append("""
+                    (to_regclass(\(view)) IS NULL
+                     OR strpos(pg_get_viewdef(to_regclass(\(view))), 'imi_worktree_lifecycle_status') = 0)
+                    """)
+            default:
+                tests.append("to_regprocedure(\(next(landmark.name))) IS NOT NULL")
+            }
+        }
+        guard !tests.isEmpty else { return [] }
+        let row = try connection.execute("SELECT " + tests.joined(separator: ", "), names)
+        return try tests.indices.map { try row.decode(0, $0) }
     }
 
     /// The applied versions against the embedded ones.
@@ -177,7 +199,8 @@ public struct SchemaMigrator {
     /// Throws a `.schema` error naming the fix when the registry tables are not there, or an
     /// embedded migration has not been applied (by `migrate` or by hand).
     public func requireSchema() throws {
-        let missing = try forward.filter { Self.landmarks[$0.version] != nil }.filter { try !isPresent($0) }
+        let marked = forward.filter { Self.landmarks[$0.version] != nil }
+        let missing = try zip(marked, arePresent(marked)).filter { !$0.1 }.map(\.0)
         guard !missing.isEmpty else { return }
         let what = missing.count == forward.count
             ? "the registry schema is missing"
