@@ -119,21 +119,25 @@ extension Array: PostgresBindable where Element: PostgresBindable {
     /// `{"a","b\"c",NULL}`: every element quoted, `"` and `\` escaped. One place in the
     /// program writes array literals, so no call site escapes anything by hand.
     public var postgresText: String {
-        var out = "{"
+        let quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\")
+        var out: [UInt8] = [UInt8(ascii: "{")]
         for (index, element) in enumerated() {
-            if index > 0 { out += "," }
+            if index > 0 { out.append(UInt8(ascii: ",")) }
             guard let text = element.postgresBind.text else {
-                out += "NULL"
+                out += "NULL".utf8
                 continue
             }
-            out += "\""
-            for scalar in text.unicodeScalars {
-                if scalar == "\"" || scalar == "\\" { out += "\\" }
-                out.unicodeScalars.append(scalar)
+            // Byte by byte: both escaped characters are ASCII, which UTF-8 never uses inside
+            // another character's bytes.
+            out.append(quote)
+            for byte in text.utf8 {
+                if byte == quote || byte == backslash { out.append(backslash) }
+                out.append(byte)
             }
-            out += "\""
+            out.append(quote)
         }
-        return out + "}"
+        out.append(UInt8(ascii: "}"))
+        return String(decoding: out, as: UTF8.self)
     }
 }
 

@@ -192,7 +192,7 @@ public final class PostgresConnection {
 
     /// The statement's opening words, enough to say which one failed without its data.
     func firstWords(of sql: String) -> String {
-        let words = sql.split(whereSeparator: { $0.isWhitespace }).prefix(3)
+        let words = sql.split(maxSplits: 3, whereSeparator: { $0.isWhitespace }).prefix(3)
         return words.joined(separator: " ")
     }
 }
