@@ -83,9 +83,14 @@ pairs=$(psql "$url" -At -c "SELECT count(*) FROM worktree_pair_verdicts")
 conflicts=$(psql "$url" -At -c "SELECT count(DISTINCT (worktree_id_a, worktree_id_b)) FROM worktree_pair_conflicts")
 printf 'imi-sync once (probe + forecast), median of 3  %6d ms  (%s pairs merged, %s conflicting)\n' "$once_ms" "$pairs" "$conflicts"
 printf 'merge-tree loop / once: %sx  (target >= 10x)\n' "$(ratio "$loop_ms" "$once_ms")"
+psql "$url" -q -c "DELETE FROM worktree_pair_verdicts; DELETE FROM worktree_change_sets" >/dev/null
+once_rss=$(peak_rss_mb "$bin" once)
+psql "$url" -q -c "DELETE FROM worktree_pair_verdicts; DELETE FROM worktree_change_sets" >/dev/null
+printf 'imi-sync once, full matrix: peak RSS %s MB, of it anonymous %s MB\n' "$once_rss" "$(peak_anon_mb "$bin" once)"
 
 echo "== 2. imi-sync run: edit -> overlap row"
 "$bin" run --no-membership --log-level info 2> "$work/agent.log" &
 agent_pid=$!
 wait_first_sync "$work/agent.log" "$agent_pid"
 python3 bench/conflicts_driver.py "$url" "$work/code/app"
+echo "agent after the edits: $(memory_mb "$agent_pid")"

@@ -66,6 +66,7 @@ for h in $(seq 0 9); do wait_first_sync "$work/h$h/agent.log" "${pids[$h]}"; don
 echo "   every agent registered and synced its worktrees:" \
     "$(psql "$url" -At -c "SELECT string_agg(n::text, ' ') FROM (SELECT count(*) AS n FROM worktrees GROUP BY host_id ORDER BY 1) c")"
 python3 bench/hosts_driver.py "$url" "$duration" "$work" "${pids[@]}"
+for h in $(seq 0 9); do echo "   agent h$h: $(memory_mb "${pids[$h]}")"; done
 
 # Part 2 runs alone: the agents stop here.
 stop_agents "${pids[@]}"
@@ -90,6 +91,8 @@ printf '%-58s %8s\n' "git worktree list --porcelain, 100 repositories (median)" 
 printf '%-58s %8s  (%s registered)\n' "imi-sync scan, first run (registers every worktree)" "$first_ms ms" "$registered"
 printf '%-58s %8s\n' "imi-sync scan, nothing changed (median of 5)" "$again_ms ms"
 printf '%-58s %8s\n' "imi-sync scan --dry-run (median of 5)" "$dry_ms ms"
+printf '%-58s %8s\n' "imi-sync scan, peak RSS / anonymous" \
+    "$(peak_rss_mb "$bin" scan --host scanner --database-url "$url" --config /dev/null "$root") / $(peak_anon_mb "$bin" scan --host scanner --database-url "$url" --config /dev/null "$root") MB"
 printf 'scan / git loop: first %s, unchanged %s  (target < 1, and <= 2000 ms)\n' \
     "$(ratio "$first_ms" "$loop_ms")" "$(ratio "$again_ms" "$loop_ms")"
 

@@ -19,6 +19,29 @@ peak_rss_mb() {
     /usr/bin/time -v "$@" 2>&1 >/dev/null | awk -F: '/Maximum resident set size/ {printf "%.1f\n", $2/1024}'
 }
 
+# peak_anon_mb CMD...: runs CMD once and prints the largest RssAnon seen in /proc (every 2 ms).
+peak_anon_mb() {
+    python3 - "$@" <<'PY'
+import subprocess, sys, time
+process = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+peak = 0
+while process.poll() is None:
+    try:
+        for line in open(f"/proc/{process.pid}/status"):
+            if line.startswith("RssAnon:"):
+                peak = max(peak, int(line.split()[1]))
+    except OSError:
+        pass
+    time.sleep(0.002)
+print(f"{peak / 1024:.1f}")
+PY
+}
+
+# memory_mb PID: "RSS x MB, anonymous y MB" of a running process (VmRSS and RssAnon).
+memory_mb() {
+    awk '/^VmRSS:/ {r = $2} /^RssAnon:/ {a = $2} END {printf "RSS %.1f MB, anonymous %.1f MB\n", r / 1024, a / 1024}' "/proc/$1/status"
+}
+
 # ratio A B: A / B with two decimals.
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f\n", (b > 0 ? a / b : 0) }'; }
 

@@ -24,23 +24,6 @@ trap 'scripts/pg-throwaway.sh stop "$out/pg"' EXIT
 export GIT_CONFIG_NOSYSTEM=1 GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.com
 export GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.com
 g() { git -c init.defaultBranch=main "$@" >/dev/null 2>&1; }
-# peak_anon_mb CMD...: runs CMD once and prints the largest RssAnon seen in /proc (every 2 ms).
-peak_anon_mb() {
-    python3 - "$@" <<'PY'
-import subprocess, sys, time
-process = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-peak = 0
-while process.poll() is None:
-    try:
-        for line in open(f"/proc/{process.pid}/status"):
-            if line.startswith("RssAnon:"):
-                peak = max(peak, int(line.split()[1]))
-    except OSError:
-        pass
-    time.sleep(0.002)
-print(f"{peak / 1024:.1f}")
-PY
-}
 
 echo "generating $((projects * 10)) worktrees in $projects projects..."
 : > "$out/worktrees.tsv"

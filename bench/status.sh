@@ -40,5 +40,7 @@ printf '%-52s %8s\n' "imi-sync status (table), median of 21, ms" "$t_status"
 printf '%-52s %8s\n' "imi-sync status --json, median of 21, ms" "$t_status_json"
 printf '%-52s %8s\n' "imi-sync stats --json, median of 21, ms" "$t_stats"
 printf '%-52s %8s\n' "psql SELECT * FROM v_inflight_work (reference), ms" "$t_psql"
+printf '%-52s %8s MB, of it anonymous %s MB\n' "imi-sync status --json peak RSS" \
+    "$(peak_rss_mb "$bin" status --json --database-url "$conninfo")" "$(peak_anon_mb "$bin" status --json --database-url "$conninfo")"
 echo "status / 100 ms bar = $(ratio "$t_status" 100)   (target < 1.00)"
 echo "status / psql       = $(ratio "$t_status" "$t_psql")"
