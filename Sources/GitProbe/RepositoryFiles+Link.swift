@@ -46,7 +46,11 @@ extension RepositoryFiles {
         else {
             return .broken(detail: "\(dotGit) is not one `gitdir: <path>` line")
         }
-        guard let here = SmallFile.resolved(administrative), SmallFile.resolved(named) == here else {
+        // The same text names the same directory, which exists (its `gitdir` was just read):
+        // resolving both, a `readlink` per component, is needed only when the texts differ.
+        guard named == administrative
+            || SmallFile.resolved(administrative).map({ SmallFile.resolved(named) == $0 }) == true
+        else {
             return .broken(detail: "\(dotGit) names \(named), not \(administrative)")
         }
         return .holds
