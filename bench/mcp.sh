@@ -72,9 +72,11 @@ overlaps=$(psql "$conninfo" -Atc "SELECT count(*) FROM v_worktree_overlaps o JOI
 t_status_json=$(median_ms 21 "$bin" status --json --database-url "$conninfo")
 scenario=$(python3 -c 'import json, sys; print(json.dumps({
     "binary": sys.argv[1], "runs": int(sys.argv[2]), "path": sys.argv[3], "refresh_path": sys.argv[4],
+    "refresh_id": sys.argv[7],
     "arguments": ["mcp", "--database-url", sys.argv[5], "--config", "/dev/null", "--host", "bench-host"],
     "environment": {"PATH": "/usr/bin:/bin", "HOME": sys.argv[6], "GIT_CONFIG_NOSYSTEM": "1"}}))' \
-    "$bin" "$runs" "$overlap_path" "$repo" "$conninfo" "$out")
+    "$bin" "$runs" "$overlap_path" "$repo" "$conninfo" "$out" \
+    "$(psql "$conninfo" -Atc "SELECT id FROM worktrees WHERE name = 'bench-real'")")
 [[ -n ${SETUP_ONLY:-} ]] && { echo "$conninfo"; exit 0; }
 report=$(.venv/bin/python bench/mcp_driver.py "$scenario")
 echo "$report" >"$out/report.json"
@@ -105,4 +107,7 @@ for mode in ("official_client", "raw_stdio"):
     print(f"  1,000-row page / status --json ({status_ms:.1f} ms, all in-flight rows, whole process) = "
           f"{page / status_ms:.2f} (target <= 4)")
     print(f"  server memory after the calls, MB: {report[mode]['memory_mb']}")
+print("\npush to a subscriber (official client, two sessions, 30 edits), ms:")
+for label, row in report["push"].items():
+    print(f"  {label:42} p50 {row['p50']:7.2f}  p99 {row['p99']:7.2f}")
 PY

@@ -5,9 +5,10 @@ own parsing and validation included); and on raw stdio (one JSON-RPC line out, o
 the time at the server's own stdio. Prints one JSON document: per case p50/p99 in ms, answer
 bytes, and the server's RSS and RssAnon after the calls.
 Usage: mcp_driver.py SCENARIO_JSON  (binary, arguments, environment, runs, worktree path,
-refresh path)"""
+refresh path and id); also times push to a subscriber."""
 import asyncio, json, os, subprocess, sys, time
 
+import mcp.types as types
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
@@ -88,6 +89,50 @@ async def official(scenario):
     return report
 
 
+async def push(scenario, edits=30):
+    """Push to a subscriber: one session subscribes to imi://worktree/{id} of the real
+    worktree, another edits a file of it (an extra line, then the line taken back, so each
+    edit changes the uncommitted count) and asks get_worktree_state to refresh; timed from
+    the edit, and from the refresh's answer, to notifications/resources/updated."""
+    parameters = StdioServerParameters(command=scenario["binary"], args=scenario["arguments"],
+                                       env=scenario["environment"])
+    arrived = asyncio.Queue()
+
+    async def on_message(message):
+        if isinstance(message, types.ServerNotification) and isinstance(message.root, types.ResourceUpdatedNotification):
+            await arrived.put(time.perf_counter())
+
+    edited_file = os.path.join(scenario["refresh_path"], "file-7.txt")
+    original = open(edited_file).read()
+    from_edit, from_answer = [], []
+    async with stdio_client(parameters) as (read_a, write_a), stdio_client(parameters) as (read_b, write_b):
+        async with ClientSession(read_a, write_a, message_handler=on_message) as watcher, \
+                ClientSession(read_b, write_b) as writer:
+            await watcher.initialize()
+            await writer.initialize()
+            await watcher.subscribe_resource("imi://worktree/" + scenario["refresh_id"])
+            for edit in range(edits + 2):
+                while not arrived.empty():
+                    arrived.get_nowait()
+                start = time.perf_counter()
+                with open(edited_file, "w") as handle:
+                    handle.write(original + ("edit\n" if edit % 2 == 0 else ""))
+                result = await writer.call_tool("get_worktree_state", {"path": scenario["refresh_path"], "refresh": True})
+                answered = time.perf_counter()
+                if result.isError:
+                    sys.exit(f"bench: push: {result.content[0].text}")
+                try:
+                    notified = await asyncio.wait_for(arrived.get(), timeout=10)
+                except asyncio.TimeoutError:
+                    sys.exit(f"bench: push: no notifications/resources/updated within 10 s of edit {edit}")
+                if edit >= 2:  # the first two warm both sessions
+                    from_edit.append(notified - start)
+                    from_answer.append(max(0.0, notified - answered))
+    with open(edited_file, "w") as handle:
+        handle.write(original)
+    return {"edit -> notification": percentiles(from_edit), "refresh answered -> notification": percentiles(from_answer)}
+
+
 def raw(scenario):
     """The same calls on raw stdio: one line out, one line back, no client library."""
     server = subprocess.Popen([scenario["binary"], *scenario["arguments"]], env=scenario["environment"],
@@ -129,7 +174,8 @@ def raw(scenario):
 
 def main():
     scenario = json.loads(sys.argv[1])
-    report = {"official_client": asyncio.run(official(scenario)), "raw_stdio": raw(scenario)}
+    report = {"official_client": asyncio.run(official(scenario)), "raw_stdio": raw(scenario),
+              "push": asyncio.run(push(scenario))}
     print(json.dumps(report))
 
 
