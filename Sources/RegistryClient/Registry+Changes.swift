@@ -173,4 +173,11 @@ extension Registry {
             "UPDATE worktrees SET last_sync_at = $2 WHERE id = ANY($1::uuid[]) AND active", [ids, time])
         return result.affectedRows
     }
+
+    /// How writes of derived data begin: change sets, verdicts and sync stamps are computed
+    /// again from the worktrees by the next pass, so their commit does not wait for the WAL
+    /// to reach the disk. A crash of the server may lose the last few, never corrupt them
+    /// (PostgreSQL's asynchronous commit); each pass saves a flush per write. Git state
+    /// itself is committed as usual. Only for a transaction of its own, never nested.
+    public static let derivedWrite: StaticScript = "BEGIN; SET LOCAL synchronous_commit TO off"
 }

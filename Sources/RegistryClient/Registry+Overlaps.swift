@@ -96,12 +96,6 @@ extension Registry {
         return keys
     }
 
-    /// How the forecast's writes begin. Change sets and verdicts are derived from the
-    /// worktrees on disk and computed again by the next pass, so their commit does not wait
-    /// for the WAL to reach the disk: a crash of the server may lose the last few, never
-    /// corrupt them (PostgreSQL's asynchronous commit), and each pass saves a flush per write.
-    static let derivedWrite: StaticScript = "BEGIN; SET LOCAL synchronous_commit TO off"
-
     /// Replaces the change sets of these worktrees, in one transaction of batched statements.
     public func writeChangeSets(_ updates: [ChangeSetUpdate]) throws {
         guard !updates.isEmpty else { return }

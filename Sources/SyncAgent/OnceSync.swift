@@ -78,7 +78,9 @@ package struct OnceSync {
         let write = try registry.writeChanged(updates)
         let changed = Set(write.changed)
         let current = updates.map(\.worktreeID).filter { !changed.contains($0) && write.refused[$0] == nil }
-        let stamped = try registry.stampSynced(current, at: Date())
+        // A stamp says "current at this time": the next pass writes it again, so it does not
+        // wait for the WAL flush.
+        let stamped = try connection.transaction(Registry.derivedWrite) { try registry.stampSynced(current, at: Date()) }
         // A worktree that could not be read keeps its stored change set, marked stale: its
         // overlaps are no longer known to be current.
         try registry.markChangeSetsStale(outcomes.compactMap { outcome in
