@@ -21,17 +21,24 @@ extension GitRepository {
     /// checksum tells. False whenever that cannot be known: no HEAD, no or invalid cache-tree
     /// root, an intent-to-add or conflicted entry, an index this reader does not parse.
     func cacheTreeMatchesHead(_ headCommit: git_oid?, index: OpaquePointer) -> Bool {
+        indexFileMatchingHead(headCommit, index: index) != nil
+    }
+
+    /// The same check, answered with the stat of the index file `index` was loaded from (the
+    /// file whose checksum it carries) when its cache-tree names HEAD's tree, `nil` otherwise.
+    func indexFileMatchingHead(_ headCommit: git_oid?, index: OpaquePointer) -> FileIdentity? {
         guard var commitID = headCommit, let gitDirectory = git_repository_path(handle),
             let cacheTree = IndexCacheTree.read(indexAt: String(cString: gitDirectory) + "index", loaded: index),
             let root = cacheTree.rootTree, !cacheTree.hasIntentToAdd, !cacheTree.hasUnmergedEntries,
-            let loaded = git_index_checksum(index),
+            let file = cacheTree.file, let loaded = git_index_checksum(index),
             withUnsafeBytes(of: loaded.pointee.id, { Array($0) }) == cacheTree.checksum
-        else { return false }
+        else { return nil }
         var commit: OpaquePointer?
-        guard git_commit_lookup(&commit, handle, &commitID) == 0, let commit else { return false }
+        guard git_commit_lookup(&commit, handle, &commitID) == 0, let commit else { return nil }
         defer { git_commit_free(commit) }
-        guard let tree = git_commit_tree_id(commit) else { return false }
-        return withUnsafeBytes(of: tree.pointee.id, { Array($0) }) == root
+        guard let tree = git_commit_tree_id(commit), withUnsafeBytes(of: tree.pointee.id, { Array($0) }) == root
+        else { return nil }
+        return file
     }
 
     /// The same check on the index this handle loads, against its own HEAD.

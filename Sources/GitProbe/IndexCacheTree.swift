@@ -24,6 +24,9 @@ struct IndexCacheTree: Equatable {
     var hasIntentToAdd: Bool
     /// A conflicted entry (stage 1-3).
     var hasUnmergedEntries: Bool
+    /// The stat of the file read (its mtime is what racily clean entries are judged by);
+    /// `nil` when parsed from bytes alone.
+    var file: FileIdentity? = nil
 
     /// The cache-tree of the index file at `path`; `nil` when it cannot be read or parsed.
     static func read(indexAt path: String) -> IndexCacheTree? {
@@ -41,7 +44,9 @@ struct IndexCacheTree: Equatable {
         guard let filled = try? FileReading.fill(&bytes, from: descriptor), filled == bytes.count else {
             return nil
         }
-        return parse(bytes)
+        var result = parse(bytes)
+        result?.file = FileIdentity(info)
+        return result
     }
 
     /// Parses index versions 2 to 4 far enough to reach the extensions.
@@ -174,6 +179,7 @@ struct IndexCacheTree: Equatable {
         }
         let end = tail.count - 20
         result.checksum = Array(tail[end...])
+        result.file = FileIdentity(info)
         guard let root = tail.withUnsafeBufferPointer({ extensionsRootTree($0, from: 0, to: end) }) else { return nil }
         result.rootTree = root.rootTree
         return result

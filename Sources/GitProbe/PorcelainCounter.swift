@@ -15,13 +15,20 @@ import class Foundation.ProcessInfo
 /// runs a status on its own thread with its own repository handle sharing the one index, and
 /// the line counts are summed (groups never share a path). When a split could change the
 /// answer (a staged rename whose halves fall in different groups, case-insensitive matching)
-/// one whole-worktree pass is used instead.
+/// one whole-worktree pass is used instead. With the index holding HEAD's tree, each thread
+/// first drops the paths whose files it proves unchanged from stat data (`StatClean`): what
+/// libgit2 would spend on them is mostly resolving each file's absolute path in the kernel.
 struct PorcelainCounter: Sendable {
     /// Index files smaller than this are counted in one pass: a split only pays off once the
     /// workdir scan dominates.
     var partitionThresholdBytes: Int = 256 * 1024
     /// Upper bound on groups.
     var maxPartitions: Int = min(4, ProcessInfo.processInfo.activeProcessorCount)
+    /// Whether a split status first tries to prove its paths clean from stat data (see
+    /// `StatClean`) when the index holds HEAD's tree.
+    var provesUnitsClean = true
+    /// Counts what that check did, for tests.
+    var statCleanTally: StatCleanTally?
 
     func count(in repository: GitRepository, headCommit: git_oid?) throws(GitProbeError) -> Int {
         try count(in: repository, headCommit: headCommit, settings: repository.statusSettings()).lines
@@ -34,7 +41,8 @@ struct PorcelainCounter: Sendable {
         let index = try repository.loadedIndex()
         defer { git_index_free(index) }
         var pass = StatusPass(refreshesIndex: false)
-        if repository.cacheTreeMatchesHead(headCommit, index: index) {
+        let indexFile = repository.indexFileMatchingHead(headCommit, index: index)
+        if indexFile != nil {
             pass.show = GIT_STATUS_SHOW_WORKDIR_ONLY
         }
         guard maxPartitions > 1, !settings.ignoresCase,
@@ -62,12 +70,23 @@ struct PorcelainCounter: Sendable {
         let outcomes = Outcomes(count: groups.count)
         let handles = Handles(workers)
         let groupPass = pass
+        // With the index holding HEAD's tree, a path whose worktree side matches the index
+        // prints nothing: each thread first drops the paths it proves so from stat data.
+        let statClean =
+            provesUnitsClean ? indexFile.flatMap { StatClean(repository: repository, index: index, indexFile: $0) } : nil
+        let tally = statCleanTally
         DispatchQueue.concurrentPerform(iterations: groups.count) { group in
             outcomes[group] = Result { () throws(GitProbeError) -> GitRepository.StatusCount in
-                let pathList = PathList(groups[group])
+                var paths = groups[group]
+                if let statClean {
+                    paths = statClean.remaining(of: paths, entryCounts: units)
+                    tally?.add(skipped: groups[group].count - paths.count, kept: paths.count)
+                }
+                guard !paths.isEmpty else { return GitRepository.StatusCount() }
+                let pathList = PathList(paths)
                 return try pathList.withStrArray { list throws(GitProbeError) in
                     try handles.workers[group].statusCount(
-                        settings: settings, pathList: list, units: Set(groups[group]), pass: groupPass)
+                        settings: settings, pathList: list, units: Set(paths), pass: groupPass)
                 }
             }
         }

@@ -54,6 +54,21 @@ struct FileIdentity: Sendable, Equatable {
             && lhs.changed.tv_sec == rhs.changed.tv_sec && lhs.changed.tv_nsec == rhs.changed.tv_nsec
     }
 
+    init(device: UInt64, inode: UInt64, size: Int64, modified: timespec, changed: timespec) {
+        self.device = device
+        self.inode = inode
+        self.size = size
+        self.modified = modified
+        self.changed = changed
+    }
+
+    /// The identity `info` describes.
+    init(_ info: stat) {
+        self.init(
+            device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int64(info.st_size),
+            modified: info.st_mtim, changed: info.st_ctim)
+    }
+
     /// The identity of the file at `path`; a missing file has the all-zero identity, so "no
     /// index yet" is a state that can be compared too.
     static func of(_ path: String) -> FileIdentity {
@@ -61,8 +76,6 @@ struct FileIdentity: Sendable, Equatable {
         guard stat(path, &info) == 0 else {
             return FileIdentity(device: 0, inode: 0, size: -1, modified: timespec(), changed: timespec())
         }
-        return FileIdentity(
-            device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int64(info.st_size),
-            modified: info.st_mtim, changed: info.st_ctim)
+        return FileIdentity(info)
     }
 }
