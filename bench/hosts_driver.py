@@ -104,7 +104,7 @@ def main():
     print(f"rows written (state changes the agents notified): {sum(notified)} in {len(notified)} NOTIFYs"
           f" for {len(latencies)} edits")
     print(f"PostgreSQL connections per agent: {', '.join(map(str, per_agent))}"
-          "   (target: 2 = one for writes, one for LISTEN)")
+          "   (target: 1, shared by writes, LISTEN and the host's mcp sessions)")
     cpu = [(a - b) / elapsed * 100 for a, b in zip(cpu_after, cpu_before)]
     print("agent CPU during the edits: " + ", ".join(f"{c:.1f}%" for c in cpu)
           + f"   (mean {sum(cpu) / len(cpu):.1f}% of one core)")
