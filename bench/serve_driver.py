@@ -5,7 +5,8 @@ land round-robin across the agent's worktrees for DURATION seconds. Each edit is
 untracked file (a new state the agent must write), timed from just before the write to
   - the row: the NOTIFY imi_worktree_state naming the worktree on a direct LISTEN (the
     agent's transaction has committed; the rows are checked at the end), and
-  - each client: the first `event: state` whose ids hold the worktree.
+  - each client: the first `event: state` whose ids hold the worktree (PAGE=1: the first
+    `event: patch` whose in-flight upserts hold it; those streams ask for patches only).
 An edit a client never saw before the next edit of that worktree (or the end plus a grace
 period) is lost. The server's and the agent's CPU come from /proc/PID/stat (utime+stime)
 over the edits, memory from /proc/PID/status (sampled every 0.5 s).
@@ -97,40 +98,74 @@ class Stream:
                         self.keepalives += 1
                     elif "connected" in line:
                         self.connected = True
+                        if self.page:
+                            self.page.connect()
                 elif line.startswith("event:"):
                     kind = line[6:].strip()
                 elif line.startswith("data:"):
                     data = line[5:].strip()
             if data is not None:
-                ids = frozenset(json.loads(data).get("ids", []))
+                document = json.loads(data)
+                if kind == "patch":
+                    ids = frozenset(row["worktree_id"] for row in document["inflight"]["upsert"])
+                    if self.page:
+                        self.page.patch(now, document)
+                else:
+                    ids = frozenset(document.get("ids", []))
                 self.events.append((now, kind, ids))
-                if self.page and kind in ("state", "registry"):
-                    self.page.request(now)
 
 
 class Page:
-    """What the page's script does on an event (Sources/RegistryServe/ServePage.swift): 50 ms
-    after the first event not yet acted on, GET /api/inflight and /api/overlaps (here one after
-    the other on one keep-alive connection; the page sends both at once), then render. Each
-    render is kept as (time, {worktree id: uncommitted files})."""
+    """What the page's script does (Sources/RegistryServe/ServePage.swift): once its stream is
+    connected, GET /api/snapshot; then apply each `event: patch` whose `from` is its generation
+    (patches arriving during a read wait for it; one from elsewhere, a gap, reads the snapshot
+    again). Each render is kept as (time, {worktree id: uncommitted files})."""
 
     def __init__(self, address, token):
         self.address, self.token = address, token
         self.cond = threading.Condition()
-        self.requested = None
+        self.generation = None
+        self.rows = {}
+        self.pending = []
+        self.read = False       # a snapshot read is due
         self.renders = []
         self.requests = 0
         self.errors = 0
+        self.gaps = 0
 
-    def request(self, now):
+    def connect(self):
         with self.cond:
-            if self.requested is None:
-                self.requested = now
-                self.cond.notify()
+            self.generation, self.pending, self.read = None, [], True
+            self.cond.notify()
 
     def wake(self):
         with self.cond:
             self.cond.notify()
+
+    def _apply(self, patch):
+        """False on a gap. The caller holds the lock."""
+        if patch["to"] <= self.generation:
+            return True
+        if patch["from"] != self.generation:
+            return False
+        for worktree_id in patch["inflight"]["remove"]:
+            self.rows.pop(worktree_id, None)
+        for row in patch["inflight"]["upsert"]:
+            self.rows[row["worktree_id"]] = row["uncommitted_files_count"] or 0
+        self.generation = patch["to"]
+        return True
+
+    def patch(self, now, patch):
+        with self.cond:
+            if self.generation is None:
+                self.pending.append(patch)
+                return
+            if self._apply(patch):
+                self.renders.append((now, dict(self.rows)))
+            else:
+                self.gaps += 1
+                self.generation, self.read = None, True
+                self.cond.notify()
 
     def get(self, conn, path):
         conn.request("GET", path, headers={"Authorization": f"Bearer {self.token}"} if self.token else {})
@@ -145,31 +180,37 @@ class Page:
         conn = http.client.HTTPConnection(*self.address, timeout=30)
         while not stop.is_set():
             with self.cond:
-                while self.requested is None and not stop.is_set():
+                while not self.read and not stop.is_set():
                     self.cond.wait(0.5)
                 if stop.is_set():
                     return
-                due = self.requested + 0.05
-            delay = due - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            with self.cond:
-                self.requested = None
+                self.read = False
             try:
-                inflight = self.get(conn, "/api/inflight")
-                self.get(conn, "/api/overlaps")
+                snapshot = self.get(conn, "/api/snapshot")
             except (OSError, http.client.HTTPException, ValueError):
                 self.errors += 1
                 conn.close()
                 conn = http.client.HTTPConnection(*self.address, timeout=30)
+                with self.cond:
+                    self.read = True
+                time.sleep(0.1)
                 continue
-            counts = {row["worktree_id"]: row["uncommitted_files_count"] or 0 for row in inflight["inflight"]}
-            self.renders.append((time.monotonic(), counts))
+            with self.cond:
+                self.generation = snapshot["generation"]
+                self.rows = {row["worktree_id"]: row["uncommitted_files_count"] or 0 for row in snapshot["inflight"]}
+                pending, self.pending = self.pending, []
+                for patch in pending:
+                    if not self._apply(patch):
+                        self.gaps += 1
+                        self.generation, self.read = None, True
+                        break
+                if self.generation is not None:
+                    self.renders.append((time.monotonic(), dict(self.rows)))
 
 
-def open_streams(address, count, token):
+def open_streams(address, count, token, path="/events"):
     streams = []
-    request = (f"GET /events HTTP/1.1\r\nHost: {address[0]}:{address[1]}\r\n"
+    request = (f"GET {path} HTTP/1.1\r\nHost: {address[0]}:{address[1]}\r\n"
                "Accept: text/event-stream\r\nCache-Control: no-cache\r\n"
                + (f"Authorization: Bearer {token}\r\n" if token else "") + "\r\n").encode()
     for index in range(count):
@@ -278,7 +319,7 @@ def main():
 
     # The streams, then the LISTEN and the memory sampler.
     stop = threading.Event()
-    streams = open_streams(address, clients, token)
+    streams = open_streams(address, clients, token, "/events?hints=0" if page_mode else "/events")
     page_threads = []
     if page_mode:
         for stream in streams:
@@ -376,7 +417,7 @@ def main():
     per_client = {}
     lost = 0
     for s in live:
-        state = [(when, ids) for when, kind, ids in s.events if kind == "state"]
+        state = [(when, ids) for when, kind, ids in s.events if kind in ("state", "patch")]
         per_client[s.index] = ([when for when, _ in state], [ids for _, ids in state])
     for worktree_id, written, until in windows:
         row = first_after(notified, worktree_id, written, until)
@@ -398,6 +439,7 @@ def main():
     inflight_after = len(get_json(base, "/api/inflight", token)["inflight"])
     closed = sum(1 for s in live if s.closed)
     state_events = [sum(1 for _, kind, _ in s.events if kind == "state") for s in live]
+    patch_events = [sum(1 for _, kind, _ in s.events if kind == "patch") for s in live]
     registry_events = [sum(1 for _, kind, _ in s.events if kind == "registry") for s in live]
     keepalives = [s.keepalives for s in live]
 
@@ -423,6 +465,7 @@ def main():
           f"{inflight_before} before, {inflight_after} after")
     print(f"   per client: {min(state_events)}-{max(state_events)} state events, "
           f"{min(registry_events)}-{max(registry_events)} registry events, "
+          f"{min(patch_events)}-{max(patch_events)} patches, "
           f"{min(keepalives)}-{max(keepalives)} keep-alives; {closed} streams closed by the server; "
           f"{len(notified[0])} NOTIFYs seen by the driver's LISTEN")
     print(f"edit -> row (NOTIFY on a direct LISTEN), {len(row_ms)} edits: p50 {fmt(row_ms, 0.5)} ms, "
@@ -437,9 +480,10 @@ def main():
         requests = sum(s.page.requests for s in live)
         errors = sum(s.page.errors for s in live)
         renders = sum(len(s.page.renders) for s in live)
+        gaps = sum(s.page.gaps for s in live)
         print(f"   page model: {renders} renders, {requests} API requests ({requests / (elapsed + GRACE):.0f}/s), "
-              f"{errors} failed refreshes")
-        print(f"edit -> data in the page (its /api/inflight shows the edit), {len(page_ms)} of {pairs}: "
+              f"{errors} failed snapshot reads, {gaps} gaps (patch not following: snapshot read again)")
+        print(f"edit -> data in the page (its patched snapshot shows the edit), {len(page_ms)} of {pairs}: "
               f"p50 {fmt(page_ms, 0.5)} ms, p99 {fmt(page_ms, 0.99)} ms, max {max(page_ms) if page_ms else 0:.1f} ms; "
               f"{page_lost} never shown  (target p50 <= 250 ms)")
         if page_ms:
