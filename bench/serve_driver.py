@@ -98,7 +98,7 @@ def main():
 
     # The streams, then the LISTEN and the memory sampler.
     stop = threading.Event()
-    streams = open_streams(address, clients, token, "/events?hints=0" if page_mode else "/events")
+    streams = open_streams(address, clients, token, "/events?patches=1" if page_mode else "/events")
     page_threads = []
     if page_mode:
         for stream in streams:

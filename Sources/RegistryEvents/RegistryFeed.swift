@@ -35,8 +35,8 @@ package struct RegistryEvent: Sendable, Equatable {
         self.frame = frame
     }
 
-    /// Changed-row hints (`state`, `registry`, `overlaps`): what a stream that asked for
-    /// patches only is not sent.
+    /// Changed-row hints (`state`, `registry`, `overlaps`): what a stream of patches is not
+    /// sent (and a stream of hints is sent instead of patches).
     package var isHint: Bool { kind == .state || kind == .registry || kind == .overlaps }
 }
 
@@ -67,8 +67,8 @@ package final class RegistryFeed: @unchecked Sendable {
 
     private struct Stream {
         var continuation: AsyncStream<RegistryEvent>.Continuation
-        /// Whether it is sent the changed-row hints, or only patches and keep-alives.
-        var hints: Bool
+        /// Whether it is sent patches (and keep-alives) instead of the changed-row hints.
+        var patches: Bool
     }
 
     private struct State {
@@ -107,14 +107,15 @@ package final class RegistryFeed: @unchecked Sendable {
         thread.join()
     }
 
-    /// A new stream of events, or `nil` when ``maximumStreams`` are open. Without `hints`
-    /// only patches and keep-alives: a page that patches its documents needs no more.
-    package func subscribe(hints: Bool = true) -> AsyncStream<RegistryEvent>? {
+    /// A new stream of events, or `nil` when ``maximumStreams`` are open: the changed-row
+    /// hints, or with `patches` the patches instead (a page that patches its documents needs
+    /// no hints, and a client of hints pays for no patches); keep-alives either way.
+    package func subscribe(patches: Bool = false) -> AsyncStream<RegistryEvent>? {
         let (stream, continuation) = AsyncStream.makeStream(of: RegistryEvent.self, bufferingPolicy: .bufferingNewest(64))
         let id: UInt64? = state.withLock { state in
             guard !state.stopping, state.streams.count < maximumStreams else { return nil }
             state.next += 1
-            state.streams[state.next] = Stream(continuation: continuation, hints: hints)
+            state.streams[state.next] = Stream(continuation: continuation, patches: patches)
             return state.next
         }
         guard let id else { return nil }
@@ -156,7 +157,9 @@ package final class RegistryFeed: @unchecked Sendable {
     package func publish(_ event: RegistryEvent) {
         let (streams, watchers) = state.withLock { state in
             if event.isHint { state.generation += 1 }
-            let streams = state.streams.values.filter { $0.hints || !event.isHint }.map(\.continuation)
+            let streams = state.streams.values.filter {
+                event.kind == .keepAlive || $0.patches == (event.kind == .patch)
+            }.map(\.continuation)
             state.delivered += streams.count
             return (streams, event.isHint ? Array(state.watchers.values) : [])
         }

@@ -136,9 +136,9 @@ package struct ServeApplication: Sendable {
             return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: await metrics.scrape())))
         }
         router.get("/events") { request, _ in
-            // `?hints=0`: patches and keep-alives only (the page); else the changed-row hints too.
-            let hints = request.uri.queryParameters.get("hints") != "0"
-            guard let stream = feed.subscribe(hints: hints) else {
+            // `?patches=1`: patches instead of the changed-row hints (the page).
+            let patches = request.uri.queryParameters.get("patches") == "1"
+            guard let stream = feed.subscribe(patches: patches) else {
                 return Self.problem(.serviceUnavailable, "too many event streams are open; try again later")
             }
             var headers = HTTPFields()

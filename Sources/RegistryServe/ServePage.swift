@@ -329,7 +329,7 @@ enum ServePage {
           for (;;) {
             try {
               const used = state.token;
-              const response = await fetch("/events?hints=0", { headers: headers(), cache: "no-store" });
+              const response = await fetch("/events?patches=1", { headers: headers(), cache: "no-store" });
               if (response.status === 401) {
                 if (state.token === used) askToken();
                 if (state.token !== used) continue;

@@ -112,7 +112,7 @@ struct ServePatchTests {
         let server = try ServeBrowserTests.Server(["--database-url", setup.registry.settings.conninfo], home: setup.git.home)
         defer { server.stop() }
         let base = String(server.url.dropLast())
-        let stream = try Stream(base + "/events?hints=0", in: setup.git.root)
+        let stream = try Stream(base + "/events?patches=1", in: setup.git.root)
         defer { stream.stop() }
         let hinted = try Stream(base + "/events", in: setup.git.root)
         defer { hinted.stop() }
@@ -165,8 +165,8 @@ struct ServePatchTests {
             #expect((patch["to"] as? Int ?? 0) > (patch["from"] as? Int ?? 0))
             previous = patch["to"] as? Int
         }
-        #expect(hinted.events.contains { $0.kind == "state" } && hinted.events.contains { $0.kind == "patch" },
-                "/events without hints=0 still sends the hints, and the patches")
+        #expect(hinted.events.contains { $0.kind == "state" } && !hinted.events.contains { $0.kind == "patch" },
+                "/events without patches=1 sends the hints as before, and no patches")
 
         // c leaves the in-flight view (deactivated): its id is removed.
         _ = try setup.registry.connection.execute("UPDATE worktrees SET active = false WHERE id = $1::uuid", [setup.ids["c"]!])
