@@ -145,6 +145,9 @@ package final class RegistryFeed: @unchecked Sendable {
         return stream
     }
 
+    /// Open streams of patches: while there is none, nobody needs patches worked out.
+    package var patchStreams: Int { state.withLock { $0.streams.values.count(where: \.patches) } }
+
     /// Open streams, whether the feed is connected, and events delivered (for `/metrics`).
     package var counts: (streams: Int, listening: Bool, delivered: Int) {
         state.withLock { ($0.streams.count, $0.listening, $0.delivered) }

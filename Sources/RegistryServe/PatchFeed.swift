@@ -23,6 +23,10 @@ actor PatchFeed {
     private let worker: RegistryWorker
     private let logger: Logger
     private var current: Snapshot?
+    /// Changes came while no stream wanted patches, unread: the next snapshot reads first.
+    private var stale = false
+    /// The read under way: reads run one at a time, each diffed against the one before.
+    private var updating: Task<Void, Never>?
     /// `/api/snapshot`'s text for ``current``, formatted on the first request after a change.
     private var text: (generation: Int, text: String)?
     /// Reads of both documents, patches sent, snapshots asked for (`/metrics`).
@@ -38,21 +42,39 @@ actor PatchFeed {
 
     /// Reads the first snapshot, then again after every change until the feed stops. Changes
     /// that arrive while a read runs make one more read (the feed keeps one for ``watch()``),
-    /// so a burst costs two reads, not one per notification.
+    /// so a burst costs two reads, not one per notification. With no stream of patches open
+    /// (clients of hints only) a change is not read, only noted.
     func run() async {
         let changes = feed.watch()
-        await update()
+        await refresh()
         for await _ in changes {
             // One edit notifies its state, then its overlaps a moment later: one patch for both.
             try? await Task.sleep(for: .milliseconds(20))
-            await update()
+            if feed.patchStreams == 0 {
+                stale = true
+                continue
+            }
+            await refresh()
         }
+    }
+
+    /// One read at a time: each waits for the one before, so patches follow reads in order.
+    private func refresh() async {
+        let previous = updating
+        let task = Task {
+            await previous?.value
+            await self.update()
+        }
+        updating = task
+        await task.value
     }
 
     /// The generation's rows as `/api/snapshot` answers them (nil while none was read yet,
     /// after 10 s of trying).
     func snapshot() async -> (generation: Int, text: String)? {
         snapshots += 1
+        // The client subscribed before asking: changes from now on are read by run().
+        if stale || current == nil { await refresh() }
         for _ in 0..<100 where current == nil { try? await Task.sleep(for: .milliseconds(100)) }
         guard let current else { return nil }
         if let text, text.generation == current.generation { return text }
@@ -63,12 +85,14 @@ actor PatchFeed {
     }
 
     private func update() async {
+        stale = false
         let rows: ([InflightWorktree], [OverlapRecord])
         do {
             rows = try await worker.run { registry in (try registry.inflightWork(projectName: nil), try registry.overlaps(project: nil)) }
         } catch {
             // The feed publishes a change when it connects again: the next read follows.
             logger.warning("could not read the documents for the event streams", metadata: ["error": "\(error)"])
+            stale = true
             return
         }
         reads += 1

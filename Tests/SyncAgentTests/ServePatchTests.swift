@@ -112,15 +112,29 @@ struct ServePatchTests {
         let server = try ServeBrowserTests.Server(["--database-url", setup.registry.settings.conninfo], home: setup.git.home)
         defer { server.stop() }
         let base = String(server.url.dropLast())
-        let stream = try Stream(base + "/events?patches=1", in: setup.git.root)
-        defer { stream.stop() }
-        let hinted = try Stream(base + "/events", in: setup.git.root)
-        defer { hinted.stop() }
-        for _ in 0..<100 where !stream.text.contains(": connected") || !hinted.text.contains(": connected") {
-            try await Task.sleep(for: .milliseconds(50))
+        func counter(_ name: String) async throws -> Int {
+            let text = try await ServeBrowserTests.get(base + "/metrics").1
+            return text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Int($0.split(separator: " ")[1]) } ?? -1
         }
 
+        // Only a client of hints: a change is noted, not read; the next snapshot reads it.
+        let hinted = try Stream(base + "/events", in: setup.git.root)
+        defer { hinted.stop() }
+        for _ in 0..<100 where !hinted.text.contains(": connected") { try await Task.sleep(for: .milliseconds(50)) }
+        let readsBefore = try await counter("imi_sync_serve_snapshot_reads_total")
+        _ = try setup.registry.connection.execute("UPDATE worktrees SET name = 'feat-c-renamed' WHERE id = $1::uuid", [setup.ids["c"]!])
+        for _ in 0..<100 where !hinted.events.contains(where: { $0.kind == "registry" }) { try await Task.sleep(for: .milliseconds(50)) }
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(try await counter("imi_sync_serve_snapshot_reads_total") == readsBefore, "no stream of patches: nothing read")
+
+        let stream = try Stream(base + "/events?patches=1", in: setup.git.root)
+        defer { stream.stop() }
+        for _ in 0..<100 where !stream.text.contains(": connected") { try await Task.sleep(for: .milliseconds(50)) }
+
         let (first, header) = try await Self.snapshot(base)
+        #expect(try await counter("imi_sync_serve_snapshot_reads_total") == readsBefore + 1, "the snapshot read the change first")
+        #expect((first["inflight"] as? [NSDictionary] ?? []).contains { $0["worktree"] as? String == "feat-c-renamed" },
+                "the snapshot shows the change made while nobody wanted patches: \(first)")
         #expect(header == (first["generation"] as? Int).map(String.init), "X-Imi-Generation is the body's generation")
         let (_, inflightText) = try await ServeBrowserTests.get(base + "/api/inflight")
         #expect((first["inflight"] as? NSArray) == (Self.object(inflightText)?["inflight"] as? NSArray),
