@@ -73,8 +73,14 @@ actor PatchFeed {
     /// after 10 s of trying).
     func snapshot() async -> (generation: Int, text: String)? {
         snapshots += 1
-        // The client subscribed before asking: changes from now on are read by run().
-        if stale || current == nil { await refresh() }
+        // The client subscribed before asking: changes from now on are read by run(). Clients
+        // that ask together wait for one read, not one each.
+        if stale {
+            stale = false
+            await refresh()
+        } else {
+            await updating?.value
+        }
         for _ in 0..<100 where current == nil { try? await Task.sleep(for: .milliseconds(100)) }
         guard let current else { return nil }
         if let text, text.generation == current.generation { return text }
