@@ -7,8 +7,9 @@
 #   the edits and idle with the streams open, its memory (VmRSS, RssAnon); the agent's CPU.
 # Targets: edit -> browser p50 <= 250 ms; the server <= 5% of a core.
 #   bench/serve.sh [DURATION]    (default 30; CLIENTS, RATE, WORKTREES, IDLE, MAX_STREAMS override;
-#                                 PAGE=1: each client also reads /api/inflight and /api/overlaps
-#                                 after an event as the page does, timed edit -> data shown;
+#                                 PAGE=1: each client behaves as the page does (reads
+#                                 /api/snapshot on connect, applies the patch events, reads
+#                                 again only on a gap), timed edit -> data shown;
 #                                 work files under bench/.work/serve, removed afterwards)
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -5,201 +5,21 @@ land round-robin across the agent's worktrees for DURATION seconds. Each edit is
 untracked file (a new state the agent must write), timed from just before the write to
   - the row: the NOTIFY imi_worktree_state naming the worktree on a direct LISTEN (the
     agent's transaction has committed; the rows are checked at the end), and
-  - each client: the first `event: state` whose ids hold the worktree.
+  - each client: the first `event: state` whose ids hold the worktree (PAGE=1: the first
+    `event: patch` whose in-flight upserts hold it; those streams ask for patches only).
 An edit a client never saw before the next edit of that worktree (or the end plus a grace
 period) is lost. The server's and the agent's CPU come from /proc/PID/stat (utime+stime)
 over the edits, memory from /proc/PID/status (sampled every 0.5 s).
 Standard library only (libpq through ctypes, as bench/driver.py).
 Usage: serve_driver.py CONNINFO BASE_URL SERVE_PID AGENT_PID DURATION CLIENTS RATE IDLE"""
-import bisect, ctypes, http.client, json, os, select, selectors, socket, sys, threading, time
+import bisect, ctypes, http.client, json, os, select, sys, threading, time
 from urllib.parse import urlsplit
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from driver import PGnotify, connect, cpu_seconds, percentile, pq, query, status_kb  # noqa: E402
+from serve_clients import Page, open_streams, read_streams  # noqa: E402
 
 GRACE = 3.0  # seconds after the last edit during which its events still count
-
-
-class Stream:
-    """One /events client: an HTTP/1.1 response read incrementally, de-chunked, split into
-    server-sent events; each event is kept as (arrival time, kind, ids)."""
-
-    def __init__(self, index, sock):
-        self.index, self.sock = index, sock
-        self.raw = b""          # bytes not yet parsed (headers, then chunk framing)
-        self.text = b""         # de-chunked body not yet split into events
-        self.headers_done = False
-        self.status = None
-        self.chunked = False
-        self.chunk_left = 0     # bytes of the current chunk still to come; -1: expect its CRLF
-        self.connected = False  # saw the ": connected" preamble
-        self.events = []        # (monotonic, kind, frozenset(ids))
-        self.keepalives = 0
-        self.closed = False
-        self.bytes = 0
-        self.page = None        # a Page when the client also reads the data as the page does
-
-    def feed(self, data, now):
-        self.bytes += len(data)
-        self.raw += data
-        if not self.headers_done:
-            end = self.raw.find(b"\r\n\r\n")
-            if end < 0:
-                return
-            head, self.raw = self.raw[:end].decode("latin-1"), self.raw[end + 4:]
-            lines = head.split("\r\n")
-            self.status = int(lines[0].split()[1])
-            self.chunked = any(l.lower().startswith("transfer-encoding:") and "chunked" in l.lower()
-                               for l in lines[1:])
-            self.headers_done = True
-        if self.chunked:
-            self._dechunk()
-        else:
-            self.text += self.raw
-            self.raw = b""
-        self._split(now)
-
-    def _dechunk(self):
-        while self.raw:
-            if self.chunk_left > 0:
-                piece = self.raw[:self.chunk_left]
-                self.text += piece
-                self.raw = self.raw[len(piece):]
-                self.chunk_left -= len(piece)
-                if self.chunk_left == 0:
-                    self.chunk_left = -1
-            elif self.chunk_left == -1:
-                if len(self.raw) < 2:
-                    return
-                self.raw = self.raw[2:]
-                self.chunk_left = 0
-            else:
-                end = self.raw.find(b"\r\n")
-                if end < 0:
-                    return
-                size = int(self.raw[:end].split(b";")[0], 16)
-                self.raw = self.raw[end + 2:]
-                if size == 0:
-                    self.closed = True
-                    return
-                self.chunk_left = size
-
-    def _split(self, now):
-        while True:
-            end = self.text.find(b"\n\n")
-            if end < 0:
-                return
-            block, self.text = self.text[:end].decode(), self.text[end + 2:]
-            kind, data = "message", None
-            for line in block.split("\n"):
-                if line.startswith(":"):
-                    if "keep-alive" in line:
-                        self.keepalives += 1
-                    elif "connected" in line:
-                        self.connected = True
-                elif line.startswith("event:"):
-                    kind = line[6:].strip()
-                elif line.startswith("data:"):
-                    data = line[5:].strip()
-            if data is not None:
-                ids = frozenset(json.loads(data).get("ids", []))
-                self.events.append((now, kind, ids))
-                if self.page and kind in ("state", "registry"):
-                    self.page.request(now)
-
-
-class Page:
-    """What the page's script does on an event (Sources/RegistryServe/ServePage.swift): 50 ms
-    after the first event not yet acted on, GET /api/inflight and /api/overlaps (here one after
-    the other on one keep-alive connection; the page sends both at once), then render. Each
-    render is kept as (time, {worktree id: uncommitted files})."""
-
-    def __init__(self, address, token):
-        self.address, self.token = address, token
-        self.cond = threading.Condition()
-        self.requested = None
-        self.renders = []
-        self.requests = 0
-        self.errors = 0
-
-    def request(self, now):
-        with self.cond:
-            if self.requested is None:
-                self.requested = now
-                self.cond.notify()
-
-    def wake(self):
-        with self.cond:
-            self.cond.notify()
-
-    def get(self, conn, path):
-        conn.request("GET", path, headers={"Authorization": f"Bearer {self.token}"} if self.token else {})
-        response = conn.getresponse()
-        body = response.read()
-        self.requests += 1
-        if response.status != 200:
-            raise OSError(f"{path} answered {response.status}")
-        return json.loads(body)
-
-    def run(self, stop):
-        conn = http.client.HTTPConnection(*self.address, timeout=30)
-        while not stop.is_set():
-            with self.cond:
-                while self.requested is None and not stop.is_set():
-                    self.cond.wait(0.5)
-                if stop.is_set():
-                    return
-                due = self.requested + 0.05
-            delay = due - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            with self.cond:
-                self.requested = None
-            try:
-                inflight = self.get(conn, "/api/inflight")
-                self.get(conn, "/api/overlaps")
-            except (OSError, http.client.HTTPException, ValueError):
-                self.errors += 1
-                conn.close()
-                conn = http.client.HTTPConnection(*self.address, timeout=30)
-                continue
-            counts = {row["worktree_id"]: row["uncommitted_files_count"] or 0 for row in inflight["inflight"]}
-            self.renders.append((time.monotonic(), counts))
-
-
-def open_streams(address, count, token):
-    streams = []
-    request = (f"GET /events HTTP/1.1\r\nHost: {address[0]}:{address[1]}\r\n"
-               "Accept: text/event-stream\r\nCache-Control: no-cache\r\n"
-               + (f"Authorization: Bearer {token}\r\n" if token else "") + "\r\n").encode()
-    for index in range(count):
-        sock = socket.create_connection(address)
-        sock.sendall(request)
-        sock.setblocking(False)
-        streams.append(Stream(index, sock))
-    return streams
-
-
-def read_streams(streams, stop):
-    selector = selectors.DefaultSelector()
-    for stream in streams:
-        selector.register(stream.sock, selectors.EVENT_READ, stream)
-    while not stop.is_set():
-        for key, _ in selector.select(0.2):
-            stream = key.data
-            now = time.monotonic()
-            try:
-                data = stream.sock.recv(65536)
-            except BlockingIOError:
-                continue
-            except OSError:
-                data = b""
-            if not data:
-                stream.closed = True
-                selector.unregister(stream.sock)
-                continue
-            stream.feed(data, now)
-    selector.close()
 
 
 def listen_rows(conninfo, stop, notified):
@@ -278,7 +98,7 @@ def main():
 
     # The streams, then the LISTEN and the memory sampler.
     stop = threading.Event()
-    streams = open_streams(address, clients, token)
+    streams = open_streams(address, clients, token, "/events?patches=1" if page_mode else "/events")
     page_threads = []
     if page_mode:
         for stream in streams:
@@ -376,7 +196,7 @@ def main():
     per_client = {}
     lost = 0
     for s in live:
-        state = [(when, ids) for when, kind, ids in s.events if kind == "state"]
+        state = [(when, ids) for when, kind, ids in s.events if kind in ("state", "patch")]
         per_client[s.index] = ([when for when, _ in state], [ids for _, ids in state])
     for worktree_id, written, until in windows:
         row = first_after(notified, worktree_id, written, until)
@@ -398,6 +218,7 @@ def main():
     inflight_after = len(get_json(base, "/api/inflight", token)["inflight"])
     closed = sum(1 for s in live if s.closed)
     state_events = [sum(1 for _, kind, _ in s.events if kind == "state") for s in live]
+    patch_events = [sum(1 for _, kind, _ in s.events if kind == "patch") for s in live]
     registry_events = [sum(1 for _, kind, _ in s.events if kind == "registry") for s in live]
     keepalives = [s.keepalives for s in live]
 
@@ -423,6 +244,7 @@ def main():
           f"{inflight_before} before, {inflight_after} after")
     print(f"   per client: {min(state_events)}-{max(state_events)} state events, "
           f"{min(registry_events)}-{max(registry_events)} registry events, "
+          f"{min(patch_events)}-{max(patch_events)} patches, "
           f"{min(keepalives)}-{max(keepalives)} keep-alives; {closed} streams closed by the server; "
           f"{len(notified[0])} NOTIFYs seen by the driver's LISTEN")
     print(f"edit -> row (NOTIFY on a direct LISTEN), {len(row_ms)} edits: p50 {fmt(row_ms, 0.5)} ms, "
@@ -437,9 +259,10 @@ def main():
         requests = sum(s.page.requests for s in live)
         errors = sum(s.page.errors for s in live)
         renders = sum(len(s.page.renders) for s in live)
+        gaps = sum(s.page.gaps for s in live)
         print(f"   page model: {renders} renders, {requests} API requests ({requests / (elapsed + GRACE):.0f}/s), "
-              f"{errors} failed refreshes")
-        print(f"edit -> data in the page (its /api/inflight shows the edit), {len(page_ms)} of {pairs}: "
+              f"{errors} failed snapshot reads, {gaps} gaps (patch not following: snapshot read again)")
+        print(f"edit -> data in the page (its patched snapshot shows the edit), {len(page_ms)} of {pairs}: "
               f"p50 {fmt(page_ms, 0.5)} ms, p99 {fmt(page_ms, 0.99)} ms, max {max(page_ms) if page_ms else 0:.1f} ms; "
               f"{page_lost} never shown  (target p50 <= 250 ms)")
         if page_ms:

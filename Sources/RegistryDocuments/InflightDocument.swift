@@ -4,8 +4,8 @@ import RegistryClient
 /// The documents `imi-sync status --json` prints (and `serve` answers at `/api/inflight`):
 /// snake_case keys, every key present, unknown values `null`.
 package enum InflightDocument {
-    /// One row of `v_inflight_work`.
-    package struct Row: Encodable, Sendable {
+    /// One row of `v_inflight_work` (equatable: `serve` sends only the rows that changed).
+    package struct Row: Encodable, Sendable, Equatable {
         package var worktreeId: String
         package var project: String
         package var worktree: String

@@ -3,10 +3,12 @@ import Foundation
 /// One JSON document on standard output: snake_case keys, stable order, dates as ISO 8601.
 package enum JSONOutput {
     /// `keysAreSnakeCase`: the coding keys are spelled in snake_case already (fast for
-    /// large documents); otherwise camelCase keys are converted.
-    package static func render<Value: Encodable>(_ value: Value, keysAreSnakeCase: Bool = false) -> String {
+    /// large documents); otherwise camelCase keys are converted. `compact`: on one line, as
+    /// `serve` sends a document in an event stream (a line break ends a `data:` line; JSON
+    /// escapes those inside strings).
+    package static func render<Value: Encodable>(_ value: Value, keysAreSnakeCase: Bool = false, compact: Bool = false) -> String {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.outputFormatting = compact ? [.sortedKeys, .withoutEscapingSlashes] : [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         if !keysAreSnakeCase { encoder.keyEncodingStrategy = .convertToSnakeCase }
         encoder.dateEncodingStrategy = .iso8601
         // Every value here is a plain struct of strings and numbers; encoding cannot fail.
@@ -46,3 +48,4 @@ package struct NullWhenAbsent<Value: Encodable>: Encodable {
     }
 }
 extension NullWhenAbsent: Sendable where Value: Sendable {}
+extension NullWhenAbsent: Equatable where Value: Equatable {}

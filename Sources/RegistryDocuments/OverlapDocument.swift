@@ -4,7 +4,7 @@ import RegistryClient
 /// The document `imi-sync conflicts --json` prints (and `serve` answers at `/api/overlaps`):
 /// one entry per pair of worktrees that change the same paths, with each path's verdict.
 package enum OverlapDocument {
-    package struct Side: Encodable {
+    package struct Side: Encodable, Sendable, Equatable {
         package var id: String
         package var worktree: String
         package var path: String
@@ -13,14 +13,15 @@ package enum OverlapDocument {
         @NullWhenAbsent package var staleSince: Date?
     }
 
-    package struct PathVerdict: Encodable {
+    package struct PathVerdict: Encodable, Sendable, Equatable {
         package var path: String
         package var kindA: String
         package var kindB: String
         @NullWhenAbsent package var conflict: Bool?
     }
 
-    package struct Pair: Encodable {
+    /// Equatable: `serve` sends only the pairs that changed.
+    package struct Pair: Encodable, Sendable, Equatable {
         package var project: String
         package var worktreeA: Side
         package var worktreeB: Side

@@ -5,7 +5,8 @@ import RegistryClient
 import Synchronization
 import LinuxPlatform
 
-/// What a dashboard is told: something changed, and which rows (a hint; it reads again).
+/// What a dashboard is told: something changed, and which rows (a hint; it reads again), or
+/// what changed in its documents (a patch, formatted once by `serve` for every stream).
 package struct RegistryEvent: Sendable, Equatable {
     package enum Kind: String, Sendable {
         /// Git states written (``Registry/stateChannel``): the ids of the rows.
@@ -17,15 +18,26 @@ package struct RegistryEvent: Sendable, Equatable {
         /// Nothing changed; sent after 5 s without a change, so a stream whose client left is
         /// noticed (and its slot freed) within seconds.
         case keepAlive = "keep-alive"
+        /// The documents' rows that changed since the last patch (``frame`` holds the event):
+        /// derived from the others, so it does not move ``RegistryFeed/generation``.
+        case patch
     }
 
     package var kind: Kind
     package var ids: [String]
+    /// The whole server-sent event when its publisher formatted it (a patch): every stream
+    /// writes these bytes instead of formatting its own.
+    package var frame: String?
 
-    package init(kind: Kind, ids: [String]) {
+    package init(kind: Kind, ids: [String], frame: String? = nil) {
         self.kind = kind
         self.ids = ids
+        self.frame = frame
     }
+
+    /// Changed-row hints (`state`, `registry`, `overlaps`): what a stream of patches is not
+    /// sent (and a stream of hints is sent instead of patches).
+    package var isHint: Bool { kind == .state || kind == .registry || kind == .overlaps }
 }
 
 extension RegistryEvent.Kind {
@@ -53,8 +65,16 @@ package final class RegistryFeed: @unchecked Sendable {
     /// The most streams at once; one more is refused.
     package let maximumStreams: Int
 
+    private struct Stream {
+        var continuation: AsyncStream<RegistryEvent>.Continuation
+        /// Whether it is sent patches (and keep-alives) instead of the changed-row hints.
+        var patches: Bool
+    }
+
     private struct State {
-        var streams: [UInt64: AsyncStream<RegistryEvent>.Continuation] = [:]
+        var streams: [UInt64: Stream] = [:]
+        /// In-process observers (``watch()``): not client streams, not counted or limited.
+        var watchers: [UInt64: AsyncStream<RegistryEvent>.Continuation] = [:]
         var next: UInt64 = 0
         var stopping = false
         var listening = false
@@ -79,21 +99,23 @@ package final class RegistryFeed: @unchecked Sendable {
     package func stop() {
         let streams = state.withLock { state in
             state.stopping = true
-            defer { state.streams = [:] }
-            return Array(state.streams.values)
+            defer { (state.streams, state.watchers) = ([:], [:]) }
+            return state.streams.values.map(\.continuation) + state.watchers.values
         }
         for stream in streams { stream.finish() }
         wake.wake()
         thread.join()
     }
 
-    /// A new stream of events, or `nil` when ``maximumStreams`` are open.
-    package func subscribe() -> AsyncStream<RegistryEvent>? {
+    /// A new stream of events, or `nil` when ``maximumStreams`` are open: the changed-row
+    /// hints, or with `patches` the patches instead (a page that patches its documents needs
+    /// no hints, and a client of hints pays for no patches); keep-alives either way.
+    package func subscribe(patches: Bool = false) -> AsyncStream<RegistryEvent>? {
         let (stream, continuation) = AsyncStream.makeStream(of: RegistryEvent.self, bufferingPolicy: .bufferingNewest(64))
         let id: UInt64? = state.withLock { state in
             guard !state.stopping, state.streams.count < maximumStreams else { return nil }
             state.next += 1
-            state.streams[state.next] = continuation
+            state.streams[state.next] = Stream(continuation: continuation, patches: patches)
             return state.next
         }
         guard let id else { return nil }
@@ -102,6 +124,29 @@ package final class RegistryFeed: @unchecked Sendable {
         }
         return stream
     }
+
+    /// Every change (no keep-alives, no patches), for an observer inside `serve` that acts on
+    /// the latest: it keeps one event, so changes that come while it works make one more turn.
+    package func watch() -> AsyncStream<RegistryEvent> {
+        let (stream, continuation) = AsyncStream.makeStream(of: RegistryEvent.self, bufferingPolicy: .bufferingNewest(1))
+        let id: UInt64? = state.withLock { state in
+            guard !state.stopping else { return nil }
+            state.next += 1
+            state.watchers[state.next] = continuation
+            return state.next
+        }
+        guard let id else {
+            continuation.finish()
+            return stream
+        }
+        continuation.onTermination = { [weak self] _ in
+            _ = self?.state.withLock { $0.watchers.removeValue(forKey: id) }
+        }
+        return stream
+    }
+
+    /// Open streams of patches: while there is none, nobody needs patches worked out.
+    package var patchStreams: Int { state.withLock { $0.streams.values.count(where: \.patches) } }
 
     /// Open streams, whether the feed is connected, and events delivered (for `/metrics`).
     package var counts: (streams: Int, listening: Bool, delivered: Int) {
@@ -113,12 +158,16 @@ package final class RegistryFeed: @unchecked Sendable {
     package var generation: Int { state.withLock { $0.generation } }
 
     package func publish(_ event: RegistryEvent) {
-        let streams = state.withLock { state in
-            if event.kind != .keepAlive { state.generation += 1 }
-            state.delivered += state.streams.count
-            return Array(state.streams.values)
+        let (streams, watchers) = state.withLock { state in
+            if event.isHint { state.generation += 1 }
+            let streams = state.streams.values.filter {
+                event.kind == .keepAlive || $0.patches == (event.kind == .patch)
+            }.map(\.continuation)
+            state.delivered += streams.count
+            return (streams, event.isHint ? Array(state.watchers.values) : [])
         }
         for stream in streams { stream.yield(event) }
+        for watcher in watchers { watcher.yield(event) }
     }
 
     private var stopping: Bool { state.withLock { $0.stopping } }

@@ -1,9 +1,10 @@
 import Foundation
 import RegistryEvents
 
-/// The documents `serve` answers, read once per registry change however many pages ask:
-/// after an event every open page reads `/api/inflight` and `/api/overlaps` again, and a
-/// hundred pages must cost one read each, not a hundred. A document is kept with the feed's
+/// The documents `serve` answers, read once per registry change however many clients ask
+/// (pages patch theirs from events, ``PatchFeed``; scripts and old pages may still read
+/// `/api/inflight` and `/api/overlaps` after every event, and a hundred of them must cost one
+/// read each, not a hundred). A document is kept with the feed's
 /// generation it was read at (``RegistryFeed/generation``); a request in the same generation
 /// gets it, one in a newer generation reads it again, and requests that arrive while that
 /// read runs wait for it instead of starting their own.

@@ -65,6 +65,17 @@ package struct ServeApplication: Sendable {
         let worker = self.worker
         let feed = self.feed
         let cache = DocumentCache(feed: feed)
+        let patches = PatchFeed(feed: feed, worker: worker, logger: logger)
+        Task { await patches.run() }
+        router.get("/api/snapshot") { _, _ in
+            guard let snapshot = await patches.snapshot() else {
+                return Self.problem(.serviceUnavailable, "the registry has not been read yet; try again later")
+            }
+            var response = Self.json(snapshot.text)
+            // The generation, also in the body.
+            response.headers[.init("X-Imi-Generation")!] = String(snapshot.generation)
+            return response
+        }
         router.get("/api/inflight") { request, _ in
             let project = request.uri.queryParameters.get("project")
             return Self.json(try await cache.document("inflight\u{0}" + (project ?? "")) {
@@ -118,14 +129,16 @@ package struct ServeApplication: Sendable {
             }
             return Self.json(JSONOutput.render(HunkDocument(path: path, sides: diffs)))
         }
-        let metrics = ServeMetrics(feed: feed, cache: cache)
+        let metrics = ServeMetrics(feed: feed, cache: cache, patches: patches)
         router.get("/metrics") { _, _ in
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
             return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: await metrics.scrape())))
         }
-        router.get("/events") { _, _ in
-            guard let stream = feed.subscribe() else {
+        router.get("/events") { request, _ in
+            // `?patches=1`: patches instead of the changed-row hints (the page).
+            let patches = request.uri.queryParameters.get("patches") == "1"
+            guard let stream = feed.subscribe(patches: patches) else {
                 return Self.problem(.serviceUnavailable, "too many event streams are open; try again later")
             }
             var headers = HTTPFields()
@@ -147,8 +160,10 @@ package struct ServeApplication: Sendable {
             logger: logger)
     }
 
-    /// One server-sent event: `event: state` with the changed ids, or a keep-alive comment.
+    /// One server-sent event: `event: state` with the changed ids, a patch as its publisher
+    /// formatted it, or a keep-alive comment.
     static func frame(_ event: RegistryEvent) -> String {
+        if let frame = event.frame { return frame }
         guard event.kind != .keepAlive else { return ": keep-alive\n\n" }
         let ids = event.ids.filter { UUID(uuidString: $0) != nil }.map { "\"\($0)\"" }.joined(separator: ",")
         return "event: \(event.kind.rawValue)\ndata: {\"ids\":[\(ids)]}\n\n"
@@ -235,10 +250,20 @@ final class ServeMetrics: Sendable {
     private let listening: Gauge
     private let delivered: Counter
     private let exported = Mutex(0)
+    private let patches: PatchFeed
+    private let snapshotReads: Counter
+    private let patchesSent: Counter
+    private let snapshotRequests: Counter
+    private let exportedPatches = Mutex((reads: 0, patches: 0, snapshots: 0))
 
-    init(feed: RegistryFeed, cache: DocumentCache) {
+    init(feed: RegistryFeed, cache: DocumentCache, patches: PatchFeed) {
         self.feed = feed
         self.cache = cache
+        self.patches = patches
+        snapshotReads = registry.makeCounter(
+            name: "imi_sync_serve_snapshot_reads_total", help: "Reads of both documents for the event streams' patches")
+        patchesSent = registry.makeCounter(name: "imi_sync_serve_patches_total", help: "Patches sent to every event stream")
+        snapshotRequests = registry.makeCounter(name: "imi_sync_serve_snapshot_requests_total", help: "Snapshot requests answered")
         reads = registry.makeCounter(name: "imi_sync_serve_document_reads_total", help: "Documents read from the registry")
         requests = registry.makeCounter(name: "imi_sync_serve_document_requests_total", help: "Document requests answered")
         streams = registry.makeGauge(name: "imi_sync_serve_event_streams", help: "Event streams open")
@@ -252,6 +277,13 @@ final class ServeMetrics: Sendable {
             if readCount > last.reads { reads.increment(by: Int64(readCount - last.reads)) }
             if requestCount > last.requests { requests.increment(by: Int64(requestCount - last.requests)) }
             last = (max(last.reads, readCount), max(last.requests, requestCount))
+        }
+        let (snapshotReadCount, patchCount, snapshotCount) = (await patches.reads, await patches.patches, await patches.snapshots)
+        exportedPatches.withLock { last in
+            if snapshotReadCount > last.reads { snapshotReads.increment(by: Int64(snapshotReadCount - last.reads)) }
+            if patchCount > last.patches { patchesSent.increment(by: Int64(patchCount - last.patches)) }
+            if snapshotCount > last.snapshots { snapshotRequests.increment(by: Int64(snapshotCount - last.snapshots)) }
+            last = (max(last.reads, snapshotReadCount), max(last.patches, patchCount), max(last.snapshots, snapshotCount))
         }
         let counts = feed.counts
         streams.set(to: Double(counts.streams))

@@ -253,18 +253,74 @@ enum ServePage {
           live.textContent = word;
         }
 
-        let scheduled = null;
-        function refresh() {
-          if (scheduled) return;
-          scheduled = setTimeout(async () => {
-            scheduled = null;
-            try {
-              const [inflight, overlaps] = await Promise.all([api("/api/inflight"), api("/api/overlaps")]);
-              state.inflight = inflight.inflight;
-              state.pairs = overlaps.pairs;
-              render();
-            } catch (error) { setLive(error.message); }
-          }, 50);
+        // What the page shows is generation `feed.generation` of the server's documents: read
+        // whole (/api/snapshot) on every (re)connect, then patched by each `event: patch` whose
+        // `from` is that generation. A patch from elsewhere (one was lost) reads it again; patches
+        // that arrive during a read wait for it, so nothing older than what was read is shown.
+        const feed = { generation: null, reading: false, again: false, pending: [] };
+
+        function patched(rows, changes, keyOf) {
+          const removed = new Set(changes.remove);
+          const upserts = new Map(changes.upsert.map(r => [keyOf(r), r]));
+          let next = rows.filter(r => !removed.has(keyOf(r))).map(r => {
+            const replacement = upserts.get(keyOf(r));
+            if (replacement === undefined) return r;
+            upserts.delete(keyOf(r));
+            return replacement;
+          });
+          next.push(...upserts.values());
+          if (changes.order) {
+            const byKey = new Map(next.map(r => [keyOf(r), r]));
+            next = changes.order.map(key => byKey.get(key));
+            if (next.some(r => r === undefined)) return null;
+          }
+          return next;
+        }
+
+        const workKey = work => work.worktree_id;
+        const pairKey = pair => pair.worktree_a.id + ":" + pair.worktree_b.id;
+
+        // Applies one patch; false when it does not follow what is shown (read again).
+        function apply(patch) {
+          if (patch.to <= feed.generation) return true;
+          if (patch.from !== feed.generation) return false;
+          const inflight = patched(state.inflight, patch.inflight, workKey);
+          const pairs = patched(state.pairs, patch.pairs, pairKey);
+          if (!inflight || !pairs) return false;
+          state.inflight = inflight;
+          state.pairs = pairs;
+          feed.generation = patch.to;
+          return true;
+        }
+
+        function take(patch) {
+          if (feed.generation === null) {
+            if (feed.pending.length < 256) feed.pending.push(patch);
+            if (!feed.reading) reread();
+            return;
+          }
+          if (apply(patch)) render(); else reread();
+        }
+
+        // Coalesced: asked again while a read runs, it reads once more after it.
+        async function reread() {
+          if (feed.reading) { feed.again = true; return; }
+          feed.reading = true;
+          try {
+            do {
+              feed.again = false;
+              feed.generation = null;
+              const snapshot = await api("/api/snapshot");
+              state.inflight = snapshot.inflight;
+              state.pairs = snapshot.pairs;
+              feed.generation = snapshot.generation;
+              for (const patch of feed.pending.splice(0)) if (!apply(patch)) feed.again = true;
+            } while (feed.again);
+            render();
+          } catch (error) {
+            feed.generation = null;
+            setLive(error.message);
+          } finally { feed.reading = false; }
         }
 
         // Server-sent events read with fetch, so the token travels in a header, not the URL.
@@ -273,7 +329,7 @@ enum ServePage {
           for (;;) {
             try {
               const used = state.token;
-              const response = await fetch("/events", { headers: headers(), cache: "no-store" });
+              const response = await fetch("/events?patches=1", { headers: headers(), cache: "no-store" });
               if (response.status === 401) {
                 if (state.token === used) askToken();
                 if (state.token !== used) continue;
@@ -282,7 +338,8 @@ enum ServePage {
               if (!response.ok || !response.body) throw new Error("events answered " + response.status);
               setLive("live");
               delay = 500;
-              refresh();
+              // Subscribed before this read: every later change comes as a patch.
+              reread();
               const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
               let buffer = "";
               for (;;) {
@@ -293,10 +350,20 @@ enum ServePage {
                 while ((end = buffer.indexOf("\n\n")) >= 0) {
                   const block = buffer.slice(0, end);
                   buffer = buffer.slice(end + 2);
-                  if (/^event: (state|registry|overlaps)$/m.test(block)) refresh();
+                  // Split at line feeds only, as the stream is: a regular expression's `.` and
+                  // `$` would also stop at U+2028 inside a JSON string.
+                  let kind = null, data = null;
+                  for (const line of block.split("\n")) {
+                    if (line.startsWith("event: ")) kind = line.slice(7);
+                    else if (line.startsWith("data: ")) data = line.slice(6);
+                  }
+                  if (kind === "patch" && data !== null) take(JSON.parse(data));
                 }
               }
             } catch (error) { /* reconnect below */ }
+            // Patches may be lost while disconnected: the next connection reads again.
+            feed.generation = null;
+            feed.pending.length = 0;
             setLive("reconnecting");
             await new Promise(resolve => setTimeout(resolve, delay));
             delay = Math.min(delay * 2, 10000);
@@ -310,7 +377,6 @@ enum ServePage {
             const health = await (await fetch("/healthz", { cache: "no-store" })).json();
             if (health.token_required && !state.token) askToken();
           } catch (error) { /* the requests below say what is wrong */ }
-          refresh();
           follow();
         }
 

@@ -101,8 +101,10 @@ struct ServeBrowserTests {
         let commands = [
             "rows",
             "wait-pair \(pair) conflict",
+            "requests",
             "edit \(a.appendingPathComponent("new-file.txt").path) added while the page is open",
             "wait-cell \(setup.ids["a"]!) uncommitted 2",
+            "requests",
             "reloaded",
             "wait-cell \(setup.ids["c"]!) commit \(markup)",
             "activity \(setup.ids["b"]!)",
@@ -130,20 +132,24 @@ struct ServeBrowserTests {
         try #require(lines.count == commands.count, "\(lines) \(stderr)")
         #expect(lines[0]["ids"] as? [String] == expected, "the page lists exactly the rows of v_inflight_work")
         #expect(lines[1]["ok"] as? Bool == true, "the conflicting pair shows in the matrix")
-        #expect(lines[3]["ok"] as? Bool == true, "the edit reached the page")
-        #expect(lines[4]["reloaded"] as? Bool == false, "without reloading the page")
-        #expect(lines[5]["ok"] as? Bool == true, "a commit subject of markup shows as its text")
-        let activity = lines[6]["items"] as? [String]
+        #expect(lines[4]["ok"] as? Bool == true, "the edit reached the page")
+        // Counted by the page's resource timing: the old page read both documents after every event.
+        let (before, after) = (lines[2]["documents"] as? Int, lines[5]["documents"] as? Int)
+        #expect((before ?? 0) >= 1, "the page read its documents once: \(lines[2])")
+        #expect(before != nil && before == after, "the edit came as a patch: no document read again (\(before ?? -1) -> \(after ?? -1))")
+        #expect(lines[6]["reloaded"] as? Bool == false, "without reloading the page")
+        #expect(lines[7]["ok"] as? Bool == true, "a commit subject of markup shows as its text")
+        let activity = lines[8]["items"] as? [String]
         #expect(activity?.count == 1 && activity?.first?.contains("agent-<b>") == true, "\(activity ?? [])")
-        #expect(lines[7]["overflow"] as? Bool == false, "nothing wider than a phone's screen")
-        #expect(lines[8]["background"] as? String == "rgb(13, 17, 23)", "the dark scheme")
-        let sides = (lines[9]["sides"] as? [String]) ?? []
+        #expect(lines[9]["overflow"] as? Bool == false, "nothing wider than a phone's screen")
+        #expect(lines[10]["background"] as? String == "rgb(13, 17, 23)", "the dark scheme")
+        let sides = (lines[11]["sides"] as? [String]) ?? []
         #expect(sides.count == 2 && sides.contains { $0.contains("+A") } && sides.contains { $0.contains("+B") },
                 "each side's hunk of the conflicting line: \(sides)")
-        #expect(lines[10]["errors"] as? [String] == [], "no console errors")
-        #expect(lines[12]["status"] as? Int == 401, "data needs the token")
-        #expect(lines[13]["status"] as? Int == 401, "so do events")
-        #expect(lines[14]["status"] as? Int == 200, "the page itself holds no data")
+        #expect(lines[12]["errors"] as? [String] == [], "no console errors")
+        #expect(lines[14]["status"] as? Int == 401, "data needs the token")
+        #expect(lines[15]["status"] as? Int == 401, "so do events")
+        #expect(lines[16]["status"] as? Int == 200, "the page itself holds no data")
     }
 
     @Test("serve refuses to listen off loopback without a token, and a token file others can read")

@@ -15,6 +15,8 @@ agent and the server checks them:
   phone PATH                -> {"overflow": bool}  at 390 x 844: wider than the screen? (screenshot)
   dark                      -> {"background": "rgb(...)"}  the page's background in a dark scheme
   hunks A:B PATH            -> {"sides": [...]}  opens the pair, asks for both sides of PATH
+  requests                  -> {"documents": n}  the page's requests for /api/inflight,
+                               /api/overlaps and /api/snapshot so far (resource timing)
 With a TOKEN the page is expected to ask for it (window.prompt) and is given it there.
 """
 import json
@@ -136,6 +138,10 @@ def main():
                 button[0].click()
                 found = until(lambda: len(driver.find_elements(By.CSS_SELECTOR, "#pair .sides pre")) == 2)
                 answer({"sides": [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#pair .sides pre")] if found else None})
+            elif command == "requests":
+                answer({"documents": driver.execute_script(
+                    "return performance.getEntriesByType('resource')"
+                    ".filter(e => /\\/api\\/(inflight|overlaps|snapshot)/.test(e.name)).length")})
             elif command == "edit":
                 with open(words[1], "w") as file:
                     file.write(" ".join(words[2:]) + "\n")
