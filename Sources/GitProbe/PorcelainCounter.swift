@@ -97,7 +97,12 @@ struct PorcelainCounter: Sendable {
         // StatClean's own fstatat is today; libgit2 has no part in a clean unit either way,
         // and a status is never one instant (git's own lstat()s each file once, in turn).
         // The index file's identity is checked again after the units (`remaining`).
-        if checker != nil, let walk, walk.indexFile == indexFile, let snapshot = walk.walk.snapshot() {
+        // The walk is not waited for: once the units are known, what it has not listed yet is
+        // left to the groups' threads, which check it with syscalls on every core, while the
+        // walk would go on on one.
+        if checker != nil, let walk, walk.indexFile == indexFile,
+            let snapshot = walk.walk.snapshot(stoppingEarly: true)
+        {
             checker?.snapshot = snapshot
             tally?.add(snapshot)
         }

@@ -255,6 +255,8 @@ final class StatCleanTally: Sendable {
         /// Snapshots used, and how many of them the name bound had cut short.
         var snapshots = 0
         var abandonedSnapshots = 0
+        /// Snapshots taken before their walk was done.
+        var stoppedSnapshots = 0
         /// Nested repositories the snapshots met.
         var nestedRepositories = 0
     }
@@ -273,6 +275,7 @@ final class StatCleanTally: Sendable {
         counts.withLock {
             $0.snapshots += 1
             $0.abandonedSnapshots += snapshot.abandoned ? 1 : 0
+            $0.stoppedSnapshots += snapshot.stoppedEarly ? 1 : 0
             $0.nestedRepositories += snapshot.nestedRepositories
         }
     }

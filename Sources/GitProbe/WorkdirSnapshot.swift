@@ -76,6 +76,9 @@ final class WorkdirSnapshot: Sendable {
     let directories: [Directory]
     /// The bound stopped the walk: directories it had not listed yet are absent.
     let abandoned: Bool
+    /// The walk was stopped before it was done (see `WorkdirWalk.snapshot(stoppingEarly:)`):
+    /// directories it had not listed yet are absent.
+    let stoppedEarly: Bool
     /// How many directories below the top hold a `.git` (their subdirectories are not listed).
     let nestedRepositories: Int
 
@@ -84,6 +87,7 @@ final class WorkdirSnapshot: Sendable {
         entries = builder.entries
         directories = builder.directories
         abandoned = builder.abandoned
+        stoppedEarly = builder.stoppedEarly
         nestedRepositories = builder.nestedRepositories
     }
 
@@ -137,8 +141,11 @@ final class WorkdirWalk: Sendable {
         return walk
     }
 
-    /// Waits for the walk; `nil` when the top directory could not be listed or it was cancelled.
-    func snapshot() -> WorkdirSnapshot? {
+    /// What the walk read; `nil` when the top directory could not be listed. Unless
+    /// `stoppingEarly`, after waiting for the whole walk; otherwise the walk stops at its next
+    /// directory and what it had listed by then is the snapshot.
+    func snapshot(stoppingEarly: Bool = false) -> WorkdirSnapshot? {
+        if stoppingEarly { cancelled.store(true, ordering: .relaxed) }
         finished.wait()
         return result.withLock { $0 }
     }
@@ -155,7 +162,7 @@ final class WorkdirWalk: Sendable {
         var builder = Builder(nameLimit: nameLimit, depthLimit: depthLimit) { [self] in
             cancelled.load(ordering: .relaxed)
         }
-        guard builder.walk(top, depth: 0) == 0, !cancelled.load(ordering: .relaxed) else { return nil }
+        guard builder.walk(top, depth: 0) == 0 else { return nil }
         return WorkdirSnapshot(builder)
     }
 }
@@ -168,6 +175,7 @@ private struct Builder {
     var entries: [WorkdirSnapshot.Entry] = []
     var directories: [WorkdirSnapshot.Directory] = []
     var abandoned = false
+    var stoppedEarly = false
     var nestedRepositories = 0
     var remainingNames: Int
     let depthLimit: Int
@@ -263,7 +271,11 @@ private struct Builder {
         // Another repository's worktree is not this one's: its subdirectories are left out.
         guard depth < depthLimit, !(holdsGit && depth > 0) else { return listing }
         for position in first..<(first + runLength) where entries[position].fields.isDirectory {
-            guard !abandoned, !isCancelled() else { return listing }
+            guard !abandoned, !stoppedEarly else { return listing }
+            if isCancelled() {
+                stoppedEarly = true
+                return listing
+            }
             let start = Int(entries[position].nameStart)
             let isGit = entries[position].nameLength == 4 && names[start..<(start + 4)].elementsEqual(".git".utf8)
             if isGit { continue }

@@ -116,6 +116,23 @@ extension StatCleanTests {
         #expect(next.count == 1 && next.git == 1 && next.tally.snapshots == 1)
     }
 
+    /// The count takes what the walk has read when the units are known; whatever that is,
+    /// the rest is checked with syscalls.
+    @Test("a walk stopped at any point still gives git's answer", arguments: 0..<8)
+    func snapshotStoppedEarly(run: Int) throws {
+        let fixture = try GitFixture()
+        let tree = try Self.cleanTrunk(fixture)
+        if run % 2 == 1 { try fixture.write("u\n", to: "src/b/deep/more/new.txt", in: tree) }
+        let outcome = try Self.probe(tree, fixture) { counter in
+            counter.walkStarted = { walk in
+                if run >= 4 { usleep(UInt32(50 * run)) }
+                _ = walk.snapshot(stoppingEarly: true)
+            }
+        }
+        #expect(outcome.count == outcome.git && outcome.git == run % 2)
+        #expect(outcome.tally.snapshots == 1)
+    }
+
     @Test("the snapshot lists every name once, sorted, with its lstat")
     func snapshotContents() throws {
         let fixture = try GitFixture()

@@ -69,6 +69,8 @@ struct StatCleanTests {
         let tally = StatCleanTally()
         var counter = CountingMode.partitioned.counter
         counter.statCleanTally = tally
+        // The count does not wait for the walk; waiting here makes what it read certain.
+        counter.walkStarted = { _ = $0.snapshot() }
         configure(&counter)
         let count = try GitProbe(counter: counter).probe(path: tree.path, defaultBranch: "main").uncommittedFilesCount
         let syscallTally = StatCleanTally()
