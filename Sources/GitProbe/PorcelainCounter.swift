@@ -18,6 +18,8 @@ import class Foundation.ProcessInfo
 /// one whole-worktree pass is used instead. With the index holding HEAD's tree, each thread
 /// first drops the paths whose files it proves unchanged from stat data (`StatClean`): what
 /// libgit2 would spend on them is mostly resolving each file's absolute path in the kernel.
+/// Those stat data are read on another thread while the index is parsed (`WorkdirSnapshot`):
+/// the parse runs on one core, and reading the disk needs nothing from it.
 struct PorcelainCounter: Sendable {
     /// Index files smaller than this are counted in one pass: a split only pays off once the
     /// workdir scan dominates.
@@ -54,18 +56,22 @@ struct PorcelainCounter: Sendable {
         defer { git_index_free(index) }
         var pass = StatusPass(refreshesIndex: false)
         let indexFile = repository.indexFileMatchingHead(headCommit, index: index)
+        // A walk whose snapshot could not be used stops now rather than compete with the status.
+        if let walk, indexFile != walk.indexFile { walk.walk.cancel() }
         if indexFile != nil {
             pass.show = GIT_STATUS_SHOW_WORKDIR_ONLY
         }
         guard maxPartitions > 1, !settings.ignoresCase,
             let indexSize = repository.indexFileSize(), indexSize >= partitionThresholdBytes
         else {
+            walk?.walk.cancel()
             return try repository.statusCount(settings: settings, pass: pass)
         }
 
         let units = try repository.statusUnits(headCommit: headCommit, index: index, parts: maxPartitions)
         let groups = Self.groups(of: units, count: maxPartitions)
         guard groups.count > 1 else {
+            walk?.walk.cancel()
             return try repository.statusCount(settings: settings, pass: pass)
         }
 
