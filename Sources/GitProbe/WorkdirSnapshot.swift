@@ -110,11 +110,15 @@ final class WorkdirSnapshot: Sendable {
     }
 
     func entry(named name: [UInt8], in directory: Int) -> Int? {
-        name.withUnsafeBytes { entry(named: $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, length: $0.count, in: directory) }
+        name.withUnsafeBytes { bytes in
+            bytes.baseAddress.flatMap { entry(named: $0, length: bytes.count, in: directory) }
+        }
     }
 
     /// Byte order, a name before any longer name it begins.
-    fileprivate static func compare(_ a: UnsafeRawPointer, _ aLength: Int, _ b: UnsafeRawPointer, _ bLength: Int) -> Int {
+    fileprivate static func compare(
+        _ a: UnsafeRawPointer, _ aLength: Int, _ b: UnsafeRawPointer, _ bLength: Int
+    ) -> Int {
         let common = memcmp(a, b, min(aLength, bLength))
         if common != 0 { return Int(common) }
         return aLength - bLength
@@ -125,6 +129,8 @@ final class WorkdirSnapshot: Sendable {
 final class WorkdirWalk: Sendable {
     private let result = Mutex<WorkdirSnapshot?>(nil)
     private let finished = DispatchGroup()
+    /// Set when the walk is to stop at its next directory: its snapshot is then taken as it
+    /// is, or not wanted.
     private let cancelled = Atomic<Bool>(false)
 
     /// Starts walking the worktree at `workdir` (its top directory, as libgit2 has it). At
@@ -236,7 +242,8 @@ private struct Builder {
                 guard fstatat(parent, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { return -1 }
                 fields = StatFields(info)
             }
-            pending.append(.init(fields: fields, nameStart: UInt32(pendingNames.count), nameLength: UInt32(length), child: -1))
+            pending.append(
+                .init(fields: fields, nameStart: UInt32(pendingNames.count), nameLength: UInt32(length), child: -1))
             pendingNames.append(contentsOf: UnsafeRawBufferPointer(start: name, count: length + 1))
         }
 
