@@ -10,12 +10,17 @@ internal import CGit2
 extension GitRepository {
     /// Size in bytes of this worktree's index file, a cheap proxy for how many files it tracks.
     func indexFileSize() -> Int? {
-        guard let gitDirectory = git_repository_path(handle) else { return nil }
-        // git_repository_path ends with "/" and is the per-worktree git dir for linked
-        // worktrees, which is where their own index lives.
-        let indexPath = String(cString: gitDirectory) + "index"
+        guard let indexPath = indexFilePath() else { return nil }
         var info = stat()
         guard stat(indexPath, &info) == 0 else { return nil }
         return Int(info.st_size)
+    }
+
+    /// Where this worktree's index file is.
+    func indexFilePath() -> String? {
+        guard let gitDirectory = git_repository_path(handle) else { return nil }
+        // git_repository_path ends with "/" and is the per-worktree git dir for linked
+        // worktrees, which is where their own index lives.
+        return String(cString: gitDirectory) + "index"
     }
 }

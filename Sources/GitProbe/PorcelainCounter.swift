@@ -18,6 +18,8 @@ import class Foundation.ProcessInfo
 /// one whole-worktree pass is used instead. With the index holding HEAD's tree, each thread
 /// first drops the paths whose files it proves unchanged from stat data (`StatClean`): what
 /// libgit2 would spend on them is mostly resolving each file's absolute path in the kernel.
+/// Those stat data are read on another thread while the index is parsed (`WorkdirSnapshot`):
+/// the parse runs on one core, and reading the disk needs nothing from it.
 struct PorcelainCounter: Sendable {
     /// Index files smaller than this are counted in one pass: a split only pays off once the
     /// workdir scan dominates.
@@ -27,8 +29,16 @@ struct PorcelainCounter: Sendable {
     /// Whether a split status first tries to prove its paths clean from stat data (see
     /// `StatClean`) when the index holds HEAD's tree.
     var provesUnitsClean = true
+    /// Whether that check reads the worktree on a thread of its own while the index is parsed
+    /// (see `WorkdirSnapshot`), instead of with syscalls after the parse.
+    var walksWorkdirDuringParse = true
+    /// How many names that walk reads beyond twice the index's estimated entry count before it
+    /// gives up (it knows no ignore rules: a large ignored tree must not make it unbounded).
+    var walkNameSlack = 10_000
     /// Counts what that check did, for tests.
     var statCleanTally: StatCleanTally?
+    /// For tests: called once the walk has started, before the index is read.
+    var walkStarted: (@Sendable (WorkdirWalk) -> Void)?
 
     func count(in repository: GitRepository, headCommit: git_oid?) throws(GitProbeError) -> Int {
         try count(in: repository, headCommit: headCommit, settings: repository.statusSettings()).lines
@@ -38,22 +48,30 @@ struct PorcelainCounter: Sendable {
     func count(
         in repository: GitRepository, headCommit: git_oid?, settings: StatusSettings
     ) throws(GitProbeError) -> GitRepository.StatusCount {
+        let walk = startWalk(in: repository, settings: settings)
+        // Whatever the outcome, the walk's thread has ended when this returns.
+        defer { walk?.walk.cancel() }
+        if let walk { walkStarted?(walk.walk) }
         let index = try repository.loadedIndex()
         defer { git_index_free(index) }
         var pass = StatusPass(refreshesIndex: false)
         let indexFile = repository.indexFileMatchingHead(headCommit, index: index)
+        // A walk whose snapshot could not be used stops now rather than compete with the status.
+        if let walk, indexFile != walk.indexFile { walk.walk.cancel() }
         if indexFile != nil {
             pass.show = GIT_STATUS_SHOW_WORKDIR_ONLY
         }
         guard maxPartitions > 1, !settings.ignoresCase,
             let indexSize = repository.indexFileSize(), indexSize >= partitionThresholdBytes
         else {
+            walk?.walk.cancel()
             return try repository.statusCount(settings: settings, pass: pass)
         }
 
         let units = try repository.statusUnits(headCommit: headCommit, index: index, parts: maxPartitions)
         let groups = Self.groups(of: units, count: maxPartitions)
         guard groups.count > 1 else {
+            walk?.walk.cancel()
             return try repository.statusCount(settings: settings, pass: pass)
         }
 
@@ -72,15 +90,38 @@ struct PorcelainCounter: Sendable {
         let groupPass = pass
         // With the index holding HEAD's tree, a path whose worktree side matches the index
         // prints nothing: each thread first drops the paths it proves so from stat data.
-        let statClean =
+        var checker =
             provesUnitsClean ? indexFile.flatMap { StatClean(repository: repository, index: index, indexFile: $0) } : nil
         let tally = statCleanTally
+        // The snapshot is used only when it was read after the loaded index's file was
+        // written: its identity was taken before the walk started, and the file the loaded
+        // index came from (told by its checksum, see `indexFileMatchingHead`) has that same
+        // identity. Every lstat in the snapshot is then one StatClean's own fstatat could have
+        // made: those too come after the index file was written (after the parse), and the
+        // racily-clean check still compares with that file's mtime. A file changed after the
+        // walk saw it is answered as it was when seen, exactly as a file changed right after
+        // StatClean's own fstatat is today; libgit2 has no part in a clean unit either way,
+        // and a status is never one instant (git's own lstat()s each file once, in turn).
+        // The index file's identity is checked again after the units (`remaining`).
+        // The walk is not waited for: once the units are known, what it has not listed yet is
+        // left to the groups' threads, which check it with syscalls on every core, while the
+        // walk would go on on one.
+        if checker != nil, let walk, walk.indexFile == indexFile,
+            let snapshot = walk.walk.snapshot(stoppingEarly: true)
+        {
+            checker?.snapshot = snapshot
+            tally?.add(snapshot)
+        }
+        let statClean = checker
         DispatchQueue.concurrentPerform(iterations: groups.count) { group in
             outcomes[group] = Result { () throws(GitProbeError) -> GitRepository.StatusCount in
                 var paths = groups[group]
                 if let statClean {
-                    paths = statClean.remaining(of: paths, entryCounts: units)
-                    tally?.add(skipped: groups[group].count - paths.count, kept: paths.count)
+                    let remaining = statClean.remaining(of: paths, entryCounts: units)
+                    paths = remaining.paths
+                    tally?.add(
+                        skipped: groups[group].count - paths.count, kept: paths.count,
+                        fromSnapshot: remaining.fromSnapshot)
                 }
                 guard !paths.isEmpty else { return GitRepository.StatusCount() }
                 let pathList = PathList(paths)
@@ -106,6 +147,25 @@ struct PorcelainCounter: Sendable {
         var total = GitRepository.StatusCount()
         for result in results { total.absorb(result) }
         return total
+    }
+
+    /// Starts reading the worktree for `StatClean` (see `WorkdirSnapshot`) when the status
+    /// will be split, before the index is parsed: the parse runs on one thread, and the walk
+    /// needs nothing from it. Also the identity of the index file before the walk starts.
+    /// Bounded by the index file's size: a version-2 entry takes about 62 bytes and more with
+    /// its name, so twice that estimate plus `walkNameSlack` names is well past a worktree
+    /// holding only its tracked files and a few others.
+    private func startWalk(
+        in repository: GitRepository, settings: StatusSettings
+    ) -> (walk: WorkdirWalk, indexFile: FileIdentity)? {
+        guard walksWorkdirDuringParse, provesUnitsClean, maxPartitions > 1, !settings.ignoresCase,
+            let indexPath = repository.indexFilePath(), let workdir = git_repository_workdir(repository.handle)
+        else { return nil }
+        let indexFile = FileIdentity.of(indexPath)
+        guard indexFile.size >= 0, indexFile.size >= partitionThresholdBytes else { return nil }
+        let estimate = Int(indexFile.size) / 62
+        let walk = WorkdirWalk.start(workdir: PathBytes.of(workdir), nameLimit: 2 * estimate + walkNameSlack)
+        return (walk, indexFile)
     }
 
     /// Deals `units` (paths with their index entry counts) into groups: round-robin in byte

@@ -32,6 +32,10 @@ struct StatClean: @unchecked Sendable {
     let indexFile: FileIdentity
     /// Where that file is, to tell that it was not replaced while the checks ran.
     let indexPath: String
+    /// The worktree's names and lstats read while the index was parsed, when they were read
+    /// after that index file was written (see `PorcelainCounter.count`); units it cannot
+    /// answer are checked with syscalls.
+    var snapshot: WorkdirSnapshot?
 
     /// The checker for `repository`'s worktree and its loaded `index`, read from the index
     /// file `indexFile`; `nil` when either path is unknown.
@@ -49,16 +53,29 @@ struct StatClean: @unchecked Sendable {
     /// clean. Nothing is dropped from a group holding a unit without index entries: libgit2's
     /// literal-path status needs a tracked neighbour next to such a path (see
     /// `PorcelainCounter.groups(of:count:)`), and that unit is never clean anyway.
-    func remaining(of units: [[UInt8]], entryCounts: [[UInt8]: Int]) -> [[UInt8]] {
-        guard units.allSatisfy({ entryCounts[$0, default: 0] > 0 }) else { return units }
-        let top = MergeSandbox.withCString(workdir) { open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
-        guard top >= 0 else { return units }
-        defer { close(top) }
-        let kept = units.filter { !isClean($0, top: top) }
+    func remaining(of units: [[UInt8]], entryCounts: [[UInt8]: Int]) -> (paths: [[UInt8]], fromSnapshot: Int) {
+        guard units.allSatisfy({ entryCounts[$0, default: 0] > 0 }) else { return (units, 0) }
+        // The top is opened only for a unit the snapshot cannot answer.
+        var top: Int32 = -1
+        defer { if top >= 0 { close(top) } }
+        var kept: [[UInt8]] = []
+        var fromSnapshot = 0
+        for unit in units {
+            if let snapshot, let clean = verdict(unit, in: snapshot) {
+                fromSnapshot += 1
+                if !clean { kept.append(unit) }
+                continue
+            }
+            if top < 0 {
+                top = MergeSandbox.withCString(workdir) { open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+                guard top >= 0 else { return (units, 0) }
+            }
+            if !isClean(unit, top: top) { kept.append(unit) }
+        }
         // The stat data compared with is the index's as loaded; an index written meanwhile
         // may say otherwise about timing, so nothing is skipped then.
-        guard kept.count < units.count, FileIdentity.of(indexPath) == indexFile else { return units }
-        return kept
+        guard kept.count < units.count, FileIdentity.of(indexPath) == indexFile else { return (units, fromSnapshot) }
+        return (kept, fromSnapshot)
     }
 
     /// True when the unit `path` (relative to the worktree top `top`) is proved clean.
@@ -90,7 +107,8 @@ struct StatClean: @unchecked Sendable {
         let hasEntriesUnder = MergeSandbox.withCString(prefix) { git_index_find_prefix(&under, index, $0) } == 0
         if info.st_mode & S_IFMT != S_IFDIR {
             // One entry for the path (no other stage) and none under it.
-            guard exact, !hasEntriesUnder, let entry = git_index_get_byindex(index, position), matches(entry, info)
+            guard exact, !hasEntriesUnder, let entry = git_index_get_byindex(index, position),
+                matches(entry, StatFields(info))
             else { return false }
             guard let next = git_index_get_byindex(index, position + 1)?.pointee.path else { return true }
             return !Self.hasPrefix(next, path, thenSlashOrEnd: true)
@@ -120,7 +138,7 @@ struct StatClean: @unchecked Sendable {
                 // A file right in this directory: its name is the rest of the path.
                 guard !Self.isDotGit(name, length: strlen(name)) else { return nil }
                 var info = stat()
-                guard fstatat(descriptor, name, &info, AT_SYMLINK_NOFOLLOW) == 0, matches(entry, info) else {
+                guard fstatat(descriptor, name, &info, AT_SYMLINK_NOFOLLOW) == 0, matches(entry, StatFields(info)) else {
                     return nil
                 }
                 position += 1
@@ -156,7 +174,7 @@ struct StatClean: @unchecked Sendable {
 
     /// True when the index entry's record of a file equals the file's lstat `info`, and the
     /// entry is one git's status would decide from stat data alone.
-    private func matches(_ entry: UnsafePointer<git_index_entry>, _ info: stat) -> Bool {
+    func matches(_ entry: UnsafePointer<git_index_entry>, _ info: StatFields) -> Bool {
         let recorded = entry.pointee
         // Assume-unchanged (valid), intent-to-add and skip-worktree entries are not compared
         // with the disk the usual way.
@@ -165,28 +183,28 @@ struct StatClean: @unchecked Sendable {
             UInt32(recorded.flags) & GIT_INDEX_ENTRY_VALID.rawValue == 0,
             UInt32(recorded.flags_extended) & extendedFlags == 0
         else { return false }
-        let type = info.st_mode & S_IFMT
-        let executable = info.st_mode & S_IXUSR != 0
+        let type = info.mode & S_IFMT
+        let executable = info.mode & S_IXUSR != 0
         switch recorded.mode {
         case 0o100644: guard type == S_IFREG, !executable else { return false }
         case 0o100755: guard type == S_IFREG, executable else { return false }
         case 0o120000: guard type == S_IFLNK else { return false }
         default: return false  // a gitlink, or a mode git would not write
         }
-        guard recorded.mtime.seconds == Int32(truncatingIfNeeded: info.st_mtim.tv_sec),
-            recorded.mtime.nanoseconds == UInt32(truncatingIfNeeded: info.st_mtim.tv_nsec),
-            recorded.ctime.seconds == Int32(truncatingIfNeeded: info.st_ctim.tv_sec),
-            recorded.ctime.nanoseconds == UInt32(truncatingIfNeeded: info.st_ctim.tv_nsec),
-            recorded.file_size == UInt32(truncatingIfNeeded: info.st_size),
-            recorded.ino == UInt32(truncatingIfNeeded: info.st_ino),
-            recorded.uid == UInt32(truncatingIfNeeded: info.st_uid),
-            recorded.gid == UInt32(truncatingIfNeeded: info.st_gid)
+        guard recorded.mtime.seconds == Int32(truncatingIfNeeded: info.modifiedSeconds),
+            recorded.mtime.nanoseconds == info.modifiedNanoseconds,
+            recorded.ctime.seconds == info.changedSeconds,
+            recorded.ctime.nanoseconds == info.changedNanoseconds,
+            recorded.file_size == info.size,
+            recorded.ino == info.inode,
+            recorded.uid == info.uid,
+            recorded.gid == info.gid
         else { return false }
         // Racily clean: written in the second the index was (or later), the file may have
         // changed after its stat was taken without its stat data showing it. git compares
         // whole seconds unless built with USE_NSEC, libgit2 nanoseconds; whole seconds is the
         // stricter of the two.
-        guard Int64(info.st_mtim.tv_sec) < Int64(indexFile.modified.tv_sec) else { return false }
+        guard info.modifiedSeconds < Int64(indexFile.modified.tv_sec) else { return false }
         // git reads a recorded size of 0 as "smudged" (racily clean when the index was
         // written) unless the blob is the empty one.
         guard recorded.file_size != 0 else {
@@ -201,7 +219,7 @@ struct StatClean: @unchecked Sendable {
         MergeSandbox.withCString(name) { openat(parent, $0, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
     }
 
-    private static let dotGit = Array(".git".utf8)
+    static let dotGit = Array(".git".utf8)
 
     /// The empty blob's id, e69de29b...
     private static let emptyBlob: [UInt8] = [
@@ -209,13 +227,13 @@ struct StatClean: @unchecked Sendable {
         0x29, 0xae, 0x77, 0x5a, 0xd8, 0xc2, 0xe4, 0x8c, 0x53, 0x91,
     ]
 
-    private static func isDotGit(_ name: UnsafePointer<CChar>, length: Int) -> Bool {
+    static func isDotGit(_ name: UnsafePointer<CChar>, length: Int) -> Bool {
         length == dotGit.count && memcmp(name, dotGit, length) == 0
     }
 
     /// True when `path` starts with `prefix` (and, with `thenSlashOrEnd`, ends or goes on
     /// with `/` right after it).
-    private static func hasPrefix(_ path: UnsafePointer<CChar>, _ prefix: [UInt8], thenSlashOrEnd: Bool = false) -> Bool {
+    static func hasPrefix(_ path: UnsafePointer<CChar>, _ prefix: [UInt8], thenSlashOrEnd: Bool = false) -> Bool {
         let same = prefix.withUnsafeBytes { bytes in
             bytes.baseAddress.map { strncmp(path, $0.assumingMemoryBound(to: CChar.self), bytes.count) == 0 } ?? true
         }
@@ -227,17 +245,42 @@ struct StatClean: @unchecked Sendable {
 }
 
 /// How many units the stat check proved clean and how many it left to libgit2, for tests to
-/// tell that the check ran.
+/// tell that the check ran, and what the workdir snapshot (`WorkdirSnapshot`) did.
 final class StatCleanTally: Sendable {
-    private let counts = Mutex((skipped: 0, kept: 0))
+    struct Counts {
+        var skipped = 0
+        var kept = 0
+        /// Units answered from the snapshot, without syscalls.
+        var fromSnapshot = 0
+        /// Snapshots used, and how many of them the name bound had cut short.
+        var snapshots = 0
+        var abandonedSnapshots = 0
+        /// Snapshots taken before their walk was done.
+        var stoppedSnapshots = 0
+        /// Nested repositories the snapshots met.
+        var nestedRepositories = 0
+    }
 
-    func add(skipped: Int, kept: Int) {
+    private let counts = Mutex(Counts())
+
+    func add(skipped: Int, kept: Int, fromSnapshot: Int = 0) {
         counts.withLock {
             $0.skipped += skipped
             $0.kept += kept
+            $0.fromSnapshot += fromSnapshot
+        }
+    }
+
+    func add(_ snapshot: WorkdirSnapshot) {
+        counts.withLock {
+            $0.snapshots += 1
+            $0.abandonedSnapshots += snapshot.abandoned ? 1 : 0
+            $0.stoppedSnapshots += snapshot.stoppedEarly ? 1 : 0
+            $0.nestedRepositories += snapshot.nestedRepositories
         }
     }
 
     var skipped: Int { counts.withLock { $0.skipped } }
     var kept: Int { counts.withLock { $0.kept } }
+    var all: Counts { counts.withLock { $0 } }
 }

@@ -57,21 +57,35 @@ struct StatCleanTests {
         var skipped: Int
         var kept: Int
         var git: Int
+        /// What the check and its workdir snapshot did in the first (split, checked) count.
+        var tally: StatCleanTally.Counts
     }
 
-    static func probe(_ tree: URL, _ fixture: GitFixture) throws -> Outcome {
+    /// The split count with the check (and its snapshot, unless `configure` says otherwise),
+    /// compared with the check from syscalls alone, no check, and a single pass.
+    static func probe(
+        _ tree: URL, _ fixture: GitFixture, configure: (inout PorcelainCounter) -> Void = { _ in }
+    ) throws -> Outcome {
         let tally = StatCleanTally()
         var counter = CountingMode.partitioned.counter
         counter.statCleanTally = tally
+        // The count does not wait for the walk; waiting here makes what it read certain.
+        counter.walkStarted = { _ = $0.snapshot() }
+        configure(&counter)
         let count = try GitProbe(counter: counter).probe(path: tree.path, defaultBranch: "main").uncommittedFilesCount
+        let syscallTally = StatCleanTally()
+        var withoutSnapshot = CountingMode.partitioned.counter
+        withoutSnapshot.walksWorkdirDuringParse = false
+        withoutSnapshot.statCleanTally = syscallTally
         var unchecked = CountingMode.partitioned.counter
         unchecked.provesUnitsClean = false
-        for other in [unchecked, CountingMode.onePass.counter] {
+        for other in [withoutSnapshot, unchecked, CountingMode.onePass.counter] {
             let state = try GitProbe(counter: other).probe(path: tree.path, defaultBranch: "main")
             #expect(state.uncommittedFilesCount == count)
         }
+        #expect(syscallTally.all.snapshots == 0 && syscallTally.all.fromSnapshot == 0)
         let git = try fixture.porcelainLineCount(in: tree)
-        return Outcome(count: count, skipped: tally.skipped, kept: tally.kept, git: git)
+        return Outcome(count: count, skipped: tally.skipped, kept: tally.kept, git: git, tally: tally.all)
     }
 
     @Test("a clean tree is counted without libgit2's status, and agrees with git")
@@ -86,6 +100,9 @@ struct StatCleanTests {
         #expect(outcome.count == 0 && outcome.git == 0)
         #expect(outcome.skipped >= 6, "units: \(outcome.skipped) skipped")
         #expect(outcome.kept == 0)
+        // Answered from the snapshot read while the index was parsed, without syscalls.
+        #expect(outcome.tally.snapshots == 1 && outcome.tally.abandonedSnapshots == 0)
+        #expect(outcome.tally.fromSnapshot == outcome.skipped)
     }
 
     @Test("files older than the index but racily clean are left to libgit2")
