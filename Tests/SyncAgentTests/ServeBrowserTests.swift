@@ -123,7 +123,10 @@ struct ServeBrowserTests {
             URL(fileURLWithPath: python),
             [McpTests.repository.appendingPathComponent("Tests/serve/browser.py").path, server.url, "s3cret-dashboard-token"] + commands,
             environment: ["PATH": "/usr/bin:/bin", "HOME": setup.git.home.path], standardOutput: output, standardError: errors)
-        let status = browser.waitForExit(timeout: 180)
+        // Waited for without holding a thread: the browser runs for tens of seconds, and a
+        // blocked cooperative thread (two on a 2-core CI machine) would stall other tests.
+        let exit = try await browser.exit(within: 180)
+        let status: Int32? = if case .status(let code) = exit { code } else { nil }
         let lines = ((try? String(contentsOfFile: output, encoding: .utf8)) ?? "").split(separator: "\n").map {
             (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] ?? [:]
         }
