@@ -57,4 +57,22 @@ struct KnownDivergenceTests {
         // libgit2 status does no rename detection between index and worktree: " D" + " A".
         #expect(state.uncommittedFilesCount == 2)
     }
+
+    @Test("a small staged file moved and rewritten is paired as a rename git scores below 50%")
+    func smallRenameSimilarity() throws {
+        let fixture = try GitFixture()
+        let trunk = try fixture.makeProject("sim", files: [".gitignore": "build/\n*.o\n", "a.txt": "a\n"]).trunk
+        try fixture.write("*.o\nnew/\n", to: ".gitignore", in: trunk)
+        _ = try fixture.directory("sim/trunk-main/new")
+        try FileManager.default.moveItem(
+            at: trunk.appendingPathComponent(".gitignore"), to: trunk.appendingPathComponent("new/d d.txt"))
+        try fixture.git(["add", "-A"], in: trunk)
+
+        let state = try GitProbe().probe(path: trunk.path, defaultBranch: "main")
+
+        // git: "D  .gitignore" and "A  new/d d.txt": 4 of 11 bytes kept is a score of 36%.
+        #expect(try fixture.porcelainLineCount(in: trunk) == 2)
+        // libgit2's similarity of two 2-line files passes its 50% threshold: one "R" line.
+        #expect(state.uncommittedFilesCount == 1)
+    }
 }
