@@ -115,19 +115,18 @@ struct BlockedProbeTests {
         let projectID = try registry.addProject("p", trunk: blocked)
         let id = try registry.addWorktree("blocked", path: blocked, project: projectID)
         let tools = McpTools(worker: RegistryWorker(settings: registry.settings), hostName: "here", logger: Logger(label: "test"))
-        let answer = Recorded<String>()
-        Task {
-            do {
-                _ = try await tools.state((id, nil), refresh: true)
-                answer.append("answered without an error")
-            } catch {
-                // The same worker and connection go on serving.
-                let again = try? await tools.state((id, nil), refresh: false)
-                answer.append("\(error) | then \(again.map { "\($0.refreshed)" } ?? "no answer")")
-            }
+        // Awaited, not polled against the wall clock: the refresh is bounded by its own
+        // patience, and a test task the cooperative pool runs late (two threads on a 2-core
+        // machine, shared with every other test) must not read as a hang.
+        let text: String
+        do {
+            _ = try await tools.state((id, nil), refresh: true)
+            text = "answered without an error"
+        } catch {
+            // The same worker and connection go on serving.
+            let again = try? await tools.state((id, nil), refresh: false)
+            text = "\(error) | then \(again.map { "\($0.refreshed)" } ?? "no answer")"
         }
-        #expect(try await eventually("the refresh", seconds: 60) { !answer.all.isEmpty })
-        let text = try #require(answer.all.first)
         #expect(text.contains(blocked.appendingPathComponent("sub/.gitignore").path))
         #expect(text.contains("FIFO"))
         #expect(text.hasSuffix("| then false"))

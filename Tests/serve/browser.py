@@ -60,6 +60,18 @@ def give_token(driver, token, seconds=10):
     return False
 
 
+def click(driver, selector):
+    """Finds and clicks `selector`, again if the page re-rendered in between (a patch event
+    replaces the rows: the element found a moment ago is then stale). True when clicked."""
+    def attempt():
+        found = driver.find_elements(By.CSS_SELECTOR, selector)
+        if not found:
+            return False
+        found[0].click()
+        return True
+    return bool(until(attempt))
+
+
 def until(condition, seconds=20):
     deadline = time.time() + seconds
     while time.time() < deadline:
@@ -115,7 +127,7 @@ def main():
                 driver.save_screenshot(words[1])
                 answer({"ok": True})
             elif command == "activity":
-                driver.find_element(By.CSS_SELECTOR, 'tr[data-worktree-id="%s"] button.name' % words[1]).click()
+                click(driver, 'tr[data-worktree-id="%s"] button.name' % words[1])
                 found = until(lambda: driver.find_elements(By.CSS_SELECTOR, "#activity li, #activity p"))
                 answer({"items": [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#activity li")] if found else None})
             elif command == "phone":
@@ -130,12 +142,12 @@ def main():
                 answer({"background": driver.execute_script("return getComputedStyle(document.body).backgroundColor")})
                 driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "light"}]})
             elif command == "hunks":
-                driver.find_element(By.CSS_SELECTOR, '[data-pair="%s"]' % words[1]).click()
+                click(driver, '[data-pair="%s"]' % words[1])
                 button = until(lambda: driver.find_elements(By.CSS_SELECTOR, '#pair li[data-path="%s"] button.hunks' % words[2]))
                 if not button:
                     answer({"sides": None})
                     continue
-                button[0].click()
+                click(driver, '#pair li[data-path="%s"] button.hunks' % words[2])
                 found = until(lambda: len(driver.find_elements(By.CSS_SELECTOR, "#pair .sides pre")) == 2)
                 answer({"sides": [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#pair .sides pre")] if found else None})
             elif command == "requests":
