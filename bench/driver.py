@@ -48,19 +48,25 @@ def query(conn, sql, *params):
     return rows
 
 
+def notifications(conn):
+    """The payloads of every NOTIFY that has arrived on `conn`, read now (the one loop over
+    PQnotifies the drivers share)."""
+    pq.PQconsumeInput(conn)
+    payloads = []
+    while True:
+        pointer = pq.PQnotifies(conn)
+        if not pointer:
+            return payloads
+        payloads.append(ctypes.cast(pointer, ctypes.POINTER(PGnotify)).contents.extra.decode())
+        pq.PQfreemem(pointer)
+
+
 def wait_for_notification(conn, worktree_id, timeout=10.0):
     deadline = time.monotonic() + timeout
     sock = pq.PQsocket(conn)
     while time.monotonic() < deadline:
-        pq.PQconsumeInput(conn)
-        while True:
-            pointer = pq.PQnotifies(conn)
-            if not pointer:
-                break
-            payload = ctypes.cast(pointer, ctypes.POINTER(PGnotify)).contents.extra.decode()
-            pq.PQfreemem(pointer)
-            if worktree_id in payload.split(","):
-                return True
+        if any(worktree_id in payload.split(",") for payload in notifications(conn)):
+            return True
         select.select([sock], [], [], max(0.0, deadline - time.monotonic()))
     return False
 

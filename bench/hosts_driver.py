@@ -48,20 +48,14 @@ def edit_loop(conninfo, host, rows, duration, offset, latencies, failures):
 
 def count_notified(conninfo, stop, counter):
     """Counts the row ids the agents notify on imi_worktree_state: every state they write."""
-    import ctypes, select
-    from driver import PGnotify, pq
+    import select
+    from driver import notifications, pq
     conn = connect(conninfo)
     query(conn, "LISTEN imi_worktree_state")
     sock = pq.PQsocket(conn)
     while not stop.is_set():
         select.select([sock], [], [], 0.2)
-        pq.PQconsumeInput(conn)
-        while True:
-            pointer = pq.PQnotifies(conn)
-            if not pointer:
-                break
-            counter.append(len(ctypes.cast(pointer, ctypes.POINTER(PGnotify)).contents.extra.decode().split(",")))
-            pq.PQfreemem(pointer)
+        counter.extend(len(payload.split(",")) for payload in notifications(conn))
 
 
 def main():

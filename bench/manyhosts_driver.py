@@ -10,10 +10,10 @@ WORK/summary.json.  Usage: manyhosts_driver.py CONFIG.json
 CONFIG: binary, agent_url, mcp_url, admin_url (a direct superuser conninfo), work, hosts
 [{name, root}], worktrees (per host), sessions [host name per session], duration,
 sync_timeout, edit_rate (edits/s over all hosts), session_interval (s), bouncer_admin (or null)."""
-import asyncio, ctypes, json, os, select, signal, subprocess, sys, threading, time
+import asyncio, json, os, select, signal, subprocess, sys, threading, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from driver import PGnotify, connect, percentile, pq, query  # noqa: E402
+from driver import connect, notifications, percentile, pq, query  # noqa: E402
 
 AGENT_ROLE, MCP_ROLE = "imi_sync_agent", "imi_sync_mcp"
 REFUSALS = {
@@ -125,14 +125,9 @@ class Edits:
         sock, last_sweep = pq.PQsocket(listen), time.monotonic()
         while not (self.stop.is_set() and not self.pending):
             select.select([sock], [], [], 0.05)
-            pq.PQconsumeInput(listen)
             notified = set()
-            while True:
-                pointer = pq.PQnotifies(listen)
-                if not pointer:
-                    break
-                notified.update(ctypes.cast(pointer, ctypes.POINTER(PGnotify)).contents.extra.decode().split(","))
-                pq.PQfreemem(pointer)
+            for payload in notifications(listen):
+                notified.update(payload.split(","))
             with self.lock:
                 candidates = [i for i in self.pending if i in notified]
                 if time.monotonic() - last_sweep > 1:  # a NOTIFY missed: read every pending row

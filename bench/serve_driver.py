@@ -12,11 +12,11 @@ period) is lost. The server's and the agent's CPU come from /proc/PID/stat (utim
 over the edits, memory from /proc/PID/status (sampled every 0.5 s).
 Standard library only (libpq through ctypes, as bench/driver.py).
 Usage: serve_driver.py CONNINFO BASE_URL SERVE_PID AGENT_PID DURATION CLIENTS RATE IDLE"""
-import bisect, ctypes, http.client, json, os, select, sys, threading, time
+import bisect, http.client, json, os, select, sys, threading, time
 from urllib.parse import urlsplit
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from driver import PGnotify, connect, cpu_seconds, percentile, pq, query, status_kb  # noqa: E402
+from driver import connect, cpu_seconds, notifications, percentile, pq, query, status_kb  # noqa: E402
 from serve_clients import Page, open_streams, read_streams  # noqa: E402
 
 GRACE = 3.0  # seconds after the last edit during which its events still count
@@ -30,13 +30,7 @@ def listen_rows(conninfo, stop, notified):
     while not stop.is_set():
         select.select([sock], [], [], 0.2)
         now = time.monotonic()
-        pq.PQconsumeInput(conn)
-        while True:
-            pointer = pq.PQnotifies(conn)
-            if not pointer:
-                break
-            payload = ctypes.cast(pointer, ctypes.POINTER(PGnotify)).contents.extra.decode()
-            pq.PQfreemem(pointer)
+        for payload in notifications(conn):
             notified.append((now, frozenset(p.split(":")[-1] for p in payload.split(","))))
 
 
