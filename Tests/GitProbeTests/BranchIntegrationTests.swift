@@ -9,7 +9,7 @@ import Testing
 /// of its own is never merged. The merge commit must be the one a plain walk of trunk's
 /// first-parent line with those two commands finds, oldest first. And deciding must leave the
 /// repository exactly as it was.
-@Suite("Merged verdicts agree with git merge-base and git merge-tree")
+@Suite("Merged verdicts agree with git merge-base and git merge-tree", .ownThreads)
 struct BranchIntegrationTests {
     enum Expected: Sendable {
         case merged(commit: String, method: BranchIntegration.Method, evidence: BranchIntegration.OwnCommitsEvidence)

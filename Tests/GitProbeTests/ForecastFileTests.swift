@@ -11,7 +11,7 @@ import Testing
 /// What the forecast meets in working directories besides small files: FIFOs swapped in while
 /// it reads, a tracked file replaced by a FIFO, a file of gigabytes, a new directory of
 /// thousands of files. It must finish, agree with git, and hold no file in memory.
-@Suite("Forecast over FIFOs, huge files and large untracked directories")
+@Suite("Forecast over FIFOs, huge files and large untracked directories", .ownThreads)
 struct ForecastFileTests {
     struct Project {
         let fixture: GitFixture

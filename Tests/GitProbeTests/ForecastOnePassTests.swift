@@ -7,7 +7,7 @@ import Testing
 /// The probe's status also gives the forecast's scan (one walk of the working directory per
 /// worktree); the working state built from it must equal the one built from the forecast's
 /// own scan, and a status that cannot give every untracked file gives none.
-@Suite("One pass: the probe's status gives the forecast's scan")
+@Suite("One pass: the probe's status gives the forecast's scan", .ownThreads)
 struct ForecastOnePassTests {
     @Test("the state from the probe's scan equals the state from the forecast's own scan",
           arguments: Scenario.all, CountingMode.allCases)

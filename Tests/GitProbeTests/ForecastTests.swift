@@ -8,7 +8,7 @@ import Testing
 /// `git diff --no-renames --name-only merge-base <tree of git add -A>` and
 /// `git merge-tree --write-tree --name-only` of the two working states as commits. And
 /// building them must leave the repository exactly as it was.
-@Suite("Overlap and conflict forecast agrees with git merge-tree")
+@Suite("Overlap and conflict forecast agrees with git merge-tree", .ownThreads)
 struct ForecastTests {
     struct Case: Sendable, CustomTestStringConvertible {
         var name: String

@@ -5,7 +5,7 @@ import Testing
 
 /// One `GitProbe` value used from many threads at once gives each caller the same answer as a
 /// lone call.
-@Suite("GitProbe under concurrency")
+@Suite("GitProbe under concurrency", .ownThreads)
 struct GitProbeConcurrencyTests {
     @Test("concurrent probes of many worktrees match sequential probes")
     func concurrentMatchesSequential() async throws {

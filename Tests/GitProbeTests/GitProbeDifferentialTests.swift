@@ -6,7 +6,7 @@ import Testing
 
 /// GitProbe's answer for a worktree must equal the git CLI's (REGISTRY.md: the CLI is the
 /// oracle), and the values each scenario pins.
-@Suite("GitProbe agrees with the git CLI")
+@Suite("GitProbe agrees with the git CLI", .ownThreads)
 struct GitProbeDifferentialTests {
     @Test("state matches git CLI", arguments: Scenario.all, CountingMode.allCases)
     func stateMatchesGitCLI(scenario: Scenario, mode: CountingMode) throws {

@@ -5,7 +5,7 @@ import Testing
 
 /// Paths that are not healthy worktrees fail with a `GitProbeError` naming what and where,
 /// never with a crash or a made-up state.
-@Suite("GitProbe errors")
+@Suite("GitProbe errors", .ownThreads)
 struct GitProbeErrorTests {
     /// Builds a path to probe inside a fresh fixture.
     struct Case: Sendable, CustomTestStringConvertible {

@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 
 /// Probing must never write to a repository: not the index, not a lock, nothing in `.git`.
-@Suite("GitProbe is read-only")
+@Suite("GitProbe is read-only", .ownThreads)
 struct GitProbeReadOnlyTests {
     /// Size, modification time and (for the index) bytes of every file and directory under a
     /// directory. Directory times catch a lock file that was created and removed again.

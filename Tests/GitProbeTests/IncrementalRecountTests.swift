@@ -6,7 +6,7 @@ import Testing
 
 /// `reprobe` from a memory and the paths an operation touched must give exactly the count of
 /// `git status --porcelain`, or refuse (then a full probe runs, as in the agent).
-@Suite("Path-level recount agrees with the git CLI")
+@Suite("Path-level recount agrees with the git CLI", .ownThreads)
 struct IncrementalRecountTests {
     @Test("random operations: every recount equals git status --porcelain")
     func randomOperations() throws {

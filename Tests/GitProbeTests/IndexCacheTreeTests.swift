@@ -5,7 +5,7 @@ import Testing
 @testable import GitProbe
 
 /// The index file's cache-tree as the probe reads it, against what git wrote and says.
-@Suite("Index cache-tree")
+@Suite("Index cache-tree", .ownThreads)
 struct IndexCacheTreeTests {
     /// A trunk clone whose cache-tree `git write-tree` has made valid throughout.
     private func trunkWithCacheTree(_ fixture: GitFixture) throws -> URL {

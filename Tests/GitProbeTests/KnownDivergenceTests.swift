@@ -6,7 +6,7 @@ import Testing
 /// Cases where libgit2 1.5's status differs from git 2.39's porcelain and GitProbe does not
 /// (yet) correct it. Each pins the exact value GitProbe gives today next to git's, so a change
 /// in either direction fails here and the caveat in docs/agent.md can be revisited.
-@Suite("Known differences from git")
+@Suite("Known differences from git", .ownThreads)
 struct KnownDivergenceTests {
     @Test("an empty nested repository is not listed as untracked")
     func emptyNestedRepository() throws {

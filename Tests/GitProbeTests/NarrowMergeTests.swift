@@ -7,7 +7,7 @@ import Testing
 /// The narrow merge (only the paths both sides changed) must answer exactly what the full
 /// merge and `git merge-tree` answer, and must leave to the full merge every pair where a
 /// rename or a directory/file conflict could join paths it does not look at.
-@Suite("The narrow merge agrees with the full merge and git merge-tree")
+@Suite("The narrow merge agrees with the full merge and git merge-tree", .ownThreads)
 struct NarrowMergeTests {
     struct Case: Sendable, CustomTestStringConvertible {
         var name: String

@@ -1,9 +1,10 @@
 import Testing
+import TestSupport
 
 @testable import GitProbe
 
 /// The pieces of the line count that do not need a repository.
-@Suite("Porcelain line counting")
+@Suite("Porcelain line counting", .ownThreads)
 struct PorcelainCounterTests {
     // git_status_t bits, spelled out so the table reads like libgit2's header.
     static let indexNew: UInt32 = 1 << 0

@@ -5,7 +5,7 @@ import Testing
 
 /// `inspectRepository` against `git worktree list --porcelain -z`, `git remote get-url` and
 /// `git symbolic-ref`, on real repositories.
-@Suite("Repository inspection agrees with git worktree list")
+@Suite("Repository inspection agrees with git worktree list", .ownThreads)
 struct RepositoryInspectionTests {
     init() { GitLibrary.initialize() }
 

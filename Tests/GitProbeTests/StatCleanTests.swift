@@ -11,7 +11,7 @@ import Testing
 /// A split status skips the paths it proves clean from stat data (`StatClean`): the count must
 /// still be git's in every state that such a proof could get wrong, and a clean tree must really
 /// skip libgit2.
-@Suite("Stat-clean paths agree with the git CLI")
+@Suite("Stat-clean paths agree with the git CLI", .ownThreads)
 struct StatCleanTests {
     /// Enough files in `src/a` and `src/b` that the split opens both up, so units are nested
     /// files and directories as well as top-level names.

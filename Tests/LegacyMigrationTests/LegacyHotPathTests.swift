@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 
 /// The per-activity checks of the fast loader, pinned against plain byte-by-byte references.
-@Suite("Legacy fast-load checks")
+@Suite("Legacy fast-load checks", .ownThreads)
 struct LegacyHotPathTests {
     @Test("UUID text: the forms PostgreSQL reads parse to the same key; canonical only lowercase and hyphenated",
           arguments: [

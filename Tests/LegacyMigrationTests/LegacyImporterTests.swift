@@ -31,7 +31,7 @@ func row(_ connection: PostgresConnection, _ sql: String, _ id: String) throws -
     return result.rowCount == 1 ? result.rows[0] : []
 }
 
-@Suite("Legacy import")
+@Suite("Legacy import", .ownThreads)
 struct LegacyImporterTests {
     typealias M = LegacyFixture.Messy
 

@@ -5,7 +5,7 @@ import RegistryClient
 import TestSupport
 import Testing
 
-@Suite("Legacy source: read-only, bad input")
+@Suite("Legacy source: read-only, bad input", .ownThreads)
 struct LegacySourceTests {
     @Test("SQLite identifiers in statement text are quoted, a quote doubled; the SELECT names only known columns")
     func identifiersAreQuoted() {
@@ -113,7 +113,7 @@ struct LegacySourceTests {
     }
 }
 
-@Suite("Legacy values")
+@Suite("Legacy values", .ownThreads)
 struct LegacyValueTests {
     @Test(
         "timestamps PostgreSQL reads as meant pass unchanged and cast to the right instant",

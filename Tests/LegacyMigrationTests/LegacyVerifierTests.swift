@@ -5,7 +5,7 @@ import RegistryClient
 import TestSupport
 import Testing
 
-@Suite("Legacy verify and fast path")
+@Suite("Legacy verify and fast path", .ownThreads)
 struct LegacyVerifierTests {
     /// Every value of the activities and the quarantine, in a stable order.
     func snapshot(_ connection: PostgresConnection) throws -> [[String?]] {
@@ -118,7 +118,7 @@ struct LegacyVerifierTests {
     }
 }
 
-@Suite("Legacy duplicate ids")
+@Suite("Legacy duplicate ids", .ownThreads)
 struct LegacyDuplicateIDTests {
     @Test("two legacy activity ids naming one UUID: the first is imported, the later quarantined")
     func caseVariantDuplicates() throws {
@@ -150,7 +150,7 @@ struct LegacyDuplicateIDTests {
     }
 }
 
-@Suite("Legacy export")
+@Suite("Legacy export", .ownThreads)
 struct LegacyExportTests {
     /// The values a round trip must keep, per table, in a stable order.
     func contents(_ connection: PostgresConnection) throws -> [[String?]] {
@@ -224,7 +224,7 @@ struct LegacyExportTests {
     }
 }
 
-@Suite("Legacy archive")
+@Suite("Legacy archive", .ownThreads)
 struct LegacyArchiveTests {
     @Test("archive: backup copy, CSVs, README with counts, a tar.gz that gzip and tar read back")
     func archive() throws {

@@ -3,7 +3,7 @@ import PostgresClient
 import TestSupport
 import Testing
 
-@Suite("Array parameters")
+@Suite("Array parameters", .ownThreads)
 struct ArrayParameterTests {
     @Test("a text[] parameter arrives element for element: quotes, backslashes, braces, commas, NULL, the word NULL, UTF-8")
     func textArrayRoundTrip() throws {

@@ -3,7 +3,7 @@ import PostgresClient
 import TestSupport
 import Testing
 
-@Suite("COPY FROM STDIN through CopyInWriter")
+@Suite("COPY FROM STDIN through CopyInWriter", .ownThreads)
 struct CopyInTests {
     /// Values the text format must escape or repair, each with what PostgreSQL stores.
     static let tricky: [(bytes: [UInt8]?, stored: String?, clean: Bool)] = [

@@ -3,7 +3,7 @@ import PostgresClient
 import TestSupport
 import Testing
 
-@Suite("What a failed statement means")
+@Suite("What a failed statement means", .ownThreads)
 struct StatementFailureTests {
     /// A server ending the session (shutdown, pg_terminate_backend) can reach the client as
     /// an error result before libpq has noticed the socket is gone: the SQLSTATE, not only the

@@ -6,7 +6,7 @@ import Testing
 /// The bounds of ``ConnectionTimeouts``: a busy table fails a transaction's statement fast and
 /// keeps the connection; a silent peer fails the statement at the reply deadline and drops it.
 /// Every call that could hang runs under ``finishing(within:_:)``, so a regression fails.
-@Suite("Timeouts on registry connections")
+@Suite("Timeouts on registry connections", .ownThreads)
 struct TimeoutTests {
     static let watchdog: Duration = .seconds(60)
 

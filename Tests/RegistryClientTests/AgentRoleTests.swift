@@ -4,7 +4,7 @@ import RegistryClient
 import TestSupport
 import Testing
 
-@Suite("deploy/roles.sql: the agent's least-privilege role")
+@Suite("deploy/roles.sql: the agent's least-privilege role", .ownThreads)
 struct AgentRoleTests {
     static let rolesSQL = DeployFiles.rolesSQL
 

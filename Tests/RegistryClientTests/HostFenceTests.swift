@@ -6,7 +6,7 @@ import Testing
 
 /// Host A's role against host B's rows, with the tricks a session has: its own temporary
 /// tables (searched before the schema's when a function names a table without its schema).
-@Suite("row-level security holds against a host role's own temporary tables")
+@Suite("row-level security holds against a host role's own temporary tables", .ownThreads)
 struct HostFenceTests {
     static let rolesSQL = DeployFiles.rolesSQL
 

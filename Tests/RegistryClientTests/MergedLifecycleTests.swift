@@ -7,7 +7,7 @@ import Testing
 /// Finished work leaves the in-flight list (migration 010): the merge facts travel through the
 /// one git-state write, a merged worktree's status is `merged`, and it is in flight only while
 /// it has uncommitted changes.
-@Suite("merged worktrees: status, in-flight list and the git-state write")
+@Suite("merged worktrees: status, in-flight list and the git-state write", .ownThreads)
 struct MergedLifecycleTests {
     static let mergedAt = Date(timeIntervalSince1970: 1_800_000_000)
 

@@ -7,7 +7,7 @@ import Testing
 /// Prune: the registry offers a host's worktrees merged long enough ago, the caller checks their
 /// directories, and the registry deactivates those still merged, still active and still that
 /// host's: never a delete, never another host's row.
-@Suite("prune of merged worktrees: candidates and the guarded deactivation")
+@Suite("prune of merged worktrees: candidates and the guarded deactivation", .ownThreads)
 struct MergedPruneTests {
     static let day: TimeInterval = 86_400
 

@@ -4,7 +4,7 @@ import RegistryClient
 import TestSupport
 import Testing
 
-@Suite("Batched git-state writes")
+@Suite("Batched git-state writes", .ownThreads)
 struct RegistryWriteTests {
     /// Strings that break naive quoting, array literals or SQL splicing.
     static let awkwardMessages: [String?] = [

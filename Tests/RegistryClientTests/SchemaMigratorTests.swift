@@ -4,7 +4,7 @@ import RegistryClient
 import TestSupport
 import Testing
 
-@Suite("Schema migrations")
+@Suite("Schema migrations", .ownThreads)
 struct SchemaMigratorTests {
     /// Every migration, in order.
     let forwardNames = SchemaMigrator.embedded.map(\.name)

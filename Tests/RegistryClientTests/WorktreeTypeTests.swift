@@ -4,7 +4,7 @@ import RegistryClient
 import TestSupport
 import Testing
 
-@Suite("worktree types: list, add, remove and their refusals")
+@Suite("worktree types: list, add, remove and their refusals", .ownThreads)
 struct WorktreeTypeTests {
     @Test("the built-ins are listed first, marked built in, with how many active worktrees use each")
     func listsBuiltIns() throws {

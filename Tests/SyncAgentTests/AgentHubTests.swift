@@ -16,7 +16,7 @@ import Testing
 /// One PostgreSQL connection per host: the agent's, shared by its writes, its LISTEN and the
 /// host's mcp sessions, which reach it through the hub socket and fall back to a connection
 /// of their own only while no agent serves it.
-@Suite("The agent's hub: mcp sessions on the agent's one connection", .serialized)
+@Suite("The agent's hub: mcp sessions on the agent's one connection", .serialized, .ownThreads)
 struct AgentHubTests {
     let fixture: GitFixture
 
@@ -220,7 +220,7 @@ struct AgentHubTests {
 }
 
 /// `run`'s `/metrics`: the edit → row histogram and the counters, read from a running agent.
-@Suite("The agent's metrics")
+@Suite("The agent's metrics", .ownThreads)
 struct AgentMetricsTests {
     @Test("an edit is observed in the edit → row histogram, and the counters follow the statistics")
     func editToRow() async throws {
@@ -246,7 +246,7 @@ struct AgentMetricsTests {
 }
 
 /// The hub's transport on its own: a watcher that stops reading is closed, not kept growing.
-@Suite("The hub socket")
+@Suite("The hub socket", .ownThreads)
 struct HubServerTests {
     @Test("a watcher that never reads is closed once its backlog passes the bound; others are served")
     func stalledWatcher() async throws {

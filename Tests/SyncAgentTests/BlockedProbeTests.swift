@@ -19,7 +19,7 @@ import Glibc
 /// A FIFO named `.gitignore` makes libgit2's plain `open(2)` wait for a writer forever. No
 /// single worktree may stop the others, the watchdog or shutdown: the probe is given up,
 /// named, and everything else goes on.
-@Suite("a blocked probe holds up nothing else")
+@Suite("a blocked probe holds up nothing else", .ownThreads)
 struct BlockedProbeTests {
     /// Runs `body` on a thread of its own; records an issue instead of hanging the suite
     /// when it has not returned within `seconds` (a regression, not a speed measurement).

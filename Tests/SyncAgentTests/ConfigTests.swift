@@ -2,12 +2,13 @@ import Foundation
 import PostgresClient
 import RegistryClient
 import Testing
+import TestSupport
 
 @testable import ImiSyncCLI
 @testable import SyncAgent
 @testable import SyncConfiguration
 
-@Suite("Configuration")
+@Suite("Configuration", .ownThreads)
 struct ConfigTests {
     /// Writes `text` as a config file with `mode` in a fresh directory; returns its path.
     func configFile(_ text: String, mode: mode_t = 0o600) throws -> String {

@@ -1,11 +1,12 @@
 import Foundation
 import PostgresClient
 import Testing
+import TestSupport
 
 @testable import SyncAgent
 @testable import SyncConfiguration
 
-@Suite("config: the bounds of the agent's and mcp's connections")
+@Suite("config: the bounds of the agent's and mcp's connections", .ownThreads)
 struct ConfigTimeoutTests {
     private func resolve(_ text: String) throws -> ResolvedConfig {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("imi-config-\(UUID().uuidString)")

@@ -2,12 +2,13 @@ import Foundation
 import PostgresClient
 import RegistryClient
 import Testing
+import TestSupport
 
 @testable import SyncAgent
 @testable import SyncConfiguration
 @testable import WorktreeProbing
 
-@Suite("Debounce schedule: settle window, maximum delay, backoff, changed-only writes")
+@Suite("Debounce schedule: settle window, maximum delay, backoff, changed-only writes", .ownThreads)
 struct DebounceScheduleTests {
     private func ms(_ value: Int64) -> Duration { .milliseconds(value) }
 

@@ -10,7 +10,7 @@ import Testing
 @testable import SyncAgent
 @testable import RegistryDocuments
 
-@Suite("stats, status, maintain and doctor")
+@Suite("stats, status, maintain and doctor", .ownThreads)
 struct DiagnosticsTests {
     init() { GitLibrary.initialize() }
 

@@ -6,10 +6,11 @@ import Testing
 
 #if canImport(Glibc)
 import Glibc
+import TestSupport
 @testable import LinuxPlatform
 #endif
 
-@Suite("Directory listing reads each readdir record within its own length")
+@Suite("Directory listing reads each readdir record within its own length", .ownThreads)
 struct DirectoryListingTests {
     /// A `readdir` record is only as long as its name needs; the last one in glibc's buffer
     /// can end right before an unmapped page. Reading `struct dirent`'s fixed 256-byte name

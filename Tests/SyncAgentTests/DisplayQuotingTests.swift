@@ -1,12 +1,13 @@
 import Foundation
 import Testing
+import TestSupport
 
 @testable import SyncAgent
 @testable import RegistryDocuments
 
 /// Names printed for people are quoted the way git's core.quotePath quotes paths, except that
 /// valid non-control UTF-8 stays readable (as with core.quotePath=false).
-@Suite("Quoting names for display")
+@Suite("Quoting names for display", .ownThreads)
 struct DisplayQuotingTests {
     static let cases: [(name: String, bytes: [UInt8], shown: String)] = [
         ("plain", Array("src/app.c".utf8), "src/app.c"),

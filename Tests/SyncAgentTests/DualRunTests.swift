@@ -10,7 +10,7 @@ import Testing
 
 /// The dual-run period: the old iMi CLI still writes the legacy SQLite file while `run`
 /// watches it and imports what it adds.
-@Suite("Dual-run: run follows the legacy SQLite registry")
+@Suite("Dual-run: run follows the legacy SQLite registry", .ownThreads)
 struct DualRunTests {
     init() { GitLibrary.initialize() }
 

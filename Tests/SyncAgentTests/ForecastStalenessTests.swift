@@ -12,7 +12,7 @@ import Testing
 /// The forecast's change sets when a worktree's state cannot be built (kept, marked stale, and
 /// said so by `conflicts` and `check`), when a new directory holds many files (one row), and
 /// when the sandboxes start afresh over their memory budget (the same results).
-@Suite("Forecast: stale change sets, collapsed directories, memory budget")
+@Suite("Forecast: stale change sets, collapsed directories, memory budget", .ownThreads)
 struct ForecastStalenessTests {
     static func worktrees(_ setup: OverlapTests.Setup) throws -> [RegisteredWorktree] {
         try Registry(connection: setup.registry.connection).activeWorktrees()

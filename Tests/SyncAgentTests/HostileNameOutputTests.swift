@@ -8,7 +8,7 @@ import Testing
 
 /// File and worktree names from a hostile checkout reach `conflicts`, `check`, `once` and
 /// `status` output quoted: no forged rows, no escape sequences, `--json` exact.
-@Suite("Hostile names in command output")
+@Suite("Hostile names in command output", .ownThreads)
 struct HostileNameOutputTests {
     static let forgedFile = "x\nfake yes"
     static let escapeFile = "\u{1B}]8;;https:evil.example\u{07}click\u{1B}]8;;\u{07}"

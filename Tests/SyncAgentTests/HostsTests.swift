@@ -10,7 +10,7 @@ import Testing
 @testable import SyncAgent
 @testable import WorktreeMembership
 
-@Suite("Hosts sharing one registry")
+@Suite("Hosts sharing one registry", .ownThreads)
 struct HostsTests {
     init() { GitLibrary.initialize() }
 

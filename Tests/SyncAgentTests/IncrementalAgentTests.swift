@@ -9,7 +9,7 @@ import Testing
 
 /// `run` re-probes edited worktrees from the changed paths alone; whatever the route, the row
 /// must end every quiet period with exactly what the git CLI says.
-@Suite("imi-sync run: path-level re-probing agrees with the git CLI")
+@Suite("imi-sync run: path-level re-probing agrees with the git CLI", .ownThreads)
 struct IncrementalAgentTests {
     @Test("random operations under a running agent: the row matches git status after each")
     func randomOperationsUnderTheAgent() async throws {

@@ -5,7 +5,7 @@ import TestSupport
 import Testing
 
 /// `imi-sync types`, `status --merged` and `maintain --prune-merged-days`, run as the binary.
-@Suite("imi-sync types, status --merged, maintain --prune-merged-days")
+@Suite("imi-sync types, status --merged, maintain --prune-merged-days", .ownThreads)
 struct LifecycleCommandTests {
     /// Runs the binary; its exit status, standard output and standard error.
     private func run(_ arguments: [String], _ registry: RegistrySeeder, host: String = "here") throws

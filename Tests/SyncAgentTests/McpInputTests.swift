@@ -4,13 +4,14 @@ import MCP
 import PostgresClient
 import RegistryClient
 import Testing
+import TestSupport
 
 @testable import SyncAgent
 @testable import McpServer
 
 /// The MCP server's input side without a process: line framing, argument limits, and what a
 /// failed call may say.
-@Suite("MCP input: line framing, argument checks, failure text")
+@Suite("MCP input: line framing, argument checks, failure text", .ownThreads)
 struct McpInputTests {
     static let silent = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
 

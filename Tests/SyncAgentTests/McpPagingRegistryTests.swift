@@ -6,7 +6,7 @@ import Testing
 
 /// The keyset pages behind the MCP list tools (`Registry.inflightPage`, `worktreeRecordPage`),
 /// against a real PostgreSQL: 3 projects, 2 hosts, 60 worktrees, 48 of them in flight.
-@Suite("MCP list pages: keyset order, totals, filters, rows changed between pages")
+@Suite("MCP list pages: keyset order, totals, filters, rows changed between pages", .ownThreads)
 struct McpPagingRegistryTests {
     let seeder: RegistrySeeder
     var registry: Registry { Registry(connection: seeder.connection) }

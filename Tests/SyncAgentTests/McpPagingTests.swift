@@ -9,7 +9,7 @@ import Testing
 /// The list tools' pages through `imi-sync mcp` and the official Python MCP client
 /// (Tests/mcp/paging.py): cursors walk every row once, totals, filters, the preferred project
 /// from the server's working directory, bad cursors and limits as tool errors.
-@Suite("imi-sync mcp list pages with the official Python MCP client")
+@Suite("imi-sync mcp list pages with the official Python MCP client", .ownThreads)
 struct McpPagingTests {
     @Test("cursors walk every row once; total, filters, preferred project; bad cursor and limit are tool errors")
     func pagesThroughTheClient() throws {

@@ -5,7 +5,7 @@ import TestSupport
 import Testing
 
 /// The registry as MCP resources, read and subscribed to with the official Python MCP client.
-@Suite("imi-sync mcp resources and subscriptions with the official Python MCP client")
+@Suite("imi-sync mcp resources and subscriptions with the official Python MCP client", .ownThreads)
 struct McpResourceTests {
     @Test("resources read as the commands' documents; a subscription is told of a change within a second")
     func subscribe() throws {

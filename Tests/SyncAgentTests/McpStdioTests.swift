@@ -9,7 +9,7 @@ import Testing
 /// `imi-sync mcp` fed raw bytes on standard input by Tests/mcp/raw_stdio.py (no MCP library:
 /// what a broken or hostile peer may send). Each case ends by checking that a normal call is
 /// still answered.
-@Suite("imi-sync mcp on raw stdio: NUL, long lines, calls before initialize, oversized ids")
+@Suite("imi-sync mcp on raw stdio: NUL, long lines, calls before initialize, oversized ids", .ownThreads)
 struct McpStdioTests {
     /// Runs the named cases of raw_stdio.py against a fresh registry; its report, and the setup.
     static func run(_ cases: [String], extra: [String: Any] = [:]) throws -> ([String: Any], OverlapTests.Setup) {

@@ -8,7 +8,7 @@ import Testing
 
 /// `imi-sync mcp` driven by the official Python MCP client over stdio (Tests/mcp/client.py,
 /// the PyPI `mcp` package in the project's .venv, installed by scripts/test.sh).
-@Suite("imi-sync mcp with the official Python MCP client")
+@Suite("imi-sync mcp with the official Python MCP client", .ownThreads)
 struct McpTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()

@@ -9,7 +9,7 @@ import Testing
 
 /// `run` keeps membership live: git worktree add/remove/move/prune and new clones under a
 /// root, seen through real inotify, written to a real PostgreSQL.
-@Suite("imi-sync run keeps membership: worktrees and clones come, move and go")
+@Suite("imi-sync run keeps membership: worktrees and clones come, move and go", .ownThreads)
 struct MembershipAgentTests {
     init() { GitLibrary.initialize() }
 

@@ -1,12 +1,13 @@
 import GitProbe
 import RegistryClient
 import Testing
+import TestSupport
 
 @testable import SyncAgent
 @testable import WorktreeMembership
 
 /// The rules of `scan` on values alone: no disk, no database.
-@Suite("Membership plan: projects, names and types")
+@Suite("Membership plan: projects, names and types", .ownThreads)
 struct MembershipPlanTests {
     static let types: [MembershipSnapshot.WorktreeType] = [
         .init(id: 1, name: "feat", worktreePrefix: "feat-"), .init(id: 2, name: "fix", worktreePrefix: "fix-"),

@@ -12,7 +12,7 @@ import Testing
 /// Finished work leaves the in-flight list: `once` and `run` write merged_at, merged_by and
 /// merge_commit_hash as git sees the merge, and `v_inflight_work` hides a merged worktree
 /// unless it has uncommitted changes.
-@Suite("merged worktrees: once and run")
+@Suite("merged worktrees: once and run", .ownThreads)
 struct MergedWorktreeTests {
     init() { GitLibrary.initialize() }
 

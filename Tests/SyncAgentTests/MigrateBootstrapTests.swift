@@ -10,7 +10,7 @@ import Testing
 @testable import ImiSyncCLI
 @testable import SyncAgent
 
-@Suite("migrate command and first-run bootstrap")
+@Suite("migrate command and first-run bootstrap", .ownThreads)
 struct MigrateBootstrapTests {
     /// A copy of `fixture` at `<dir>/xdg/imi/database.db`, as the plan lays it out.
     func legacyFile(with fixture: LegacyFixture) throws -> String {

@@ -8,7 +8,7 @@ import RegistryClient
 import TestSupport
 import Testing
 
-@Suite("imi-sync migrate killed half-way", .serialized)
+@Suite("imi-sync migrate killed half-way", .serialized, .ownThreads)
 struct MigrateKillTests {
     @Test("SIGKILL during the activity COPY leaves the database as it was; a rerun imports everything")
     func killedMidCopy() throws {

@@ -81,7 +81,7 @@ final class DatagramReceiver: @unchecked Sendable {
     }
 }
 
-@Suite("Notify: sd_notify datagrams, journald priorities, LISTEN/NOTIFY", .serialized)
+@Suite("Notify: sd_notify datagrams, journald priorities, LISTEN/NOTIFY", .serialized, .ownThreads)
 struct NotifyTests {
     @Test("READY, STATUS and WATCHDOG reach a real datagram socket as sd_notify sends them")
     func notifySocket() throws {

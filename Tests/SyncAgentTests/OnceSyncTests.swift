@@ -9,7 +9,7 @@ import Testing
 @testable import ImiSyncCLI
 @testable import SyncAgent
 
-@Suite("imi-sync once")
+@Suite("imi-sync once", .ownThreads)
 struct OnceSyncTests {
     init() { GitLibrary.initialize() }
 
@@ -156,7 +156,7 @@ struct OnceSyncTests {
     }
 }
 
-@Suite("Passwords never leak from a failed login")
+@Suite("Passwords never leak from a failed login", .ownThreads)
 struct WrongPasswordTests {
     @Test("a wrong password is one connection error naming the user, not the password")
     func wrongPassword() throws {
@@ -175,7 +175,7 @@ struct WrongPasswordTests {
     }
 }
 
-@Suite("imi-sync once: exit codes as README documents them")
+@Suite("imi-sync once: exit codes as README documents them", .ownThreads)
 struct OnceExitCodeTests {
     /// The server ends the session in the middle of `once` (a trigger terminates its own
     /// backend while the batch UPDATE runs): that is an unreachable database, 69, not 1.

@@ -8,7 +8,7 @@ import Testing
 
 /// `once` stores change sets and verdicts; v_worktree_overlaps, `conflicts` and `check`
 /// answer from them: real git worktrees, a real PostgreSQL, the built binary.
-@Suite("Overlap forecast: once, v_worktree_overlaps, conflicts and check")
+@Suite("Overlap forecast: once, v_worktree_overlaps, conflicts and check", .ownThreads)
 struct OverlapTests {
     struct Setup {
         let git: GitFixture

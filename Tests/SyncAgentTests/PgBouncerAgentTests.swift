@@ -15,7 +15,7 @@ import Testing
 /// The agent and its mcp sessions through a real PgBouncer in transaction mode: the agent
 /// finds the pooler by itself, polls the registry version instead of LISTENing, and its one
 /// pooled connection carries its writes and its sessions' calls.
-@Suite("The agent and its sessions through PgBouncer", .serialized)
+@Suite("The agent and its sessions through PgBouncer", .serialized, .ownThreads)
 struct PgBouncerAgentTests {
     let fixture: GitFixture
 

@@ -10,7 +10,7 @@ import Testing
 ///
 /// The agent and its mcp sessions through PgBouncer, and `doctor`'s mode, are in
 /// PgBouncerAgentTests.swift.
-@Suite("The registry through PgBouncer in transaction mode", .serialized)
+@Suite("The registry through PgBouncer in transaction mode", .serialized, .ownThreads)
 struct PgBouncerTests {
     /// PgBouncer in front of the shared cluster; `nil` (the test says so and stops) when the
     /// binary is missing, except under CI=true, where that is a failure.

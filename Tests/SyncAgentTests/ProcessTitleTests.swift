@@ -5,7 +5,7 @@ import Testing
 @testable import ImiSyncCLI
 @testable import SyncAgent
 
-@Suite("Passwords never show in the process title")
+@Suite("Passwords never show in the process title", .ownThreads)
 struct ProcessTitleTests {
     @Test(
         "arguments carrying a password are masked, others are untouched",

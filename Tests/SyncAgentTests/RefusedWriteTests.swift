@@ -11,7 +11,7 @@ import Testing
 /// A state counts as written only when its transaction committed: a refused write is kept,
 /// retried with backoff and told once, and `last_sync_at` never vouches for a row whose
 /// current state is not in the database.
-@Suite("run: states the registry refuses are kept and retried", .serialized)
+@Suite("run: states the registry refuses are kept and retried", .serialized, .ownThreads)
 struct RefusedWriteTests {
     static let rolesSQL = DeployFiles.rolesSQL
 

@@ -1,9 +1,10 @@
 import Testing
+import TestSupport
 
 @testable import SyncAgent
 
 /// The registry session's phases and actions, event by event, without a server or a clock.
-@Suite("the registry session's state machine")
+@Suite("the registry session's state machine", .ownThreads)
 struct RegistrySessionStateTests {
     private let backoff = Backoff(initial: .milliseconds(100), cap: .milliseconds(800))
 

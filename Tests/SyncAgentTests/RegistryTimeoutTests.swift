@@ -9,7 +9,7 @@ import Testing
 
 /// The agent while the registry is busy (a lock on `worktrees`) or silent (a proxy that stops
 /// forwarding): it keeps working, says so, and catches up; bounds are short so nothing sleeps.
-@Suite("imi-sync run: a busy or silent registry", .serialized)
+@Suite("imi-sync run: a busy or silent registry", .serialized, .ownThreads)
 struct RegistryTimeoutTests {
     let fixture: GitFixture
 

@@ -8,7 +8,7 @@ import Testing
 @testable import LinuxPlatform
 @testable import WorktreeMembership
 
-@Suite("imi-sync run: real inotify, git and PostgreSQL", .serialized)
+@Suite("imi-sync run: real inotify, git and PostgreSQL", .serialized, .ownThreads)
 struct RunAgentTests {
     let fixture: GitFixture
 
@@ -360,7 +360,7 @@ struct RunAgentTests {
     }
 }
 
-@Suite("the agent's lifecycle in tests")
+@Suite("the agent's lifecycle in tests", .ownThreads)
 struct AgentLifecycleTests {
     struct Thrown: Error {}
 

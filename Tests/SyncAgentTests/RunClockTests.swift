@@ -4,6 +4,7 @@ import PostgresClient
 import RegistryClient
 import Synchronization
 import Testing
+import TestSupport
 
 @testable import SyncAgent
 
@@ -63,7 +64,7 @@ final class ManualClock: Clock, Sendable {
     }
 }
 
-@Suite("imi-sync run: time comes from the injected clock", .serialized)
+@Suite("imi-sync run: time comes from the injected clock", .serialized, .ownThreads)
 struct RunClockTests {
     @Test("reconnect attempts follow the capped backoff on the injected clock, not wall time")
     func reconnectBackoffFollowsClock() async throws {

@@ -9,7 +9,7 @@ import Testing
 
 @testable import SyncAgent
 
-@Suite("imi-sync run as systemd starts it: notify socket, journal, signals", .serialized)
+@Suite("imi-sync run as systemd starts it: notify socket, journal, signals", .serialized, .ownThreads)
 struct RunProcessTests {
     @Test("READY after the first sync, STATUS and WATCHDOG, SIGHUP reloads, SIGTERM flushes and stops")
     func systemdLifecycle() async throws {

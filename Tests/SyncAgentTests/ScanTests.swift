@@ -10,7 +10,7 @@ import Testing
 @testable import WorktreeMembership
 
 /// `scan` on trees of real repositories, with the registry in a real PostgreSQL.
-@Suite("imi-sync scan: the registry follows the disk")
+@Suite("imi-sync scan: the registry follows the disk", .ownThreads)
 struct ScanTests {
     init() { GitLibrary.initialize() }
 

@@ -10,7 +10,7 @@ import Testing
 /// `imi-sync serve` in a real browser: Debian's chromium driven by selenium (Tests/serve/
 /// browser.py, from the project's .venv), against a registry that `once` and `run` keep, the
 /// server logged in as its read-only role with a token.
-@Suite("imi-sync serve in a real browser", .serialized)
+@Suite("imi-sync serve in a real browser", .serialized, .ownThreads)
 struct ServeBrowserTests {
     /// The venv's interpreter with selenium, and chromium with its driver; missing: a failure
     /// under CI=true, else the test says so and stops.

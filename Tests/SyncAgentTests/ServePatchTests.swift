@@ -9,7 +9,7 @@ import Testing
 
 /// `imi-sync serve`'s patch stream, read by curl as a page would: `/api/snapshot`, then every
 /// `event: patch` applied to it gives exactly the next snapshot.
-@Suite("imi-sync serve patches its documents", .serialized)
+@Suite("imi-sync serve patches its documents", .serialized, .ownThreads)
 struct ServePatchTests {
     /// An event stream written to a file by curl as it arrives.
     struct Stream {

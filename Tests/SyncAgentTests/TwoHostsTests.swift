@@ -11,7 +11,7 @@ import Testing
 
 /// Two machines sharing one PostgreSQL: two `imi-sync run` processes with their own host
 /// names, roles and roots, logging in over TCP with scram-sha-256 passwords from ~/.pgpass.
-@Suite("Two hosts, one registry: over TCP, passwords from ~/.pgpass", .serialized)
+@Suite("Two hosts, one registry: over TCP, passwords from ~/.pgpass", .serialized, .ownThreads)
 struct TwoHostsTests {
     /// One machine: its root with a clone of the shared origin and a linked worktree, its
     /// HOME with a ~/.pgpass, its role.

@@ -12,7 +12,7 @@ import Glibc
 /// worktree, starts the agent (reconcile at its 30-minute default, so no safety net helps),
 /// makes one change that only a watch on the right path can see, and expects the row to reach
 /// the git CLI's count.
-@Suite("run sees every change that changes the porcelain output", .serialized)
+@Suite("run sees every change that changes the porcelain output", .serialized, .ownThreads)
 struct WatchCoverageTests {
     struct Case: Sendable, CustomTestStringConvertible {
         var name: String

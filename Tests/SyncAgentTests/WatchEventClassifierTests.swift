@@ -3,6 +3,7 @@ import Testing
 
 #if canImport(Glibc)
 import Glibc
+import TestSupport
 #endif
 
 @testable import SyncAgent
@@ -10,7 +11,7 @@ import Glibc
 @testable import WorktreeProbing
 
 /// What events mean, decided from the watch set alone: no kernel, no git.
-@Suite("the watch event classifier")
+@Suite("the watch event classifier", .ownThreads)
 struct WatchEventClassifierTests {
     private static let root = FilePath("/code/app/trunk-main")
 

@@ -5,7 +5,7 @@ import Testing
 
 @testable import SyncAgent
 
-@Suite("Watching worktrees with real inotify", .serialized)
+@Suite("Watching worktrees with real inotify", .serialized, .ownThreads)
 struct WatchTests {
     let fixture: GitFixture
     let signals = Recorded<WatchSignal>()
