@@ -119,9 +119,7 @@ struct PorcelainCounter: Sendable {
                 if let statClean {
                     let remaining = statClean.remaining(of: paths, entryCounts: units)
                     paths = remaining.paths
-                    tally?.add(
-                        skipped: groups[group].count - paths.count, kept: paths.count,
-                        fromSnapshot: remaining.fromSnapshot)
+                    tally?.add(remaining, of: groups[group].count)
                 }
                 guard !paths.isEmpty else { return GitRepository.StatusCount() }
                 let pathList = PathList(paths)

@@ -1,0 +1,149 @@
+internal import CGit2
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// A racily clean file the proof met: its path below the worktree, the blob the index records
+/// for it, and the lstat the proof compared with the index.
+struct RacyFile {
+    var path: [UInt8]
+    var id: git_oid
+    var fields: StatFields
+}
+
+/// Compares racily clean files' contents with their index blobs, as git's status does, where
+/// libgit2 would spend a path resolution and a stack of attribute lookups on each file.
+///
+/// Only where nothing can stand between a file's bytes and its blob: no filter applies when no
+/// attribute file exists anywhere git and libgit2 look (`.gitattributes` tracked anywhere or
+/// present in the file's directories, `info/attributes`, `core.attributesFile` or the XDG
+/// file, the system file) and `core.autocrlf` is off. Then the blob of a regular file is its
+/// bytes, and an equal hash proves the file unchanged. Anything else, a file larger than
+/// ``largestHashed``, one that changed while it was read, or an error, is left to libgit2.
+final class RacyContent: Sendable {
+    /// Files up to this size are read whole; larger ones are left to libgit2, which streams.
+    static let largestHashed = 1 << 20
+
+    private let workdir: [UInt8]
+    /// No attribute file outside the worktree and no conversion configured.
+    private let configurationAllows: Bool
+    private let index: IndexReference
+    /// Whether the index tracks a `.gitattributes` anywhere (read once, when first asked).
+    private let tracksAttributes = Mutex<Bool?>(nil)
+    /// Whether a directory (below the worktree, without trailing `/`) holds a `.gitattributes`.
+    private let directoryAttributes = Mutex<[[UInt8]: Bool]>([:])
+
+    /// The loaded index, read (never written) by the threads comparing files.
+    private struct IndexReference: @unchecked Sendable {
+        let pointer: OpaquePointer
+    }
+
+    init(repository: GitRepository, index: OpaquePointer, workdir: [UInt8]) {
+        self.workdir = workdir
+        self.index = IndexReference(pointer: index)
+        configurationAllows = Self.noFilterConfigured(repository)
+    }
+
+    /// True when `file` holds exactly the index's blob: it is unchanged.
+    func provesUnchanged(_ file: RacyFile) -> Bool {
+        guard configurationAllows, file.fields.mode & S_IFMT == S_IFREG, !indexTracksAttributes(),
+            !attributesAbove(file.path)
+        else { return false }
+        let descriptor = MergeSandbox.withCString(workdir + file.path) { open($0, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) }
+        guard descriptor >= 0 else { return false }
+        defer { close(descriptor) }
+        var before = stat()
+        guard fstat(descriptor, &before) == 0, Self.same(StatFields(before), file.fields),
+            before.st_size <= Self.largestHashed
+        else { return false }
+        let size = Int(before.st_size)
+        var bytes = [UInt8](repeating: 0, count: size + 1)
+        var count = 0
+        while count <= size {
+            let got = bytes.withUnsafeMutableBytes { read(descriptor, $0.baseAddress! + count, size + 1 - count) }
+            if got < 0, errno == EINTR { continue }
+            guard got >= 0 else { return false }
+            if got == 0 { break }
+            count += got
+        }
+        var after = stat()
+        guard count == size, fstat(descriptor, &after) == 0, Self.same(StatFields(after), file.fields) else { return false }
+        var id = git_oid()
+        var recorded = file.id
+        return bytes.withUnsafeBytes { git_odb_hash(&id, $0.baseAddress, size, GIT_OBJECT_BLOB) } == 0
+            && git_oid_equal(&id, &recorded) != 0
+    }
+
+    /// The same file, unchanged: every field the index records, the mtime to the nanosecond.
+    private static func same(_ seen: StatFields, _ recorded: StatFields) -> Bool {
+        seen.mode == recorded.mode && seen.uid == recorded.uid && seen.gid == recorded.gid
+            && seen.size == recorded.size && seen.inode == recorded.inode
+            && seen.changedSeconds == recorded.changedSeconds && seen.changedNanoseconds == recorded.changedNanoseconds
+            && seen.modifiedSeconds == recorded.modifiedSeconds
+            && seen.modifiedNanoseconds == recorded.modifiedNanoseconds
+    }
+
+    private func indexTracksAttributes() -> Bool {
+        tracksAttributes.withLock { known in
+            if let known { return known }
+            var found = false
+            for position in 0..<git_index_entrycount(index.pointer) {
+                guard let path = git_index_get_byindex(index.pointer, position)?.pointee.path else { continue }
+                let name = strrchr(path, Int32(UInt8(ascii: "/"))).map { UnsafePointer($0 + 1) } ?? path
+                if strcmp(name, ".gitattributes") == 0 {
+                    found = true
+                    break
+                }
+            }
+            known = found
+            return found
+        }
+    }
+
+    /// True when the top directory or any directory above `path` holds a `.gitattributes`.
+    private func attributesAbove(_ path: [UInt8]) -> Bool {
+        var directory = PathBytes.parent(of: path)
+        while true {
+            if holdsAttributes(directory) { return true }
+            if directory.isEmpty { return false }
+            directory = PathBytes.parent(of: directory)
+        }
+    }
+
+    private func holdsAttributes(_ directory: [UInt8]) -> Bool {
+        if let known = directoryAttributes.withLock({ $0[directory] }) { return known }
+        let file = workdir + directory + (directory.isEmpty ? [] : [UInt8(ascii: "/")]) + Array(".gitattributes".utf8)
+        let present = Self.exists(file)
+        directoryAttributes.withLock { $0[directory] = present }
+        return present
+    }
+
+    /// Whether anything is at `path` (an error other than its absence counts as present).
+    private static func exists(_ path: [UInt8]) -> Bool {
+        var info = stat()
+        return MergeSandbox.withCString(path) { lstat($0, &info) } == 0 || errno != ENOENT
+    }
+
+    /// No attribute file outside the worktree, and `core.autocrlf` unset or false: then only
+    /// a `.gitattributes` in the worktree or the index could make a filter apply.
+    private static func noFilterConfigured(_ repository: GitRepository) -> Bool {
+        var config: OpaquePointer?
+        guard git_repository_config_snapshot(&config, repository.handle) == 0, let config else { return false }
+        defer { git_config_free(config) }
+        var autocrlf: Int32 = 0
+        let crlf = git_config_get_bool(&autocrlf, config, "core.autocrlf")
+        guard crlf == GIT_ENOTFOUND.rawValue || (crlf == 0 && autocrlf == 0) else { return false }
+        var buffer = git_buf()
+        defer { git_buf_dispose(&buffer) }
+        guard git_config_get_path(&buffer, config, "core.attributesfile") == GIT_ENOTFOUND.rawValue else { return false }
+        let common = PathBytes.of(git_repository_commondir(repository.handle))
+        var outside = [common + (common.last == UInt8(ascii: "/") ? [] : [UInt8(ascii: "/")]) + Array("info/attributes".utf8)]
+        outside += GitLibrary.configSearchDirectories(level: .xdg).map { $0 + Array("/attributes".utf8) }
+        outside += GitLibrary.configSearchDirectories(level: .system).map { $0 + Array("/gitattributes".utf8) }
+        return !outside.contains(where: exists)
+    }
+}
