@@ -2,7 +2,8 @@
 # Benchmark for incremental probing (issue: incremental probing) on one worktree of 100,000
 # tracked files (1,000 directories x 100), built once and cached under bench/.work/bigrepo.
 #  1. `git status --porcelain`: wall and CPU, median of 5 (the baseline of this run).
-#  2. `imi-sync probe` of the same worktree: wall and CPU, median of 5.
+#  2. `imi-sync probe` of the same worktree: wall and CPU, median of 5; then both again with
+#     every file racily clean (stamped in the index's own second).
 #  3. `imi-sync run`: 20 edits of distinct tracked files 0.4 s apart: edit -> row p50/p99,
 #     the agent's CPU per edit as a ratio to one git status; then 30 s of continuous editing
 #     at 10 edits/s: the agent's share of one core.
@@ -77,6 +78,22 @@ echo "== 2. imi-sync probe (median of 5)"
 read -r probe_wall probe_cpu < <(cpu_wall 5 "$bin" probe "$tree")
 printf 'imi-sync probe              wall %5d ms   CPU %5d ms   wall ratio %s, CPU ratio %s  (target <= 1.5, issue 20)\n' \
     "$probe_wall" "$probe_cpu" "$(ratio "$probe_wall" "$git_wall")" "$(ratio "$probe_cpu" "$git_cpu")"
+
+echo "== 2b. racily clean: every file stamped in the index's own second (as right after a reset)"
+# Neither rewrites the index (git: --no-optional-locks), so both compare the files' contents
+# on every run; the stamps are put back afterwards.
+stamp=$(date +%s)
+find "$tree/src" -type f -print0 | xargs -0 touch -d "@$stamp"
+git -C "$tree" update-index -q --refresh
+touch -d "@$stamp" "$tree/.git/index"
+read -r racy_git_wall racy_git_cpu < <(cpu_wall 5 git -C "$tree" --no-optional-locks status --porcelain)
+read -r racy_wall racy_cpu < <(cpu_wall 5 "$bin" probe "$tree")
+printf 'git status, all racy        wall %5d ms   CPU %5d ms   (baseline)\n' "$racy_git_wall" "$racy_git_cpu"
+printf 'imi-sync probe, all racy    wall %5d ms   CPU %5d ms   wall ratio %s, CPU ratio %s  (target <= 1.5)\n' \
+    "$racy_wall" "$racy_cpu" "$(ratio "$racy_wall" "$racy_git_wall")" "$(ratio "$racy_cpu" "$racy_git_cpu")"
+printf 'one racy probe: peak RSS %s MB, peak anonymous %s MB\n' "$(peak_rss_mb "$bin" probe "$tree")" \
+    "$(peak_anon_mb "$bin" probe "$tree")"
+git -C "$tree" status --porcelain >/dev/null   # index stat data fresh again
 
 echo "== 3. imi-sync run"
 export IMI_DATABASE_URL="$url"
