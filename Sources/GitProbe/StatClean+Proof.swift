@@ -135,7 +135,8 @@ extension StatClean {
         // symlinked directory is no tracked file to git.
         var parent = top
         for component in components.dropLast() {
-            switch MergeSandbox.withCString(Array(component), { parent.lookUp($0, length: component.count, as: .directory) }) {
+            let lookup = MergeSandbox.withCString(Array(component)) { parent.lookUp($0, length: component.count, as: .directory) }
+            switch lookup {
             case .directory(let child): parent = child
             case .unknown: return .unknown
             case .file, .missing: return .unclean

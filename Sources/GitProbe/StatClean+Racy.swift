@@ -141,7 +141,8 @@ final class RacyContent: Sendable {
         defer { git_buf_dispose(&buffer) }
         guard git_config_get_path(&buffer, config, "core.attributesfile") == GIT_ENOTFOUND.rawValue else { return false }
         let common = PathBytes.of(git_repository_commondir(repository.handle))
-        var outside = [common + (common.last == UInt8(ascii: "/") ? [] : [UInt8(ascii: "/")]) + Array("info/attributes".utf8)]
+        let separator: [UInt8] = common.last == UInt8(ascii: "/") ? [] : [UInt8(ascii: "/")]
+        var outside = [common + separator + Array("info/attributes".utf8)]
         outside += GitLibrary.configSearchDirectories(level: .xdg).map { $0 + Array("/attributes".utf8) }
         outside += GitLibrary.configSearchDirectories(level: .system).map { $0 + Array("/gitattributes".utf8) }
         return !outside.contains(where: exists)

@@ -40,7 +40,7 @@ struct StatClean: @unchecked Sendable {
     /// answer are checked with syscalls.
     var snapshot: WorkdirSnapshot?
     /// Compares racily clean files' contents where no filter can apply.
-    let racyContent: RacyContent?
+    let racyContent: RacyContent
 
     /// The checker for `repository`'s worktree and its loaded `index`, read from the index
     /// file `indexFile`; `nil` when either path is unknown.
@@ -87,16 +87,14 @@ struct StatClean: @unchecked Sendable {
                 if case .unknown = verdict {} else { result.fromSnapshot += 1 }
             }
             if case .unknown = verdict {
-                if top == nil {
-                    top = MergeSandbox.withCString(workdir) { DiskDirectory(open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) }
-                    guard top != nil else { return Remaining(paths: units) }
-                }
-                verdict = self.verdict(unit, top: top!)
+                guard let disk = top ?? openTop() else { return Remaining(paths: units) }
+                top = disk
+                verdict = self.verdict(unit, top: disk)
             }
             switch verdict {
             case .clean: result.skipped += 1
             case .racy(let files):
-                let left = files.filter { !(racyContent?.provesUnchanged($0) ?? false) }
+                let left = files.filter { !racyContent.provesUnchanged($0) }
                 result.racyProved += files.count - left.count
                 if left.isEmpty {
                     result.skipped += 1
@@ -113,6 +111,10 @@ struct StatClean: @unchecked Sendable {
             return Remaining(paths: units, fromSnapshot: result.fromSnapshot)
         }
         return result
+    }
+
+    private func openTop() -> DiskDirectory? {
+        MergeSandbox.withCString(workdir) { DiskDirectory(open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) }
     }
 
     /// How an index entry's record compares with a file's lstat.
