@@ -224,6 +224,18 @@ extension GitRepository.StatusCount {
         }
     }
 
+    /// The count of `paths`, each a tracked file whose worktree content differs from the
+    /// index, with HEAD and the index agreeing: git prints ` M path` for each.
+    static func modifiedInWorktree(_ paths: [[UInt8]]) -> Self {
+        var count = Self()
+        for path in paths {
+            count.lines += 1
+            count.linesByPath?[path, default: 0] += 1
+            count.workdirEntries?.append((path, GIT_STATUS_WT_MODIFIED.rawValue))
+        }
+        return count
+    }
+
     /// Adds a disjoint part's count (a partition of the worktree's paths).
     mutating func absorb(_ part: Self) {
         lines += part.lines

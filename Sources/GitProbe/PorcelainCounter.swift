@@ -116,17 +116,21 @@ struct PorcelainCounter: Sendable {
         DispatchQueue.concurrentPerform(iterations: groups.count) { group in
             outcomes[group] = Result { () throws(GitProbeError) -> GitRepository.StatusCount in
                 var paths = groups[group]
+                var decided = GitRepository.StatusCount()
                 if let statClean {
                     let remaining = statClean.remaining(of: paths, entryCounts: units)
                     paths = remaining.paths
+                    decided = .modifiedInWorktree(remaining.modified)
                     tally?.add(remaining, of: groups[group].count)
                 }
-                guard !paths.isEmpty else { return GitRepository.StatusCount() }
+                guard !paths.isEmpty else { return decided }
                 let pathList = PathList(paths)
-                return try pathList.withStrArray { list throws(GitProbeError) in
+                var count = try pathList.withStrArray { list throws(GitProbeError) in
                     try handles.workers[group].statusCount(
                         settings: settings, pathList: list, units: Set(paths), pass: groupPass)
                 }
+                count.absorb(decided)
+                return count
             }
         }
 

@@ -1,6 +1,8 @@
 internal import CGit2
 import Synchronization
 
+import class Foundation.ProcessInfo
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -42,40 +44,62 @@ final class RacyContent: Sendable {
         let pointer: OpaquePointer
     }
 
-    init(repository: GitRepository, index: OpaquePointer, workdir: [UInt8]) {
+    init(
+        repository: GitRepository, index: OpaquePointer, workdir: [UInt8],
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) {
         self.workdir = workdir
         self.index = IndexReference(pointer: index)
-        configurationAllows = Self.noFilterConfigured(repository)
+        configurationAllows = Self.noFilterConfigured(repository, environment: environment)
     }
 
-    /// True when `file` holds exactly the index's blob: it is unchanged.
-    func provesUnchanged(_ file: RacyFile) -> Bool {
+    /// What comparing a file's bytes with its index blob showed.
+    enum Comparison {
+        /// The bytes are the blob: the file is unchanged.
+        case unchanged
+        /// They are not, and no filter applies: git prints ` M` for the file.
+        case modified
+        /// Not compared here (a filter could apply, the file is large, or it changed or could
+        /// not be read meanwhile): libgit2 decides.
+        case undecided
+    }
+
+    /// Compares `file`'s bytes with the blob the index records for it.
+    func compare(_ file: RacyFile) -> Comparison {
         guard configurationAllows, file.fields.mode & S_IFMT == S_IFREG, !indexTracksAttributes(),
             !attributesAbove(file.path)
-        else { return false }
-        let descriptor = MergeSandbox.withCString(workdir + file.path) { open($0, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) }
-        guard descriptor >= 0 else { return false }
+        else { return .undecided }
+        // Non-blocking: a FIFO put in the file's place since its lstat must not hang the open
+        // (its type then fails the comparison below).
+        let descriptor = MergeSandbox.withCString(workdir + file.path) {
+            open($0, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        }
+        guard descriptor >= 0 else { return .undecided }
         defer { close(descriptor) }
         var before = stat()
         guard fstat(descriptor, &before) == 0, Self.same(StatFields(before), file.fields),
             before.st_size <= Self.largestHashed
-        else { return false }
+        else { return .undecided }
         let size = Int(before.st_size)
         var bytes = [UInt8](repeating: 0, count: size + 1)
         var count = 0
         while count <= size {
             let got = bytes.withUnsafeMutableBytes { read(descriptor, $0.baseAddress! + count, size + 1 - count) }
             if got < 0, errno == EINTR { continue }
-            guard got >= 0 else { return false }
+            guard got >= 0 else { return .undecided }
             if got == 0 { break }
             count += got
         }
         var after = stat()
-        guard count == size, fstat(descriptor, &after) == 0, Self.same(StatFields(after), file.fields) else { return false }
+        guard count == size, fstat(descriptor, &after) == 0, Self.same(StatFields(after), file.fields) else {
+            return .undecided
+        }
         var id = git_oid()
         var recorded = file.id
-        return bytes.withUnsafeBytes { git_odb_hash(&id, $0.baseAddress, size, GIT_OBJECT_BLOB) } == 0
-            && git_oid_equal(&id, &recorded) != 0
+        guard bytes.withUnsafeBytes({ git_odb_hash(&id, $0.baseAddress, size, GIT_OBJECT_BLOB) }) == 0 else {
+            return .undecided
+        }
+        return git_oid_equal(&id, &recorded) != 0 ? .unchanged : .modified
     }
 
     /// The same file, unchanged: every field the index records, the mtime to the nanosecond.
@@ -129,14 +153,23 @@ final class RacyContent: Sendable {
     }
 
     /// No attribute file outside the worktree, and `core.autocrlf` unset or false: then only
-    /// a `.gitattributes` in the worktree or the index could make a filter apply.
-    private static func noFilterConfigured(_ repository: GitRepository) -> Bool {
+    /// a `.gitattributes` in the worktree or the index could make a filter apply. Only where
+    /// libgit2 1.5 reads the configuration git reads: not with per-worktree configuration,
+    /// `includeIf.hasconfig:` sections, or the `GIT_CONFIG_*` variables, all of which git
+    /// honours and libgit2 1.5 does not.
+    static func noFilterConfigured(_ repository: GitRepository, environment: [String: String]) -> Bool {
+        guard ["GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM", "GIT_CONFIG_COUNT", "GIT_CONFIG_PARAMETERS"]
+            .allSatisfy({ environment[$0] == nil })
+        else { return false }
         var config: OpaquePointer?
         guard git_repository_config_snapshot(&config, repository.handle) == 0, let config else { return false }
         defer { git_config_free(config) }
-        var autocrlf: Int32 = 0
-        let crlf = git_config_get_bool(&autocrlf, config, "core.autocrlf")
-        guard crlf == GIT_ENOTFOUND.rawValue || (crlf == 0 && autocrlf == 0) else { return false }
+        var flag: Int32 = 0
+        let crlf = git_config_get_bool(&flag, config, "core.autocrlf")
+        guard crlf == GIT_ENOTFOUND.rawValue || (crlf == 0 && flag == 0) else { return false }
+        guard git_config_get_bool(&flag, config, "extensions.worktreeconfig") == GIT_ENOTFOUND.rawValue
+        else { return false }
+        guard !hasEntries(config, matching: "^includeif\\.hasconfig:") else { return false }
         var buffer = git_buf()
         defer { git_buf_dispose(&buffer) }
         guard git_config_get_path(&buffer, config, "core.attributesfile") == GIT_ENOTFOUND.rawValue else { return false }
@@ -144,7 +177,23 @@ final class RacyContent: Sendable {
         let separator: [UInt8] = common.last == UInt8(ascii: "/") ? [] : [UInt8(ascii: "/")]
         var outside = [common + separator + Array("info/attributes".utf8)]
         outside += GitLibrary.configSearchDirectories(level: .xdg).map { $0 + Array("/attributes".utf8) }
+        // git's own choice: an empty XDG_CONFIG_HOME counts as unset (libgit2 1.5 then looks
+        // in a relative `git/`).
+        if let xdg = environment["XDG_CONFIG_HOME"], !xdg.isEmpty {
+            outside.append(Array((xdg + "/git/attributes").utf8))
+        } else if let home = environment["HOME"], !home.isEmpty {
+            outside.append(Array((home + "/.config/git/attributes").utf8))
+        }
         outside += GitLibrary.configSearchDirectories(level: .system).map { $0 + Array("/gitattributes".utf8) }
         return !outside.contains(where: exists)
+    }
+
+    /// Whether `config` holds any entry whose name matches `pattern` (a regular expression).
+    private static func hasEntries(_ config: OpaquePointer, matching pattern: String) -> Bool {
+        var iterator: OpaquePointer?
+        guard git_config_iterator_glob_new(&iterator, config, pattern) == 0, let iterator else { return true }
+        defer { git_config_iterator_free(iterator) }
+        var entry: UnsafeMutablePointer<git_config_entry>?
+        return git_config_next(&entry, iterator) == 0
     }
 }

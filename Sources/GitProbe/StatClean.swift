@@ -55,7 +55,7 @@ struct StatClean: @unchecked Sendable {
         racyContent = RacyContent(repository: repository, index: index, workdir: self.workdir)
     }
 
-    /// What the proof left of one group's units for libgit2's status.
+    /// What the proof left of one group's units for libgit2's status, and what it decided.
     struct Remaining {
         /// The units not proved clean, and the racily clean files of units clean but for those.
         var paths: [[UInt8]]
@@ -67,6 +67,10 @@ struct StatClean: @unchecked Sendable {
         var fromSnapshot = 0
         /// Racily clean files whose contents were compared here and found unchanged.
         var racyProved = 0
+        /// Racily clean files whose contents were compared here and differ from their blobs
+        /// (no filter applies): one ` M` line each, counted without libgit2, which trusts stat
+        /// data to the nanosecond where git hashes the whole second.
+        var modified: [[UInt8]] = []
     }
 
     /// The paths of one group that still need libgit2's status: `units` without those proved
@@ -94,13 +98,19 @@ struct StatClean: @unchecked Sendable {
             switch verdict {
             case .clean: result.skipped += 1
             case .racy(let files):
-                let left = files.filter { !racyContent.provesUnchanged($0) }
-                result.racyProved += files.count - left.count
+                var left: [[UInt8]] = []
+                for file in files {
+                    switch racyContent.compare(file) {
+                    case .unchanged: result.racyProved += 1
+                    case .modified: result.modified.append(file.path)
+                    case .undecided: left.append(file.path)
+                    }
+                }
                 if left.isEmpty {
                     result.skipped += 1
                 } else {
                     result.narrowed += 1
-                    result.paths += left.map(\.path)
+                    result.paths += left
                 }
             case .unclean, .unknown: result.paths.append(unit)
             }
@@ -202,8 +212,10 @@ final class StatCleanTally: Sendable {
         var kept = 0
         /// Units left to libgit2 as their racily clean files only.
         var narrowed = 0
-        /// Racily clean files proved unchanged by their contents (see `RacyContent`).
+        /// Racily clean files proved unchanged, or found modified, by their contents (see
+        /// `RacyContent`).
         var racyProved = 0
+        var racyModified = 0
         /// Units answered from the snapshot, without syscalls.
         var fromSnapshot = 0
         /// Snapshots used, and how many of them the name bound had cut short.
@@ -225,6 +237,7 @@ final class StatCleanTally: Sendable {
             $0.kept += units - remaining.skipped - remaining.narrowed
             $0.fromSnapshot += remaining.fromSnapshot
             $0.racyProved += remaining.racyProved
+            $0.racyModified += remaining.modified.count
         }
     }
 

@@ -44,9 +44,39 @@ extension StatCleanTests {
         try Self.setModified(tree.appendingPathComponent(".git/index").path, seconds: before.st_mtim.tv_sec)
         let outcome = try Self.probe(tree, fixture)
         #expect(outcome.git == 1 && outcome.count == 1)
-        // That one file went to libgit2; every other one was proved here.
-        #expect(outcome.kept == 0 && outcome.tally.narrowed == 1, "\(outcome.tally)")
-        #expect(outcome.tally.racyProved == Self.files.count - 1, "\(outcome.tally)")
+        // Every file was compared here: one differs, and nothing went to libgit2.
+        #expect(outcome.kept == 0 && outcome.tally.narrowed == 0, "\(outcome.tally)")
+        #expect(outcome.tally.racyProved == Self.files.count - 1 && outcome.tally.racyModified == 1, "\(outcome.tally)")
+    }
+
+    /// git compares whole seconds: a file stamped in the index's second is hashed, even if its
+    /// nanoseconds come before the index's. libgit2 compares nanoseconds and trusts the stat
+    /// data. A difference found by the contents is counted as git counts it.
+    @Test("a rewrite stamped earlier in the index's second is found as git finds it, where libgit2 alone trusts the stat")
+    func racyWithinTheSecond() throws {
+        let fixture = try GitFixture()
+        let tree = try Self.racyTrunk(fixture)
+        let path = tree.appendingPathComponent("src/b/deep/q.txt").path
+        var before = stat()
+        try #require(lstat(path, &before) == 0)
+        try fixture.write("Q\n", to: "src/b/deep/q.txt", in: tree)
+        try Self.setModified(path, seconds: before.st_mtim.tv_sec, nanoseconds: 300_000_000)
+        try IndexPatch.recordStat(of: "src/b/deep/q.txt", in: tree)
+        try Self.setModified(
+            tree.appendingPathComponent(".git/index").path, seconds: before.st_mtim.tv_sec, nanoseconds: 900_000_000)
+
+        let git = try fixture.porcelainLineCount(in: tree)
+        #expect(git == 1)
+        let tally = StatCleanTally()
+        var counter = CountingMode.partitioned.counter
+        counter.statCleanTally = tally
+        counter.walkStarted = { _ = $0.snapshot() }
+        let split = try GitProbe(counter: counter).probe(path: tree.path, defaultBranch: "main")
+        #expect(split.uncommittedFilesCount == git, "\(tally.all)")
+        #expect(tally.all.racyModified == 1)
+        // Pinned: libgit2 1.5 alone (one pass, no proof) trusts the stat data and counts 0.
+        let alone = try GitProbe(counter: CountingMode.onePass.counter).probe(path: tree.path, defaultBranch: "main")
+        #expect(alone.uncommittedFilesCount == 0)
     }
 
     /// Where an attribute or `core.autocrlf` could make a file's blob differ from its bytes.
@@ -64,7 +94,36 @@ extension StatCleanTests {
         ("core.attributesFile", { fixture, tree in
             try fixture.git(["config", "core.attributesFile", tree.appendingPathComponent("../elsewhere").path], in: tree)
         }),
+        // Configuration git reads and libgit2 1.5 does not: an attributes file could hide there.
+        ("extensions.worktreeConfig", { fixture, tree in
+            try fixture.git(["config", "extensions.worktreeConfig", "true"], in: tree)
+        }),
+        ("includeIf.hasconfig", { fixture, tree in
+            try fixture.git(
+                ["config", "includeIf.hasconfig:remote.*.url:https://example.com/**.path", "/nonexistent"], in: tree)
+        }),
     ]
+
+    @Test("configuration libgit2 1.5 does not read as git does keeps the comparison to libgit2")
+    func configurationOutsideLibgit2() throws {
+        let fixture = try GitFixture()
+        let tree = try Self.cleanTrunk(fixture)
+        let repository = try GitRepository(openingWorktreeAt: tree.path)
+        let home = try fixture.directory("racy-home")
+        let plain = ["HOME": home.path]
+        #expect(RacyContent.noFilterConfigured(repository, environment: plain))
+        for variable in ["GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM", "GIT_CONFIG_COUNT", "GIT_CONFIG_PARAMETERS"] {
+            #expect(!RacyContent.noFilterConfigured(repository, environment: plain.merging([variable: "x"]) { $1 }), "\(variable)")
+        }
+        // git reads $HOME/.config/git/attributes when XDG_CONFIG_HOME is empty, as when unset.
+        try fixture.write("*.txt text\n", to: ".config/git/attributes", in: home)
+        #expect(!RacyContent.noFilterConfigured(repository, environment: plain))
+        #expect(!RacyContent.noFilterConfigured(repository, environment: plain.merging(["XDG_CONFIG_HOME": ""]) { $1 }))
+        let xdg = try fixture.directory("racy-xdg")
+        #expect(RacyContent.noFilterConfigured(repository, environment: plain.merging(["XDG_CONFIG_HOME": xdg.path]) { $1 }))
+        try fixture.write("*.txt text\n", to: "git/attributes", in: xdg)
+        #expect(!RacyContent.noFilterConfigured(repository, environment: plain.merging(["XDG_CONFIG_HOME": xdg.path]) { $1 }))
+    }
 
     @Test("where a filter could apply, racily clean files are left to libgit2", arguments: filterSources.indices)
     func racyFilesUnderFilters(_ source: Int) throws {
