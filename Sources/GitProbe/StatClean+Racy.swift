@@ -154,25 +154,28 @@ final class RacyContent: Sendable {
 
     /// No attribute file outside the worktree, and `core.autocrlf` unset or false: then only
     /// a `.gitattributes` in the worktree or the index could make a filter apply. Only where
-    /// libgit2 1.5 reads the configuration git reads: not with per-worktree configuration,
-    /// `includeIf.hasconfig:` sections, or the `GIT_CONFIG_*` variables, all of which git
-    /// honours and libgit2 1.5 does not.
+    /// libgit2 1.5 reads the configuration git reads: not with per-worktree configuration or
+    /// `includeIf.hasconfig:` sections, which git honours and libgit2 1.5 does not; the files
+    /// `GIT_CONFIG_GLOBAL` and `GIT_CONFIG_SYSTEM` name (libgit2 1.5 reads neither) are read
+    /// here and must set nothing that matters; `GIT_CONFIG_COUNT` and `GIT_CONFIG_PARAMETERS`
+    /// are not followed at all.
     static func noFilterConfigured(_ repository: GitRepository, environment: [String: String]) -> Bool {
-        guard ["GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM", "GIT_CONFIG_COUNT", "GIT_CONFIG_PARAMETERS"]
-            .allSatisfy({ environment[$0] == nil })
-        else { return false }
+        guard environment["GIT_CONFIG_COUNT"] == nil, environment["GIT_CONFIG_PARAMETERS"] == nil else { return false }
+        for variable in ["GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM"] {
+            guard let file = environment[variable] else { continue }
+            var config: OpaquePointer?
+            guard git_config_open_ondisk(&config, file) == 0, let config else { return false }
+            defer { git_config_free(config) }
+            guard setsNoFilter(config), !hasEntries(config, matching: "^include(if)?\\.") else { return false }
+        }
         var config: OpaquePointer?
         guard git_repository_config_snapshot(&config, repository.handle) == 0, let config else { return false }
         defer { git_config_free(config) }
+        guard setsNoFilter(config) else { return false }
         var flag: Int32 = 0
-        let crlf = git_config_get_bool(&flag, config, "core.autocrlf")
-        guard crlf == GIT_ENOTFOUND.rawValue || (crlf == 0 && flag == 0) else { return false }
         guard git_config_get_bool(&flag, config, "extensions.worktreeconfig") == GIT_ENOTFOUND.rawValue
         else { return false }
         guard !hasEntries(config, matching: "^includeif\\.hasconfig:") else { return false }
-        var buffer = git_buf()
-        defer { git_buf_dispose(&buffer) }
-        guard git_config_get_path(&buffer, config, "core.attributesfile") == GIT_ENOTFOUND.rawValue else { return false }
         let common = PathBytes.of(git_repository_commondir(repository.handle))
         let separator: [UInt8] = common.last == UInt8(ascii: "/") ? [] : [UInt8(ascii: "/")]
         var outside = [common + separator + Array("info/attributes".utf8)]
@@ -186,6 +189,16 @@ final class RacyContent: Sendable {
         }
         outside += GitLibrary.configSearchDirectories(level: .system).map { $0 + Array("/gitattributes".utf8) }
         return !outside.contains(where: exists)
+    }
+
+    /// `core.autocrlf` unset or false, and no `core.attributesFile`.
+    private static func setsNoFilter(_ config: OpaquePointer) -> Bool {
+        var flag: Int32 = 0
+        let crlf = git_config_get_bool(&flag, config, "core.autocrlf")
+        guard crlf == GIT_ENOTFOUND.rawValue || (crlf == 0 && flag == 0) else { return false }
+        var buffer = git_buf()
+        defer { git_buf_dispose(&buffer) }
+        return git_config_get_path(&buffer, config, "core.attributesfile") == GIT_ENOTFOUND.rawValue
     }
 
     /// Whether `config` holds any entry whose name matches `pattern` (a regular expression).
