@@ -3,6 +3,7 @@
 -- the same database may use it.
 ALTER TABLE IF EXISTS worktrees DROP COLUMN IF EXISTS agent_lease_expires_at;
 ALTER TABLE IF EXISTS worktrees DROP COLUMN IF EXISTS agent_claimed_at;
+DROP FUNCTION IF EXISTS imi_overlaps(text, uuid, text[]);
 DROP VIEW IF EXISTS v_worktree_overlaps;
 DROP TABLE IF EXISTS worktree_pair_conflicts;
 DROP TABLE IF EXISTS worktree_pair_verdicts;

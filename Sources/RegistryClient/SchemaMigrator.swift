@@ -123,6 +123,7 @@ public struct SchemaMigrator {
         10: ("function", "imi_worktree_lifecycle_status(timestamptz,boolean,integer,integer)"),
         11: ("inlined view", "v_worktrees_detail"),
         12: ("function", "imi_registry_versions()"),
+        13: ("function", "imi_overlaps(text,uuid,text[])"),
     ]
 
     /// Whether the landmark of `migration` exists (always false for a file without one).

@@ -123,7 +123,7 @@ struct SchemaMigratorTests {
         let before = try owner.connection.execute("SELECT worktree_name, status FROM v_inflight_work ORDER BY 1").rows
         #expect(before == [["ahead", "ahead"], ["merged", "ahead"]], "009 knows nothing of merges")
 
-        #expect(try SchemaMigrator(connection: owner.connection).migrate().applied == ["010_merged_lifecycle", "011_inline_status", "012_registry_versions"])
+        #expect(try SchemaMigrator(connection: owner.connection).migrate().applied == ["010_merged_lifecycle", "011_inline_status", "012_registry_versions", "013_overlaps_function"])
         let after = try owner.connection.execute("SELECT worktree_name, status FROM v_inflight_work ORDER BY 1").rows
         #expect(after == [["ahead", "ahead"]])
         #expect(try owner.connection.execute("SELECT status FROM v_worktrees_detail WHERE id = $1", [merged]).string(0, 0) == "merged")

@@ -147,5 +147,44 @@ struct OverlapTests {
         let clean = try registry.connection.execute(
             "SELECT count(*) FROM v_worktree_overlaps WHERE conflict = false").int(0, 0)
         #expect(clean == 26)
+
+        // imi_overlaps() (migration 013) answers what the statement it replaced did: same rows,
+        // same order, whichever filters are given, called often enough for a cached plan.
+        let statement = """
+            SELECT p.name, o.worktree_id_a, wa.name, wa.path, ha.name, o.worktree_id_b, wb.name, wb.path, hb.name,
+                   o.path, o.kind_a, o.kind_b, o.conflict, sa.stale_since, sb.stale_since
+            FROM v_worktree_overlaps o
+            JOIN projects p ON p.id = o.project_id
+            JOIN worktree_change_sets sa ON sa.worktree_id = o.worktree_id_a
+            JOIN worktree_change_sets sb ON sb.worktree_id = o.worktree_id_b
+            JOIN worktrees wa ON wa.id = o.worktree_id_a
+            JOIN worktrees wb ON wb.id = o.worktree_id_b
+            LEFT JOIN hosts ha ON ha.id = wa.host_id
+            LEFT JOIN hosts hb ON hb.id = wb.host_id
+            WHERE ($1::text IS NULL OR p.name = $1)
+              AND ($2::uuid IS NULL OR o.worktree_id_a = $2::uuid OR o.worktree_id_b = $2::uuid)
+              AND ($3::text[] IS NULL OR o.path = ANY($3::text[])
+                   OR (right(o.path, 1) = '/' AND EXISTS (SELECT 1 FROM unnest($3::text[]) q WHERE starts_with(q, o.path))))
+            ORDER BY p.name, wa.name, wb.name, o.path
+            """
+        let function = """
+            SELECT project, worktree_id_a, name_a, path_a, host_a, worktree_id_b, name_b, path_b, host_b,
+                   path, kind_a, kind_b, conflict, stale_since_a, stale_since_b
+            FROM imi_overlaps($1::text, $2::uuid, $3::text[])
+            """
+        try registry.connection.execute("UPDATE worktree_change_sets SET stale_since = now() WHERE worktree_id = $1::uuid", [ids[2]])
+        let cases: [(String?, String?, [String]?)] = [
+            (nil, nil, nil), ("big", nil, nil), ("other", nil, nil), (nil, ids[0], nil), (nil, ids[8], ["shared.txt"]),
+            (nil, nil, ["shared.txt", "x"]), (nil, nil, ["x"]), ("big", ids[3], nil),
+        ]
+        for _ in 0..<3 {
+            for (project, worktree, paths) in cases {
+                let old = try registry.connection.execute(statement, [project, worktree, paths]).rows
+                let new = try registry.connection.execute(function, [project, worktree, paths]).rows
+                #expect(new == old, "imi_overlaps(\(project ?? "NULL"), \(worktree ?? "NULL"), \(paths ?? []))")
+            }
+        }
+        #expect(try registry.connection.execute(function, [String?.none, String?.none, [String]?.none]).rows.count == 36)
+        #expect(try Registry(connection: registry.connection).overlaps().count == 36)
     }
 }
