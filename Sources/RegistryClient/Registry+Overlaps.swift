@@ -217,6 +217,7 @@ extension Registry {
             SELECT project, worktree_id_a, name_a, path_a, host_a, worktree_id_b, name_b, path_b, host_b,
                    path, kind_a, kind_b, conflict, stale_since_a, stale_since_b
             FROM imi_overlaps($1::text, $2::uuid, $3::text[])
+            ORDER BY project, name_a, name_b, path
             """, [project, worktree, paths])
         return try (0..<result.count).map { row in
             OverlapRecord(
