@@ -196,7 +196,8 @@ struct AgentHubTests {
             let linkedID = try registry.addWorktree("fix-poll", path: linked, project: projectID, branch: "fix/poll")
             #expect(try Registry(connection: registry.connection).versions().registry > before.registry)
             #expect(try await eventually("new worktree synced") { try registry.row(linkedID).files == 1 })
-            #expect(running.statistics.watchedWorktrees == 2)
+            // The row is written before the loop publishes its counters.
+            #expect(try await eventually("both watched") { running.statistics.watchedWorktrees == 2 })
             // Nothing listens: the agent's one connection never sent LISTEN.
             let listening: Int = try registry.connection.execute(
                 """

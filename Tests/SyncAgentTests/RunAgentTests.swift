@@ -106,7 +106,8 @@ struct RunAgentTests {
             try write("wip\n", "wip.txt", in: linked)
             let linkedID = try registry.addWorktree("fix-crash", path: linked, project: projectID, branch: "fix/crash")
             #expect(try await eventually("new worktree synced") { try registry.row(linkedID).files == 1 })
-            #expect(running.statistics.watchedWorktrees == 2)
+            // The row is written before the loop publishes its counters.
+            #expect(try await eventually("both watched") { running.statistics.watchedWorktrees == 2 })
 
             try registry.connection.execute("UPDATE worktrees SET active = false WHERE id = $1", [linkedID])
             #expect(try await eventually("unwatched") { running.statistics.watchedWorktrees == 1 })
@@ -355,7 +356,7 @@ struct RunAgentTests {
             try FileManager.default.removeItem(at: plain)
             _ = try fixture.addWorktree("feat-soon", branch: "feat/soon", to: project)
             #expect(try await eventually("synced after it became a worktree") { try registry.row(id).files == 0 })
-            #expect(running.statistics.unreadableWorktrees == 0)
+            #expect(try await eventually("no longer unreadable") { running.statistics.unreadableWorktrees == 0 })
         }
     }
 }
