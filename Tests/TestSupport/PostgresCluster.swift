@@ -61,7 +61,19 @@ public final class PostgresCluster: Sendable {
         try admin.execute("SELECT 1")
         // CREATE DATABASE takes an identifier, not a parameter; the name is generated above.
         try admin.executeScript(StaticScript("CREATE DATABASE \(name)"))
-        return settings(database: name)
+        let created = settings(database: name)
+        // Twice in about a dozen full runs, the first connection to a database just created
+        // was closed by the server during start-up ("server closed the connection
+        // unexpectedly", nothing in the server's log at its default level); not understood yet.
+        // The database is opened once here, a second time if that happens, and the test starts
+        // from a database that has accepted a connection. Said on standard error, not hidden.
+        do {
+            _ = try PostgresConnection(settings: created)
+        } catch {
+            FileHandle.standardError.write(Data("note: first connection to test database \(name) failed (\(error)); retrying once\n".utf8))
+            _ = try PostgresConnection(settings: created)
+        }
+        return created
     }
 
     /// Starts a new cluster (tests normally use ``shared()``).
