@@ -24,8 +24,9 @@ struct RacyFile {
 /// attribute file exists anywhere git and libgit2 look (`.gitattributes` tracked anywhere or
 /// present in the file's directories, `info/attributes`, `core.attributesFile` or the XDG
 /// file, the system file) and `core.autocrlf` is off. Then the blob of a regular file is its
-/// bytes, and an equal hash proves the file unchanged. Anything else, a file larger than
-/// ``largestHashed``, one that changed while it was read, or an error, is left to libgit2.
+/// bytes: an equal hash proves the file unchanged, a different one makes it one ` M` line.
+/// Anything else, a file larger than ``largestHashed``, one that changed while it was read,
+/// or an error, is left to libgit2.
 final class RacyContent: Sendable {
     /// Files up to this size are read whole; larger ones are left to libgit2, which streams.
     static let largestHashed = 1 << 20
