@@ -78,7 +78,7 @@ final class RacyContent: Sendable {
         guard descriptor >= 0 else { return .undecided }
         defer { close(descriptor) }
         var before = stat()
-        guard fstat(descriptor, &before) == 0, Self.same(StatFields(before), file.fields),
+        guard fstat(descriptor, &before) == 0, StatFields(before) == file.fields,
             before.st_size <= Self.largestHashed
         else { return .undecided }
         let size = Int(before.st_size)
@@ -92,7 +92,7 @@ final class RacyContent: Sendable {
             count += got
         }
         var after = stat()
-        guard count == size, fstat(descriptor, &after) == 0, Self.same(StatFields(after), file.fields) else {
+        guard count == size, fstat(descriptor, &after) == 0, StatFields(after) == file.fields else {
             return .undecided
         }
         var id = git_oid()
@@ -101,15 +101,6 @@ final class RacyContent: Sendable {
             return .undecided
         }
         return git_oid_equal(&id, &recorded) != 0 ? .unchanged : .modified
-    }
-
-    /// The same file, unchanged: every field the index records, the mtime to the nanosecond.
-    private static func same(_ seen: StatFields, _ recorded: StatFields) -> Bool {
-        seen.mode == recorded.mode && seen.uid == recorded.uid && seen.gid == recorded.gid
-            && seen.size == recorded.size && seen.inode == recorded.inode
-            && seen.changedSeconds == recorded.changedSeconds && seen.changedNanoseconds == recorded.changedNanoseconds
-            && seen.modifiedSeconds == recorded.modifiedSeconds
-            && seen.modifiedNanoseconds == recorded.modifiedNanoseconds
     }
 
     private func indexTracksAttributes() -> Bool {

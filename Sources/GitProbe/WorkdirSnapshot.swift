@@ -10,7 +10,7 @@ import Synchronization
 /// The lstat fields `StatClean` compares with an index entry, cut to the widths the index
 /// stores (git keeps 32 bits of size, inode and ctime seconds); the mtime seconds stay whole,
 /// since they are also compared with the index file's own mtime.
-struct StatFields: Sendable {
+struct StatFields: Sendable, Equatable {
     var mode: mode_t
     var uid: UInt32
     var gid: UInt32
